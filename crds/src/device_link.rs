@@ -1,0 +1,114 @@
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The link of one device of one requestor to its user(s).
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "linkgate.dev",
+    version = "v1alpha1",
+    kind = "DeviceLink",
+    namespaced,
+    status = "DeviceLinkStatus",
+    shortname = "dl",
+    category = "linkgate",
+    doc = "One device of a requestor: its pending registration code and its linked users.",
+    printcolumn(name = "Requestor", type_ = "string", json_path = ".spec.requestor"),
+    printcolumn(name = "Device", type_ = "string", json_path = ".spec.deviceId"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "MVPD", type_ = "string", json_path = ".spec.users[0].mvpd"),
+    printcolumn(name = "Expires", type_ = "date", json_path = ".status.expiresAt"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceLinkSpec {
+    /// Name of the Requestor this device belongs to.
+    #[schemars(length(min = 1, max = 63))]
+    pub requestor: String,
+    /// The device's own identifier: letters, digits, `_`, `-` and `=`.
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9_=-]+$"))]
+    pub device_id: String,
+    /// The registration code the device is showing, while one is live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<PendingCodeSpec>,
+    /// The users linked to the device.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<LinkedUserSpec>,
+    /// When the link was revoked; a revoked link is kept as a tombstone until it could have
+    /// expired, so that a late copy cannot bring it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<Time>,
+    /// The region whose proxy created the link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_region: Option<String>,
+    /// Orders writes of the same link across regions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+/// A live registration code, known only by its keyed hash.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PendingCodeSpec {
+    /// Hex HMAC-SHA256 of the normalised code; the code itself is never stored.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub hash: String,
+    /// When the code stops being accepted.
+    pub expires_at: Time,
+    /// The MVPD the device preselected, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mvpd: Option<String>,
+}
+
+/// One user linked to the device.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LinkedUserSpec {
+    /// The user's identifier: letters, digits, `_`, `-` and `=`.
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9_=-]+$"))]
+    pub user_id: String,
+    /// The MVPD the user signed in with; absent for account links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mvpd: Option<String>,
+    /// When the user linked the device.
+    pub linked_at: Time,
+    /// When this user's authentication of the device expires.
+    pub authn_expires_at: Time,
+    /// What the MVPD or the requestor's backend told about the user.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// The lifecycle of a device link.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum DeviceLinkPhase {
+    /// A code is live and no user is linked yet.
+    Pending,
+    /// At least one user is linked and authenticated.
+    Linked,
+    /// Every user's authentication has expired.
+    Expired,
+    /// The link was revoked.
+    Revoked,
+}
+
+/// What the operator observed of a DeviceLink.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceLinkStatus {
+    /// Where the link is in its lifecycle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<DeviceLinkPhase>,
+    /// When the code or the last user's authentication expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Time>,
+    /// The generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Conditions, by type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}

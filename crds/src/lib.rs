@@ -1,0 +1,33 @@
+//! The custom resources of linkgate (`linkgate.dev/v1alpha1`).
+//!
+//! One schema serves both worlds: the operator and the proxy's Kubernetes mode read these
+//! objects from the API server, and the standalone gateway reads the same `RequestorSpec`
+//! shape from its YAML configuration file.
+
+mod device_link;
+mod requestor;
+mod secret_ref;
+
+pub use device_link::{
+    DeviceLink, DeviceLinkPhase, DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec, PendingCodeSpec,
+};
+pub use requestor::{
+    BackendCredentials, CodePolicy, MvpdSpec, Requestor, RequestorSpec, RequestorStatus,
+    DEFAULT_AUTHN_TTL_SECONDS, DEFAULT_CODE_ALPHABET, DEFAULT_CODE_LENGTH,
+    DEFAULT_CODE_TTL_SECONDS,
+};
+pub use secret_ref::SecretKeyRef;
+
+/// The API group of every linkgate resource.
+pub const GROUP: &str = "linkgate.dev";
+
+/// Generates the CustomResourceDefinitions as the multi-document YAML committed in `crds/`.
+pub fn crd_yaml() -> Result<String, serde_yaml_ng::Error> {
+    use kube::CustomResourceExt;
+    let mut out = String::new();
+    for crd in [Requestor::crd(), DeviceLink::crd()] {
+        out.push_str("---\n");
+        out.push_str(&serde_yaml_ng::to_string(&crd)?);
+    }
+    Ok(out)
+}
