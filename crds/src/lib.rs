@@ -12,9 +12,9 @@ pub use device_link::{
     DeviceLink, DeviceLinkPhase, DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec, PendingCodeSpec,
 };
 pub use requestor::{
-    BackendCredentials, CodePolicy, MvpdSpec, Requestor, RequestorSpec, RequestorStatus,
-    DEFAULT_AUTHN_TTL_SECONDS, DEFAULT_CODE_ALPHABET, DEFAULT_CODE_LENGTH,
-    DEFAULT_CODE_TTL_SECONDS,
+    BackendCredentials, CodePolicy, DEFAULT_AUTHN_TTL_SECONDS, DEFAULT_CODE_ALPHABET,
+    DEFAULT_CODE_LENGTH, DEFAULT_CODE_TTL_SECONDS, MvpdSpec, Requestor, RequestorSpec,
+    RequestorStatus,
 };
 pub use secret_ref::SecretKeyRef;
 

@@ -25,7 +25,11 @@ pub const DEFAULT_AUTHN_TTL_SECONDS: u64 = 30 * 24 * 3600;
     shortname = "req",
     category = "linkgate",
     doc = "A tenant of linkgate: its TV providers, registration codes and credentials.",
-    printcolumn(name = "Display Name", type_ = "string", json_path = ".spec.displayName"),
+    printcolumn(
+        name = "Display Name",
+        type_ = "string",
+        json_path = ".spec.displayName"
+    ),
     printcolumn(
         name = "Multi-User",
         type_ = "boolean",
@@ -36,7 +40,11 @@ pub const DEFAULT_AUTHN_TTL_SECONDS: u64 = 30 * 24 * 3600;
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestorSpec {

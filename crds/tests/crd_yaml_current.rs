@@ -23,7 +23,10 @@ fn crds_are_namespaced_with_status_and_printer_columns() {
         assert_eq!(version.name, "v1alpha1");
         let subresources = version.subresources.as_ref().expect("subresources");
         assert!(subresources.status.is_some(), "status subresource");
-        let columns = version.additional_printer_columns.as_ref().expect("columns");
+        let columns = version
+            .additional_printer_columns
+            .as_ref()
+            .expect("columns");
         assert!(columns.iter().any(|c| c.name == "Age"));
     }
 }

@@ -1,0 +1,333 @@
+//! Registration codes: the short code a device shows and a person types elsewhere.
+//!
+//! Codes are drawn uniformly from the requestor's alphabet, normalised on input (case,
+//! dashes, spaces), and stored only as an HMAC under a server key, so neither a store dump
+//! nor a timing difference in a lookup tells anything about a live code.
+
+use std::fmt;
+use std::str::FromStr;
+
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use super::ids::DeviceId;
+use super::time::Timestamp;
+
+/// An alphabet and length of codes, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeFormat {
+    alphabet: Vec<u8>,
+    length: usize,
+}
+
+/// Why a code format was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeFormatError {
+    #[error("the code alphabet needs at least 2 distinct characters")]
+    AlphabetTooSmall,
+    #[error("code characters must be ASCII letters or digits, not {0:?}")]
+    BadCharacter(char),
+    #[error("the code alphabet repeats {0:?} (letters are case-insensitive)")]
+    Repeated(char),
+    #[error("codes must be 4 to 32 characters long, not {0}")]
+    BadLength(usize),
+}
+
+impl CodeFormat {
+    pub fn new(alphabet: &str, length: usize) -> Result<Self, CodeFormatError> {
+        let mut chars = Vec::with_capacity(alphabet.len());
+        for c in alphabet.chars() {
+            if !c.is_ascii_alphanumeric() {
+                return Err(CodeFormatError::BadCharacter(c));
+            }
+            let upper = c.to_ascii_uppercase() as u8;
+            if chars.contains(&upper) {
+                return Err(CodeFormatError::Repeated(c));
+            }
+            chars.push(upper);
+        }
+        if chars.len() < 2 {
+            return Err(CodeFormatError::AlphabetTooSmall);
+        }
+        if !(4..=32).contains(&length) {
+            return Err(CodeFormatError::BadLength(length));
+        }
+        Ok(Self {
+            alphabet: chars,
+            length,
+        })
+    }
+
+    /// Bits of entropy of one code: what a guesser is up against.
+    pub fn entropy_bits(&self) -> f64 {
+        self.length as f64 * (self.alphabet.len() as f64).log2()
+    }
+
+    /// A fresh code, each character uniform over the alphabet.
+    pub fn generate(&self, rng: &mut impl Rng) -> Code {
+        let code = (0..self.length)
+            .map(|_| char::from(self.alphabet[rng.random_range(0..self.alphabet.len())]))
+            .collect();
+        Code(code)
+    }
+
+    /// Reads what a person typed: case, dashes and whitespace are ignored. `None` when the
+    /// result cannot be a code of this format.
+    pub fn normalise(&self, input: &str) -> Option<Code> {
+        let code: String = input
+            .chars()
+            .filter(|c| *c != '-' && !c.is_whitespace())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let fits = code.len() == self.length
+            && code
+                .bytes()
+                .all(|b| self.alphabet.contains(&b) && b.is_ascii());
+        fits.then_some(Code(code))
+    }
+}
+
+/// A normalised code: upper-case, no separators.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Code(String);
+
+impl Code {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Grouped by four for reading aloud and typing: `WDJB-MJHT`.
+    pub fn display(&self) -> String {
+        let mut out = String::with_capacity(self.0.len() + self.0.len() / 4);
+        for (i, c) in self.0.chars().enumerate() {
+            if i > 0 && i % 4 == 0 {
+                out.push('-');
+            }
+            out.push(c);
+        }
+        out
+    }
+}
+
+/// The server-side key codes are hashed under.
+#[derive(Clone)]
+pub struct CodeKey(Hmac<Sha256>);
+
+impl CodeKey {
+    pub fn new(secret: &[u8]) -> Self {
+        Self(Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"))
+    }
+
+    /// Hashes a code within its requestor: the same characters under two requestors are
+    /// two different codes.
+    pub fn hash(&self, requestor: &str, code: &Code) -> CodeHash {
+        let mut mac = self.0.clone();
+        mac.update(requestor.as_bytes());
+        mac.update(b"\0");
+        mac.update(code.0.as_bytes());
+        CodeHash(mac.finalize().into_bytes().into())
+    }
+}
+
+impl fmt::Debug for CodeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CodeKey(..)")
+    }
+}
+
+/// The keyed hash of a code: what the store holds and looks up.
+#[derive(Clone, Copy, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct CodeHash([u8; 32]);
+
+impl PartialEq for CodeHash {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl CodeHash {
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl fmt::Display for CodeHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for CodeHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CodeHash({self})")
+    }
+}
+
+impl FromStr for CodeHash {
+    type Err = hex::FromHexError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(s, &mut bytes)?;
+        Ok(Self(bytes))
+    }
+}
+
+impl From<CodeHash> for String {
+    fn from(h: CodeHash) -> String {
+        h.to_string()
+    }
+}
+
+impl TryFrom<String> for CodeHash {
+    type Error = hex::FromHexError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+/// A live registration code, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeRecord {
+    pub hash: CodeHash,
+    /// Identifies the issue of the code (the Adobe dialect's record `id`).
+    pub id: String,
+    pub requestor: String,
+    pub device: DeviceId,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// The MVPD the device preselected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mvpd: Option<String>,
+    /// The kind of device, as it described itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<String>,
+}
+
+impl CodeRecord {
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        now < self.expires_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    fn rfc8628() -> CodeFormat {
+        CodeFormat::new("BCDFGHJKLMNPQRSTVWXZ", 8).unwrap()
+    }
+
+    #[test]
+    fn default_format_has_rfc8628_entropy() {
+        let bits = rfc8628().entropy_bits();
+        assert!((bits - 34.57).abs() < 0.01, "{bits}");
+    }
+
+    #[test]
+    fn generated_codes_use_only_the_alphabet_and_length() {
+        let format = rfc8628();
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..1000 {
+            let code = format.generate(&mut rng);
+            assert_eq!(code.as_str().len(), 8);
+            assert!(
+                code.as_str()
+                    .chars()
+                    .all(|c| "BCDFGHJKLMNPQRSTVWXZ".contains(c))
+            );
+            assert_eq!(format.normalise(code.as_str()), Some(code));
+        }
+    }
+
+    #[test]
+    fn generation_is_roughly_uniform() {
+        let format = CodeFormat::new("AB", 16).unwrap();
+        let mut rng = StdRng::seed_from_u64(1);
+        let a_count: usize = (0..1000)
+            .map(|_| format.generate(&mut rng).as_str().matches('A').count())
+            .sum();
+        // 16,000 draws of a fair coin: far inside ±3 %.
+        assert!((7_520..8_480).contains(&a_count), "{a_count}");
+    }
+
+    #[test]
+    fn input_is_normalised_for_case_dashes_and_spaces() {
+        let format = rfc8628();
+        let expected = Some(Code("WDJBMJHT".into()));
+        assert_eq!(format.normalise("WDJB-MJHT"), expected);
+        assert_eq!(format.normalise("wdjb mjht"), expected);
+        assert_eq!(format.normalise(" w-d-j-b-m-j-h-t "), expected);
+    }
+
+    #[test]
+    fn input_outside_the_format_is_rejected() {
+        let format = rfc8628();
+        assert_eq!(format.normalise("WDJB-MJH"), None, "too short");
+        assert_eq!(format.normalise("WDJB-MJHTX"), None, "too long");
+        assert_eq!(format.normalise("WDJB-MJHA"), None, "vowel");
+        assert_eq!(format.normalise("WDJB-MJH1"), None, "digit");
+        assert_eq!(format.normalise("WDJB-MJHÉ"), None, "non-ASCII");
+    }
+
+    #[test]
+    fn display_groups_by_four() {
+        assert_eq!(Code("WDJBMJHT".into()).display(), "WDJB-MJHT");
+        assert_eq!(Code("ABCDEF".into()).display(), "ABCD-EF");
+    }
+
+    #[test]
+    fn bad_formats_are_refused() {
+        assert_eq!(
+            CodeFormat::new("A", 8),
+            Err(CodeFormatError::AlphabetTooSmall)
+        );
+        assert_eq!(
+            CodeFormat::new("AbB", 8),
+            Err(CodeFormatError::Repeated('B'))
+        );
+        assert_eq!(
+            CodeFormat::new("AB-", 8),
+            Err(CodeFormatError::BadCharacter('-'))
+        );
+        assert_eq!(CodeFormat::new("AB", 3), Err(CodeFormatError::BadLength(3)));
+    }
+
+    #[test]
+    fn hashes_depend_on_key_requestor_and_code() {
+        let code = Code("WDJBMJHT".into());
+        let key = CodeKey::new(b"k1");
+        let h = key.hash("demo", &code);
+        assert_eq!(h, key.hash("demo", &code));
+        assert_ne!(h, CodeKey::new(b"k2").hash("demo", &code));
+        assert_ne!(h, key.hash("other", &code));
+        assert_ne!(h, key.hash("demo", &Code("WDJBMJHV".into())));
+        assert_eq!(h.to_string().parse::<CodeHash>().unwrap(), h);
+    }
+
+    #[test]
+    fn records_expire_at_their_deadline() {
+        let record = CodeRecord {
+            hash: CodeHash([0; 32]),
+            id: "id".into(),
+            requestor: "demo".into(),
+            device: DeviceId::parse("tv").unwrap(),
+            issued_at: Timestamp::from_unix_millis(0),
+            expires_at: Timestamp::from_unix_millis(1_000),
+            mvpd: None,
+            device_type: None,
+        };
+        assert!(record.is_live(Timestamp::from_unix_millis(999)));
+        assert!(!record.is_live(Timestamp::from_unix_millis(1_000)));
+    }
+}

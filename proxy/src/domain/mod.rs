@@ -1,0 +1,10 @@
+//! Pure entitlement logic: registration codes, device links, requestor policies.
+//!
+//! Nothing here does I/O; the clock and the randomness are passed in, so every rule is
+//! unit-tested deterministically.
+
+pub mod code;
+pub mod ids;
+pub mod link;
+pub mod requestor;
+pub mod time;

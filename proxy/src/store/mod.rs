@@ -1,0 +1,109 @@
+//! Where codes and links live.
+//!
+//! Every backend keeps the whole state in memory so that reads on the request path never
+//! leave the process; a backend differs only in how a change is made durable before it is
+//! acknowledged (nothing for `memory`, an fsynced redb transaction for `file`, the API
+//! server for Kubernetes). Writes are compare-and-swap on a per-link version, which maps
+//! onto a Kubernetes resourceVersion as well as onto a local transaction.
+
+mod file;
+mod journaled;
+mod memory;
+mod state;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::code::{CodeHash, CodeRecord};
+use crate::domain::ids::DeviceId;
+use crate::domain::link::DeviceLink;
+use crate::domain::time::Timestamp;
+
+pub use file::FileStore;
+pub use memory::MemoryStore;
+
+/// The key of a device's link: requestor names and device IDs cannot contain `/`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkKey(String);
+
+impl LinkKey {
+    pub fn new(requestor: &str, device: &DeviceId) -> Self {
+        Self(format!("{requestor}/{device}"))
+    }
+
+    pub fn of(link: &DeviceLink) -> Self {
+        Self::new(&link.requestor, &link.device)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A stored link and the version a conditional write must name to replace it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Versioned {
+    pub link: Arc<DeviceLink>,
+    pub version: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A live code with the same hash exists: draw another.
+    #[error("the code is already in use")]
+    CodeTaken,
+    /// The state changed since it was read: read again and retry.
+    #[error("the link or code changed concurrently")]
+    Conflict,
+    /// The backend could not make the change durable; nothing was acknowledged.
+    #[error("store backend failed: {0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The operations the gateway needs from a store. Reads are synchronous and in memory;
+/// writes return only once the change is durable.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn code(&self, hash: &CodeHash) -> Option<CodeRecord>;
+
+    fn link(&self, key: &LinkKey) -> Option<Versioned>;
+
+    /// Stores a new code, atomically refusing one equal to a live code, and retires the
+    /// device's previous code so a device never has more than one live code.
+    async fn issue_code(&self, code: CodeRecord, now: Timestamp) -> Result<()>;
+
+    /// Removes a code; `false` when there was none.
+    async fn delete_code(&self, hash: &CodeHash) -> Result<bool>;
+
+    /// Consumes the code and writes the device's new link in one atomic step: the code must
+    /// still be there, issued to that device, and the link must still be at `expected`
+    /// (`None`: there must be no link).
+    async fn redeem_code(
+        &self,
+        hash: &CodeHash,
+        expected: Option<u64>,
+        link: DeviceLink,
+    ) -> Result<u64>;
+
+    /// Writes a link if the stored one is still at `expected`; returns the new version.
+    async fn put_link(&self, expected: Option<u64>, link: DeviceLink) -> Result<u64>;
+
+    /// Deletes a link if it is still at `expected`.
+    async fn delete_link(&self, key: &LinkKey, expected: u64) -> Result<()>;
+
+    /// Drops codes and links that expired before `now`; returns how many.
+    async fn purge_expired(&self, now: Timestamp) -> Result<usize>;
+
+    /// Live counts, for metrics and readiness.
+    fn counts(&self) -> Counts;
+}
+
+/// How much a store holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub codes: usize,
+    pub links: usize,
+}
