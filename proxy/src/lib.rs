@@ -3,3 +3,10 @@
 
 pub mod domain;
 pub mod store;
+pub mod metrics;
+pub mod service;
+pub mod api;
+pub mod config;
+pub mod admin;
+pub mod edge;
+pub mod app;

@@ -1,0 +1,46 @@
+//! The admin listener: liveness, readiness and Prometheus metrics, apart from the API port
+//! so that probes and scrapes are never throttled or exposed with it.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::{Response, StatusCode, header};
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+pub struct Admin {
+    metrics: Arc<Metrics>,
+    store: Arc<dyn Store>,
+}
+
+impl Admin {
+    pub fn new(metrics: Arc<Metrics>, store: Arc<dyn Store>) -> Self {
+        Self { metrics, store }
+    }
+}
+
+#[async_trait]
+impl ServeHttp for Admin {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let (status, content_type, body) = match session.req_header().uri.path() {
+            "/healthz" => (StatusCode::OK, "text/plain", b"ok\n".to_vec()),
+            // The store is loaded before the listeners open, so serving means ready.
+            "/readyz" => (StatusCode::OK, "text/plain", b"ready\n".to_vec()),
+            "/metrics" => (
+                StatusCode::OK,
+                "text/plain; version=0.0.4",
+                self.metrics.render(self.store.counts()).into_bytes(),
+            ),
+            _ => (StatusCode::NOT_FOUND, "text/plain", b"not found\n".to_vec()),
+        };
+        Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::CONTENT_LENGTH, body.len())
+            .body(body)
+            .expect("static response parts are valid")
+    }
+}

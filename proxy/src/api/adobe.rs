@@ -1,0 +1,88 @@
+//! The Adobe Pass REST API v1 registration code endpoints (`/reggie/v1/...`): form
+//! parameters, epoch-millisecond times.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use serde::Serialize;
+
+use super::response::{ApiResponse, json, no_content};
+use super::{ApiError, Call};
+use crate::domain::code::CodeRecord;
+use crate::domain::ids::DeviceId;
+use crate::service::IssueCode;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Regcode<'a> {
+    id: &'a str,
+    code: &'a str,
+    requestor: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mvpd: Option<&'a str>,
+    generated: i64,
+    expires: i64,
+    info: Info<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Info<'a> {
+    device_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_type: Option<&'a str>,
+}
+
+fn regcode_view<'a>(record: &'a CodeRecord, code: &'a str) -> Regcode<'a> {
+    Regcode {
+        id: &record.id,
+        code,
+        requestor: &record.requestor,
+        mvpd: record.mvpd.as_deref(),
+        generated: record.issued_at.unix_millis(),
+        expires: record.expires_at.unix_millis(),
+        info: Info {
+            device_id: record.device.as_str(),
+            device_type: record.device_type.as_deref(),
+        },
+    }
+}
+
+pub(super) async fn create_regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = DeviceId::parse(&call.input.require("deviceId")?)?;
+    let ttl = match call.input.get("ttl") {
+        Some(s) => Some(Duration::from_secs(
+            s.parse().map_err(|e| ApiError::invalid_parameter("ttl", e))?,
+        )),
+        None => None,
+    };
+    let request = IssueCode {
+        device,
+        mvpd: call.input.get("mvpd").map(Into::into),
+        device_type: call.input.get("deviceType").map(Into::into),
+        ttl,
+    };
+    let issued = call.linking.issue_code(call.requestor, request).await?;
+    Ok(json(
+        StatusCode::CREATED,
+        &regcode_view(&issued.record, issued.code.as_str()),
+    ))
+}
+
+pub(super) fn regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let input = call.path.code.unwrap_or_default();
+    let record = call.linking.find_code(call.requestor, input)?;
+    let code = call
+        .requestor
+        .codes
+        .normalise(input)
+        .ok_or(crate::service::Error::CodeNotFound)?;
+    Ok(json(StatusCode::OK, &regcode_view(&record, code.as_str())))
+}
+
+pub(super) async fn delete_regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    call.linking
+        .delete_code(call.requestor, call.path.code.unwrap_or_default())
+        .await?;
+    Ok(no_content())
+}

@@ -1,0 +1,151 @@
+//! Parameters of a request: the query string and a form or JSON body, read the same way
+//! whatever the dialect.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode, header};
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+
+pub struct Input {
+    query: Vec<(String, String)>,
+    body: Body,
+}
+
+enum Body {
+    Form(Vec<(String, String)>),
+    Json(Map<String, Value>),
+}
+
+impl Input {
+    pub fn parse(query: Option<&str>, headers: &HeaderMap, body: &Bytes) -> Result<Self, ApiError> {
+        let query = form(query.unwrap_or_default().as_bytes());
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        let body = match content_type.as_deref() {
+            _ if body.is_empty() => Body::Form(Vec::new()),
+            Some("application/json") => match serde_json::from_slice(body) {
+                Ok(Value::Object(map)) => Body::Json(map),
+                Ok(_) => return Err(invalid_body("the JSON body must be an object")),
+                Err(e) => return Err(invalid_body(format!("the JSON body is malformed: {e}"))),
+            },
+            Some("application/x-www-form-urlencoded") | None => Body::Form(form(body)),
+            Some(other) => {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    format!("bodies are JSON or form-encoded, not {other:?}"),
+                ));
+            }
+        };
+        Ok(Self { query, body })
+    }
+
+    /// A parameter from the body, else from the query string.
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        let from_body = match &self.body {
+            Body::Form(pairs) => lookup(pairs, name).map(Cow::Borrowed),
+            Body::Json(map) => match map.get(name) {
+                Some(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
+                Some(Value::Number(n)) => Some(Cow::Owned(n.to_string())),
+                Some(Value::Bool(b)) => Some(Cow::Owned(b.to_string())),
+                _ => None,
+            },
+        };
+        from_body
+            .or_else(|| lookup(&self.query, name).map(Cow::Borrowed))
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn require(&self, name: &'static str) -> Result<Cow<'_, str>, ApiError> {
+        self.get(name).ok_or(ApiError::missing_parameter(name))
+    }
+
+    /// A JSON object of string values (e.g. user metadata); empty when absent.
+    pub fn string_map(
+        &self,
+        name: &'static str,
+    ) -> Result<std::collections::BTreeMap<String, String>, ApiError> {
+        let Body::Json(map) = &self.body else {
+            return Ok(Default::default());
+        };
+        match map.get(name) {
+            None | Some(Value::Null) => Ok(Default::default()),
+            Some(Value::Object(obj)) => obj
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    _ => Err(ApiError::invalid_parameter(name, "values must be strings")),
+                })
+                .collect(),
+            Some(_) => Err(ApiError::invalid_parameter(name, "must be an object")),
+        }
+    }
+}
+
+fn form(bytes: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(bytes).into_owned().collect()
+}
+
+fn lookup<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn invalid_body(message: impl Into<Cow<'static, str>>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(content_type: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn body_wins_over_query_and_empty_values_are_absent() {
+        let body = Bytes::from_static(b"deviceId=from-body&mvpd=");
+        let input = Input::parse(
+            Some("deviceId=from-query&ttl=60"),
+            &headers("application/x-www-form-urlencoded"),
+            &body,
+        )
+        .unwrap();
+        assert_eq!(input.get("deviceId").as_deref(), Some("from-body"));
+        assert_eq!(input.get("ttl").as_deref(), Some("60"));
+        assert_eq!(input.get("mvpd"), None);
+        assert_eq!(
+            input.require("code").unwrap_err().code,
+            "missing_parameter"
+        );
+    }
+
+    #[test]
+    fn json_bodies_give_strings_numbers_and_maps() {
+        let body = Bytes::from_static(br#"{"userId":"u1","ttlSeconds":60,"metadata":{"zip":"10001"}}"#);
+        let input = Input::parse(None, &headers("application/json; charset=utf-8"), &body).unwrap();
+        assert_eq!(input.get("userId").as_deref(), Some("u1"));
+        assert_eq!(input.get("ttlSeconds").as_deref(), Some("60"));
+        assert_eq!(input.string_map("metadata").unwrap()["zip"], "10001");
+    }
+
+    #[test]
+    fn malformed_or_foreign_bodies_are_refused() {
+        let bad = Input::parse(None, &headers("application/json"), &Bytes::from_static(b"{"));
+        assert_eq!(bad.err().unwrap().code, "invalid_body");
+        let array = Input::parse(None, &headers("application/json"), &Bytes::from_static(b"[]"));
+        assert_eq!(array.err().unwrap().code, "invalid_body");
+        let xml = Input::parse(None, &headers("text/xml"), &Bytes::from_static(b"<a/>"));
+        assert_eq!(xml.err().unwrap().status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+}

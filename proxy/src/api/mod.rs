@@ -1,0 +1,159 @@
+//! The HTTP surfaces onto the domain: the native `/v1` API, the Matchmaker dialect and the
+//! Adobe-Pass-style registration code endpoints. HTTP types in, HTTP types out, no socket:
+//! the edge hands over a request whose body it has already read and bounded.
+
+mod adobe;
+mod error;
+mod input;
+mod matchmaker;
+mod native;
+mod response;
+mod routes;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+
+pub use error::ApiError;
+pub use response::ApiResponse;
+
+/// An error as the native dialect renders it.
+pub fn error_response(e: &ApiError) -> ApiResponse {
+    response::error(e, false)
+}
+pub use routes::Route;
+
+use crate::domain::requestor::RequestorPolicy;
+use crate::service::{Linking, Requestors};
+use input::Input;
+
+/// The largest request body the API reads.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A request as the API sees it.
+pub struct ApiRequest<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: Bytes,
+}
+
+pub struct Api {
+    requestors: Requestors,
+    linking: Arc<Linking>,
+    router: matchit::Router<Route>,
+}
+
+/// What a handler gets: the requestor named in the path, path parameters and input.
+struct Call<'a> {
+    requestor: &'a RequestorPolicy,
+    path: PathParams<'a>,
+    input: Input,
+    linking: &'a Linking,
+}
+
+#[derive(Default)]
+struct PathParams<'a> {
+    code: Option<&'a str>,
+    device: Option<&'a str>,
+    user: Option<&'a str>,
+}
+
+impl Api {
+    pub fn new(requestors: Requestors, linking: Arc<Linking>) -> Self {
+        Self {
+            requestors,
+            linking,
+            router: routes::router(),
+        }
+    }
+
+    /// The route serving `path`, if any.
+    pub fn route(&self, path: &str) -> Option<Route> {
+        self.router.at(path).ok().map(|m| *m.value)
+    }
+
+    /// Answers a request; never fails, errors become error responses.
+    pub async fn handle(&self, request: ApiRequest<'_>) -> ApiResponse {
+        let Ok(matched) = self.router.at(request.path) else {
+            return response::error(&ApiError::not_found(), false);
+        };
+        let route = *matched.value;
+        match self.dispatch(route, &matched.params, request).await {
+            Ok(response) => response,
+            Err(e) => {
+                let mut response = response::error(&e, route.is_matchmaker());
+                if e.status == StatusCode::METHOD_NOT_ALLOWED {
+                    let allow = route.methods().join(", ");
+                    if let Ok(value) = HeaderValue::from_str(&allow) {
+                        response.headers_mut().insert(header::ALLOW, value);
+                    }
+                }
+                response
+            }
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        route: Route,
+        params: &matchit::Params<'_, '_>,
+        request: ApiRequest<'_>,
+    ) -> Result<ApiResponse, ApiError> {
+        if !route.methods().contains(&request.method.as_str()) {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} does not answer {}", request.path, request.method),
+            ));
+        }
+        let name = params.get("requestor").unwrap_or_default();
+        let requestor = self
+            .requestors
+            .get(name)
+            .ok_or_else(|| ApiError::unknown_requestor(name))?;
+        if route.needs_backend(request.method) {
+            authenticate_backend(requestor, request.headers)?;
+        }
+        if request.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+        }
+        let call = Call {
+            requestor,
+            path: PathParams {
+                code: params.get("code"),
+                device: params.get("device"),
+                user: params.get("user"),
+            },
+            input: Input::parse(request.query, request.headers, &request.body)?,
+            linking: &self.linking,
+        };
+        route.handle(request.method, call).await
+    }
+}
+
+/// Server-to-server calls carry the requestor backend's key as a bearer token.
+fn authenticate_backend(requestor: &RequestorPolicy, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_credential",
+            "this call is made by the requestor's backend: send Authorization: Bearer <API key>",
+        ));
+    };
+    let presented = value
+        .as_bytes()
+        .strip_prefix(b"Bearer ")
+        .unwrap_or_default();
+    if requestor.accepts_backend_key(presented) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credential",
+            "the credential is not valid for this requestor",
+        ))
+    }
+}

@@ -1,0 +1,185 @@
+//! The native API, `/v1/requestors/{requestor}/...`: JSON, camelCase, RFC 3339 times.
+
+use std::time::Duration;
+
+use http::StatusCode;
+use serde::Serialize;
+
+use super::response::{ApiResponse, json, no_content, rfc3339};
+use super::{ApiError, Call};
+use crate::domain::ids::{DeviceId, UserId};
+use crate::domain::link::{LinkedUser, Unlink};
+use crate::service::{IssueCode, IssuedCode};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CodeView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_code: Option<String>,
+    requestor: &'a str,
+    device_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mvpd: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_type: Option<&'a str>,
+    issued_at: String,
+    expires_at: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserView<'a> {
+    user_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mvpd: Option<&'a str>,
+    linked_at: String,
+    authn_expires_at: String,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    metadata: &'a std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeviceView<'a> {
+    requestor: &'a str,
+    device_id: &'a str,
+    users: Vec<UserView<'a>>,
+}
+
+fn user_view(u: &LinkedUser) -> UserView<'_> {
+    UserView {
+        user_id: u.user.as_str(),
+        mvpd: u.mvpd.as_deref(),
+        linked_at: rfc3339(u.linked_at),
+        authn_expires_at: rfc3339(u.authn_expires_at),
+        metadata: &u.metadata,
+    }
+}
+
+fn device_view<'a>(requestor: &'a str, device: &'a DeviceId, users: &'a [LinkedUser]) -> DeviceView<'a> {
+    DeviceView {
+        requestor,
+        device_id: device.as_str(),
+        users: users.iter().map(user_view).collect(),
+    }
+}
+
+pub(super) async fn issue_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = DeviceId::parse(&call.input.require("deviceId")?)?;
+    let ttl = match call.input.get("ttlSeconds") {
+        Some(s) => Some(Duration::from_secs(
+            s.parse()
+                .map_err(|e| ApiError::invalid_parameter("ttlSeconds", e))?,
+        )),
+        None => None,
+    };
+    let request = IssueCode {
+        device,
+        mvpd: call.input.get("mvpd").map(Into::into),
+        device_type: call.input.get("deviceType").map(Into::into),
+        ttl,
+    };
+    let IssuedCode { code, record } = call.linking.issue_code(call.requestor, request).await?;
+    Ok(json(
+        StatusCode::CREATED,
+        &CodeView {
+            code: Some(code.as_str()),
+            display_code: Some(code.display()),
+            requestor: &record.requestor,
+            device_id: record.device.as_str(),
+            mvpd: record.mvpd.as_deref(),
+            device_type: record.device_type.as_deref(),
+            issued_at: rfc3339(record.issued_at),
+            expires_at: rfc3339(record.expires_at),
+        },
+    ))
+}
+
+pub(super) fn code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let record = call
+        .linking
+        .find_code(call.requestor, call.path.code.unwrap_or_default())?;
+    Ok(json(
+        StatusCode::OK,
+        &CodeView {
+            code: None,
+            display_code: None,
+            requestor: &record.requestor,
+            device_id: record.device.as_str(),
+            mvpd: record.mvpd.as_deref(),
+            device_type: record.device_type.as_deref(),
+            issued_at: rfc3339(record.issued_at),
+            expires_at: rfc3339(record.expires_at),
+        },
+    ))
+}
+
+pub(super) async fn delete_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    call.linking
+        .delete_code(call.requestor, call.path.code.unwrap_or_default())
+        .await?;
+    Ok(no_content())
+}
+
+pub(super) async fn link(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let code = call.input.require("code")?;
+    let user = UserId::parse(&call.input.require("userId")?)?;
+    let metadata = call.input.string_map("metadata")?;
+    let mvpd = call.input.get("mvpd");
+    let link = call
+        .linking
+        .link(call.requestor, &code, user, mvpd.as_deref(), metadata)
+        .await?;
+    Ok(json(
+        StatusCode::CREATED,
+        &device_view(&link.requestor, &link.device, &link.users),
+    ))
+}
+
+fn device(call: &Call<'_>) -> Result<DeviceId, ApiError> {
+    Ok(DeviceId::parse(call.path.device.unwrap_or_default())?)
+}
+
+pub(super) fn users(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = device(&call)?;
+    let users = call.linking.authenticated_users(call.requestor, &device);
+    Ok(json(
+        StatusCode::OK,
+        &device_view(&call.requestor.name, &device, &users),
+    ))
+}
+
+pub(super) fn authn(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = device(&call)?;
+    let users = call.linking.authenticated_users(call.requestor, &device);
+    if users.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "authenticated_profile_missing",
+            "the device is not authenticated",
+        ));
+    }
+    Ok(json(
+        StatusCode::OK,
+        &device_view(&call.requestor.name, &device, &users),
+    ))
+}
+
+pub(super) async fn unlink_all(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = device(&call)?;
+    call.linking
+        .unlink(call.requestor, &device, Unlink::Everyone)
+        .await?;
+    Ok(no_content())
+}
+
+pub(super) async fn unlink_user(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = device(&call)?;
+    let user = UserId::parse(call.path.user.unwrap_or_default())?;
+    call.linking
+        .unlink(call.requestor, &device, Unlink::User(&user))
+        .await?;
+    Ok(no_content())
+}

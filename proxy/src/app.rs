@@ -1,0 +1,140 @@
+//! Wiring: configuration in, a Pingora server with the API, admin and housekeeping
+//! services out.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pingora::server::configuration::ServerConf;
+use pingora::server::{RunArgs, Server, ShutdownWatch};
+use pingora::services::background::{BackgroundService, background_service};
+use pingora::services::listening::Service;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::admin::Admin;
+use crate::api::Api;
+use crate::config::{Config, StoreBackend};
+use crate::domain::code::CodeKey;
+use crate::domain::time::{Clock, SystemClock};
+use crate::edge::Gateway;
+use crate::metrics::Metrics;
+use crate::service::Linking;
+use crate::store::{FileStore, MemoryStore, Store};
+
+/// The code key's file in the data directory, when the configuration names none.
+const CODE_KEY_FILE: &str = "code-hash.key";
+/// How often expired codes and links are dropped from the store.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+
+/// How the process shuts down.
+#[derive(Clone, Copy, Debug)]
+pub struct Lifecycle {
+    /// After SIGTERM, how long listeners keep accepting before the server stops.
+    pub grace_period: Duration,
+}
+
+/// Opens the store and builds the server; returns once the server has shut down.
+pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
+    let (store, code_key): (Arc<dyn Store>, Vec<u8>) = match config.store {
+        StoreBackend::File => {
+            let store = FileStore::open(&config.data_dir)?;
+            let key = match config.code_key {
+                Some(key) => key,
+                None => load_or_create_code_key(&config.data_dir)?,
+            };
+            (Arc::new(store), key)
+        }
+        StoreBackend::Memory => {
+            let key = config
+                .code_key
+                .unwrap_or_else(|| rand::random::<[u8; 32]>().to_vec());
+            (Arc::new(MemoryStore::new()), key)
+        }
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let metrics = Arc::new(Metrics::new());
+    let linking = Arc::new(Linking::new(
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        CodeKey::new(&code_key),
+        StdRng::from_os_rng(),
+        Arc::clone(&metrics),
+    ));
+    let api = Arc::new(Api::new(config.requestors, linking));
+
+    let mut conf = ServerConf::default();
+    conf.grace_period_seconds = Some(lifecycle.grace_period.as_secs());
+    conf.graceful_shutdown_timeout_seconds = Some(10);
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+
+    let mut gateway = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        Gateway::new(api, Arc::clone(&metrics)),
+        "linkgate api",
+    );
+    gateway.add_tcp(&config.listen.to_string());
+    let mut admin = Service::new("linkgate admin".into(), Admin::new(metrics, Arc::clone(&store)));
+    admin.add_tcp(&config.admin.to_string());
+    let purge = background_service("store purge", Purge { store, clock });
+    server.add_service(gateway);
+    server.add_service(admin);
+    server.add_service(purge);
+
+    tracing::info!(
+        api = %config.listen,
+        admin = %config.admin,
+        store = ?config.store,
+        "linkgate proxy starting"
+    );
+    server.run(RunArgs::default());
+    Ok(())
+}
+
+/// The code key must survive restarts, or every live code would stop matching.
+fn load_or_create_code_key(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join(CODE_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(hex::decode(text.trim())
+            .map_err(|e| anyhow::anyhow!("{} is not a hex key: {e}", path.display()))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key: [u8; 32] = rand::random();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?;
+            file.write_all(hex::encode(key).as_bytes())?;
+            file.sync_all()?;
+            Ok(key.to_vec())
+        }
+        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// Drops expired codes and links so the store does not grow with abandoned devices.
+struct Purge {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+#[async_trait]
+impl BackgroundService for Purge {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut tick = tokio::time::interval(PURGE_EVERY);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tick.tick() => match self.store.purge_expired(self.clock.now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(dropped = n, "purged expired codes and links"),
+                    Err(e) => tracing::warn!(error = %e, "purging expired entries failed"),
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The configuration file's shape. The requestor section reuses the Requestor CRD's spec,
+//! so a file and a cluster are configured with one schema.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use linkgate_crds::{RequestorSpec, SecretKeyRef};
+use serde::Deserialize;
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Where the API (and later the content edge) listens.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Where health, readiness and metrics are served.
+    #[serde(default = "default_admin")]
+    pub admin: SocketAddr,
+    #[serde(default)]
+    pub store: StoreSection,
+    /// Secrets referenced by `SecretKeyRef`s, by Secret name then key: the standalone
+    /// stand-in for Kubernetes Secrets.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, BTreeMap<String, String>>,
+    /// The key registration codes are hashed under. Absent: generated once and kept in the
+    /// data directory.
+    #[serde(default)]
+    pub code_key_secret_ref: Option<SecretKeyRef>,
+    pub requestors: Vec<RequestorEntry>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestorEntry {
+    pub name: String,
+    pub spec: RequestorSpec,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoreSection {
+    #[serde(default)]
+    pub backend: StoreBackend,
+    /// Where the file backend keeps its database.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            backend: StoreBackend::default(),
+            data_dir: default_data_dir(),
+        }
+    }
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum StoreBackend {
+    /// The embedded durable store.
+    #[default]
+    File,
+    /// Nothing survives a restart.
+    Memory,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_admin() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9090))
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("linkgate-data")
+}

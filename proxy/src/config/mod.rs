@@ -1,0 +1,182 @@
+//! Configuration: read, validated and resolved in one place, with typed errors, before
+//! anything starts serving.
+
+mod file;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use linkgate_crds::SecretKeyRef;
+
+use crate::domain::requestor::{PolicyError, RequestorPolicy};
+use crate::service::Requestors;
+pub use file::StoreBackend;
+use file::ConfigFile;
+
+/// The demo configuration the gateway runs with when given none.
+pub const DEMO_YAML: &str = include_str!("demo.yaml");
+
+#[derive(Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub admin: SocketAddr,
+    pub store: StoreBackend,
+    pub data_dir: PathBuf,
+    /// `None`: use (or create) the key kept in the data directory.
+    pub code_key: Option<Vec<u8>>,
+    pub requestors: Requestors,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {source}")]
+    Syntax {
+        origin: String,
+        source: serde_yaml_ng::Error,
+    },
+    #[error("{origin}: requestor {name:?}: {source}")]
+    Requestor {
+        origin: String,
+        name: String,
+        source: PolicyError,
+    },
+    #[error("{origin}: requestor {name:?} is defined twice")]
+    DuplicateRequestor { origin: String, name: String },
+    #[error("{origin}: {what} refers to secret {name:?} key {key:?}, which the secrets section lacks")]
+    MissingSecret {
+        origin: String,
+        what: String,
+        name: String,
+        key: String,
+    },
+    #[error("{origin}: no requestors are configured")]
+    NoRequestors { origin: String },
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn demo() -> Self {
+        Self::parse(DEMO_YAML, "built-in demo configuration")
+            .expect("the demo configuration is valid")
+    }
+
+    /// Parses and validates a configuration; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let file: ConfigFile =
+            serde_yaml_ng::from_str(text).map_err(|source| ConfigError::Syntax {
+                origin: origin.to_owned(),
+                source,
+            })?;
+        let secret = |what: String, r: &SecretKeyRef| -> Result<Vec<u8>, ConfigError> {
+            file.secrets
+                .get(&r.name)
+                .and_then(|s| s.get(&r.key))
+                .map(|v| v.as_bytes().to_vec())
+                .ok_or_else(|| ConfigError::MissingSecret {
+                    origin: origin.to_owned(),
+                    what,
+                    name: r.name.clone(),
+                    key: r.key.clone(),
+                })
+        };
+        if file.requestors.is_empty() {
+            return Err(ConfigError::NoRequestors {
+                origin: origin.to_owned(),
+            });
+        }
+        let mut policies = Vec::with_capacity(file.requestors.len());
+        for entry in &file.requestors {
+            if policies
+                .iter()
+                .any(|p: &RequestorPolicy| p.name == entry.name)
+            {
+                return Err(ConfigError::DuplicateRequestor {
+                    origin: origin.to_owned(),
+                    name: entry.name.clone(),
+                });
+            }
+            let api_key = secret(
+                format!("requestor {:?} backend.apiKeySecretRef", entry.name),
+                &entry.spec.backend.api_key_secret_ref,
+            )?;
+            let policy = RequestorPolicy::from_spec(&entry.name, &entry.spec, &api_key).map_err(
+                |source| ConfigError::Requestor {
+                    origin: origin.to_owned(),
+                    name: entry.name.clone(),
+                    source,
+                },
+            )?;
+            policies.push(policy);
+        }
+        let code_key = file
+            .code_key_secret_ref
+            .as_ref()
+            .map(|r| secret("codeKeySecretRef".into(), r))
+            .transpose()?;
+        Ok(Self {
+            listen: file.listen,
+            admin: file.admin,
+            store: file.store.backend,
+            data_dir: file.store.data_dir,
+            code_key,
+            requestors: policies.into_iter().collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_configuration_serves_the_demo_requestor() {
+        let config = Config::demo();
+        let demo = config.requestors.get("demo").expect("demo requestor");
+        assert!(demo.mvpd("test-mvpd").is_some());
+        assert!(demo.accepts_backend_key(b"demo-backend-key"));
+        assert_eq!(config.listen.port(), 8080);
+        assert_eq!(config.admin.port(), 9090);
+        assert_eq!(config.store, StoreBackend::File);
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_with_a_location() {
+        let text = DEMO_YAML.replace("allowMultipleUsers", "allowMultipleUser");
+        let err = Config::parse(&text, "test.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("test.yaml: "), "{err}");
+        assert!(err.contains("allowMultipleUser"), "{err}");
+        assert!(err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_secret_is_named() {
+        let text = DEMO_YAML.replace("apiKey: demo-backend-key", "other: x");
+        let err = Config::parse(&text, "t").unwrap_err().to_string();
+        assert!(err.contains("\"demo-backend\" key \"apiKey\""), "{err}");
+    }
+
+    #[test]
+    fn invalid_requestors_are_refused() {
+        let text = DEMO_YAML.replace("name: demo\n", "name: Demo\n");
+        let err = Config::parse(&text, "t").unwrap_err();
+        assert!(matches!(err, ConfigError::Requestor { .. }), "{err}");
+        let err = Config::parse("requestors: []\n", "t").unwrap_err();
+        assert!(matches!(err, ConfigError::NoRequestors { .. }), "{err}");
+        assert!(matches!(
+            Config::parse("listen: [", "t").unwrap_err(),
+            ConfigError::Syntax { .. }
+        ));
+    }
+}

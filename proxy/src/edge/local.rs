@@ -1,0 +1,55 @@
+//! Reading a bounded request body and writing a locally generated response.
+
+use bytes::{Bytes, BytesMut};
+use http::header;
+use pingora::http::ResponseHeader;
+use pingora::prelude::Session;
+
+use crate::api::{ApiError, ApiResponse, MAX_BODY_BYTES};
+
+/// Reads the whole body, or answers 413 when it exceeds the API's limit: a declared
+/// length is refused before reading, a chunked body as soon as it goes over.
+pub async fn read_body(session: &mut Session) -> pingora::Result<Result<Bytes, ApiResponse>> {
+    let declared = session
+        .req_header()
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Ok(Err(too_large(session)));
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = session.read_request_body().await? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Ok(Err(too_large(session)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Ok(body.freeze()))
+}
+
+fn too_large(session: &mut Session) -> ApiResponse {
+    // The rest of the body is never read, so the connection cannot be reused.
+    session.set_keepalive(None);
+    crate::api::error_response(&ApiError::payload_too_large(MAX_BODY_BYTES))
+}
+
+/// Writes the response header and body; the connection stays open for the next request
+/// (Pingora's error helpers would close it).
+pub async fn respond(session: &mut Session, response: ApiResponse) -> pingora::Result<()> {
+    let (parts, body) = response.into_parts();
+    let mut header = ResponseHeader::build(parts.status, Some(parts.headers.len() + 1))?;
+    for (name, value) in &parts.headers {
+        header.append_header(name.clone(), value.clone())?;
+    }
+    header.insert_header(header::CONTENT_LENGTH, body.len())?;
+    let empty = body.is_empty();
+    session
+        .write_response_header(Box::new(header), empty)
+        .await?;
+    if !empty {
+        session.write_response_body(Some(body), true).await?;
+    }
+    Ok(())
+}

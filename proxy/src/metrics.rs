@@ -1,0 +1,171 @@
+//! Prometheus metrics, in a registry of the gateway's own (no globals, so tests and
+//! several gateways in one process stay apart). Labels are bounded: routes are the API's
+//! route names, requestors come from configuration, never from the request.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+use crate::store::Counts;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    request_duration: HistogramVec,
+    codes_issued: IntCounterVec,
+    links: IntCounterVec,
+    unlinks: IntCounterVec,
+    stored_codes: IntGauge,
+    stored_links: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("linkgate".into()), None)
+            .expect("a valid metric prefix");
+        let requests = IntCounterVec::new(
+            Opts::new("requests_total", "HTTP requests answered, by route and status"),
+            &["route", "status"],
+        )
+        .expect("valid metric");
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "request_duration_seconds",
+                "Time from request to response, by route",
+            )
+            .buckets(vec![
+                0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                0.5, 1.0, 2.5,
+            ]),
+            &["route"],
+        )
+        .expect("valid metric");
+        let codes_issued = IntCounterVec::new(
+            Opts::new("codes_issued_total", "Registration codes issued, by requestor"),
+            &["requestor"],
+        )
+        .expect("valid metric");
+        let links = IntCounterVec::new(
+            Opts::new("device_links_total", "Devices linked to a user, by requestor"),
+            &["requestor"],
+        )
+        .expect("valid metric");
+        let unlinks = IntCounterVec::new(
+            Opts::new("device_unlinks_total", "Users unlinked from a device, by requestor"),
+            &["requestor"],
+        )
+        .expect("valid metric");
+        let stored_codes = IntGauge::new("store_codes", "Registration codes held by the store")
+            .expect("valid metric");
+        let stored_links = IntGauge::new("store_links", "Device links held by the store")
+            .expect("valid metric");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(request_duration.clone()),
+            Box::new(codes_issued.clone()),
+            Box::new(links.clone()),
+            Box::new(unlinks.clone()),
+            Box::new(stored_codes.clone()),
+            Box::new(stored_links.clone()),
+        ] {
+            registry.register(collector).expect("metric names are unique");
+        }
+        Self {
+            registry,
+            requests,
+            request_duration,
+            codes_issued,
+            links,
+            unlinks,
+            stored_codes,
+            stored_links,
+        }
+    }
+
+    pub fn request(&self, route: &str, status: u16, elapsed: Duration) {
+        self.requests
+            .with_label_values(&[route, status_label(status)])
+            .inc();
+        self.request_duration
+            .with_label_values(&[route])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn code_issued(&self, requestor: &str) {
+        self.codes_issued.with_label_values(&[requestor]).inc();
+    }
+
+    pub fn device_linked(&self, requestor: &str) {
+        self.links.with_label_values(&[requestor]).inc();
+    }
+
+    pub fn device_unlinked(&self, requestor: &str) {
+        self.unlinks.with_label_values(&[requestor]).inc();
+    }
+
+    /// The text exposition, with the store's gauges refreshed.
+    pub fn render(&self, store: Counts) -> String {
+        self.stored_codes.set(store.codes.try_into().unwrap_or(i64::MAX));
+        self.stored_links.set(store.links.try_into().unwrap_or(i64::MAX));
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding of gathered metrics cannot fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Status labels without allocating; anything unusual is folded into its class.
+fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        409 => "409",
+        413 => "413",
+        415 => "415",
+        429 => "429",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        s if s < 300 => "2xx",
+        s if s < 400 => "3xx",
+        s if s < 500 => "4xx",
+        _ => "5xx",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_show_up_prefixed_in_the_exposition() {
+        let m = Metrics::new();
+        m.request("native_issue_code", 201, Duration::from_millis(2));
+        m.code_issued("demo");
+        m.device_linked("demo");
+        let text = m.render(Counts { codes: 3, links: 4 });
+        assert!(text.contains(
+            "linkgate_requests_total{route=\"native_issue_code\",status=\"201\"} 1"
+        ));
+        assert!(text.contains("linkgate_codes_issued_total{requestor=\"demo\"} 1"));
+        assert!(text.contains("linkgate_device_links_total{requestor=\"demo\"} 1"));
+        assert!(text.contains("linkgate_store_links 4"));
+        assert!(text.contains("linkgate_request_duration_seconds_bucket{route=\"native_issue_code\",le=\"0.0025\"} 1"));
+    }
+}

@@ -1,0 +1,242 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rand::Rng;
+use rand::rngs::StdRng;
+
+use super::Error;
+use crate::domain::code::{Code, CodeKey, CodeRecord};
+use crate::domain::ids::{DeviceId, UserId};
+use crate::domain::link::{self, DeviceLink, LinkedUser, Unlink};
+use crate::domain::requestor::{MAX_CODE_TTL, RequestorPolicy};
+use crate::domain::time::Clock;
+use crate::metrics::Metrics;
+use crate::store::{LinkKey, Store, StoreError};
+
+/// Draws before giving up on finding a free code. With a sane code space a collision is
+/// already rare; 32 misses in a row mean the space is nearly full.
+const CODE_DRAWS: usize = 32;
+/// Compare-and-swap rounds before a write under contention gives up.
+const WRITE_ROUNDS: usize = 8;
+
+/// Registration codes and device links.
+pub struct Linking {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    code_key: CodeKey,
+    /// A CSPRNG (ChaCha), seeded once from the OS; behind a lock only while drawing.
+    rng: Mutex<StdRng>,
+    metrics: Arc<Metrics>,
+}
+
+/// A device asking for a code.
+#[derive(Debug, Clone)]
+pub struct IssueCode {
+    pub device: DeviceId,
+    pub mvpd: Option<String>,
+    pub device_type: Option<String>,
+    /// Overrides the requestor's code TTL, up to the maximum.
+    pub ttl: Option<Duration>,
+}
+
+/// A code just issued: the clear code exists only in this answer.
+#[derive(Debug, Clone)]
+pub struct IssuedCode {
+    pub code: Code,
+    pub record: CodeRecord,
+}
+
+impl Linking {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        code_key: CodeKey,
+        rng: StdRng,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            code_key,
+            rng: Mutex::new(rng),
+            metrics,
+        }
+    }
+
+    pub async fn issue_code(
+        &self,
+        requestor: &RequestorPolicy,
+        request: IssueCode,
+    ) -> Result<IssuedCode, Error> {
+        let ttl = match request.ttl {
+            Some(ttl) if ttl.is_zero() || ttl > MAX_CODE_TTL => {
+                return Err(Error::CodeTtl {
+                    max: MAX_CODE_TTL.as_secs(),
+                });
+            }
+            Some(ttl) => ttl,
+            None => requestor.code_ttl,
+        };
+        if let Some(mvpd) = &request.mvpd {
+            requestor
+                .mvpd(mvpd)
+                .ok_or_else(|| Error::UnknownMvpd(mvpd.clone()))?;
+        }
+        for _ in 0..CODE_DRAWS {
+            let (code, id) = {
+                let mut rng = self.rng.lock();
+                let code = requestor.codes.generate(&mut *rng);
+                let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+                (code, id)
+            };
+            let now = self.clock.now();
+            let record = CodeRecord {
+                hash: self.code_key.hash(&requestor.name, &code),
+                id: id.to_string(),
+                requestor: requestor.name.clone(),
+                device: request.device.clone(),
+                issued_at: now,
+                expires_at: now.after(ttl),
+                mvpd: request.mvpd.clone(),
+                device_type: request.device_type.clone(),
+            };
+            match self.store.issue_code(record.clone(), now).await {
+                Ok(()) => {
+                    self.metrics.code_issued(&requestor.name);
+                    return Ok(IssuedCode { code, record });
+                }
+                Err(StoreError::CodeTaken) => continue,
+                Err(e) => return Err(Error::Store(e)),
+            }
+        }
+        Err(Error::CodeSpaceExhausted)
+    }
+
+    /// The live record of a code as a person typed it.
+    pub fn find_code(&self, requestor: &RequestorPolicy, input: &str) -> Result<CodeRecord, Error> {
+        let code = requestor.codes.normalise(input).ok_or(Error::CodeNotFound)?;
+        self.store
+            .code(&self.code_key.hash(&requestor.name, &code))
+            .filter(|record| record.is_live(self.clock.now()))
+            .ok_or(Error::CodeNotFound)
+    }
+
+    pub async fn delete_code(&self, requestor: &RequestorPolicy, input: &str) -> Result<(), Error> {
+        let record = self.find_code(requestor, input)?;
+        match self.store.delete_code(&record.hash).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::CodeNotFound),
+            Err(e) => Err(Error::Store(e)),
+        }
+    }
+
+    /// Links `user` to the device showing the code `input`, consuming the code.
+    pub async fn link(
+        &self,
+        requestor: &RequestorPolicy,
+        input: &str,
+        user: UserId,
+        mvpd: Option<&str>,
+        metadata: BTreeMap<String, String>,
+    ) -> Result<Arc<DeviceLink>, Error> {
+        for _ in 0..WRITE_ROUNDS {
+            let record = self.find_code(requestor, input)?;
+            let mvpd = match mvpd.or(record.mvpd.as_deref()) {
+                Some(id) => Some(
+                    requestor
+                        .mvpd(id)
+                        .ok_or_else(|| Error::UnknownMvpd(id.to_owned()))?,
+                ),
+                None => None,
+            };
+            let key = LinkKey::new(&requestor.name, &record.device);
+            let existing = self.store.link(&key);
+            let now = self.clock.now();
+            let linked_user = LinkedUser {
+                user: user.clone(),
+                mvpd: mvpd.map(|m| m.id.clone()),
+                linked_at: now,
+                authn_expires_at: now.after(requestor.authn_ttl(mvpd)),
+                metadata: metadata.clone(),
+            };
+            let new_link = link::add_user(
+                existing.as_ref().map(|v| &*v.link),
+                &requestor.name,
+                &record.device,
+                requestor.allow_multiple_users,
+                linked_user,
+                now,
+            )?;
+            let expected = existing.map(|v| v.version);
+            match self
+                .store
+                .redeem_code(&record.hash, expected, new_link.clone())
+                .await
+            {
+                Ok(_) => {
+                    self.metrics.device_linked(&requestor.name);
+                    return Ok(Arc::new(new_link));
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(Error::RegistrationFailed(e)),
+            }
+        }
+        Err(Error::Contended)
+    }
+
+    /// The users whose authentication of the device is valid now, with an MVPD the
+    /// requestor still works with.
+    pub fn authenticated_users(
+        &self,
+        requestor: &RequestorPolicy,
+        device: &DeviceId,
+    ) -> Vec<LinkedUser> {
+        let Some(stored) = self.store.link(&LinkKey::new(&requestor.name, device)) else {
+            return Vec::new();
+        };
+        let now = self.clock.now();
+        stored
+            .link
+            .live_users(now)
+            .filter(|u| u.mvpd.as_deref().is_none_or(|m| requestor.mvpd(m).is_some()))
+            .cloned()
+            .collect()
+    }
+
+    pub async fn unlink(
+        &self,
+        requestor: &RequestorPolicy,
+        device: &DeviceId,
+        which: Unlink<'_>,
+    ) -> Result<(), Error> {
+        let key = LinkKey::new(&requestor.name, device);
+        for _ in 0..WRITE_ROUNDS {
+            let existing = self.store.link(&key);
+            let remaining = link::remove_users(
+                existing.as_ref().map(|v| &*v.link),
+                requestor.allow_multiple_users,
+                which,
+                self.clock.now(),
+            )?;
+            // remove_users refuses a missing link, so there is a version here.
+            let Some(version) = existing.map(|v| v.version) else {
+                return Err(link::LinkError::NoUserOnDevice.into());
+            };
+            let written = match remaining {
+                Some(link) => self.store.put_link(Some(version), link).await.map(drop),
+                None => self.store.delete_link(&key, version).await,
+            };
+            match written {
+                Ok(()) => {
+                    self.metrics.device_unlinked(&requestor.name);
+                    return Ok(());
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(Error::UnlinkFailed(e)),
+            }
+        }
+        Err(Error::Contended)
+    }
+}

@@ -1,0 +1,28 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::domain::requestor::RequestorPolicy;
+
+/// The requestors the gateway serves, by name.
+#[derive(Clone, Debug, Default)]
+pub struct Requestors(HashMap<String, Arc<RequestorPolicy>>);
+
+impl Requestors {
+    pub fn get(&self, name: &str) -> Option<&Arc<RequestorPolicy>> {
+        self.0.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+impl FromIterator<RequestorPolicy> for Requestors {
+    fn from_iter<I: IntoIterator<Item = RequestorPolicy>>(iter: I) -> Self {
+        Self(
+            iter.into_iter()
+                .map(|p| (p.name.clone(), Arc::new(p)))
+                .collect(),
+        )
+    }
+}
