@@ -78,7 +78,10 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         "linkgate api",
     );
     gateway.add_tcp(&config.listen.to_string());
-    let mut admin = Service::new("linkgate admin".into(), Admin::new(metrics, Arc::clone(&store)));
+    let mut admin = Service::new(
+        "linkgate admin".into(),
+        Admin::new(metrics, Arc::clone(&store)),
+    );
     admin.add_tcp(&config.admin.to_string());
     let purge = background_service("store purge", Purge { store, clock });
     server.add_service(gateway);

@@ -41,10 +41,10 @@ fn parse_backend(s: &str) -> Result<StoreBackend, String> {
 }
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let cli = Cli::parse();
@@ -75,5 +75,16 @@ fn main() -> ExitCode {
             eprintln!("linkgate-proxy: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A write past the file size limit then fails with an error the store reports (and the
+/// request answers 503), instead of SIGXFSZ killing the gateway and every connection.
+fn ignore_file_size_signal() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: installing SIG_IGN runs no handler code, so nothing async-signal-unsafe can
+    // happen; no other thread exists yet.
+    if let Err(e) = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) } {
+        eprintln!("linkgate-proxy: cannot ignore SIGXFSZ: {e}");
     }
 }

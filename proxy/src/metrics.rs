@@ -23,10 +23,13 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let registry = Registry::new_custom(Some("linkgate".into()), None)
-            .expect("a valid metric prefix");
+        let registry =
+            Registry::new_custom(Some("linkgate".into()), None).expect("a valid metric prefix");
         let requests = IntCounterVec::new(
-            Opts::new("requests_total", "HTTP requests answered, by route and status"),
+            Opts::new(
+                "requests_total",
+                "HTTP requests answered, by route and status",
+            ),
             &["route", "status"],
         )
         .expect("valid metric");
@@ -43,24 +46,33 @@ impl Metrics {
         )
         .expect("valid metric");
         let codes_issued = IntCounterVec::new(
-            Opts::new("codes_issued_total", "Registration codes issued, by requestor"),
+            Opts::new(
+                "codes_issued_total",
+                "Registration codes issued, by requestor",
+            ),
             &["requestor"],
         )
         .expect("valid metric");
         let links = IntCounterVec::new(
-            Opts::new("device_links_total", "Devices linked to a user, by requestor"),
+            Opts::new(
+                "device_links_total",
+                "Devices linked to a user, by requestor",
+            ),
             &["requestor"],
         )
         .expect("valid metric");
         let unlinks = IntCounterVec::new(
-            Opts::new("device_unlinks_total", "Users unlinked from a device, by requestor"),
+            Opts::new(
+                "device_unlinks_total",
+                "Users unlinked from a device, by requestor",
+            ),
             &["requestor"],
         )
         .expect("valid metric");
         let stored_codes = IntGauge::new("store_codes", "Registration codes held by the store")
             .expect("valid metric");
-        let stored_links = IntGauge::new("store_links", "Device links held by the store")
-            .expect("valid metric");
+        let stored_links =
+            IntGauge::new("store_links", "Device links held by the store").expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
@@ -70,7 +82,9 @@ impl Metrics {
             Box::new(stored_codes.clone()),
             Box::new(stored_links.clone()),
         ] {
-            registry.register(collector).expect("metric names are unique");
+            registry
+                .register(collector)
+                .expect("metric names are unique");
         }
         Self {
             registry,
@@ -107,8 +121,10 @@ impl Metrics {
 
     /// The text exposition, with the store's gauges refreshed.
     pub fn render(&self, store: Counts) -> String {
-        self.stored_codes.set(store.codes.try_into().unwrap_or(i64::MAX));
-        self.stored_links.set(store.links.try_into().unwrap_or(i64::MAX));
+        self.stored_codes
+            .set(store.codes.try_into().unwrap_or(i64::MAX));
+        self.stored_links
+            .set(store.links.try_into().unwrap_or(i64::MAX));
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
@@ -160,12 +176,14 @@ mod tests {
         m.code_issued("demo");
         m.device_linked("demo");
         let text = m.render(Counts { codes: 3, links: 4 });
-        assert!(text.contains(
-            "linkgate_requests_total{route=\"native_issue_code\",status=\"201\"} 1"
-        ));
+        assert!(
+            text.contains("linkgate_requests_total{route=\"native_issue_code\",status=\"201\"} 1")
+        );
         assert!(text.contains("linkgate_codes_issued_total{requestor=\"demo\"} 1"));
         assert!(text.contains("linkgate_device_links_total{requestor=\"demo\"} 1"));
         assert!(text.contains("linkgate_store_links 4"));
-        assert!(text.contains("linkgate_request_duration_seconds_bucket{route=\"native_issue_code\",le=\"0.0025\"} 1"));
+        assert!(text.contains(
+            "linkgate_request_duration_seconds_bucket{route=\"native_issue_code\",le=\"0.0025\"} 1"
+        ));
     }
 }

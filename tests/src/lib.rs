@@ -1,1 +1,256 @@
+//! Starts the real `linkgate-proxy` binary on 127.0.0.1 for end-to-end tests.
+//!
+//! Each gateway gets free ports and its own temporary data directory; dropping it kills
+//! the process. The binary is the one `cargo test --workspace` builds next to the tests.
 
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// The backend API key of the demo requestor.
+pub const DEMO_KEY: &str = "demo-backend-key";
+
+/// How long a gateway may take to start; generous for a loaded CI machine.
+const START_PATIENCE: Duration = Duration::from_secs(30);
+
+pub fn proxy_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("LINKGATE_PROXY_BIN") {
+        return path.into();
+    }
+    // target/<profile>/deps/<test> → target/<profile>/linkgate-proxy
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    profile_dir.join("linkgate-proxy")
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+}
+
+/// A running gateway.
+pub struct Gateway {
+    child: Option<Child>,
+    pub api: SocketAddr,
+    pub admin: SocketAddr,
+    data: TempDir,
+    /// The configuration file, in a directory of its own.
+    config: Option<(TempDir, PathBuf)>,
+    pub http: reqwest::Client,
+}
+
+impl Gateway {
+    /// The standalone gateway with its built-in demo configuration.
+    pub async fn demo() -> Self {
+        Self::start(None).await
+    }
+
+    /// A gateway with the configuration `yaml` (its listen addresses are overridden).
+    pub async fn with_config(yaml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, yaml).expect("write config");
+        Self::start(Some((dir, path))).await
+    }
+
+    async fn start(config: Option<(TempDir, PathBuf)>) -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut gateway = Self {
+            child: None,
+            api: free_port(),
+            admin: free_port(),
+            data,
+            config,
+            http: reqwest::Client::new(),
+        };
+        gateway.spawn().await;
+        gateway
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    async fn spawn(&mut self) {
+        let mut command = Command::new(proxy_binary());
+        command
+            .arg("--listen")
+            .arg(self.api.to_string())
+            .arg("--admin")
+            .arg(self.admin.to_string())
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .arg("--grace-period-seconds")
+            .arg("0")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if let Some((_, config)) = &self.config {
+            command.arg("--config").arg(config);
+        }
+        let child = command.spawn().expect("start linkgate-proxy");
+        self.child = Some(child);
+        self.wait_ready().await;
+    }
+
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + START_PATIENCE;
+        let url = format!("http://{}/readyz", self.admin);
+        loop {
+            if let Ok(r) = self.http.get(&url).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("linkgate-proxy exited during start: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "linkgate-proxy not ready in time"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `kill -9`: no chance to flush anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+
+    /// Starts the binary again on the same ports and data directory.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.spawn().await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.api)
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("http://{}/metrics", self.admin))
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
+    /// POSTs a JSON body, with the demo backend's key when `backend` is set.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        key: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.http.post(self.url(path)).json(&body);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        read(request.send().await.expect("request")).await
+    }
+
+    /// POSTs form parameters.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        key: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.http.post(self.url(path)).form(form);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        read(request.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, key: Option<&str>) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::GET, path, key).await
+    }
+
+    pub async fn delete(&self, path: &str, key: Option<&str>) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::DELETE, path, key).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        read(request.send().await.expect("request")).await
+    }
+
+    /// Issues a native code for `device` and returns it as displayed (`XXXX-XXXX`).
+    pub async fn issue_code(&self, requestor: &str, device: &str) -> String {
+        let (status, body) = self
+            .post_json(
+                &format!("/v1/requestors/{requestor}/codes"),
+                serde_json::json!({ "deviceId": device }),
+                None,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["displayCode"]
+            .as_str()
+            .expect("displayCode")
+            .to_owned()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Status and JSON body (`null` for an empty body).
+pub async fn read(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    (status, body)
+}
+
+/// The demo configuration with other requestor settings: `spec_extra` is YAML lines
+/// indented for the spec (e.g. `"      allowMultipleUsers: true\n"`).
+pub fn config_with(name: &str, spec_extra: &str) -> String {
+    format!(
+        "secrets:\n  backend:\n    apiKey: {DEMO_KEY}\nrequestors:\n  - name: {name}\n    spec:\n      mvpds:\n        - id: test-mvpd\n      backend:\n        apiKeySecretRef: {{name: backend, key: apiKey}}\n{spec_extra}"
+    )
+}

@@ -52,7 +52,8 @@ pub(super) async fn create_regcode(call: Call<'_>) -> Result<ApiResponse, ApiErr
     let device = DeviceId::parse(&call.input.require("deviceId")?)?;
     let ttl = match call.input.get("ttl") {
         Some(s) => Some(Duration::from_secs(
-            s.parse().map_err(|e| ApiError::invalid_parameter("ttl", e))?,
+            s.parse()
+                .map_err(|e| ApiError::invalid_parameter("ttl", e))?,
         )),
         None => None,
     };

@@ -25,7 +25,13 @@ impl Input {
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         let body = match content_type.as_deref() {
             _ if body.is_empty() => Body::Form(Vec::new()),
             Some("application/json") => match serde_json::from_slice(body) {
@@ -124,15 +130,13 @@ mod tests {
         assert_eq!(input.get("deviceId").as_deref(), Some("from-body"));
         assert_eq!(input.get("ttl").as_deref(), Some("60"));
         assert_eq!(input.get("mvpd"), None);
-        assert_eq!(
-            input.require("code").unwrap_err().code,
-            "missing_parameter"
-        );
+        assert_eq!(input.require("code").unwrap_err().code, "missing_parameter");
     }
 
     #[test]
     fn json_bodies_give_strings_numbers_and_maps() {
-        let body = Bytes::from_static(br#"{"userId":"u1","ttlSeconds":60,"metadata":{"zip":"10001"}}"#);
+        let body =
+            Bytes::from_static(br#"{"userId":"u1","ttlSeconds":60,"metadata":{"zip":"10001"}}"#);
         let input = Input::parse(None, &headers("application/json; charset=utf-8"), &body).unwrap();
         assert_eq!(input.get("userId").as_deref(), Some("u1"));
         assert_eq!(input.get("ttlSeconds").as_deref(), Some("60"));
@@ -141,11 +145,22 @@ mod tests {
 
     #[test]
     fn malformed_or_foreign_bodies_are_refused() {
-        let bad = Input::parse(None, &headers("application/json"), &Bytes::from_static(b"{"));
+        let bad = Input::parse(
+            None,
+            &headers("application/json"),
+            &Bytes::from_static(b"{"),
+        );
         assert_eq!(bad.err().unwrap().code, "invalid_body");
-        let array = Input::parse(None, &headers("application/json"), &Bytes::from_static(b"[]"));
+        let array = Input::parse(
+            None,
+            &headers("application/json"),
+            &Bytes::from_static(b"[]"),
+        );
         assert_eq!(array.err().unwrap().code, "invalid_body");
         let xml = Input::parse(None, &headers("text/xml"), &Bytes::from_static(b"<a/>"));
-        assert_eq!(xml.err().unwrap().status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(
+            xml.err().unwrap().status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
     }
 }

@@ -33,7 +33,13 @@ pub(super) async fn link_device(call: Call<'_>) -> Result<ApiResponse, ApiError>
     let user = UserId::parse(&call.input.require("user_id")?)?;
     let link = call
         .linking
-        .link(call.requestor, &code, user.clone(), None, Default::default())
+        .link(
+            call.requestor,
+            &code,
+            user.clone(),
+            None,
+            Default::default(),
+        )
         .await?;
     Ok(json(
         StatusCode::OK,

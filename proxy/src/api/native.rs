@@ -58,7 +58,11 @@ fn user_view(u: &LinkedUser) -> UserView<'_> {
     }
 }
 
-fn device_view<'a>(requestor: &'a str, device: &'a DeviceId, users: &'a [LinkedUser]) -> DeviceView<'a> {
+fn device_view<'a>(
+    requestor: &'a str,
+    device: &'a DeviceId,
+    users: &'a [LinkedUser],
+) -> DeviceView<'a> {
     DeviceView {
         requestor,
         device_id: device.as_str(),

@@ -64,7 +64,9 @@ const TABLE: &[(&str, Route)] = &[
 pub(super) fn router() -> matchit::Router<Route> {
     let mut router = matchit::Router::new();
     for (path, route) in TABLE {
-        router.insert(*path, *route).expect("the route table has no overlaps");
+        router
+            .insert(*path, *route)
+            .expect("the route table has no overlaps");
     }
     router
 }
@@ -129,7 +131,11 @@ impl Route {
         )
     }
 
-    pub(super) async fn handle(self, method: &Method, call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    pub(super) async fn handle(
+        self,
+        method: &Method,
+        call: Call<'_>,
+    ) -> Result<ApiResponse, ApiError> {
         let delete = method == Method::DELETE;
         match self {
             Route::NativeCodes => native::issue_code(call).await,

@@ -10,8 +10,8 @@ use linkgate_crds::SecretKeyRef;
 
 use crate::domain::requestor::{PolicyError, RequestorPolicy};
 use crate::service::Requestors;
-pub use file::StoreBackend;
 use file::ConfigFile;
+pub use file::StoreBackend;
 
 /// The demo configuration the gateway runs with when given none.
 pub const DEMO_YAML: &str = include_str!("demo.yaml");
@@ -47,7 +47,9 @@ pub enum ConfigError {
     },
     #[error("{origin}: requestor {name:?} is defined twice")]
     DuplicateRequestor { origin: String, name: String },
-    #[error("{origin}: {what} refers to secret {name:?} key {key:?}, which the secrets section lacks")]
+    #[error(
+        "{origin}: {what} refers to secret {name:?} key {key:?}, which the secrets section lacks"
+    )]
     MissingSecret {
         origin: String,
         what: String,

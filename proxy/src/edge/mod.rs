@@ -83,10 +83,13 @@ impl ProxyHttp for Gateway {
         ))
     }
 
-    async fn logging(&self, session: &mut Session, _e: Option<&PingoraError>, ctx: &mut RequestCtx) {
-        let status = session
-            .response_written()
-            .map_or(0, |r| r.status.as_u16());
+    async fn logging(
+        &self,
+        session: &mut Session,
+        _e: Option<&PingoraError>,
+        ctx: &mut RequestCtx,
+    ) {
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
         self.metrics
             .request(ctx.route, status, ctx.started.elapsed());
     }

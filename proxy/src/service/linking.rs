@@ -116,7 +116,10 @@ impl Linking {
 
     /// The live record of a code as a person typed it.
     pub fn find_code(&self, requestor: &RequestorPolicy, input: &str) -> Result<CodeRecord, Error> {
-        let code = requestor.codes.normalise(input).ok_or(Error::CodeNotFound)?;
+        let code = requestor
+            .codes
+            .normalise(input)
+            .ok_or(Error::CodeNotFound)?;
         self.store
             .code(&self.code_key.hash(&requestor.name, &code))
             .filter(|record| record.is_live(self.clock.now()))
@@ -200,7 +203,11 @@ impl Linking {
         stored
             .link
             .live_users(now)
-            .filter(|u| u.mvpd.as_deref().is_none_or(|m| requestor.mvpd(m).is_some()))
+            .filter(|u| {
+                u.mvpd
+                    .as_deref()
+                    .is_none_or(|m| requestor.mvpd(m).is_some())
+            })
             .cloned()
             .collect()
     }
