@@ -15,6 +15,8 @@ pub const DEFAULT_CODE_TTL_SECONDS: u32 = 30 * 60;
 pub const DEFAULT_AUTHN_TTL_SECONDS: u64 = 30 * 24 * 3600;
 
 /// One tenant of the gateway: a channel or app brand, with everything it configures.
+// Each printcolumn(...) repeats the same keys, which clippy mistakes for duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "linkgate.dev",

@@ -66,9 +66,11 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
     ));
     let api = Arc::new(Api::new(config.requestors, linking));
 
-    let mut conf = ServerConf::default();
-    conf.grace_period_seconds = Some(lifecycle.grace_period.as_secs());
-    conf.graceful_shutdown_timeout_seconds = Some(10);
+    let conf = ServerConf {
+        grace_period_seconds: Some(lifecycle.grace_period.as_secs()),
+        graceful_shutdown_timeout_seconds: Some(10),
+        ..ServerConf::default()
+    };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 

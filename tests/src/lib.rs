@@ -26,7 +26,13 @@ pub fn proxy_binary() -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("test executable lives in target/<profile>/deps");
-    profile_dir.join("linkgate-proxy")
+    let binary = profile_dir.join("linkgate-proxy");
+    assert!(
+        binary.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` so the binary is built",
+        binary.display()
+    );
+    binary
 }
 
 fn free_port() -> SocketAddr {

@@ -139,13 +139,20 @@ impl fmt::Debug for CodeKey {
 }
 
 /// The keyed hash of a code: what the store holds and looks up.
-#[derive(Clone, Copy, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Eq, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct CodeHash([u8; 32]);
 
 impl PartialEq for CodeHash {
     fn eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+}
+
+// Consistent with `eq`: equal hashes have equal bytes.
+impl std::hash::Hash for CodeHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 
