@@ -1,8 +1,6 @@
 //! The Adobe Pass REST API v1 registration code endpoints (`/reggie/v1/...`): form
 //! parameters, epoch-millisecond times.
 
-use std::time::Duration;
-
 use http::StatusCode;
 use serde::Serialize;
 
@@ -50,13 +48,7 @@ fn regcode_view<'a>(record: &'a CodeRecord, code: &'a str) -> Regcode<'a> {
 
 pub(super) async fn create_regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = DeviceId::parse(&call.input.require("deviceId")?)?;
-    let ttl = match call.input.get("ttl") {
-        Some(s) => Some(Duration::from_secs(
-            s.parse()
-                .map_err(|e| ApiError::invalid_parameter("ttl", e))?,
-        )),
-        None => None,
-    };
+    let ttl = call.input.seconds("ttl")?;
     let request = IssueCode {
         device,
         mvpd: call.input.get("mvpd").map(Into::into),

@@ -71,6 +71,17 @@ impl Input {
         self.get(name).ok_or(ApiError::missing_parameter(name))
     }
 
+    /// A whole number of seconds.
+    pub fn seconds(&self, name: &'static str) -> Result<Option<std::time::Duration>, ApiError> {
+        self.get(name)
+            .map(|s| {
+                s.parse()
+                    .map(std::time::Duration::from_secs)
+                    .map_err(|e| ApiError::invalid_parameter(name, e))
+            })
+            .transpose()
+    }
+
     /// A JSON object of string values (e.g. user metadata); empty when absent.
     pub fn string_map(
         &self,

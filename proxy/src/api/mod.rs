@@ -157,3 +157,141 @@ fn authenticate_backend(requestor: &RequestorPolicy, headers: &HeaderMap) -> Res
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::domain::code::CodeKey;
+    use crate::domain::time::SystemClock;
+    use crate::metrics::Metrics;
+    use crate::store::MemoryStore;
+    use rand::SeedableRng;
+
+    fn api() -> Api {
+        let linking = Linking::new(
+            Arc::new(MemoryStore::new()),
+            Arc::new(SystemClock),
+            CodeKey::new(b"k"),
+            rand::rngs::StdRng::seed_from_u64(1),
+            Arc::new(Metrics::new()),
+        );
+        Api::new(Config::demo().requestors, Arc::new(linking))
+    }
+
+    async fn call(
+        api: &Api,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (StatusCode, HeaderMap, serde_json::Value) {
+        let method: Method = method.parse().unwrap();
+        let uri: http::Uri = uri.parse().unwrap();
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        let response = api
+            .handle(ApiRequest {
+                method: &method,
+                path: uri.path(),
+                query: uri.query(),
+                headers: &map,
+                body: Bytes::copy_from_slice(body.as_bytes()),
+            })
+            .await;
+        let (parts, body) = response.into_parts();
+        let json = if body.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&body).unwrap()
+        };
+        (parts.status, parts.headers, json)
+    }
+
+    #[tokio::test]
+    async fn routes_have_fixed_names_for_metrics() {
+        let api = api();
+        assert_eq!(
+            api.route("/v1/requestors/x/codes").map(Route::name),
+            Some("native_codes")
+        );
+        assert_eq!(
+            api.route("/matchmaker/x/register_user").map(Route::name),
+            Some("matchmaker_link_device")
+        );
+        assert_eq!(api.route("/elsewhere"), None);
+    }
+
+    #[tokio::test]
+    async fn only_the_matchmaker_dialect_adds_error_message() {
+        let api = api();
+        let (status, _, body) = call(
+            &api,
+            "GET",
+            "/matchmaker/demo/get_user?device_id=tv",
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error_message"], "No such user exists");
+        let (status, _, body) =
+            call(&api, "GET", "/v1/requestors/demo/devices/tv/authn", &[], "").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body.get("error_message").is_none(), "{body}");
+    }
+
+    #[tokio::test]
+    async fn backend_routes_check_the_bearer_key_before_reading_input() {
+        let api = api();
+        let link = "/v1/requestors/demo/links";
+        let (status, headers, body) = call(&api, "POST", link, &[], "not even json").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["code"], "missing_credential");
+        assert!(headers.contains_key(header::WWW_AUTHENTICATE));
+        let (status, _, body) = call(
+            &api,
+            "POST",
+            link,
+            &[("authorization", "Basic ZGVtbw==")],
+            "",
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_credential"))
+        );
+        let bearer = [
+            ("authorization", "Bearer demo-backend-key"),
+            ("content-type", "application/json"),
+        ];
+        let (status, _, body) = call(&api, "POST", link, &bearer, "{\"userId\":\"a\"}").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("missing_parameter"))
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_refused_here_too() {
+        let api = api();
+        let big = format!("deviceId={}", "x".repeat(MAX_BODY_BYTES));
+        let (status, _, body) = call(&api, "POST", "/v1/requestors/demo/codes", &[], &big).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["code"], "payload_too_large");
+    }
+
+    #[tokio::test]
+    async fn wrong_methods_list_the_allowed_ones() {
+        let api = api();
+        let (status, headers, _) =
+            call(&api, "PATCH", "/v1/requestors/demo/codes/ABCD", &[], "").await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(headers[header::ALLOW], "GET, DELETE");
+    }
+}

@@ -1,12 +1,11 @@
 //! The native API, `/v1/requestors/{requestor}/...`: JSON, camelCase, RFC 3339 times.
 
-use std::time::Duration;
-
 use http::StatusCode;
 use serde::Serialize;
 
 use super::response::{ApiResponse, json, no_content, rfc3339};
 use super::{ApiError, Call};
+use crate::domain::code::{Code, CodeRecord};
 use crate::domain::ids::{DeviceId, UserId};
 use crate::domain::link::{LinkedUser, Unlink};
 use crate::service::{IssueCode, IssuedCode};
@@ -48,6 +47,20 @@ struct DeviceView<'a> {
     users: Vec<UserView<'a>>,
 }
 
+/// A code record; the clear code only in the answer to the device that asked for it.
+fn code_view<'a>(record: &'a CodeRecord, code: Option<&'a Code>) -> CodeView<'a> {
+    CodeView {
+        code: code.map(Code::as_str),
+        display_code: code.map(Code::display),
+        requestor: &record.requestor,
+        device_id: record.device.as_str(),
+        mvpd: record.mvpd.as_deref(),
+        device_type: record.device_type.as_deref(),
+        issued_at: rfc3339(record.issued_at),
+        expires_at: rfc3339(record.expires_at),
+    }
+}
+
 fn user_view(u: &LinkedUser) -> UserView<'_> {
     UserView {
         user_id: u.user.as_str(),
@@ -72,13 +85,7 @@ fn device_view<'a>(
 
 pub(super) async fn issue_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = DeviceId::parse(&call.input.require("deviceId")?)?;
-    let ttl = match call.input.get("ttlSeconds") {
-        Some(s) => Some(Duration::from_secs(
-            s.parse()
-                .map_err(|e| ApiError::invalid_parameter("ttlSeconds", e))?,
-        )),
-        None => None,
-    };
+    let ttl = call.input.seconds("ttlSeconds")?;
     let request = IssueCode {
         device,
         mvpd: call.input.get("mvpd").map(Into::into),
@@ -86,38 +93,14 @@ pub(super) async fn issue_code(call: Call<'_>) -> Result<ApiResponse, ApiError> 
         ttl,
     };
     let IssuedCode { code, record } = call.linking.issue_code(call.requestor, request).await?;
-    Ok(json(
-        StatusCode::CREATED,
-        &CodeView {
-            code: Some(code.as_str()),
-            display_code: Some(code.display()),
-            requestor: &record.requestor,
-            device_id: record.device.as_str(),
-            mvpd: record.mvpd.as_deref(),
-            device_type: record.device_type.as_deref(),
-            issued_at: rfc3339(record.issued_at),
-            expires_at: rfc3339(record.expires_at),
-        },
-    ))
+    Ok(json(StatusCode::CREATED, &code_view(&record, Some(&code))))
 }
 
 pub(super) fn code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let record = call
         .linking
         .find_code(call.requestor, call.path.code.unwrap_or_default())?;
-    Ok(json(
-        StatusCode::OK,
-        &CodeView {
-            code: None,
-            display_code: None,
-            requestor: &record.requestor,
-            device_id: record.device.as_str(),
-            mvpd: record.mvpd.as_deref(),
-            device_type: record.device_type.as_deref(),
-            issued_at: rfc3339(record.issued_at),
-            expires_at: rfc3339(record.expires_at),
-        },
-    ))
+    Ok(json(StatusCode::OK, &code_view(&record, None)))
 }
 
 pub(super) async fn delete_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {

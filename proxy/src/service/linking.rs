@@ -247,3 +247,151 @@ impl Linking {
         Err(Error::Contended)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::ManualClock;
+    use crate::store::MemoryStore;
+    use linkgate_crds::RequestorSpec;
+    use rand::SeedableRng;
+
+    fn policy(extra: &str) -> RequestorPolicy {
+        let yaml = format!(
+            "backend: {{apiKeySecretRef: {{name: b, key: k}}}}\nmvpds: [{{id: test-mvpd, authnTtlSeconds: 600}}]\n{extra}"
+        );
+        let spec: RequestorSpec = serde_yaml_ng::from_str(&yaml).unwrap();
+        RequestorPolicy::from_spec("demo", &spec, b"key").unwrap()
+    }
+
+    fn linking(clock: Arc<ManualClock>) -> Linking {
+        Linking::new(
+            Arc::new(MemoryStore::new()),
+            clock,
+            CodeKey::new(b"test key"),
+            StdRng::seed_from_u64(42),
+            Arc::new(Metrics::new()),
+        )
+    }
+
+    fn issue(device: &str) -> IssueCode {
+        IssueCode {
+            device: DeviceId::parse(device).unwrap(),
+            mvpd: None,
+            device_type: None,
+            ttl: None,
+        }
+    }
+
+    fn user(id: &str) -> UserId {
+        UserId::parse(id).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_code_expires_after_the_requestor_s_ttl() {
+        let clock = Arc::new(ManualClock::at(1_000_000));
+        let svc = linking(Arc::clone(&clock));
+        let p = policy("codes: {ttlSeconds: 60}");
+        let issued = svc.issue_code(&p, issue("tv")).await.unwrap();
+        clock.advance(Duration::from_secs(59));
+        assert!(svc.find_code(&p, &issued.code.display()).is_ok());
+        clock.advance(Duration::from_secs(1));
+        assert!(matches!(
+            svc.find_code(&p, issued.code.as_str()),
+            Err(Error::CodeNotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn authentication_lasts_the_mvpd_s_ttl() {
+        let clock = Arc::new(ManualClock::at(1_000_000));
+        let svc = linking(Arc::clone(&clock));
+        let p = policy("");
+        let tv = DeviceId::parse("tv").unwrap();
+        let issued = svc.issue_code(&p, issue("tv")).await.unwrap();
+        svc.link(
+            &p,
+            issued.code.as_str(),
+            user("alice"),
+            Some("test-mvpd"),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        clock.advance(Duration::from_secs(599));
+        assert_eq!(svc.authenticated_users(&p, &tv).len(), 1);
+        clock.advance(Duration::from_secs(1));
+        assert!(svc.authenticated_users(&p, &tv).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_link_through_a_removed_mvpd_no_longer_authenticates() {
+        let clock = Arc::new(ManualClock::at(0));
+        let svc = linking(clock);
+        let p = policy("");
+        let tv = DeviceId::parse("tv").unwrap();
+        let issued = svc.issue_code(&p, issue("tv")).await.unwrap();
+        svc.link(
+            &p,
+            issued.code.as_str(),
+            user("alice"),
+            Some("test-mvpd"),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        let without_mvpd = {
+            let mut p = p.clone();
+            p.mvpds.clear();
+            p
+        };
+        assert_eq!(svc.authenticated_users(&p, &tv).len(), 1);
+        assert!(svc.authenticated_users(&without_mvpd, &tv).is_empty());
+    }
+
+    #[tokio::test]
+    async fn two_users_racing_for_one_code_yield_exactly_one_link() {
+        let svc = Arc::new(linking(Arc::new(ManualClock::at(0))));
+        let p = Arc::new(policy(""));
+        let code = svc.issue_code(&p, issue("tv")).await.unwrap().code;
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let (svc, p, code) = (Arc::clone(&svc), Arc::clone(&p), code.clone());
+            tasks.push(tokio::spawn(async move {
+                svc.link(
+                    &p,
+                    code.as_str(),
+                    user(&format!("u{i}")),
+                    None,
+                    Default::default(),
+                )
+                .await
+                .is_ok()
+            }));
+        }
+        let mut winners = 0;
+        for task in tasks {
+            winners += usize::from(task.await.unwrap());
+        }
+        assert_eq!(winners, 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_code_space_is_reported_not_looped_on() {
+        let svc = linking(Arc::new(ManualClock::at(0)));
+        // 2^4 = 16 codes.
+        let p = policy("codes: {alphabet: AB, length: 4}");
+        let mut exhausted = false;
+        for i in 0..64 {
+            match svc.issue_code(&p, issue(&format!("d{i}"))).await {
+                Ok(_) => {}
+                Err(Error::CodeSpaceExhausted) => {
+                    exhausted = true;
+                    break;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(exhausted);
+    }
+}
