@@ -1,11 +1,12 @@
 //! Starts the real `linkgate-proxy` binary on 127.0.0.1 for end-to-end tests.
 //!
 //! Each gateway gets free ports and its own temporary data directory; dropping it kills
-//! the process. The binary is the one `cargo test --workspace` builds next to the tests.
+//! the process.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -16,7 +17,14 @@ pub const DEMO_KEY: &str = "demo-backend-key";
 /// How long a gateway may take to start; generous for a loaded CI machine.
 const START_PATIENCE: Duration = Duration::from_secs(30);
 
+/// The gateway binary, built (or found up to date) by cargo once per test process, so a
+/// test never runs a binary older than the code. `LINKGATE_PROXY_BIN` overrides it.
 pub fn proxy_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(build_proxy).clone()
+}
+
+fn build_proxy() -> PathBuf {
     if let Some(path) = std::env::var_os("LINKGATE_PROXY_BIN") {
         return path.into();
     }
@@ -26,13 +34,27 @@ pub fn proxy_binary() -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("test executable lives in target/<profile>/deps");
-    let binary = profile_dir.join("linkgate-proxy");
-    assert!(
-        binary.exists(),
-        "{} is missing: run the tests with `cargo test --workspace` so the binary is built",
-        binary.display()
-    );
-    binary
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let mut build = Command::new(cargo);
+    build
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "linkgate-proxy",
+            "--bin",
+            "linkgate-proxy",
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    if profile_dir
+        .file_name()
+        .is_some_and(|name| name == "release")
+    {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "building linkgate-proxy failed");
+    profile_dir.join("linkgate-proxy")
 }
 
 fn free_port() -> SocketAddr {
