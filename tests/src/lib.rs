@@ -165,6 +165,26 @@ impl Gateway {
         }
     }
 
+    /// SIGTERM, then waits (bounded) for the process to exit; returns its exit code.
+    pub async fn terminate(&mut self) -> Option<i32> {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        let mut child = self.child.take().expect("running");
+        let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
+        kill(pid, Signal::SIGTERM).expect("send SIGTERM");
+        let deadline = Instant::now() + START_PATIENCE;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                child.kill().ok();
+                panic!("linkgate-proxy ignored SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Starts the binary again on the same ports and data directory.
     pub async fn restart(&mut self) {
         self.kill();

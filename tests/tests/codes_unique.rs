@@ -5,10 +5,10 @@ use std::collections::HashSet;
 use linkgate_tests::{Gateway, config_with};
 use serde_json::json;
 
-/// 2^12 = 4,096 possible codes; 1,500 live at once makes collisions between draws
+/// 2^12 = 4,096 possible codes; 2,000 live at once makes collisions between draws
 /// frequent, so uniqueness has to be enforced atomically by the store.
 const SPACE: &str = "      codes:\n        alphabet: AB\n        length: 12\n";
-const CODES: usize = 1_500;
+const CODES: usize = 2_000;
 const TASKS: usize = 32;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -104,3 +104,21 @@ async fn concurrent_acknowledged_links_all_survive() {
         assert_eq!(status, 200, "{device}");
     }
 }
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly_and_keeps_links() {
+    let mut gw = Gateway::demo().await;
+    let code = gw.issue_code("demo", "tv").await;
+    let (status, _) = gw
+        .post_json(
+            "/v1/requestors/demo/links",
+            json!({"code": code, "userId": "alice"}),
+            Some(DEMO_KEY),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(gw.terminate().await, Some(0));
+    gw.restart().await;
+    let (status, _) = gw.get("/v1/requestors/demo/devices/tv/authn", None).await;
+    assert_eq!(status, 200);
+}
