@@ -13,6 +13,12 @@ pub const DEFAULT_CODE_LENGTH: u8 = 8;
 pub const DEFAULT_CODE_TTL_SECONDS: u32 = 30 * 60;
 /// 30 days, the usual authentication TTL of an MVPD.
 pub const DEFAULT_AUTHN_TTL_SECONDS: u64 = 30 * 24 * 3600;
+/// 24 hours, the usual authorization TTL.
+pub const DEFAULT_AUTHZ_TTL_SECONDS: u64 = 24 * 3600;
+/// Preauthorize answers about at most five resources unless MVPDs agree to more.
+pub const DEFAULT_PREAUTHORIZE_LIMIT: u16 = 5;
+/// Media tokens live about seven minutes.
+pub const DEFAULT_MEDIA_TOKEN_TTL_SECONDS: u32 = 7 * 60;
 
 /// One tenant of the gateway: a channel or app brand, with everything it configures.
 // Each printcolumn(...) repeats the same keys, which clippy mistakes for duplicates.
@@ -71,6 +77,24 @@ pub struct RequestorSpec {
     #[serde(default)]
     pub mvpds: Vec<MvpdSpec>,
 
+    /// MVPDs devices may pick; empty means every configured one. Changing it takes effect
+    /// on existing links too: a link through an MVPD no longer allowed stops authenticating.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_mvpds: Vec<String>,
+
+    /// MVPDs refused even when allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_mvpds: Vec<String>,
+
+    /// The most resources one preauthorize call may ask about.
+    #[serde(default = "default_preauthorize_limit")]
+    #[schemars(range(min = 1, max = 100))]
+    pub preauthorize_limit: u16,
+
+    /// Signed short-lived media tokens.
+    #[serde(default)]
+    pub media_tokens: MediaTokenPolicy,
+
     /// How the requestor's own backend authenticates its server-to-server calls.
     pub backend: BackendCredentials,
 }
@@ -117,6 +141,73 @@ pub struct MvpdSpec {
     #[serde(default = "default_authn_ttl")]
     #[schemars(range(min = 60))]
     pub authn_ttl_seconds: u64,
+    /// How long an authorization decision of this provider is cached.
+    #[serde(default = "default_authz_ttl")]
+    #[schemars(range(min = 1))]
+    pub authz_ttl_seconds: u64,
+    /// Where authorization decisions come from.
+    #[serde(default)]
+    pub decision: DecisionSpec,
+}
+
+/// The MVPD's authorization decision point: a webhook, or static rules (test MVPDs).
+/// Exactly one of the two is set; with neither, every resource is denied.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DecisionSpec {
+    /// An HTTP endpoint answering authorization questions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookSpec>,
+    /// Resources every user of this MVPD may play; `*` allows all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow: Option<Vec<String>>,
+}
+
+/// An authorization webhook: POST `{requestor, mvpd, userId, deviceId, resources}`, answered
+/// by `{decisions: [{resource, authorized, reason?}]}`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookSpec {
+    /// `http://` or `https://` URL.
+    pub url: String,
+    /// How long to wait for the answer.
+    #[serde(default = "default_webhook_timeout")]
+    #[schemars(range(min = 10, max = 30000))]
+    pub timeout_millis: u32,
+}
+
+/// Media token signing.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MediaTokenPolicy {
+    /// Lifetime of a media token.
+    #[serde(default = "default_media_token_ttl")]
+    #[schemars(range(min = 10, max = 86400))]
+    pub ttl_seconds: u32,
+    /// Ed25519 keys (PKCS#8 PEM) by key ID. The first signs; all verify, so a rotated-out
+    /// key stays listed until the tokens it signed have expired.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signing_keys: Vec<SigningKeyRef>,
+}
+
+impl Default for MediaTokenPolicy {
+    fn default() -> Self {
+        Self {
+            ttl_seconds: DEFAULT_MEDIA_TOKEN_TTL_SECONDS,
+            signing_keys: Vec::new(),
+        }
+    }
+}
+
+/// One signing key.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SigningKeyRef {
+    /// The key ID tokens name in their header.
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9_.-]+$"))]
+    pub id: String,
+    /// The PEM-encoded private key.
+    pub private_key_secret_ref: SecretKeyRef,
 }
 
 /// Credentials of the requestor's backend for server-to-server calls (linking, unlinking).
@@ -153,4 +244,20 @@ fn default_code_ttl() -> u32 {
 
 fn default_authn_ttl() -> u64 {
     DEFAULT_AUTHN_TTL_SECONDS
+}
+
+fn default_authz_ttl() -> u64 {
+    DEFAULT_AUTHZ_TTL_SECONDS
+}
+
+fn default_preauthorize_limit() -> u16 {
+    DEFAULT_PREAUTHORIZE_LIMIT
+}
+
+fn default_webhook_timeout() -> u32 {
+    2_000
+}
+
+fn default_media_token_ttl() -> u32 {
+    DEFAULT_MEDIA_TOKEN_TTL_SECONDS
 }

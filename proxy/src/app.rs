@@ -22,7 +22,7 @@ use crate::domain::code::CodeKey;
 use crate::domain::time::{Clock, SystemClock};
 use crate::edge::Gateway;
 use crate::metrics::Metrics;
-use crate::service::Linking;
+use crate::service::{DecisionClient, Entitlements, Linking};
 use crate::store::{FileStore, MemoryStore, Store};
 
 /// The code key's file in the data directory, when the configuration names none.
@@ -64,7 +64,13 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         StdRng::from_os_rng(),
         Arc::clone(&metrics),
     ));
-    let api = Arc::new(Api::new(config.requestors, linking));
+    let entitlements = Arc::new(Entitlements::new(
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        DecisionClient::new(),
+        Arc::clone(&metrics),
+    ));
+    let api = Arc::new(Api::new(config.requestors, linking, entitlements));
 
     let conf = ServerConf {
         grace_period_seconds: Some(lifecycle.grace_period.as_secs()),

@@ -17,6 +17,8 @@ pub struct Metrics {
     codes_issued: IntCounterVec,
     links: IntCounterVec,
     unlinks: IntCounterVec,
+    authorizations: IntCounterVec,
+    media_tokens: IntCounterVec,
     stored_codes: IntGauge,
     stored_links: IntGauge,
 }
@@ -69,6 +71,22 @@ impl Metrics {
             &["requestor"],
         )
         .expect("valid metric");
+        let authorizations = IntCounterVec::new(
+            Opts::new(
+                "authorizations_total",
+                "Authorization answers, by requestor and decision",
+            ),
+            &["requestor", "decision"],
+        )
+        .expect("valid metric");
+        let media_tokens = IntCounterVec::new(
+            Opts::new(
+                "media_tokens_issued_total",
+                "Media tokens signed, by requestor",
+            ),
+            &["requestor"],
+        )
+        .expect("valid metric");
         let stored_codes = IntGauge::new("store_codes", "Registration codes held by the store")
             .expect("valid metric");
         let stored_links =
@@ -79,6 +97,8 @@ impl Metrics {
             Box::new(codes_issued.clone()),
             Box::new(links.clone()),
             Box::new(unlinks.clone()),
+            Box::new(authorizations.clone()),
+            Box::new(media_tokens.clone()),
             Box::new(stored_codes.clone()),
             Box::new(stored_links.clone()),
         ] {
@@ -93,6 +113,8 @@ impl Metrics {
             codes_issued,
             links,
             unlinks,
+            authorizations,
+            media_tokens,
             stored_codes,
             stored_links,
         }
@@ -117,6 +139,17 @@ impl Metrics {
 
     pub fn device_unlinked(&self, requestor: &str) {
         self.unlinks.with_label_values(&[requestor]).inc();
+    }
+
+    pub fn authorization(&self, requestor: &str, authorized: bool) {
+        let decision = if authorized { "permit" } else { "deny" };
+        self.authorizations
+            .with_label_values(&[requestor, decision])
+            .inc();
+    }
+
+    pub fn media_token_issued(&self, requestor: &str) {
+        self.media_tokens.with_label_values(&[requestor]).inc();
     }
 
     /// The text exposition, with the store's gauges refreshed.

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::domain::ids::IdError;
 use crate::domain::link::LinkError;
-use crate::service::Error;
+use crate::service::{DecisionError, Error};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -78,40 +78,41 @@ impl ApiError {
 
 impl From<IdError> for ApiError {
     fn from(e: IdError) -> Self {
-        let code = match e {
-            IdError::Device => "illegal_device_id",
-            IdError::User => "illegal_user_id",
-        };
-        Self::new(StatusCode::BAD_REQUEST, code, e.to_string())
+        Error::Id(e).into()
     }
 }
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         use StatusCode as S;
-        let (status, code) = match &e {
-            Error::Id(id) => return (*id).into(),
-            Error::Link(LinkError::AlreadyRegisteredToYou) => {
-                (S::CONFLICT, "device_already_registered_to_user")
+        let status = match &e {
+            Error::Id(_) | Error::Link(LinkError::UserIdRequired) => S::BAD_REQUEST,
+            Error::Link(LinkError::AlreadyRegisteredToYou | LinkError::RegisteredToAnotherUser) => {
+                S::CONFLICT
             }
-            Error::Link(LinkError::RegisteredToAnotherUser) => {
-                (S::CONFLICT, "device_registered_to_another_user")
+            Error::Link(LinkError::NoUserOnDevice) | Error::CodeNotFound | Error::NoUser => {
+                S::NOT_FOUND
             }
-            Error::Link(LinkError::NoUserOnDevice) => (S::NOT_FOUND, "no_user_on_device"),
-            Error::Link(LinkError::UserIdRequired) => (S::BAD_REQUEST, "user_id_required"),
-            Error::CodeNotFound => (S::NOT_FOUND, "code_not_found"),
-            Error::UnknownMvpd(_) => (S::BAD_REQUEST, "unknown_mvpd"),
-            Error::CodeTtl { .. } => (S::BAD_REQUEST, "invalid_parameter_value"),
-            Error::NoUser => (S::NOT_FOUND, "no_such_user"),
-            Error::CodeSpaceExhausted => (S::SERVICE_UNAVAILABLE, "code_space_exhausted"),
-            Error::Contended => (S::SERVICE_UNAVAILABLE, "contended"),
-            Error::RegistrationFailed(_) => (S::SERVICE_UNAVAILABLE, "registration_failed"),
-            Error::UnlinkFailed(_) => (S::SERVICE_UNAVAILABLE, "unlink_failed"),
-            Error::Store(_) => (S::SERVICE_UNAVAILABLE, "store_unavailable"),
+            Error::UnknownMvpd(_)
+            | Error::CodeTtl { .. }
+            | Error::MvpdNotAllowed(_)
+            | Error::TooManyResources { .. } => S::BAD_REQUEST,
+            Error::AuthnMissing | Error::AuthnExpired | Error::AuthzDenied { .. } => S::FORBIDDEN,
+            Error::AuthnRequired => S::PRECONDITION_FAILED,
+            Error::AuthzMissing => S::NOT_FOUND,
+            Error::AuthzExpired => S::GONE,
+            Error::DecisionPoint(DecisionError::Timeout(_)) => S::GATEWAY_TIMEOUT,
+            Error::DecisionPoint(_) => S::BAD_GATEWAY,
+            Error::CodeSpaceExhausted
+            | Error::Contended
+            | Error::RegistrationFailed(_)
+            | Error::UnlinkFailed(_)
+            | Error::Store(_)
+            | Error::NoSigningKey => S::SERVICE_UNAVAILABLE,
         };
         if status.is_server_error() {
-            tracing::warn!(error = ?e, "request failed in the store");
+            tracing::warn!(error = ?e, "request failed");
         }
-        Self::new(status, code, e.to_string())
+        Self::new(status, e.code(), e.to_string())
     }
 }

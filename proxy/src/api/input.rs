@@ -104,6 +104,13 @@ impl Input {
     }
 }
 
+/// One parameter of a query string, without parsing the body.
+pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<Cow<'a, str>> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, v)| k == name && !v.is_empty())
+        .map(|(_, v)| v)
+}
+
 fn form(bytes: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(bytes).into_owned().collect()
 }

@@ -3,6 +3,7 @@
 //! the edge hands over a request whose body it has already read and bounded.
 
 mod adobe;
+mod entitlement;
 mod error;
 mod input;
 mod matchmaker;
@@ -25,7 +26,7 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
 pub use routes::Route;
 
 use crate::domain::requestor::RequestorPolicy;
-use crate::service::{Linking, Requestors};
+use crate::service::{Entitlements, Linking, Requestors};
 use input::Input;
 
 /// The largest request body the API reads.
@@ -43,6 +44,7 @@ pub struct ApiRequest<'a> {
 pub struct Api {
     requestors: Requestors,
     linking: Arc<Linking>,
+    entitlements: Arc<Entitlements>,
     router: matchit::Router<Route>,
 }
 
@@ -52,6 +54,7 @@ struct Call<'a> {
     path: PathParams<'a>,
     input: Input,
     linking: &'a Linking,
+    entitlements: &'a Entitlements,
 }
 
 #[derive(Default)]
@@ -62,10 +65,15 @@ struct PathParams<'a> {
 }
 
 impl Api {
-    pub fn new(requestors: Requestors, linking: Arc<Linking>) -> Self {
+    pub fn new(
+        requestors: Requestors,
+        linking: Arc<Linking>,
+        entitlements: Arc<Entitlements>,
+    ) -> Self {
         Self {
             requestors,
             linking,
+            entitlements,
             router: routes::router(),
         }
     }
@@ -109,11 +117,16 @@ impl Api {
                 format!("{} does not answer {}", request.path, request.method),
             ));
         }
-        let name = params.get("requestor").unwrap_or_default();
+        // The Adobe entitlement calls name the requestor in the query string.
+        let name = match params.get("requestor") {
+            Some(name) => std::borrow::Cow::Borrowed(name),
+            None => input::query_param(request.query, "requestor")
+                .ok_or(ApiError::missing_parameter("requestor"))?,
+        };
         let requestor = self
             .requestors
-            .get(name)
-            .ok_or_else(|| ApiError::unknown_requestor(name))?;
+            .get(&name)
+            .ok_or_else(|| ApiError::unknown_requestor(&name))?;
         if route.needs_backend(request.method) {
             authenticate_backend(requestor, request.headers)?;
         }
@@ -129,6 +142,7 @@ impl Api {
             },
             input: Input::parse(request.query, request.headers, &request.body)?,
             linking: &self.linking,
+            entitlements: &self.entitlements,
         };
         route.handle(request.method, call).await
     }
@@ -169,14 +183,22 @@ mod tests {
     use rand::SeedableRng;
 
     fn api() -> Api {
+        let store: Arc<MemoryStore> = Arc::new(MemoryStore::new());
+        let metrics = Arc::new(Metrics::new());
         let linking = Linking::new(
-            Arc::new(MemoryStore::new()),
+            store.clone(),
             Arc::new(SystemClock),
             CodeKey::new(b"k"),
             rand::rngs::StdRng::seed_from_u64(1),
-            Arc::new(Metrics::new()),
+            metrics.clone(),
         );
-        Api::new(Config::demo().requestors, Arc::new(linking))
+        let entitlements =
+            Entitlements::new(store, Arc::new(SystemClock), Default::default(), metrics);
+        Api::new(
+            Config::demo().requestors,
+            Arc::new(linking),
+            Arc::new(entitlements),
+        )
     }
 
     async fn call(

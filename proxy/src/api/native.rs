@@ -140,14 +140,8 @@ pub(super) fn users(call: Call<'_>) -> Result<ApiResponse, ApiError> {
 
 pub(super) fn authn(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = device(&call)?;
+    call.entitlements.authn(call.requestor, &device)?;
     let users = call.linking.authenticated_users(call.requestor, &device);
-    if users.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "authenticated_profile_missing",
-            "the device is not authenticated",
-        ));
-    }
     Ok(json(
         StatusCode::OK,
         &device_view(&call.requestor.name, &device, &users),

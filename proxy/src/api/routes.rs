@@ -2,6 +2,7 @@
 
 use http::Method;
 
+use super::entitlement::{self, Dialect};
 use super::{ApiError, ApiResponse, Call, adobe, matchmaker, native};
 
 /// Every API route; its name labels metrics.
@@ -13,122 +14,153 @@ pub enum Route {
     NativeDeviceUsers,
     NativeDeviceUser,
     NativeAuthn,
+    NativeAuthnToken,
+    NativeAuthorize,
+    NativeAuthzToken,
+    NativePreauthorize,
+    NativeMediaToken,
+    NativeMetadata,
+    NativeMvpds,
+    NativeMediaKeys,
     MatchmakerGetAuthCode,
     MatchmakerLinkDevice,
     MatchmakerGetUser,
     MatchmakerUnlinkDevice,
     AdobeRegcode,
     AdobeRegcodeRecord,
+    AdobeConfig,
+    AdobeCheckAuthn,
+    AdobeAuthnToken,
+    AdobeAuthorize,
+    AdobeAuthzToken,
+    AdobeMediaToken,
+    AdobePreauthorize,
+    AdobeLogout,
+    AdobeUserMetadata,
 }
 
-const TABLE: &[(&str, Route)] = &[
-    ("/v1/requestors/{requestor}/codes", Route::NativeCodes),
-    ("/v1/requestors/{requestor}/codes/{code}", Route::NativeCode),
-    ("/v1/requestors/{requestor}/links", Route::NativeLinks),
-    (
-        "/v1/requestors/{requestor}/devices/{device}/users",
-        Route::NativeDeviceUsers,
-    ),
-    (
-        "/v1/requestors/{requestor}/devices/{device}/users/{user}",
-        Route::NativeDeviceUser,
-    ),
-    (
-        "/v1/requestors/{requestor}/devices/{device}/authn",
-        Route::NativeAuthn,
-    ),
-    (
-        "/matchmaker/{requestor}/get_auth_code",
-        Route::MatchmakerGetAuthCode,
-    ),
-    (
-        "/matchmaker/{requestor}/link_device",
-        Route::MatchmakerLinkDevice,
-    ),
-    (
-        "/matchmaker/{requestor}/register_user",
-        Route::MatchmakerLinkDevice,
-    ),
-    ("/matchmaker/{requestor}/get_user", Route::MatchmakerGetUser),
-    (
-        "/matchmaker/{requestor}/unlink_device",
-        Route::MatchmakerUnlinkDevice,
-    ),
-    ("/reggie/v1/{requestor}/regcode", Route::AdobeRegcode),
-    (
-        "/reggie/v1/{requestor}/regcode/{code}",
-        Route::AdobeRegcodeRecord,
-    ),
+/// Who may call a route.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// Devices (and anyone): no credential.
+    Device,
+    /// The requestor's backend, with its key.
+    Backend,
+    /// Devices read, the backend changes.
+    BackendWrites,
+}
+
+use Caller::{Backend, BackendWrites, Device};
+
+struct Entry {
+    path: &'static str,
+    route: Route,
+    name: &'static str,
+    methods: &'static [&'static str],
+    caller: Caller,
+}
+
+const fn entry(
+    path: &'static str,
+    route: Route,
+    name: &'static str,
+    methods: &'static [&'static str],
+    caller: Caller,
+) -> Entry {
+    Entry {
+        path,
+        route,
+        name,
+        methods,
+        caller,
+    }
+}
+
+const GET: &[&str] = &["GET"];
+const POST: &[&str] = &["POST"];
+const GET_POST: &[&str] = &["GET", "POST"];
+const GET_DELETE: &[&str] = &["GET", "DELETE"];
+const DELETE: &[&str] = &["DELETE"];
+
+/// A path under one device of a requestor.
+macro_rules! device {
+    ($tail:literal) => {
+        concat!("/v1/requestors/{requestor}/devices/{device}", $tail)
+    };
+}
+
+#[rustfmt::skip]
+const TABLE: &[Entry] = &[
+    entry("/v1/requestors/{requestor}/codes", Route::NativeCodes, "native_codes", POST, Device),
+    entry("/v1/requestors/{requestor}/codes/{code}", Route::NativeCode, "native_code", GET_DELETE, Backend),
+    entry("/v1/requestors/{requestor}/links", Route::NativeLinks, "native_links", POST, Backend),
+    entry("/v1/requestors/{requestor}/mvpds", Route::NativeMvpds, "native_mvpds", GET, Device),
+    entry("/v1/requestors/{requestor}/media-keys", Route::NativeMediaKeys, "native_media_keys", GET, Device),
+    entry(device!("/users"), Route::NativeDeviceUsers, "native_device_users", GET_DELETE, BackendWrites),
+    entry(device!("/users/{user}"), Route::NativeDeviceUser, "native_device_user", DELETE, Backend),
+    entry(device!("/authn"), Route::NativeAuthn, "native_authn", GET_DELETE, Device),
+    entry(device!("/authn/token"), Route::NativeAuthnToken, "native_authn_token", GET, Device),
+    entry(device!("/authorize"), Route::NativeAuthorize, "native_authorize", GET, Device),
+    entry(device!("/authz"), Route::NativeAuthzToken, "native_authz_token", GET, Device),
+    entry(device!("/preauthorize"), Route::NativePreauthorize, "native_preauthorize", GET, Device),
+    entry(device!("/media-token"), Route::NativeMediaToken, "native_media_token", GET, Device),
+    entry(device!("/metadata"), Route::NativeMetadata, "native_metadata", GET, Device),
+    entry("/matchmaker/{requestor}/get_auth_code", Route::MatchmakerGetAuthCode, "matchmaker_get_auth_code", GET_POST, Device),
+    entry("/matchmaker/{requestor}/link_device", Route::MatchmakerLinkDevice, "matchmaker_link_device", POST, Backend),
+    entry("/matchmaker/{requestor}/register_user", Route::MatchmakerLinkDevice, "matchmaker_link_device", POST, Backend),
+    entry("/matchmaker/{requestor}/get_user", Route::MatchmakerGetUser, "matchmaker_get_user", GET_POST, Device),
+    entry("/matchmaker/{requestor}/unlink_device", Route::MatchmakerUnlinkDevice, "matchmaker_unlink_device", POST, Backend),
+    entry("/reggie/v1/{requestor}/regcode", Route::AdobeRegcode, "adobe_regcode", POST, Device),
+    entry("/reggie/v1/{requestor}/regcode/{code}", Route::AdobeRegcodeRecord, "adobe_regcode_record", GET_DELETE, Backend),
+    entry("/api/v1/config/{requestor}", Route::AdobeConfig, "adobe_config", GET, Device),
+    entry("/api/v1/checkauthn", Route::AdobeCheckAuthn, "adobe_checkauthn", GET, Device),
+    entry("/api/v1/tokens/authn", Route::AdobeAuthnToken, "adobe_authn_token", GET, Device),
+    entry("/api/v1/authorize", Route::AdobeAuthorize, "adobe_authorize", GET, Device),
+    entry("/api/v1/tokens/authz", Route::AdobeAuthzToken, "adobe_authz_token", GET, Device),
+    entry("/api/v1/tokens/media", Route::AdobeMediaToken, "adobe_media_token", GET, Device),
+    entry("/api/v1/preauthorize", Route::AdobePreauthorize, "adobe_preauthorize", GET, Device),
+    entry("/api/v1/logout", Route::AdobeLogout, "adobe_logout", DELETE, Device),
+    entry("/api/v1/tokens/usermetadata", Route::AdobeUserMetadata, "adobe_usermetadata", GET, Device),
 ];
 
 pub(super) fn router() -> matchit::Router<Route> {
     let mut router = matchit::Router::new();
-    for (path, route) in TABLE {
+    for e in TABLE {
         router
-            .insert(*path, *route)
+            .insert(e.path, e.route)
             .expect("the route table has no overlaps");
     }
     router
 }
 
 impl Route {
+    fn entry(self) -> &'static Entry {
+        TABLE
+            .iter()
+            .find(|e| e.route == self)
+            .expect("every route is in the table")
+    }
+
     /// A fixed name, for metric labels and logs.
     pub fn name(self) -> &'static str {
-        match self {
-            Route::NativeCodes => "native_codes",
-            Route::NativeCode => "native_code",
-            Route::NativeLinks => "native_links",
-            Route::NativeDeviceUsers => "native_device_users",
-            Route::NativeDeviceUser => "native_device_user",
-            Route::NativeAuthn => "native_authn",
-            Route::MatchmakerGetAuthCode => "matchmaker_get_auth_code",
-            Route::MatchmakerLinkDevice => "matchmaker_link_device",
-            Route::MatchmakerGetUser => "matchmaker_get_user",
-            Route::MatchmakerUnlinkDevice => "matchmaker_unlink_device",
-            Route::AdobeRegcode => "adobe_regcode",
-            Route::AdobeRegcodeRecord => "adobe_regcode_record",
-        }
+        self.entry().name
     }
 
     pub(super) fn methods(self) -> &'static [&'static str] {
-        match self {
-            Route::NativeCodes | Route::NativeLinks | Route::AdobeRegcode => &["POST"],
-            Route::NativeCode | Route::AdobeRegcodeRecord => &["GET", "DELETE"],
-            Route::NativeDeviceUsers => &["GET", "DELETE"],
-            Route::NativeDeviceUser => &["DELETE"],
-            Route::NativeAuthn => &["GET"],
-            Route::MatchmakerGetAuthCode | Route::MatchmakerGetUser => &["GET", "POST"],
-            Route::MatchmakerLinkDevice | Route::MatchmakerUnlinkDevice => &["POST"],
-        }
+        self.entry().methods
     }
 
     /// Calls only the requestor's backend may make: linking, unlinking, reading codes.
-    /// Devices issue codes and ask about themselves without a credential.
     pub(super) fn needs_backend(self, method: &Method) -> bool {
-        match self {
-            Route::NativeCodes
-            | Route::NativeAuthn
-            | Route::MatchmakerGetAuthCode
-            | Route::MatchmakerGetUser
-            | Route::AdobeRegcode => false,
-            Route::NativeDeviceUsers => method != Method::GET,
-            Route::NativeCode
-            | Route::NativeLinks
-            | Route::NativeDeviceUser
-            | Route::MatchmakerLinkDevice
-            | Route::MatchmakerUnlinkDevice
-            | Route::AdobeRegcodeRecord => true,
+        match self.entry().caller {
+            Device => false,
+            Backend => true,
+            BackendWrites => method != Method::GET,
         }
     }
 
     pub(super) fn is_matchmaker(self) -> bool {
-        matches!(
-            self,
-            Route::MatchmakerGetAuthCode
-                | Route::MatchmakerLinkDevice
-                | Route::MatchmakerGetUser
-                | Route::MatchmakerUnlinkDevice
-        )
+        self.entry().name.starts_with("matchmaker_")
     }
 
     pub(super) async fn handle(
@@ -136,6 +168,7 @@ impl Route {
         method: &Method,
         call: Call<'_>,
     ) -> Result<ApiResponse, ApiError> {
+        use Dialect::{Adobe, Native};
         let delete = method == Method::DELETE;
         match self {
             Route::NativeCodes => native::issue_code(call).await,
@@ -145,7 +178,16 @@ impl Route {
             Route::NativeDeviceUsers if delete => native::unlink_all(call).await,
             Route::NativeDeviceUsers => native::users(call),
             Route::NativeDeviceUser => native::unlink_user(call).await,
+            Route::NativeAuthn if delete => entitlement::logout(call, Native).await,
             Route::NativeAuthn => native::authn(call),
+            Route::NativeAuthnToken => entitlement::authn_token(call, Native),
+            Route::NativeAuthorize => entitlement::authorize(call, Native).await,
+            Route::NativeAuthzToken => entitlement::authz_token(call, Native).await,
+            Route::NativePreauthorize => entitlement::preauthorize(call, Native).await,
+            Route::NativeMediaToken => entitlement::media_token(call, Native).await,
+            Route::NativeMetadata => entitlement::user_metadata(call, Native),
+            Route::NativeMvpds => entitlement::mvpds(call),
+            Route::NativeMediaKeys => entitlement::media_keys(call),
             Route::MatchmakerGetAuthCode => matchmaker::get_auth_code(call).await,
             Route::MatchmakerLinkDevice => matchmaker::link_device(call).await,
             Route::MatchmakerGetUser => matchmaker::get_user(call),
@@ -153,6 +195,15 @@ impl Route {
             Route::AdobeRegcode => adobe::create_regcode(call).await,
             Route::AdobeRegcodeRecord if delete => adobe::delete_regcode(call).await,
             Route::AdobeRegcodeRecord => adobe::regcode(call),
+            Route::AdobeConfig => entitlement::mvpds(call),
+            Route::AdobeCheckAuthn => entitlement::check_authn(call, Adobe),
+            Route::AdobeAuthnToken => entitlement::authn_token(call, Adobe),
+            Route::AdobeAuthorize => entitlement::authorize(call, Adobe).await,
+            Route::AdobeAuthzToken => entitlement::authz_token(call, Adobe).await,
+            Route::AdobeMediaToken => entitlement::media_token(call, Adobe).await,
+            Route::AdobePreauthorize => entitlement::preauthorize(call, Adobe).await,
+            Route::AdobeLogout => entitlement::logout(call, Adobe).await,
+            Route::AdobeUserMetadata => entitlement::user_metadata(call, Adobe),
         }
     }
 }

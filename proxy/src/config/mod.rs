@@ -81,17 +81,11 @@ impl Config {
                 origin: origin.to_owned(),
                 source,
             })?;
-        let secret = |what: String, r: &SecretKeyRef| -> Result<Vec<u8>, ConfigError> {
+        let secrets = |r: &SecretKeyRef| {
             file.secrets
                 .get(&r.name)
                 .and_then(|s| s.get(&r.key))
                 .map(|v| v.as_bytes().to_vec())
-                .ok_or_else(|| ConfigError::MissingSecret {
-                    origin: origin.to_owned(),
-                    what,
-                    name: r.name.clone(),
-                    key: r.key.clone(),
-                })
         };
         if file.requestors.is_empty() {
             return Err(ConfigError::NoRequestors {
@@ -109,11 +103,7 @@ impl Config {
                     name: entry.name.clone(),
                 });
             }
-            let api_key = secret(
-                format!("requestor {:?} backend.apiKeySecretRef", entry.name),
-                &entry.spec.backend.api_key_secret_ref,
-            )?;
-            let policy = RequestorPolicy::from_spec(&entry.name, &entry.spec, &api_key).map_err(
+            let policy = RequestorPolicy::from_spec(&entry.name, &entry.spec, &secrets).map_err(
                 |source| ConfigError::Requestor {
                     origin: origin.to_owned(),
                     name: entry.name.clone(),
@@ -125,7 +115,14 @@ impl Config {
         let code_key = file
             .code_key_secret_ref
             .as_ref()
-            .map(|r| secret("codeKeySecretRef".into(), r))
+            .map(|r| {
+                secrets(r).ok_or_else(|| ConfigError::MissingSecret {
+                    origin: origin.to_owned(),
+                    what: "codeKeySecretRef".into(),
+                    name: r.name.clone(),
+                    key: r.key.clone(),
+                })
+            })
             .transpose()?;
         Ok(Self {
             listen: file.listen,

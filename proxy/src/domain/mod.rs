@@ -4,7 +4,10 @@
 //! unit-tested deterministically.
 
 pub mod code;
+pub mod decision;
 pub mod ids;
 pub mod link;
+pub mod media_token;
 pub mod requestor;
+pub mod session;
 pub mod time;

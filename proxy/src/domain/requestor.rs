@@ -1,13 +1,16 @@
 //! A requestor's configuration, validated once and shaped for the request path.
 
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use linkgate_crds::RequestorSpec;
+use linkgate_crds::{RequestorSpec, SecretKeyRef};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::code::{CodeFormat, CodeFormatError};
-use super::ids::is_valid_requestor_name;
+use super::ids::{UserId, is_valid_requestor_name};
+use super::media_token::{KeyError, MediaKeys};
 
 /// The longest a registration code may live (Adobe Pass: 36,000 s).
 pub const MAX_CODE_TTL: Duration = Duration::from_secs(36_000);
@@ -18,6 +21,20 @@ pub struct Mvpd {
     pub id: String,
     pub display_name: String,
     pub authn_ttl: Duration,
+    pub authz_ttl: Duration,
+    pub decision: DecisionPoint,
+}
+
+/// Where an MVPD's authorization decisions come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecisionPoint {
+    /// An HTTP endpoint, asked with a timeout.
+    Webhook { url: url::Url, timeout: Duration },
+    /// Fixed rules: these resources (or all) are allowed, the rest denied.
+    Static {
+        allow_all: bool,
+        allow: HashSet<String>,
+    },
 }
 
 /// Everything the request path needs to know about one requestor.
@@ -31,8 +48,25 @@ pub struct RequestorPolicy {
     /// Authentication TTL of account links (made without an MVPD).
     pub authn_ttl: Duration,
     pub mvpds: Vec<Mvpd>,
+    /// `None`: every configured MVPD is allowed.
+    allowed_mvpds: Option<HashSet<String>>,
+    blocked_mvpds: HashSet<String>,
+    pub preauthorize_limit: usize,
+    pub media_token_ttl: Duration,
+    pub media_keys: Arc<MediaKeys>,
     /// SHA-256 of the backend's API key: equal-length digests compare in constant time.
     backend_key_digest: [u8; 32],
+}
+
+/// Resolves secret references (Kubernetes Secrets, or the config file's stand-in).
+pub trait Secrets {
+    fn get(&self, reference: &SecretKeyRef) -> Option<Vec<u8>>;
+}
+
+impl<F: Fn(&SecretKeyRef) -> Option<Vec<u8>>> Secrets for F {
+    fn get(&self, reference: &SecretKeyRef) -> Option<Vec<u8>> {
+        self(reference)
+    }
 }
 
 /// Why a requestor's configuration was refused.
@@ -48,19 +82,38 @@ pub enum PolicyError {
     DuplicateMvpd(String),
     #[error("MVPD id {0:?} may contain only letters, digits, '_', '-' and '='")]
     BadMvpdId(String),
+    #[error("{list} names MVPD {id:?}, which is not configured")]
+    UnknownMvpd { list: &'static str, id: String },
+    #[error("MVPD {id:?}: decision: {reason}")]
+    BadDecision { id: String, reason: String },
+    #[error("{what} refers to secret {name:?} key {key:?}, which does not exist")]
+    MissingSecret {
+        what: String,
+        name: String,
+        key: String,
+    },
     #[error("the backend API key is empty")]
     EmptyApiKey,
+    #[error("mediaTokens: {0}")]
+    Key(#[from] KeyError),
 }
 
 impl RequestorPolicy {
     pub fn from_spec(
         name: &str,
         spec: &RequestorSpec,
-        backend_api_key: &[u8],
+        secrets: &dyn Secrets,
     ) -> Result<Self, PolicyError> {
         if !is_valid_requestor_name(name) {
             return Err(PolicyError::BadName(name.to_owned()));
         }
+        let secret = |what: String, r: &SecretKeyRef| {
+            secrets.get(r).ok_or_else(|| PolicyError::MissingSecret {
+                what,
+                name: r.name.clone(),
+                key: r.key.clone(),
+            })
+        };
         let codes = CodeFormat::new(&spec.codes.alphabet, usize::from(spec.codes.length))?;
         let code_ttl = Duration::from_secs(spec.codes.ttl_seconds.into());
         if spec.codes.ttl_seconds < 30 || code_ttl > MAX_CODE_TTL {
@@ -68,7 +121,7 @@ impl RequestorPolicy {
         }
         let mut mvpds: Vec<Mvpd> = Vec::with_capacity(spec.mvpds.len());
         for m in &spec.mvpds {
-            if crate::domain::ids::UserId::parse(&m.id).is_err() {
+            if UserId::parse(&m.id).is_err() {
                 return Err(PolicyError::BadMvpdId(m.id.clone()));
             }
             if mvpds.iter().any(|known| known.id == m.id) {
@@ -78,11 +131,38 @@ impl RequestorPolicy {
                 id: m.id.clone(),
                 display_name: m.display_name.clone().unwrap_or_else(|| m.id.clone()),
                 authn_ttl: Duration::from_secs(m.authn_ttl_seconds),
+                authz_ttl: Duration::from_secs(m.authz_ttl_seconds),
+                decision: decision_point(&m.id, &m.decision)?,
             });
         }
-        if backend_api_key.is_empty() {
+        for (list, ids) in [
+            ("allowedMvpds", &spec.allowed_mvpds),
+            ("blockedMvpds", &spec.blocked_mvpds),
+        ] {
+            if let Some(id) = ids.iter().find(|id| !mvpds.iter().any(|m| &m.id == *id)) {
+                return Err(PolicyError::UnknownMvpd {
+                    list,
+                    id: id.clone(),
+                });
+            }
+        }
+        let api_key = secret(
+            "backend.apiKeySecretRef".into(),
+            &spec.backend.api_key_secret_ref,
+        )?;
+        if api_key.is_empty() {
             return Err(PolicyError::EmptyApiKey);
         }
+        let mut pems = Vec::with_capacity(spec.media_tokens.signing_keys.len());
+        for key in &spec.media_tokens.signing_keys {
+            let pem = secret(
+                format!("mediaTokens key {:?}", key.id),
+                &key.private_key_secret_ref,
+            )?;
+            pems.push((key.id.as_str(), pem));
+        }
+        let media_keys =
+            MediaKeys::from_private_pems(pems.iter().map(|(id, pem)| (*id, pem.as_slice())))?;
         Ok(Self {
             name: name.to_owned(),
             display_name: spec.display_name.clone().unwrap_or_else(|| name.to_owned()),
@@ -91,12 +171,31 @@ impl RequestorPolicy {
             allow_multiple_users: spec.allow_multiple_users,
             authn_ttl: Duration::from_secs(spec.authn_ttl_seconds),
             mvpds,
-            backend_key_digest: Sha256::digest(backend_api_key).into(),
+            allowed_mvpds: (!spec.allowed_mvpds.is_empty())
+                .then(|| spec.allowed_mvpds.iter().cloned().collect()),
+            blocked_mvpds: spec.blocked_mvpds.iter().cloned().collect(),
+            preauthorize_limit: usize::from(spec.preauthorize_limit),
+            media_token_ttl: Duration::from_secs(spec.media_tokens.ttl_seconds.into()),
+            media_keys: Arc::new(media_keys),
+            backend_key_digest: Sha256::digest(&api_key).into(),
         })
     }
 
+    /// A configured MVPD, allowed or not.
     pub fn mvpd(&self, id: &str) -> Option<&Mvpd> {
         self.mvpds.iter().find(|m| m.id == id)
+    }
+
+    /// Whether users may (still) authenticate through `id`: configured, allowed, not blocked.
+    pub fn mvpd_allowed(&self, id: &str) -> bool {
+        self.mvpd(id).is_some()
+            && self.allowed_mvpds.as_ref().is_none_or(|a| a.contains(id))
+            && !self.blocked_mvpds.contains(id)
+    }
+
+    /// The MVPDs a device may offer, in configured order.
+    pub fn allowed_mvpds(&self) -> impl Iterator<Item = &Mvpd> {
+        self.mvpds.iter().filter(|m| self.mvpd_allowed(&m.id))
     }
 
     /// How long a link made through `mvpd` (or an account link) authenticates the device.
@@ -111,46 +210,129 @@ impl RequestorPolicy {
     }
 }
 
+fn decision_point(
+    id: &str,
+    spec: &linkgate_crds::DecisionSpec,
+) -> Result<DecisionPoint, PolicyError> {
+    let bad = |reason: String| PolicyError::BadDecision {
+        id: id.to_owned(),
+        reason,
+    };
+    match (&spec.webhook, &spec.allow) {
+        (Some(_), Some(_)) => Err(bad("set either webhook or allow, not both".into())),
+        (Some(hook), None) => {
+            let url = url::Url::parse(&hook.url).map_err(|e| bad(format!("webhook url: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(bad(format!("webhook url scheme {:?}", url.scheme())));
+            }
+            Ok(DecisionPoint::Webhook {
+                url,
+                timeout: Duration::from_millis(hook.timeout_millis.into()),
+            })
+        }
+        (None, allow) => {
+            let allow = allow.as_deref().unwrap_or_default();
+            Ok(DecisionPoint::Static {
+                allow_all: allow.iter().any(|r| r == "*"),
+                allow: allow.iter().filter(|r| *r != "*").cloned().collect(),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linkgate_crds::{BackendCredentials, CodePolicy, MvpdSpec, SecretKeyRef};
+    use crate::domain::media_token::tests::KEY_A;
+    use std::collections::BTreeMap;
 
-    fn spec() -> RequestorSpec {
-        RequestorSpec {
-            display_name: Some("Demo TV".into()),
-            codes: CodePolicy::default(),
-            allow_multiple_users: false,
-            authn_ttl_seconds: 3600,
-            mvpds: vec![MvpdSpec {
-                id: "test-mvpd".into(),
-                display_name: None,
-                authn_ttl_seconds: 60,
-            }],
-            backend: BackendCredentials {
-                api_key_secret_ref: SecretKeyRef {
-                    name: "demo".into(),
-                    key: "apiKey".into(),
-                },
-            },
-        }
+    fn secrets() -> impl Fn(&SecretKeyRef) -> Option<Vec<u8>> {
+        let map = BTreeMap::from([
+            (("b".to_owned(), "k".to_owned()), b"secret".to_vec()),
+            (
+                ("keys".to_owned(), "a".to_owned()),
+                KEY_A.as_bytes().to_vec(),
+            ),
+        ]);
+        move |r: &SecretKeyRef| map.get(&(r.name.clone(), r.key.clone())).cloned()
+    }
+
+    fn spec(extra: &str) -> RequestorSpec {
+        let yaml = format!(
+            "displayName: Demo TV\nauthnTtlSeconds: 3600\nbackend: {{apiKeySecretRef: {{name: b, key: k}}}}\n\
+             mvpds:\n- {{id: test-mvpd, authnTtlSeconds: 60, decision: {{allow: ['*']}}}}\n\
+             - {{id: cable, decision: {{webhook: {{url: 'http://127.0.0.1:9/authz'}}}}}}\n{extra}"
+        );
+        serde_yaml_ng::from_str(&yaml).unwrap()
+    }
+
+    fn policy(extra: &str) -> Result<RequestorPolicy, PolicyError> {
+        RequestorPolicy::from_spec("demo", &spec(extra), &secrets())
     }
 
     #[test]
     fn a_valid_spec_becomes_a_policy() {
-        let p = RequestorPolicy::from_spec("demo", &spec(), b"secret").unwrap();
+        let p = policy("").unwrap();
         assert_eq!(p.display_name, "Demo TV");
         assert_eq!(p.code_ttl, Duration::from_secs(1800));
         let mvpd = p.mvpd("test-mvpd").unwrap();
         assert_eq!(mvpd.display_name, "test-mvpd");
         assert_eq!(p.authn_ttl(Some(mvpd)), Duration::from_secs(60));
+        assert_eq!(mvpd.authz_ttl, Duration::from_secs(86_400));
         assert_eq!(p.authn_ttl(None), Duration::from_secs(3600));
-        assert!(p.mvpd("other").is_none());
+        assert!(matches!(
+            mvpd.decision,
+            DecisionPoint::Static {
+                allow_all: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            p.mvpd("cable").unwrap().decision,
+            DecisionPoint::Webhook { timeout, .. } if timeout == Duration::from_secs(2)
+        ));
+        assert_eq!(p.preauthorize_limit, 5);
+        assert_eq!(p.media_token_ttl, Duration::from_secs(420));
+        assert!(!p.media_keys.can_sign());
+    }
+
+    #[test]
+    fn allow_and_block_lists_decide_which_mvpds_are_usable() {
+        let all = policy("").unwrap();
+        assert!(all.mvpd_allowed("test-mvpd") && all.mvpd_allowed("cable"));
+        assert!(!all.mvpd_allowed("unknown"));
+        let allowed = policy("allowedMvpds: [cable]").unwrap();
+        assert!(!allowed.mvpd_allowed("test-mvpd"));
+        let ids: Vec<&str> = allowed.allowed_mvpds().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["cable"]);
+        let blocked = policy("blockedMvpds: [cable]").unwrap();
+        assert!(blocked.mvpd_allowed("test-mvpd") && !blocked.mvpd_allowed("cable"));
+        assert!(matches!(
+            policy("blockedMvpds: [nope]"),
+            Err(PolicyError::UnknownMvpd {
+                list: "blockedMvpds",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn signing_keys_load_from_secrets() {
+        let p = policy(
+            "mediaTokens: {signingKeys: [{id: a, privateKeySecretRef: {name: keys, key: a}}]}",
+        )
+        .unwrap();
+        assert!(p.media_keys.can_sign());
+        assert_eq!(p.media_keys.jwks().keys[0].kid, "a");
+        assert!(matches!(
+            policy("mediaTokens: {signingKeys: [{id: a, privateKeySecretRef: {name: b, key: k}}]}"),
+            Err(PolicyError::Key(_))
+        ));
     }
 
     #[test]
     fn backend_key_must_match_exactly() {
-        let p = RequestorPolicy::from_spec("demo", &spec(), b"secret").unwrap();
+        let p = policy("").unwrap();
         assert!(p.accepts_backend_key(b"secret"));
         assert!(!p.accepts_backend_key(b"secreT"));
         assert!(!p.accepts_backend_key(b""));
@@ -159,30 +341,40 @@ mod tests {
     #[test]
     fn invalid_specs_are_refused_with_a_reason() {
         assert_eq!(
-            RequestorPolicy::from_spec("Demo", &spec(), b"k").unwrap_err(),
+            RequestorPolicy::from_spec("Demo", &spec(""), &secrets()).unwrap_err(),
             PolicyError::BadName("Demo".into())
         );
-        let mut s = spec();
-        s.codes.ttl_seconds = 36_001;
         assert_eq!(
-            RequestorPolicy::from_spec("demo", &s, b"k").unwrap_err(),
+            policy("codes: {ttlSeconds: 36001}").unwrap_err(),
             PolicyError::CodeTtl(36_001)
         );
-        let mut s = spec();
-        s.mvpds.push(s.mvpds[0].clone());
-        assert_eq!(
-            RequestorPolicy::from_spec("demo", &s, b"k").unwrap_err(),
-            PolicyError::DuplicateMvpd("test-mvpd".into())
-        );
-        let mut s = spec();
-        s.codes.length = 2;
         assert!(matches!(
-            RequestorPolicy::from_spec("demo", &s, b"k").unwrap_err(),
+            policy("codes: {length: 2}").unwrap_err(),
             PolicyError::CodeFormat(_)
         ));
+        let mut dup = spec("");
+        dup.mvpds.push(dup.mvpds[0].clone());
         assert_eq!(
-            RequestorPolicy::from_spec("demo", &spec(), b"").unwrap_err(),
-            PolicyError::EmptyApiKey
+            RequestorPolicy::from_spec("demo", &dup, &secrets()).unwrap_err(),
+            PolicyError::DuplicateMvpd("test-mvpd".into())
         );
+        let mut both = spec("");
+        both.mvpds[1].decision.allow = Some(vec!["x".into()]);
+        assert!(matches!(
+            RequestorPolicy::from_spec("demo", &both, &secrets()).unwrap_err(),
+            PolicyError::BadDecision { .. }
+        ));
+        let mut ftp = spec("");
+        ftp.mvpds[1].decision.webhook.as_mut().unwrap().url = "ftp://x/".into();
+        assert!(matches!(
+            RequestorPolicy::from_spec("demo", &ftp, &secrets()).unwrap_err(),
+            PolicyError::BadDecision { .. }
+        ));
+        let mut missing = spec("");
+        missing.backend.api_key_secret_ref.name = "nope".into();
+        assert!(matches!(
+            RequestorPolicy::from_spec("demo", &missing, &secrets()).unwrap_err(),
+            PolicyError::MissingSecret { .. }
+        ));
     }
 }

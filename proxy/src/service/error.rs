@@ -1,3 +1,4 @@
+use super::decision_point::DecisionError;
 use crate::domain::ids::IdError;
 use crate::domain::link::LinkError;
 use crate::store::StoreError;
@@ -31,4 +32,62 @@ pub enum Error {
     UnlinkFailed(#[source] StoreError),
     #[error("the store is unavailable")]
     Store(#[source] StoreError),
+    #[error("MVPD {0:?} is not allowed for this requestor")]
+    MvpdNotAllowed(String),
+    #[error("the device is not authenticated")]
+    AuthnMissing,
+    #[error("the device's authentication has expired")]
+    AuthnExpired,
+    /// An authZ token was asked for without a valid authentication.
+    #[error("the device must be authenticated first")]
+    AuthnRequired,
+    #[error("not authorized: {reason}")]
+    AuthzDenied { reason: String },
+    #[error("no authorization was given for this resource")]
+    AuthzMissing,
+    #[error("the authorization has expired")]
+    AuthzExpired,
+    #[error("at most {limit} resources may be asked about at once")]
+    TooManyResources { limit: usize },
+    #[error(transparent)]
+    DecisionPoint(DecisionError),
+    #[error("media tokens cannot be signed: the requestor has no signing key")]
+    NoSigningKey,
+}
+
+impl Error {
+    /// The stable machine code clients match on.
+    pub fn code(&self) -> &'static str {
+        use crate::domain::link::LinkError as L;
+        match self {
+            Error::Id(IdError::Device) => "illegal_device_id",
+            Error::Id(IdError::User) => "illegal_user_id",
+            Error::Link(L::AlreadyRegisteredToYou) => "device_already_registered_to_user",
+            Error::Link(L::RegisteredToAnotherUser) => "device_registered_to_another_user",
+            Error::Link(L::NoUserOnDevice) => "no_user_on_device",
+            Error::Link(L::UserIdRequired) => "user_id_required",
+            Error::CodeNotFound => "code_not_found",
+            Error::UnknownMvpd(_) => "unknown_mvpd",
+            Error::CodeTtl { .. } => "invalid_parameter_value",
+            Error::NoUser => "no_such_user",
+            Error::CodeSpaceExhausted => "code_space_exhausted",
+            Error::Contended => "contended",
+            Error::RegistrationFailed(_) => "registration_failed",
+            Error::UnlinkFailed(_) => "unlink_failed",
+            Error::Store(_) => "store_unavailable",
+            Error::MvpdNotAllowed(_) => "mvpd_not_allowed",
+            Error::AuthnMissing | Error::AuthnRequired => "authenticated_profile_missing",
+            Error::AuthnExpired => "authenticated_profile_expired",
+            Error::AuthzDenied { .. } => "authorization_denied_by_mvpd",
+            Error::AuthzMissing => "authorization_missing",
+            Error::AuthzExpired => "authorization_expired",
+            Error::TooManyResources { .. } => "too_many_resources",
+            Error::DecisionPoint(DecisionError::Timeout(_)) => "decision_point_timeout",
+            Error::DecisionPoint(DecisionError::Unavailable(_)) => "decision_point_unavailable",
+            Error::DecisionPoint(DecisionError::InvalidAnswer(_)) => {
+                "decision_point_invalid_answer"
+            }
+            Error::NoSigningKey => "media_tokens_unavailable",
+        }
+    }
 }

@@ -10,7 +10,7 @@ use super::Error;
 use crate::domain::code::{Code, CodeKey, CodeRecord};
 use crate::domain::ids::{DeviceId, UserId};
 use crate::domain::link::{self, DeviceLink, LinkedUser, Unlink};
-use crate::domain::requestor::{MAX_CODE_TTL, RequestorPolicy};
+use crate::domain::requestor::{MAX_CODE_TTL, Mvpd, RequestorPolicy};
 use crate::domain::time::Clock;
 use crate::metrics::Metrics;
 use crate::store::{LinkKey, Store, StoreError};
@@ -80,9 +80,7 @@ impl Linking {
             None => requestor.code_ttl,
         };
         if let Some(mvpd) = &request.mvpd {
-            requestor
-                .mvpd(mvpd)
-                .ok_or_else(|| Error::UnknownMvpd(mvpd.clone()))?;
+            allowed_mvpd(requestor, mvpd)?;
         }
         for _ in 0..CODE_DRAWS {
             let (code, id) = {
@@ -147,11 +145,7 @@ impl Linking {
         for _ in 0..WRITE_ROUNDS {
             let record = self.find_code(requestor, input)?;
             let mvpd = match mvpd.or(record.mvpd.as_deref()) {
-                Some(id) => Some(
-                    requestor
-                        .mvpd(id)
-                        .ok_or_else(|| Error::UnknownMvpd(id.to_owned()))?,
-                ),
+                Some(id) => Some(allowed_mvpd(requestor, id)?),
                 None => None,
             };
             let key = LinkKey::new(&requestor.name, &record.device);
@@ -203,11 +197,7 @@ impl Linking {
         stored
             .link
             .live_users(now)
-            .filter(|u| {
-                u.mvpd
-                    .as_deref()
-                    .is_none_or(|m| requestor.mvpd(m).is_some())
-            })
+            .filter(|u| u.mvpd.as_deref().is_none_or(|m| requestor.mvpd_allowed(m)))
             .cloned()
             .collect()
     }
@@ -248,6 +238,15 @@ impl Linking {
     }
 }
 
+/// The MVPD `id`, if the requestor works with it and allows it.
+fn allowed_mvpd<'p>(requestor: &'p RequestorPolicy, id: &str) -> Result<&'p Mvpd, Error> {
+    match requestor.mvpd(id) {
+        None => Err(Error::UnknownMvpd(id.to_owned())),
+        Some(_) if !requestor.mvpd_allowed(id) => Err(Error::MvpdNotAllowed(id.to_owned())),
+        Some(mvpd) => Ok(mvpd),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,7 +260,8 @@ mod tests {
             "backend: {{apiKeySecretRef: {{name: b, key: k}}}}\nmvpds: [{{id: test-mvpd, authnTtlSeconds: 600}}]\n{extra}"
         );
         let spec: RequestorSpec = serde_yaml_ng::from_str(&yaml).unwrap();
-        RequestorPolicy::from_spec("demo", &spec, b"key").unwrap()
+        let secrets = |_: &linkgate_crds::SecretKeyRef| Some(b"key".to_vec());
+        RequestorPolicy::from_spec("demo", &spec, &secrets).unwrap()
     }
 
     fn linking(clock: Arc<ManualClock>) -> Linking {

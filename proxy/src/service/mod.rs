@@ -1,10 +1,14 @@
 //! The gateway's use cases: domain rules applied to the store, with the clock, the
 //! randomness and the code key injected.
 
+mod decision_point;
+mod entitlement;
 mod error;
 mod linking;
 mod requestors;
 
+pub use decision_point::{DecisionClient, DecisionError};
+pub use entitlement::{Authz, Entitlements, Preauthorized};
 pub use error::Error;
 pub use linking::{IssueCode, IssuedCode, Linking};
 pub use requestors::Requestors;

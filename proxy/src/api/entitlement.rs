@@ -1,0 +1,213 @@
+//! Authentication, authorization, preauthorization, media tokens, logout and user
+//! metadata, in the native dialect (device in the path, RFC 3339 times) and the Adobe
+//! Pass dialect (`deviceId` and `requestor` parameters, epoch-millisecond times).
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::response::{ApiResponse, json, no_content, rfc3339};
+use super::{ApiError, Call};
+use crate::domain::ids::DeviceId;
+use crate::domain::link::{LinkError, Unlink};
+use crate::domain::time::Timestamp;
+use crate::service::Error;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Dialect {
+    Native,
+    Adobe,
+}
+
+impl Dialect {
+    fn device(self, call: &Call<'_>) -> Result<DeviceId, ApiError> {
+        let raw = match self {
+            Dialect::Native => call.path.device.unwrap_or_default().into(),
+            Dialect::Adobe => call.input.require("deviceId")?,
+        };
+        Ok(DeviceId::parse(&raw)?)
+    }
+
+    fn time(self, t: Timestamp) -> Value {
+        match self {
+            Dialect::Native => Value::String(rfc3339(t)),
+            Dialect::Adobe => Value::from(t.unix_millis()),
+        }
+    }
+
+    fn expires(self) -> &'static str {
+        match self {
+            Dialect::Native => "expiresAt",
+            Dialect::Adobe => "expires",
+        }
+    }
+}
+
+fn with_status(e: Error, status: StatusCode) -> ApiError {
+    ApiError { status, ..e.into() }
+}
+
+pub(super) fn check_authn(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
+    let device = d.device(&call)?;
+    let user = call.entitlements.authn(call.requestor, &device)?;
+    let mut body = json!({
+        "requestor": call.requestor.name,
+        "deviceId": device.as_str(),
+        "userId": user.user.as_str(),
+        "mvpd": user.mvpd,
+    });
+    body[d.expires()] = d.time(user.authn_expires_at);
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// The authentication token: 404 when there is none, 410 when it has expired.
+pub(super) fn authn_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
+    let device = d.device(&call)?;
+    match call.entitlements.authn(call.requestor, &device) {
+        Ok(user) => {
+            let mut body = json!({
+                "requestor": call.requestor.name,
+                "mvpd": user.mvpd,
+                "userId": user.user.as_str(),
+            });
+            body[d.expires()] = d.time(user.authn_expires_at);
+            Ok(json(StatusCode::OK, &body))
+        }
+        Err(e @ Error::AuthnExpired) => Err(with_status(e, StatusCode::GONE)),
+        Err(e) => Err(with_status(e, StatusCode::NOT_FOUND)),
+    }
+}
+
+fn authz_body(call: &Call<'_>, d: Dialect, authz: &crate::service::Authz) -> Value {
+    let mut body = json!({
+        "resource": authz.resource,
+        "requestor": call.requestor.name,
+        "mvpd": authz.mvpd,
+    });
+    body[d.expires()] = d.time(authz.expires_at);
+    body
+}
+
+pub(super) async fn authorize(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
+    let device = d.device(&call)?;
+    let resource = call.input.require("resource")?;
+    let authz = call
+        .entitlements
+        .authorize(call.requestor, &device, &resource)
+        .await?;
+    Ok(json(StatusCode::OK, &authz_body(&call, d, &authz)))
+}
+
+/// The cached authorization: 412 without authentication, 404 none, 410 expired.
+pub(super) async fn authz_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
+    let device = d.device(&call)?;
+    let resource = call.input.require("resource")?;
+    let authz = call
+        .entitlements
+        .authz_token(call.requestor, &device, &resource)
+        .await?;
+    Ok(json(StatusCode::OK, &authz_body(&call, d, &authz)))
+}
+
+pub(super) async fn preauthorize(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
+    let device = d.device(&call)?;
+    let resources: Vec<String> = call
+        .input
+        .require("resource")?
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let answers = call
+        .entitlements
+        .preauthorize(call.requestor, &device, &resources)
+        .await?;
+    let resources: Vec<Value> = answers
+        .iter()
+        .map(|a| {
+            let mut r = json!({"id": a.resource, "authorized": a.authorized});
+            if let Some(error) = a.error {
+                r["error"] = Value::from(error);
+            }
+            r
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &json!({ "resources": resources })))
+}
+
+pub(super) async fn media_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
+    let device = d.device(&call)?;
+    let resource = call.input.require("resource")?;
+    let (token, claims) = call
+        .entitlements
+        .media_token(call.requestor, &device, &resource)
+        .await?;
+    let expires = Timestamp::from_unix_millis(claims.exp * 1000);
+    let body = match d {
+        Dialect::Native => json!({
+            "token": token,
+            "resource": claims.res,
+            "requestor": claims.aud,
+            "userId": claims.sub,
+            "mvpd": claims.mvpd,
+            "expiresAt": d.time(expires),
+        }),
+        Dialect::Adobe => json!({
+            "resource": claims.res,
+            "requestor": claims.aud,
+            "expires": d.time(expires),
+            "serializedToken": token,
+            "userId": claims.sub,
+            "mvpdId": claims.mvpd,
+        }),
+    };
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// Removes the device's authentication; logging out twice is not an error.
+pub(super) async fn logout(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
+    let device = d.device(&call)?;
+    match call
+        .linking
+        .unlink(call.requestor, &device, Unlink::Everyone)
+        .await
+    {
+        Ok(()) | Err(Error::Link(LinkError::NoUserOnDevice)) => Ok(no_content()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) fn user_metadata(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
+    let device = d.device(&call)?;
+    let user = call.entitlements.authn(call.requestor, &device)?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "userId": user.user.as_str(),
+            "mvpd": user.mvpd,
+            "data": user.metadata,
+        }),
+    ))
+}
+
+/// The MVPDs a device may offer for sign-in.
+pub(super) fn mvpds(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let mvpds: Vec<Value> = call
+        .requestor
+        .allowed_mvpds()
+        .map(|m| json!({"id": m.id, "displayName": m.display_name}))
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "requestor": call.requestor.name,
+            "displayName": call.requestor.display_name,
+            "mvpds": mvpds,
+        }),
+    ))
+}
+
+/// The public keys media tokens verify with, as a JWK set.
+pub(super) fn media_keys(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    Ok(json(StatusCode::OK, &call.requestor.media_keys.jwks()))
+}
