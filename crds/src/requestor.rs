@@ -70,7 +70,7 @@ pub struct RequestorSpec {
 
     /// Authentication TTL of links made without an MVPD (account links).
     #[serde(default = "default_authn_ttl")]
-    #[schemars(range(min = 60))]
+    #[schemars(range(min = 1))]
     pub authn_ttl_seconds: u64,
 
     /// The TV providers users of this requestor sign in with.
@@ -139,7 +139,7 @@ pub struct MvpdSpec {
     pub display_name: Option<String>,
     /// How long a sign-in with this provider keeps a device authenticated.
     #[serde(default = "default_authn_ttl")]
-    #[schemars(range(min = 60))]
+    #[schemars(range(min = 1))]
     pub authn_ttl_seconds: u64,
     /// How long an authorization decision of this provider is cached.
     #[serde(default = "default_authz_ttl")]
@@ -182,7 +182,7 @@ pub struct WebhookSpec {
 pub struct MediaTokenPolicy {
     /// Lifetime of a media token.
     #[serde(default = "default_media_token_ttl")]
-    #[schemars(range(min = 10, max = 86400))]
+    #[schemars(range(min = 1, max = 86400))]
     pub ttl_seconds: u32,
     /// Ed25519 keys (PKCS#8 PEM) by key ID. The first signs; all verify, so a rotated-out
     /// key stays listed until the tokens it signed have expired.

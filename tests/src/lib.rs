@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod decision_point;
+
+/// An Ed25519 media token key for test requestors (never used outside tests).
+pub const TEST_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINvTo5IIN01atW141ANgjLWyPwI+q4drAt0AnJEzWBDP\n-----END PRIVATE KEY-----\n";
+
 /// The backend API key of the demo requestor.
 pub const DEMO_KEY: &str = "demo-backend-key";
 
@@ -183,6 +188,16 @@ impl Gateway {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Replaces the configuration file and restarts on the same data directory.
+    pub async fn reconfigure(&mut self, yaml: &str) {
+        let (_, path) = self
+            .config
+            .as_ref()
+            .expect("a gateway started with a config file");
+        std::fs::write(path, yaml).expect("write config");
+        self.restart().await;
     }
 
     /// Starts the binary again on the same ports and data directory.
