@@ -14,8 +14,9 @@ pub use device_link::{
 pub use requestor::{
     BackendCredentials, CodePolicy, DEFAULT_AUTHN_TTL_SECONDS, DEFAULT_AUTHZ_TTL_SECONDS,
     DEFAULT_CODE_ALPHABET, DEFAULT_CODE_LENGTH, DEFAULT_CODE_TTL_SECONDS,
-    DEFAULT_MEDIA_TOKEN_TTL_SECONDS, DEFAULT_PREAUTHORIZE_LIMIT, DecisionSpec, MediaTokenPolicy,
-    MvpdSpec, Requestor, RequestorSpec, RequestorStatus, SigningKeyRef, WebhookSpec,
+    DEFAULT_MEDIA_TOKEN_TTL_SECONDS, DEFAULT_PREAUTHORIZE_LIMIT, DecisionSpec, DeviceFlowPolicy,
+    MediaTokenPolicy, MvpdSpec, Requestor, RequestorSpec, RequestorStatus, SigningKeyRef,
+    WebhookSpec,
 };
 pub use secret_ref::SecretKeyRef;
 

@@ -95,6 +95,10 @@ pub struct RequestorSpec {
     #[serde(default)]
     pub media_tokens: MediaTokenPolicy,
 
+    /// The RFC 8628 device authorization grant.
+    #[serde(default)]
+    pub device_flow: DeviceFlowPolicy,
+
     /// How the requestor's own backend authenticates its server-to-server calls.
     pub backend: BackendCredentials,
 }
@@ -197,6 +201,19 @@ impl Default for MediaTokenPolicy {
             signing_keys: Vec::new(),
         }
     }
+}
+
+/// The RFC 8628 device authorization grant on the requestor's codes.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceFlowPolicy {
+    /// Where people enter the code; absent: the gateway's own activation page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_uri: Option<String>,
+    /// The least time between two polls of one device, in seconds (RFC 8628 default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 60))]
+    pub interval_seconds: Option<u32>,
 }
 
 /// One signing key.

@@ -16,13 +16,13 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::admin::Admin;
-use crate::api::Api;
+use crate::api::{Api, Services};
 use crate::config::{Config, StoreBackend};
 use crate::domain::code::CodeKey;
 use crate::domain::time::{Clock, SystemClock};
 use crate::edge::Gateway;
 use crate::metrics::Metrics;
-use crate::service::{DecisionClient, Entitlements, Linking};
+use crate::service::{DecisionClient, DeviceFlow, Entitlements, Linking};
 use crate::store::{FileStore, MemoryStore, Store};
 
 /// The code key's file in the data directory, when the configuration names none.
@@ -57,10 +57,11 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new());
+    let code_key = CodeKey::new(&code_key);
     let linking = Arc::new(Linking::new(
         Arc::clone(&store),
         Arc::clone(&clock),
-        CodeKey::new(&code_key),
+        code_key.clone(),
         StdRng::from_os_rng(),
         Arc::clone(&metrics),
     ));
@@ -70,7 +71,19 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         DecisionClient::new(),
         Arc::clone(&metrics),
     ));
-    let api = Arc::new(Api::new(config.requestors, linking, entitlements));
+    let device_flow = Arc::new(DeviceFlow::new(
+        Arc::clone(&linking),
+        Arc::clone(&entitlements),
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        code_key,
+    ));
+    let services = Services {
+        linking,
+        entitlements,
+        device_flow,
+    };
+    let api = Arc::new(Api::new(config.requestors, services));
 
     let conf = ServerConf {
         grace_period_seconds: Some(lifecycle.grace_period.as_secs()),

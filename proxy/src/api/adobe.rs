@@ -54,6 +54,7 @@ pub(super) async fn create_regcode(call: Call<'_>) -> Result<ApiResponse, ApiErr
         mvpd: call.input.get("mvpd").map(Into::into),
         device_type: call.input.get("deviceType").map(Into::into),
         ttl,
+        device_code: None,
     };
     let issued = call.linking.issue_code(call.requestor, request).await?;
     Ok(json(

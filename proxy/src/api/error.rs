@@ -1,5 +1,5 @@
 //! One error shape for every dialect: `{status, code, message}`, with a stable machine
-//! code. The Matchmaker dialect also carries its clients' `error_message` field.
+//! code. The Matchmaker and OAuth dialects also carry the fields their clients read.
 
 use std::borrow::Cow;
 
@@ -22,8 +22,22 @@ pub(super) struct ErrorBody<'a> {
     pub status: u16,
     pub code: &'a str,
     pub message: &'a str,
+    /// Matchmaker clients read this.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<&'a str>,
+    /// OAuth 2.0 clients read these (RFC 6749 §5.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<&'a str>,
+}
+
+/// Which dialect's extra error fields to add to the common shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorFields {
+    Common,
+    Matchmaker,
+    OAuth,
 }
 
 impl ApiError {

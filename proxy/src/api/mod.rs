@@ -8,6 +8,7 @@ mod error;
 mod input;
 mod matchmaker;
 mod native;
+mod oauth;
 mod response;
 mod routes;
 
@@ -17,16 +18,17 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 pub use error::ApiError;
+use error::ErrorFields;
 pub use response::ApiResponse;
 
 /// An error as the native dialect renders it.
 pub fn error_response(e: &ApiError) -> ApiResponse {
-    response::error(e, false)
+    response::error(e, ErrorFields::Common)
 }
 pub use routes::Route;
 
 use crate::domain::requestor::RequestorPolicy;
-use crate::service::{Entitlements, Linking, Requestors};
+use crate::service::{DeviceFlow, Entitlements, Linking, Requestors};
 use input::Input;
 
 /// The largest request body the API reads.
@@ -45,7 +47,15 @@ pub struct Api {
     requestors: Requestors,
     linking: Arc<Linking>,
     entitlements: Arc<Entitlements>,
+    device_flow: Arc<DeviceFlow>,
     router: matchit::Router<Route>,
+}
+
+/// The use cases the API serves.
+pub struct Services {
+    pub linking: Arc<Linking>,
+    pub entitlements: Arc<Entitlements>,
+    pub device_flow: Arc<DeviceFlow>,
 }
 
 /// What a handler gets: the requestor named in the path, path parameters and input.
@@ -53,8 +63,10 @@ struct Call<'a> {
     requestor: &'a RequestorPolicy,
     path: PathParams<'a>,
     input: Input,
+    headers: &'a HeaderMap,
     linking: &'a Linking,
     entitlements: &'a Entitlements,
+    device_flow: &'a DeviceFlow,
 }
 
 #[derive(Default)]
@@ -65,15 +77,12 @@ struct PathParams<'a> {
 }
 
 impl Api {
-    pub fn new(
-        requestors: Requestors,
-        linking: Arc<Linking>,
-        entitlements: Arc<Entitlements>,
-    ) -> Self {
+    pub fn new(requestors: Requestors, services: Services) -> Self {
         Self {
             requestors,
-            linking,
-            entitlements,
+            linking: services.linking,
+            entitlements: services.entitlements,
+            device_flow: services.device_flow,
             router: routes::router(),
         }
     }
@@ -86,13 +95,13 @@ impl Api {
     /// Answers a request; never fails, errors become error responses.
     pub async fn handle(&self, request: ApiRequest<'_>) -> ApiResponse {
         let Ok(matched) = self.router.at(request.path) else {
-            return response::error(&ApiError::not_found(), false);
+            return response::error(&ApiError::not_found(), ErrorFields::Common);
         };
         let route = *matched.value;
         match self.dispatch(route, &matched.params, request).await {
             Ok(response) => response,
             Err(e) => {
-                let mut response = response::error(&e, route.is_matchmaker());
+                let mut response = response::error(&e, route.error_fields());
                 if e.status == StatusCode::METHOD_NOT_ALLOWED {
                     let allow = route.methods().join(", ");
                     if let Ok(value) = HeaderValue::from_str(&allow) {
@@ -141,8 +150,10 @@ impl Api {
                 user: params.get("user"),
             },
             input: Input::parse(request.query, request.headers, &request.body)?,
+            headers: request.headers,
             linking: &self.linking,
             entitlements: &self.entitlements,
+            device_flow: &self.device_flow,
         };
         route.handle(request.method, call).await
     }
@@ -192,13 +203,26 @@ mod tests {
             rand::rngs::StdRng::seed_from_u64(1),
             metrics.clone(),
         );
-        let entitlements =
-            Entitlements::new(store, Arc::new(SystemClock), Default::default(), metrics);
-        Api::new(
-            Config::demo().requestors,
-            Arc::new(linking),
-            Arc::new(entitlements),
-        )
+        let linking = Arc::new(linking);
+        let entitlements = Arc::new(Entitlements::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            Default::default(),
+            metrics,
+        ));
+        let device_flow = Arc::new(DeviceFlow::new(
+            linking.clone(),
+            entitlements.clone(),
+            store,
+            Arc::new(SystemClock),
+            CodeKey::new(b"k"),
+        ));
+        let services = Services {
+            linking,
+            entitlements,
+            device_flow,
+        };
+        Api::new(Config::demo().requestors, services)
     }
 
     async fn call(

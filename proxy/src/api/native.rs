@@ -91,6 +91,7 @@ pub(super) async fn issue_code(call: Call<'_>) -> Result<ApiResponse, ApiError> 
         mvpd: call.input.get("mvpd").map(Into::into),
         device_type: call.input.get("deviceType").map(Into::into),
         ttl,
+        device_code: None,
     };
     let IssuedCode { code, record } = call.linking.issue_code(call.requestor, request).await?;
     Ok(json(StatusCode::CREATED, &code_view(&record, Some(&code))))

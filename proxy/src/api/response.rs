@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, ErrorFields};
 use crate::domain::time::Timestamp;
 
 pub type ApiResponse = Response<Bytes>;
@@ -26,13 +26,16 @@ pub fn no_content() -> ApiResponse {
     response
 }
 
-/// The error as JSON; `matchmaker` adds the field Matchmaker clients read.
-pub fn error(e: &ApiError, matchmaker: bool) -> ApiResponse {
+/// The error as JSON, with the extra fields of the caller's dialect.
+pub fn error(e: &ApiError, fields: ErrorFields) -> ApiResponse {
+    let oauth = fields == ErrorFields::OAuth;
     let body = ErrorBody {
         status: e.status.as_u16(),
         code: e.code,
         message: &e.message,
-        error_message: matchmaker.then_some(&*e.message),
+        error_message: (fields == ErrorFields::Matchmaker).then_some(&*e.message),
+        error: oauth.then_some(e.code),
+        error_description: oauth.then_some(&*e.message),
     };
     let mut response = json(e.status, &body);
     if e.status == StatusCode::UNAUTHORIZED {

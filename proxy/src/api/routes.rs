@@ -3,7 +3,8 @@
 use http::Method;
 
 use super::entitlement::{self, Dialect};
-use super::{ApiError, ApiResponse, Call, adobe, matchmaker, native};
+use super::error::ErrorFields;
+use super::{ApiError, ApiResponse, Call, adobe, matchmaker, native, oauth};
 
 /// Every API route; its name labels metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +38,8 @@ pub enum Route {
     AdobePreauthorize,
     AdobeLogout,
     AdobeUserMetadata,
+    OAuthDeviceAuthorization,
+    OAuthToken,
 }
 
 /// Who may call a route.
@@ -121,6 +124,8 @@ const TABLE: &[Entry] = &[
     entry("/api/v1/preauthorize", Route::AdobePreauthorize, "adobe_preauthorize", GET, Device),
     entry("/api/v1/logout", Route::AdobeLogout, "adobe_logout", DELETE, Device),
     entry("/api/v1/tokens/usermetadata", Route::AdobeUserMetadata, "adobe_usermetadata", GET, Device),
+    entry("/oauth/{requestor}/device_authorization", Route::OAuthDeviceAuthorization, "oauth_device_authorization", POST, Device),
+    entry("/oauth/{requestor}/token", Route::OAuthToken, "oauth_token", POST, Device),
 ];
 
 pub(super) fn router() -> matchit::Router<Route> {
@@ -159,8 +164,15 @@ impl Route {
         }
     }
 
-    pub(super) fn is_matchmaker(self) -> bool {
-        self.entry().name.starts_with("matchmaker_")
+    pub(super) fn error_fields(self) -> ErrorFields {
+        let name = self.entry().name;
+        if name.starts_with("matchmaker_") {
+            ErrorFields::Matchmaker
+        } else if name.starts_with("oauth_") {
+            ErrorFields::OAuth
+        } else {
+            ErrorFields::Common
+        }
     }
 
     pub(super) async fn handle(
@@ -204,6 +216,8 @@ impl Route {
             Route::AdobePreauthorize => entitlement::preauthorize(call, Adobe).await,
             Route::AdobeLogout => entitlement::logout(call, Adobe).await,
             Route::AdobeUserMetadata => entitlement::user_metadata(call, Adobe),
+            Route::OAuthDeviceAuthorization => oauth::device_authorization(call).await,
+            Route::OAuthToken => oauth::token(call).await,
         }
     }
 }

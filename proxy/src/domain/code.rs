@@ -130,6 +130,16 @@ impl CodeKey {
         mac.update(code.0.as_bytes());
         CodeHash(mac.finalize().into_bytes().into())
     }
+
+    /// Hashes an RFC 8628 device code, apart from user codes (a leading byte no code has).
+    pub fn hash_device_code(&self, requestor: &str, device_code: &str) -> CodeHash {
+        let mut mac = self.0.clone();
+        mac.update(b"\x01device-code\0");
+        mac.update(requestor.as_bytes());
+        mac.update(b"\0");
+        mac.update(device_code.as_bytes());
+        CodeHash(mac.finalize().into_bytes().into())
+    }
 }
 
 impl fmt::Debug for CodeKey {
@@ -217,11 +227,39 @@ pub struct CodeRecord {
     /// The kind of device, as it described itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_type: Option<String>,
+    /// The keyed hash of the RFC 8628 device code polling for this code, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_code: Option<CodeHash>,
+    #[serde(default, skip_serializing_if = "CodeState::is_pending")]
+    pub state: CodeState,
+}
+
+/// Where a code is in its life. Codes polled for by a device code are kept after use or
+/// refusal until they expire, so the poll can learn the outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CodeState {
+    #[default]
+    Pending,
+    Redeemed,
+    Denied,
+}
+
+impl CodeState {
+    fn is_pending(&self) -> bool {
+        *self == CodeState::Pending
+    }
 }
 
 impl CodeRecord {
+    /// Whether the code can still be entered.
     pub fn is_live(&self, now: Timestamp) -> bool {
-        now < self.expires_at
+        self.state == CodeState::Pending && !self.is_expired(now)
+    }
+
+    /// Expired records are dropped; until then a record keeps its code from being reissued.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        now >= self.expires_at
     }
 }
 
@@ -333,8 +371,16 @@ mod tests {
             expires_at: Timestamp::from_unix_millis(1_000),
             mvpd: None,
             device_type: None,
+            device_code: None,
+            state: CodeState::Pending,
         };
         assert!(record.is_live(Timestamp::from_unix_millis(999)));
         assert!(!record.is_live(Timestamp::from_unix_millis(1_000)));
+        let redeemed = CodeRecord {
+            state: CodeState::Redeemed,
+            ..record
+        };
+        assert!(!redeemed.is_live(Timestamp::from_unix_millis(999)));
+        assert!(!redeemed.is_expired(Timestamp::from_unix_millis(999)));
     }
 }

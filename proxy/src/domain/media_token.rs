@@ -38,6 +38,21 @@ pub struct MediaClaims {
     pub jti: String,
 }
 
+/// What an RFC 8628 access token asserts: the device is linked to the user until `exp`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceAccessClaims {
+    pub iss: String,
+    /// The requestor.
+    pub aud: String,
+    /// The user.
+    pub sub: String,
+    /// The device.
+    pub dev: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
 /// Why a token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -169,8 +184,9 @@ impl MediaKeys {
         }
     }
 
-    /// Signs `claims`; `None` when there is no signing key.
-    pub fn sign(&self, claims: &MediaClaims) -> Option<String> {
+    /// Signs `claims` (media token or device access token claims); `None` when there is
+    /// no signing key.
+    pub fn sign(&self, claims: &impl Serialize) -> Option<String> {
         let (kid, key) = self.signer.as_ref()?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.clone());

@@ -54,6 +54,10 @@ pub struct RequestorPolicy {
     pub preauthorize_limit: usize,
     pub media_token_ttl: Duration,
     pub media_keys: Arc<MediaKeys>,
+    /// Where people enter codes (RFC 8628 `verification_uri`); `None`: the gateway's page.
+    pub verification_uri: Option<url::Url>,
+    /// The least time between two polls of one device code.
+    pub poll_interval: Duration,
     /// SHA-256 of the backend's API key: equal-length digests compare in constant time.
     backend_key_digest: [u8; 32],
 }
@@ -96,6 +100,8 @@ pub enum PolicyError {
     EmptyApiKey,
     #[error("mediaTokens: {0}")]
     Key(#[from] KeyError),
+    #[error("deviceFlow.verificationUri: {0}")]
+    VerificationUri(String),
 }
 
 impl RequestorPolicy {
@@ -163,6 +169,13 @@ impl RequestorPolicy {
         }
         let media_keys =
             MediaKeys::from_private_pems(pems.iter().map(|(id, pem)| (*id, pem.as_slice())))?;
+        let verification_uri = spec
+            .device_flow
+            .verification_uri
+            .as_deref()
+            .map(url::Url::parse)
+            .transpose()
+            .map_err(|e| PolicyError::VerificationUri(e.to_string()))?;
         Ok(Self {
             name: name.to_owned(),
             display_name: spec.display_name.clone().unwrap_or_else(|| name.to_owned()),
@@ -177,6 +190,10 @@ impl RequestorPolicy {
             preauthorize_limit: usize::from(spec.preauthorize_limit),
             media_token_ttl: Duration::from_secs(spec.media_tokens.ttl_seconds.into()),
             media_keys: Arc::new(media_keys),
+            verification_uri,
+            poll_interval: Duration::from_secs(
+                spec.device_flow.interval_seconds.unwrap_or(5).into(),
+            ),
             backend_key_digest: Sha256::digest(&api_key).into(),
         })
     }

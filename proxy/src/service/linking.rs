@@ -7,7 +7,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::Error;
-use crate::domain::code::{Code, CodeKey, CodeRecord};
+use crate::domain::code::{Code, CodeHash, CodeKey, CodeRecord, CodeState};
 use crate::domain::ids::{DeviceId, UserId};
 use crate::domain::link::{self, DeviceLink, LinkedUser, Unlink};
 use crate::domain::requestor::{MAX_CODE_TTL, Mvpd, RequestorPolicy};
@@ -39,6 +39,8 @@ pub struct IssueCode {
     pub device_type: Option<String>,
     /// Overrides the requestor's code TTL, up to the maximum.
     pub ttl: Option<Duration>,
+    /// The hash of the RFC 8628 device code that will poll for this code.
+    pub device_code: Option<CodeHash>,
 }
 
 /// A code just issued: the clear code exists only in this answer.
@@ -99,6 +101,8 @@ impl Linking {
                 expires_at: now.after(ttl),
                 mvpd: request.mvpd.clone(),
                 device_type: request.device_type.clone(),
+                device_code: request.device_code,
+                state: CodeState::Pending,
             };
             match self.store.issue_code(record.clone(), now).await {
                 Ok(()) => {
@@ -126,7 +130,16 @@ impl Linking {
 
     pub async fn delete_code(&self, requestor: &RequestorPolicy, input: &str) -> Result<(), Error> {
         let record = self.find_code(requestor, input)?;
-        match self.store.delete_code(&record.hash).await {
+        // A device polling with a device code learns that it was refused.
+        let removed = match record.device_code {
+            Some(_) => {
+                self.store
+                    .set_code_state(&record.hash, CodeState::Denied)
+                    .await
+            }
+            None => self.store.delete_code(&record.hash).await,
+        };
+        match removed {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::CodeNotFound),
             Err(e) => Err(Error::Store(e)),
@@ -279,6 +292,7 @@ mod tests {
             device: DeviceId::parse(device).unwrap(),
             mvpd: None,
             device_type: None,
+            device_code: None,
             ttl: None,
         }
     }

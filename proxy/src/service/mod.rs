@@ -2,12 +2,14 @@
 //! randomness and the code key injected.
 
 mod decision_point;
+mod device_flow;
 mod entitlement;
 mod error;
 mod linking;
 mod requestors;
 
 pub use decision_point::{DecisionClient, DecisionError};
+pub use device_flow::{AccessToken, DeviceAuthorization, DeviceFlow, PollError};
 pub use entitlement::{Authz, Entitlements, Preauthorized};
 pub use error::Error;
 pub use linking::{IssueCode, IssuedCode, Linking};

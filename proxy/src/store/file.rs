@@ -187,6 +187,8 @@ mod tests {
             expires_at: Timestamp::from_unix_millis(i64::MAX),
             mvpd: None,
             device_type: Some("roku".into()),
+            device_code: None,
+            state: Default::default(),
         };
         {
             let store = FileStore::open(dir.path()).unwrap();

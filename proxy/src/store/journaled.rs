@@ -8,7 +8,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::state::{Change, State};
 use super::{Counts, LinkKey, Result, Store, StoreError, Versioned};
-use crate::domain::code::{CodeHash, CodeRecord};
+use crate::domain::code::{CodeHash, CodeRecord, CodeState};
 use crate::domain::link::DeviceLink;
 use crate::domain::time::Timestamp;
 
@@ -83,6 +83,14 @@ impl<J: Journal> Store for JournaledStore<J> {
         self.inner.state.read().link(key).cloned()
     }
 
+    fn code_by_device_code(&self, device_code: &CodeHash) -> Option<CodeRecord> {
+        self.inner
+            .state
+            .read()
+            .code_by_device_code(device_code)
+            .cloned()
+    }
+
     async fn issue_code(&self, code: CodeRecord, now: Timestamp) -> Result<()> {
         self.write(Box::new(move |s| Ok((s.plan_issue_code(code, now)?, ()))))
             .await
@@ -92,6 +100,17 @@ impl<J: Journal> Store for JournaledStore<J> {
         let hash = *hash;
         self.write(Box::new(move |s| {
             Ok(match s.plan_delete_code(&hash) {
+                Some(plan) => (plan, true),
+                None => (Vec::new(), false),
+            })
+        }))
+        .await
+    }
+
+    async fn set_code_state(&self, hash: &CodeHash, state: CodeState) -> Result<bool> {
+        let hash = *hash;
+        self.write(Box::new(move |s| {
+            Ok(match s.plan_code_state(&hash, state) {
                 Some(plan) => (plan, true),
                 None => (Vec::new(), false),
             })

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::code::{CodeHash, CodeRecord};
+use crate::domain::code::{CodeHash, CodeRecord, CodeState};
 use crate::domain::ids::DeviceId;
 use crate::domain::link::DeviceLink;
 use crate::domain::time::Timestamp;
@@ -71,6 +71,9 @@ pub trait Store: Send + Sync + 'static {
 
     fn link(&self, key: &LinkKey) -> Option<Versioned>;
 
+    /// The code an RFC 8628 device code polls for.
+    fn code_by_device_code(&self, device_code: &CodeHash) -> Option<CodeRecord>;
+
     /// Stores a new code, atomically refusing one equal to a live code, and retires the
     /// device's previous code so a device never has more than one live code.
     async fn issue_code(&self, code: CodeRecord, now: Timestamp) -> Result<()>;
@@ -78,7 +81,11 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a code; `false` when there was none.
     async fn delete_code(&self, hash: &CodeHash) -> Result<bool>;
 
-    /// Consumes the code and writes the device's new link in one atomic step: the code must
+    /// Moves a code to `state`; `false` when there was none.
+    async fn set_code_state(&self, hash: &CodeHash, state: CodeState) -> Result<bool>;
+
+    /// Consumes the code (removes it, or marks it used when a device code polls for it)
+    /// and writes the device's new link in one atomic step: the code must
     /// still be there, issued to that device, and the link must still be at `expected`
     /// (`None`: there must be no link).
     async fn redeem_code(

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Counts, LinkKey, Result, StoreError, Versioned};
-use crate::domain::code::{CodeHash, CodeRecord};
+use crate::domain::code::{CodeHash, CodeRecord, CodeState};
 use crate::domain::link::DeviceLink;
 use crate::domain::time::Timestamp;
 
@@ -26,6 +26,8 @@ pub struct State {
     codes: HashMap<CodeHash, CodeRecord>,
     /// Each device's current code, so issuing a new one retires the old.
     device_codes: HashMap<LinkKey, CodeHash>,
+    /// Codes by the hash of the RFC 8628 device code polling for them.
+    by_device_code: HashMap<CodeHash, CodeHash>,
     links: HashMap<LinkKey, Versioned>,
     last_version: u64,
 }
@@ -33,6 +35,10 @@ pub struct State {
 impl State {
     pub fn code(&self, hash: &CodeHash) -> Option<&CodeRecord> {
         self.codes.get(hash)
+    }
+
+    pub fn code_by_device_code(&self, device_code: &CodeHash) -> Option<&CodeRecord> {
+        self.codes.get(self.by_device_code.get(device_code)?)
     }
 
     pub fn link(&self, key: &LinkKey) -> Option<&Versioned> {
@@ -47,7 +53,11 @@ impl State {
     }
 
     pub fn plan_issue_code(&self, code: CodeRecord, now: Timestamp) -> Result<Vec<Change>> {
-        if self.codes.get(&code.hash).is_some_and(|c| c.is_live(now)) {
+        if self
+            .codes
+            .get(&code.hash)
+            .is_some_and(|c| !c.is_expired(now))
+        {
             return Err(StoreError::CodeTaken);
         }
         let mut changes = Vec::with_capacity(2);
@@ -65,21 +75,39 @@ impl State {
             .then(|| vec![Change::DeleteCode(*hash)])
     }
 
+    /// Moves a code to `state`; `None` when there is no such code.
+    pub fn plan_code_state(&self, hash: &CodeHash, state: CodeState) -> Option<Vec<Change>> {
+        let code = self.codes.get(hash)?;
+        Some(vec![Change::PutCode(CodeRecord {
+            state,
+            ..code.clone()
+        })])
+    }
+
     pub fn plan_redeem(
         &self,
         hash: &CodeHash,
         expected: Option<u64>,
         link: DeviceLink,
     ) -> Result<(Vec<Change>, u64)> {
-        let code_matches = self
-            .codes
-            .get(hash)
-            .is_some_and(|c| c.requestor == link.requestor && c.device == link.device);
-        if !code_matches {
+        let code = self.codes.get(hash).filter(|c| {
+            c.state == CodeState::Pending
+                && c.requestor == link.requestor
+                && c.device == link.device
+        });
+        let Some(code) = code else {
             return Err(StoreError::Conflict);
-        }
+        };
+        // A device code still has to learn the outcome: keep the code, marked used.
+        let consume = match code.device_code {
+            Some(_) => Change::PutCode(CodeRecord {
+                state: CodeState::Redeemed,
+                ..code.clone()
+            }),
+            None => Change::DeleteCode(*hash),
+        };
         let (put, version) = self.plan_put_link(expected, link)?;
-        Ok(([vec![Change::DeleteCode(*hash)], put].concat(), version))
+        Ok(([vec![consume], put].concat(), version))
     }
 
     /// Returns the plan and the version the link will have.
@@ -111,7 +139,7 @@ impl State {
         let codes = self
             .codes
             .values()
-            .filter(|c| !c.is_live(now))
+            .filter(|c| c.is_expired(now))
             .map(|c| Change::DeleteCode(c.hash));
         let links = self
             .links
@@ -130,18 +158,15 @@ impl State {
         for change in changes {
             match change {
                 Change::PutCode(code) => {
+                    self.forget_code(&code.hash);
                     let device = LinkKey::new(&code.requestor, &code.device);
                     self.device_codes.insert(device, code.hash);
+                    if let Some(device_code) = code.device_code {
+                        self.by_device_code.insert(device_code, code.hash);
+                    }
                     self.codes.insert(code.hash, code);
                 }
-                Change::DeleteCode(hash) => {
-                    if let Some(code) = self.codes.remove(&hash) {
-                        let device = LinkKey::new(&code.requestor, &code.device);
-                        if self.device_codes.get(&device) == Some(&hash) {
-                            self.device_codes.remove(&device);
-                        }
-                    }
-                }
+                Change::DeleteCode(hash) => self.forget_code(&hash),
                 Change::PutLink(versioned) => {
                     self.last_version = self.last_version.max(versioned.version);
                     self.links.insert(LinkKey::of(&versioned.link), versioned);
@@ -150,6 +175,22 @@ impl State {
                     self.links.remove(&key);
                 }
             }
+        }
+    }
+}
+
+impl State {
+    /// Removes a code and the indexes pointing at it.
+    fn forget_code(&mut self, hash: &CodeHash) {
+        let Some(code) = self.codes.remove(hash) else {
+            return;
+        };
+        let device = LinkKey::new(&code.requestor, &code.device);
+        if self.device_codes.get(&device) == Some(hash) {
+            self.device_codes.remove(&device);
+        }
+        if let Some(device_code) = code.device_code {
+            self.by_device_code.remove(&device_code);
         }
     }
 }
@@ -172,6 +213,8 @@ mod tests {
             expires_at: Timestamp::from_unix_millis(expires),
             mvpd: None,
             device_type: None,
+            device_code: None,
+            state: CodeState::Pending,
         }
     }
 
@@ -309,5 +352,43 @@ mod tests {
         assert_eq!(plan.len(), 2);
         state.apply(plan);
         assert_eq!(state.counts(), Counts { codes: 1, links: 1 });
+    }
+
+    #[test]
+    fn a_device_code_s_code_is_kept_after_use_until_it_expires() {
+        let mut state = State::default();
+        let device_code = CodeHash::from_bytes([7; 32]);
+        let polled = CodeRecord {
+            device_code: Some(device_code),
+            ..code(1, "tv", 20_000)
+        };
+        apply_ok(&mut state, |s| s.plan_issue_code(polled, NOW));
+        let hash = CodeHash::from_bytes([1; 32]);
+        apply_versioned(&mut state, |s| {
+            s.plan_redeem(&hash, None, link("tv", 99_000))
+        });
+        let kept = state.code_by_device_code(&device_code).unwrap();
+        assert_eq!(kept.state, CodeState::Redeemed);
+        assert!(!kept.is_live(NOW), "a used code cannot be entered again");
+        assert!(matches!(
+            state.plan_issue_code(code(1, "other", 30_000), NOW),
+            Err(StoreError::CodeTaken)
+        ));
+        state.apply(state.plan_purge(Timestamp::from_unix_millis(20_000)));
+        assert!(state.code_by_device_code(&device_code).is_none());
+    }
+
+    #[test]
+    fn a_denied_code_cannot_be_redeemed() {
+        let mut state = State::default();
+        apply_ok(&mut state, |s| {
+            s.plan_issue_code(code(1, "tv", 20_000), NOW)
+        });
+        let hash = CodeHash::from_bytes([1; 32]);
+        state.apply(state.plan_code_state(&hash, CodeState::Denied).unwrap());
+        assert!(matches!(
+            state.plan_redeem(&hash, None, link("tv", 99_000)),
+            Err(StoreError::Conflict)
+        ));
     }
 }

@@ -1,0 +1,143 @@
+//! The RFC 8628 device authorization grant: `device_authorization` and `token`, form
+//! encoded, with OAuth's error fields (`error`, `error_description`) added to ours.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+
+use super::response::{ApiResponse, json};
+use super::{ApiError, Call};
+use crate::domain::ids::DeviceId;
+use crate::service::PollError;
+
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+fn oauth_error(status: StatusCode, error: &'static str, message: impl ToString) -> ApiError {
+    ApiError::new(status, error, message.to_string())
+}
+
+/// The client is the requestor's app: its `client_id` is the requestor's name, sent in the
+/// body or as the user of HTTP Basic authentication (public clients have no secret).
+fn check_client(call: &Call<'_>) -> Result<(), ApiError> {
+    let from_basic = call
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b64| STANDARD.decode(b64).ok())
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .and_then(|pair| pair.split(':').next().map(percent_decode));
+    let client = call
+        .input
+        .get("client_id")
+        .map(|c| c.into_owned())
+        .or(from_basic);
+    match client {
+        Some(id) if id == call.requestor.name => Ok(()),
+        _ => Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client_id must be the requestor's name",
+        )),
+    }
+}
+
+/// RFC 6749 §2.3.1 form-encodes Basic credentials.
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+pub(super) async fn device_authorization(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    check_client(&call)?;
+    let device = call
+        .input
+        .get("device_id")
+        .map(|d| DeviceId::parse(&d))
+        .transpose()?;
+    let started = call.device_flow.start(call.requestor, device).await?;
+    let verification_uri = match &call.requestor.verification_uri {
+        Some(uri) => uri.to_string(),
+        None => {
+            let host = call
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}/activate")
+        }
+    };
+    let user_code = started.user_code.display();
+    let mut complete = url::Url::parse(&verification_uri)
+        .map_err(|e| oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e))?;
+    complete
+        .query_pairs_mut()
+        .append_pair("requestor", &call.requestor.name)
+        .append_pair("user_code", &user_code);
+    Ok(no_store(json(
+        StatusCode::OK,
+        &json!({
+            "device_code": started.device_code,
+            "user_code": user_code,
+            "verification_uri": verification_uri,
+            "verification_uri_complete": complete.as_str(),
+            "expires_in": started.expires_in.as_secs(),
+            "interval": started.interval.as_secs(),
+            "device_id": started.device.as_str(),
+        }),
+    )))
+}
+
+pub(super) async fn token(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    check_client(&call)?;
+    let grant = call.input.get("grant_type").unwrap_or_default();
+    if grant != DEVICE_CODE_GRANT {
+        return Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!("only {DEVICE_CODE_GRANT} is supported"),
+        ));
+    }
+    let Some(device_code) = call.input.get("device_code") else {
+        return Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "device_code is required",
+        ));
+    };
+    let granted = match call.device_flow.poll(call.requestor, &device_code).await {
+        Ok(granted) => granted,
+        Err(PollError::Server(e)) => return Err(e.into()),
+        Err(e) => {
+            let error = match e {
+                PollError::AuthorizationPending => "authorization_pending",
+                PollError::SlowDown(_) => "slow_down",
+                PollError::AccessDenied => "access_denied",
+                PollError::ExpiredToken => "expired_token",
+                PollError::InvalidGrant | PollError::Server(_) => "invalid_grant",
+            };
+            return Err(oauth_error(StatusCode::BAD_REQUEST, error, e));
+        }
+    };
+    Ok(no_store(json(
+        StatusCode::OK,
+        &json!({
+            "access_token": granted.token,
+            "token_type": "Bearer",
+            "expires_in": granted.expires_in.as_secs(),
+            "device_id": granted.device.as_str(),
+            "user_id": granted.user.as_str(),
+        }),
+    )))
+}
+
+/// RFC 6749 §5.1: token responses must not be cached.
+fn no_store(mut response: ApiResponse) -> ApiResponse {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
