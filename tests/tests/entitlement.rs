@@ -416,3 +416,47 @@ async fn logout_and_user_metadata() {
     assert_eq!(status, 204, "logging out twice is fine");
     assert_eq!(adobe(&gw, "tokens/usermetadata", "tv", None).await.0, 403);
 }
+
+#[tokio::test]
+async fn the_native_dialect_answers_the_same_questions() {
+    let gw = Gateway::with_config(&config("{allow: [news]}", LONG, "")).await;
+    link(&gw, "tv", "alice", "cable").await;
+    let base = "/v1/requestors/tv/devices/tv";
+
+    let (status, body) = gw.get(&format!("{base}/authn/token"), None).await;
+    assert_eq!((status, &body["userId"]), (200, &json!("alice")));
+    assert!(
+        body["expiresAt"].as_str().unwrap().ends_with('Z'),
+        "RFC 3339: {body}"
+    );
+    let (status, body) = gw
+        .get(&format!("{base}/authorize?resource=news"), None)
+        .await;
+    assert_eq!((status, &body["mvpd"]), (200, &json!("cable")));
+    let (status, body) = gw
+        .get(&format!("{base}/authorize?resource=sports"), None)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("authorization_denied_by_mvpd"))
+    );
+    let (status, _) = gw.get(&format!("{base}/authz?resource=news"), None).await;
+    assert_eq!(status, 200);
+    let (status, body) = gw
+        .get(&format!("{base}/media-token?resource=news"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token"].as_str().unwrap().split('.').count(), 3);
+    let (status, body) = gw.get("/v1/requestors/tv/mvpds", None).await;
+    assert_eq!((status, body["mvpds"].as_array().unwrap().len()), (200, 2));
+    let (status, body) = gw.get(&format!("{base}/authorize"), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("missing_parameter"))
+    );
+    let (status, body) = gw.get("/api/v1/checkauthn?deviceId=tv", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("missing_parameter"))
+    );
+}
