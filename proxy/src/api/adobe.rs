@@ -7,8 +7,6 @@ use serde::Serialize;
 use super::response::{ApiResponse, json, no_content};
 use super::{ApiError, Call};
 use crate::domain::code::CodeRecord;
-use crate::domain::ids::DeviceId;
-use crate::service::IssueCode;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -47,15 +45,7 @@ fn regcode_view<'a>(record: &'a CodeRecord, code: &'a str) -> Regcode<'a> {
 }
 
 pub(super) async fn create_regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let device = DeviceId::parse(&call.input.require("deviceId")?)?;
-    let ttl = call.input.seconds("ttl")?;
-    let request = IssueCode {
-        device,
-        mvpd: call.input.get("mvpd").map(Into::into),
-        device_type: call.input.get("deviceType").map(Into::into),
-        ttl,
-        device_code: None,
-    };
+    let request = super::native::issue_request(&call, "ttl")?;
     let issued = call.linking.issue_code(call.requestor, request).await?;
     Ok(json(
         StatusCode::CREATED,

@@ -83,16 +83,23 @@ fn device_view<'a>(
     }
 }
 
-pub(super) async fn issue_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let device = DeviceId::parse(&call.input.require("deviceId")?)?;
-    let ttl = call.input.seconds("ttlSeconds")?;
-    let request = IssueCode {
-        device,
+/// A device's request for a code: `deviceId`, `mvpd`, `deviceType`, and the TTL in
+/// seconds under the dialect's name for it.
+pub(super) fn issue_request(
+    call: &Call<'_>,
+    ttl_param: &'static str,
+) -> Result<IssueCode, ApiError> {
+    Ok(IssueCode {
+        device: DeviceId::parse(&call.input.require("deviceId")?)?,
         mvpd: call.input.get("mvpd").map(Into::into),
         device_type: call.input.get("deviceType").map(Into::into),
-        ttl,
+        ttl: call.input.seconds(ttl_param)?,
         device_code: None,
-    };
+    })
+}
+
+pub(super) async fn issue_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let request = issue_request(&call, "ttlSeconds")?;
     let IssuedCode { code, record } = call.linking.issue_code(call.requestor, request).await?;
     Ok(json(StatusCode::CREATED, &code_view(&record, Some(&code))))
 }
