@@ -6,9 +6,25 @@ use super::entitlement::{self, Dialect};
 use super::error::ErrorFields;
 use super::{ApiError, ApiResponse, Call, adobe, matchmaker, native, oauth};
 
-/// Every API route; its name labels metrics.
+/// An API route: its table entry, found once per request by the router.
+#[derive(Clone, Copy)]
+pub struct Route(&'static Entry);
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+/// What answers a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
+enum Handler {
     NativeCodes,
     NativeCode,
     NativeLinks,
@@ -55,9 +71,9 @@ enum Caller {
 
 use Caller::{Backend, BackendWrites, Device};
 
-struct Entry {
+pub(super) struct Entry {
     path: &'static str,
-    route: Route,
+    handler: Handler,
     name: &'static str,
     methods: &'static [&'static str],
     caller: Caller,
@@ -65,14 +81,14 @@ struct Entry {
 
 const fn entry(
     path: &'static str,
-    route: Route,
+    handler: Handler,
     name: &'static str,
     methods: &'static [&'static str],
     caller: Caller,
 ) -> Entry {
     Entry {
         path,
-        route,
+        handler,
         name,
         methods,
         caller,
@@ -94,45 +110,45 @@ macro_rules! device {
 
 #[rustfmt::skip]
 const TABLE: &[Entry] = &[
-    entry("/v1/requestors/{requestor}/codes", Route::NativeCodes, "native_codes", POST, Device),
-    entry("/v1/requestors/{requestor}/codes/{code}", Route::NativeCode, "native_code", GET_DELETE, Backend),
-    entry("/v1/requestors/{requestor}/links", Route::NativeLinks, "native_links", POST, Backend),
-    entry("/v1/requestors/{requestor}/mvpds", Route::NativeMvpds, "native_mvpds", GET, Device),
-    entry("/v1/requestors/{requestor}/media-keys", Route::NativeMediaKeys, "native_media_keys", GET, Device),
-    entry(device!("/users"), Route::NativeDeviceUsers, "native_device_users", GET_DELETE, BackendWrites),
-    entry(device!("/users/{user}"), Route::NativeDeviceUser, "native_device_user", DELETE, Backend),
-    entry(device!("/authn"), Route::NativeAuthn, "native_authn", GET_DELETE, Device),
-    entry(device!("/authn/token"), Route::NativeAuthnToken, "native_authn_token", GET, Device),
-    entry(device!("/authorize"), Route::NativeAuthorize, "native_authorize", GET, Device),
-    entry(device!("/authz"), Route::NativeAuthzToken, "native_authz_token", GET, Device),
-    entry(device!("/preauthorize"), Route::NativePreauthorize, "native_preauthorize", GET, Device),
-    entry(device!("/media-token"), Route::NativeMediaToken, "native_media_token", GET, Device),
-    entry(device!("/metadata"), Route::NativeMetadata, "native_metadata", GET, Device),
-    entry("/matchmaker/{requestor}/get_auth_code", Route::MatchmakerGetAuthCode, "matchmaker_get_auth_code", GET_POST, Device),
-    entry("/matchmaker/{requestor}/link_device", Route::MatchmakerLinkDevice, "matchmaker_link_device", POST, Backend),
-    entry("/matchmaker/{requestor}/register_user", Route::MatchmakerLinkDevice, "matchmaker_link_device", POST, Backend),
-    entry("/matchmaker/{requestor}/get_user", Route::MatchmakerGetUser, "matchmaker_get_user", GET_POST, Device),
-    entry("/matchmaker/{requestor}/unlink_device", Route::MatchmakerUnlinkDevice, "matchmaker_unlink_device", POST, Backend),
-    entry("/reggie/v1/{requestor}/regcode", Route::AdobeRegcode, "adobe_regcode", POST, Device),
-    entry("/reggie/v1/{requestor}/regcode/{code}", Route::AdobeRegcodeRecord, "adobe_regcode_record", GET_DELETE, Backend),
-    entry("/api/v1/config/{requestor}", Route::AdobeConfig, "adobe_config", GET, Device),
-    entry("/api/v1/checkauthn", Route::AdobeCheckAuthn, "adobe_checkauthn", GET, Device),
-    entry("/api/v1/tokens/authn", Route::AdobeAuthnToken, "adobe_authn_token", GET, Device),
-    entry("/api/v1/authorize", Route::AdobeAuthorize, "adobe_authorize", GET, Device),
-    entry("/api/v1/tokens/authz", Route::AdobeAuthzToken, "adobe_authz_token", GET, Device),
-    entry("/api/v1/tokens/media", Route::AdobeMediaToken, "adobe_media_token", GET, Device),
-    entry("/api/v1/preauthorize", Route::AdobePreauthorize, "adobe_preauthorize", GET, Device),
-    entry("/api/v1/logout", Route::AdobeLogout, "adobe_logout", DELETE, Device),
-    entry("/api/v1/tokens/usermetadata", Route::AdobeUserMetadata, "adobe_usermetadata", GET, Device),
-    entry("/oauth/{requestor}/device_authorization", Route::OAuthDeviceAuthorization, "oauth_device_authorization", POST, Device),
-    entry("/oauth/{requestor}/token", Route::OAuthToken, "oauth_token", POST, Device),
+    entry("/v1/requestors/{requestor}/codes", Handler::NativeCodes, "native_codes", POST, Device),
+    entry("/v1/requestors/{requestor}/codes/{code}", Handler::NativeCode, "native_code", GET_DELETE, Backend),
+    entry("/v1/requestors/{requestor}/links", Handler::NativeLinks, "native_links", POST, Backend),
+    entry("/v1/requestors/{requestor}/mvpds", Handler::NativeMvpds, "native_mvpds", GET, Device),
+    entry("/v1/requestors/{requestor}/media-keys", Handler::NativeMediaKeys, "native_media_keys", GET, Device),
+    entry(device!("/users"), Handler::NativeDeviceUsers, "native_device_users", GET_DELETE, BackendWrites),
+    entry(device!("/users/{user}"), Handler::NativeDeviceUser, "native_device_user", DELETE, Backend),
+    entry(device!("/authn"), Handler::NativeAuthn, "native_authn", GET_DELETE, Device),
+    entry(device!("/authn/token"), Handler::NativeAuthnToken, "native_authn_token", GET, Device),
+    entry(device!("/authorize"), Handler::NativeAuthorize, "native_authorize", GET, Device),
+    entry(device!("/authz"), Handler::NativeAuthzToken, "native_authz_token", GET, Device),
+    entry(device!("/preauthorize"), Handler::NativePreauthorize, "native_preauthorize", GET, Device),
+    entry(device!("/media-token"), Handler::NativeMediaToken, "native_media_token", GET, Device),
+    entry(device!("/metadata"), Handler::NativeMetadata, "native_metadata", GET, Device),
+    entry("/matchmaker/{requestor}/get_auth_code", Handler::MatchmakerGetAuthCode, "matchmaker_get_auth_code", GET_POST, Device),
+    entry("/matchmaker/{requestor}/link_device", Handler::MatchmakerLinkDevice, "matchmaker_link_device", POST, Backend),
+    entry("/matchmaker/{requestor}/register_user", Handler::MatchmakerLinkDevice, "matchmaker_link_device", POST, Backend),
+    entry("/matchmaker/{requestor}/get_user", Handler::MatchmakerGetUser, "matchmaker_get_user", GET_POST, Device),
+    entry("/matchmaker/{requestor}/unlink_device", Handler::MatchmakerUnlinkDevice, "matchmaker_unlink_device", POST, Backend),
+    entry("/reggie/v1/{requestor}/regcode", Handler::AdobeRegcode, "adobe_regcode", POST, Device),
+    entry("/reggie/v1/{requestor}/regcode/{code}", Handler::AdobeRegcodeRecord, "adobe_regcode_record", GET_DELETE, Backend),
+    entry("/api/v1/config/{requestor}", Handler::AdobeConfig, "adobe_config", GET, Device),
+    entry("/api/v1/checkauthn", Handler::AdobeCheckAuthn, "adobe_checkauthn", GET, Device),
+    entry("/api/v1/tokens/authn", Handler::AdobeAuthnToken, "adobe_authn_token", GET, Device),
+    entry("/api/v1/authorize", Handler::AdobeAuthorize, "adobe_authorize", GET, Device),
+    entry("/api/v1/tokens/authz", Handler::AdobeAuthzToken, "adobe_authz_token", GET, Device),
+    entry("/api/v1/tokens/media", Handler::AdobeMediaToken, "adobe_media_token", GET, Device),
+    entry("/api/v1/preauthorize", Handler::AdobePreauthorize, "adobe_preauthorize", GET, Device),
+    entry("/api/v1/logout", Handler::AdobeLogout, "adobe_logout", DELETE, Device),
+    entry("/api/v1/tokens/usermetadata", Handler::AdobeUserMetadata, "adobe_usermetadata", GET, Device),
+    entry("/oauth/{requestor}/device_authorization", Handler::OAuthDeviceAuthorization, "oauth_device_authorization", POST, Device),
+    entry("/oauth/{requestor}/token", Handler::OAuthToken, "oauth_token", POST, Device),
 ];
 
 pub(super) fn router() -> matchit::Router<Route> {
     let mut router = matchit::Router::new();
     for e in TABLE {
         router
-            .insert(e.path, e.route)
+            .insert(e.path, Route(e))
             .expect("the route table has no overlaps");
     }
     router
@@ -140,10 +156,7 @@ pub(super) fn router() -> matchit::Router<Route> {
 
 impl Route {
     fn entry(self) -> &'static Entry {
-        TABLE
-            .iter()
-            .find(|e| e.route == self)
-            .expect("every route is in the table")
+        self.0
     }
 
     /// A fixed name, for metric labels and logs.
@@ -182,42 +195,42 @@ impl Route {
     ) -> Result<ApiResponse, ApiError> {
         use Dialect::{Adobe, Native};
         let delete = method == Method::DELETE;
-        match self {
-            Route::NativeCodes => native::issue_code(call).await,
-            Route::NativeCode if delete => native::delete_code(call).await,
-            Route::NativeCode => native::code(call),
-            Route::NativeLinks => native::link(call).await,
-            Route::NativeDeviceUsers if delete => native::unlink_all(call).await,
-            Route::NativeDeviceUsers => native::users(call),
-            Route::NativeDeviceUser => native::unlink_user(call).await,
-            Route::NativeAuthn if delete => entitlement::logout(call, Native).await,
-            Route::NativeAuthn => native::authn(call),
-            Route::NativeAuthnToken => entitlement::authn_token(call, Native),
-            Route::NativeAuthorize => entitlement::authorize(call, Native).await,
-            Route::NativeAuthzToken => entitlement::authz_token(call, Native).await,
-            Route::NativePreauthorize => entitlement::preauthorize(call, Native).await,
-            Route::NativeMediaToken => entitlement::media_token(call, Native).await,
-            Route::NativeMetadata => entitlement::user_metadata(call, Native),
-            Route::NativeMvpds => entitlement::mvpds(call),
-            Route::NativeMediaKeys => entitlement::media_keys(call),
-            Route::MatchmakerGetAuthCode => matchmaker::get_auth_code(call).await,
-            Route::MatchmakerLinkDevice => matchmaker::link_device(call).await,
-            Route::MatchmakerGetUser => matchmaker::get_user(call),
-            Route::MatchmakerUnlinkDevice => matchmaker::unlink_device(call).await,
-            Route::AdobeRegcode => adobe::create_regcode(call).await,
-            Route::AdobeRegcodeRecord if delete => adobe::delete_regcode(call).await,
-            Route::AdobeRegcodeRecord => adobe::regcode(call),
-            Route::AdobeConfig => entitlement::mvpds(call),
-            Route::AdobeCheckAuthn => entitlement::check_authn(call, Adobe),
-            Route::AdobeAuthnToken => entitlement::authn_token(call, Adobe),
-            Route::AdobeAuthorize => entitlement::authorize(call, Adobe).await,
-            Route::AdobeAuthzToken => entitlement::authz_token(call, Adobe).await,
-            Route::AdobeMediaToken => entitlement::media_token(call, Adobe).await,
-            Route::AdobePreauthorize => entitlement::preauthorize(call, Adobe).await,
-            Route::AdobeLogout => entitlement::logout(call, Adobe).await,
-            Route::AdobeUserMetadata => entitlement::user_metadata(call, Adobe),
-            Route::OAuthDeviceAuthorization => oauth::device_authorization(call).await,
-            Route::OAuthToken => oauth::token(call).await,
+        match self.0.handler {
+            Handler::NativeCodes => native::issue_code(call).await,
+            Handler::NativeCode if delete => native::delete_code(call).await,
+            Handler::NativeCode => native::code(call),
+            Handler::NativeLinks => native::link(call).await,
+            Handler::NativeDeviceUsers if delete => native::unlink_all(call).await,
+            Handler::NativeDeviceUsers => native::users(call),
+            Handler::NativeDeviceUser => native::unlink_user(call).await,
+            Handler::NativeAuthn if delete => entitlement::logout(call, Native).await,
+            Handler::NativeAuthn => native::authn(call),
+            Handler::NativeAuthnToken => entitlement::authn_token(call, Native),
+            Handler::NativeAuthorize => entitlement::authorize(call, Native).await,
+            Handler::NativeAuthzToken => entitlement::authz_token(call, Native).await,
+            Handler::NativePreauthorize => entitlement::preauthorize(call, Native).await,
+            Handler::NativeMediaToken => entitlement::media_token(call, Native).await,
+            Handler::NativeMetadata => entitlement::user_metadata(call, Native),
+            Handler::NativeMvpds => entitlement::mvpds(call),
+            Handler::NativeMediaKeys => entitlement::media_keys(call),
+            Handler::MatchmakerGetAuthCode => matchmaker::get_auth_code(call).await,
+            Handler::MatchmakerLinkDevice => matchmaker::link_device(call).await,
+            Handler::MatchmakerGetUser => matchmaker::get_user(call),
+            Handler::MatchmakerUnlinkDevice => matchmaker::unlink_device(call).await,
+            Handler::AdobeRegcode => adobe::create_regcode(call).await,
+            Handler::AdobeRegcodeRecord if delete => adobe::delete_regcode(call).await,
+            Handler::AdobeRegcodeRecord => adobe::regcode(call),
+            Handler::AdobeConfig => entitlement::mvpds(call),
+            Handler::AdobeCheckAuthn => entitlement::check_authn(call, Adobe),
+            Handler::AdobeAuthnToken => entitlement::authn_token(call, Adobe),
+            Handler::AdobeAuthorize => entitlement::authorize(call, Adobe).await,
+            Handler::AdobeAuthzToken => entitlement::authz_token(call, Adobe).await,
+            Handler::AdobeMediaToken => entitlement::media_token(call, Adobe).await,
+            Handler::AdobePreauthorize => entitlement::preauthorize(call, Adobe).await,
+            Handler::AdobeLogout => entitlement::logout(call, Adobe).await,
+            Handler::AdobeUserMetadata => entitlement::user_metadata(call, Adobe),
+            Handler::OAuthDeviceAuthorization => oauth::device_authorization(call).await,
+            Handler::OAuthToken => oauth::token(call).await,
         }
     }
 }
