@@ -99,6 +99,23 @@ pub struct RequestorSpec {
     #[serde(default)]
     pub device_flow: DeviceFlowPolicy,
 
+    /// Request rate limits on this requestor's API calls and content.
+    #[serde(default)]
+    pub throttling: ThrottlingPolicy,
+
+    /// Proxies (CIDRs) whose `X-Forwarded-For` is believed: the client is the right-most
+    /// address not among them. Everyone else is the client themselves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
+
+    /// Where (CIDRs) the requestor's backend calls from; empty: anywhere, with the key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backend_allow_list: Vec<String>,
+
+    /// Content proxied to origins, by path prefix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<ContentRouteSpec>,
+
     /// How the requestor's own backend authenticates its server-to-server calls.
     pub backend: BackendCredentials,
 }
@@ -216,6 +233,74 @@ pub struct DeviceFlowPolicy {
     pub interval_seconds: Option<u32>,
 }
 
+/// Token-bucket limits; a limit set to null is off.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThrottlingPolicy {
+    /// Per client IP (the default: 1 request/s with a burst of 10).
+    #[serde(default = "default_per_client_ip")]
+    pub per_client_ip: Option<RateLimit>,
+    /// Per device, for calls that name one.
+    #[serde(default)]
+    pub per_device: Option<RateLimit>,
+    /// For the whole requestor.
+    #[serde(default)]
+    pub per_requestor: Option<RateLimit>,
+}
+
+impl Default for ThrottlingPolicy {
+    fn default() -> Self {
+        Self {
+            per_client_ip: default_per_client_ip(),
+            per_device: None,
+            per_requestor: None,
+        }
+    }
+}
+
+/// A token bucket: `perSecond` sustained, `burst` at once.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimit {
+    #[schemars(range(min = 1))]
+    pub per_second: u32,
+    #[schemars(range(min = 1))]
+    pub burst: u32,
+}
+
+/// A path prefix proxied to an origin.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContentRouteSpec {
+    /// Requests whose path starts with this prefix take this route.
+    #[schemars(regex(pattern = r"^/"))]
+    pub prefix: String,
+    /// Where they go.
+    pub upstream: UpstreamSpec,
+    /// When set, a valid media token for this resource is required; the origin never sees
+    /// a request without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The header carrying the media token.
+    #[serde(default = "default_token_header")]
+    pub token_header: String,
+    /// The query parameter carrying the media token, for players that cannot set headers.
+    #[serde(default = "default_token_query")]
+    pub token_query: String,
+}
+
+/// An origin, resolved by DNS.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpstreamSpec {
+    /// A DNS name or an IP address.
+    pub host: String,
+    pub port: u16,
+    /// Whether to speak TLS to it.
+    #[serde(default)]
+    pub tls: bool,
+}
+
 /// One signing key.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -273,6 +358,21 @@ fn default_preauthorize_limit() -> u16 {
 
 fn default_webhook_timeout() -> u32 {
     2_000
+}
+
+fn default_per_client_ip() -> Option<RateLimit> {
+    Some(RateLimit {
+        per_second: 1,
+        burst: 10,
+    })
+}
+
+fn default_token_header() -> String {
+    "X-Media-Token".into()
+}
+
+fn default_token_query() -> String {
+    "token".into()
 }
 
 fn default_media_token_ttl() -> u32 {

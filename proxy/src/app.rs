@@ -20,7 +20,8 @@ use crate::api::{Api, Services};
 use crate::config::{Config, StoreBackend};
 use crate::domain::code::CodeKey;
 use crate::domain::time::{Clock, SystemClock};
-use crate::edge::Gateway;
+use crate::edge::{Gateway, Upstreams};
+use crate::live::{Live, Reloader, Snapshot};
 use crate::metrics::Metrics;
 use crate::service::{DecisionClient, DeviceFlow, Entitlements, Linking};
 use crate::store::{FileStore, MemoryStore, Store};
@@ -29,12 +30,16 @@ use crate::store::{FileStore, MemoryStore, Store};
 const CODE_KEY_FILE: &str = "code-hash.key";
 /// How often expired codes and links are dropped from the store.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// How often rate limiters forget clients whose buckets are full again.
+const RETAIN_EVERY: Duration = Duration::from_secs(5);
 
-/// How the process shuts down.
-#[derive(Clone, Copy, Debug)]
+/// How the process runs and shuts down.
+#[derive(Clone, Debug)]
 pub struct Lifecycle {
     /// After SIGTERM, how long listeners keep accepting before the server stops.
     pub grace_period: Duration,
+    /// The configuration file to reload on change or SIGHUP, if there is one.
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 /// Opens the store and builds the server; returns once the server has shut down.
@@ -83,7 +88,9 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         entitlements,
         device_flow,
     };
-    let api = Arc::new(Api::new(config.requestors, services));
+    let api = Arc::new(Api::new(services));
+    let live = Arc::new(Live::new(Snapshot::new(config.requestors)));
+    let upstreams = Arc::new(Upstreams::new(&config.dns)?);
 
     let conf = ServerConf {
         grace_period_seconds: Some(lifecycle.grace_period.as_secs()),
@@ -93,21 +100,38 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 
-    let mut gateway = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        Gateway::new(api, Arc::clone(&metrics)),
-        "linkgate api",
+    let gateway = Gateway::new(
+        api,
+        Arc::clone(&live),
+        upstreams,
+        Arc::clone(&clock),
+        Arc::clone(&metrics),
     );
+    let mut gateway =
+        pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "linkgate");
     gateway.add_tcp(&config.listen.to_string());
     let mut admin = Service::new(
         "linkgate admin".into(),
-        Admin::new(metrics, Arc::clone(&store)),
+        Admin::new(Arc::clone(&metrics), Arc::clone(&store)),
     );
     admin.add_tcp(&config.admin.to_string());
-    let purge = background_service("store purge", Purge { store, clock });
+    if let Some(path) = lifecycle.config_file {
+        let reloader = Reloader {
+            path,
+            live: Arc::clone(&live),
+            metrics: Arc::clone(&metrics),
+        };
+        server.add_service(background_service("config reload", reloader));
+    }
+    let housekeeping = Housekeeping {
+        store,
+        clock,
+        live,
+        metrics,
+    };
     server.add_service(gateway);
     server.add_service(admin);
-    server.add_service(purge);
+    server.add_service(background_service("housekeeping", housekeeping));
 
     tracing::info!(
         api = %config.listen,
@@ -140,20 +164,28 @@ fn load_or_create_code_key(dir: &Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// Drops expired codes and links so the store does not grow with abandoned devices.
-struct Purge {
+/// Periodic chores: expired codes and links leave the store; rate limiters forget idle
+/// clients, so memory follows recent traffic.
+struct Housekeeping {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    live: Arc<Live>,
+    metrics: Arc<Metrics>,
 }
 
 #[async_trait]
-impl BackgroundService for Purge {
+impl BackgroundService for Housekeeping {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut tick = tokio::time::interval(PURGE_EVERY);
+        let mut purge = tokio::time::interval(PURGE_EVERY);
+        let mut retain = tokio::time::interval(RETAIN_EVERY);
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
-                _ = tick.tick() => match self.store.purge_expired(self.clock.now()).await {
+                _ = retain.tick() => {
+                    let keys = self.live.load().edge.retain_recent();
+                    self.metrics.set_throttle_keys(keys);
+                }
+                _ = purge.tick() => match self.store.purge_expired(self.clock.now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(dropped = n, "purged expired codes and links"),
                     Err(e) => tracing::warn!(error = %e, "purging expired entries failed"),

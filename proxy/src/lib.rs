@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod edge;
+pub mod live;
 pub mod metrics;
 pub mod service;
 pub mod store;

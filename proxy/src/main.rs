@@ -139,6 +139,7 @@ fn serve(cli: Serve) -> ExitCode {
     config.store = cli.store.unwrap_or(config.store);
     let lifecycle = Lifecycle {
         grace_period: Duration::from_secs(cli.grace_period_seconds),
+        config_file: cli.config.clone(),
     };
     match app::run(config, lifecycle) {
         Ok(()) => ExitCode::SUCCESS,

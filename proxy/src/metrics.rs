@@ -19,6 +19,11 @@ pub struct Metrics {
     unlinks: IntCounterVec,
     authorizations: IntCounterVec,
     media_tokens: IntCounterVec,
+    config_reloads: IntCounterVec,
+    throttled: IntCounterVec,
+    token_rejections: IntCounterVec,
+    upstream_errors: IntCounterVec,
+    throttle_keys: IntGauge,
     stored_codes: IntGauge,
     stored_links: IntGauge,
 }
@@ -87,6 +92,40 @@ impl Metrics {
             &["requestor"],
         )
         .expect("valid metric");
+        let config_reloads = IntCounterVec::new(
+            Opts::new("config_reloads_total", "Configuration reloads, by outcome"),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let throttled = IntCounterVec::new(
+            Opts::new(
+                "throttled_total",
+                "Requests refused with 429, by requestor and limit",
+            ),
+            &["requestor", "limit"],
+        )
+        .expect("valid metric");
+        let token_rejections = IntCounterVec::new(
+            Opts::new(
+                "token_rejections_total",
+                "Content requests refused at the edge, by requestor and reason",
+            ),
+            &["requestor", "reason"],
+        )
+        .expect("valid metric");
+        let upstream_errors = IntCounterVec::new(
+            Opts::new(
+                "upstream_errors_total",
+                "Failures talking to origins, by requestor and kind",
+            ),
+            &["requestor", "kind"],
+        )
+        .expect("valid metric");
+        let throttle_keys = IntGauge::new(
+            "throttle_keys",
+            "Client IPs and devices the rate limiters hold state for",
+        )
+        .expect("valid metric");
         let stored_codes = IntGauge::new("store_codes", "Registration codes held by the store")
             .expect("valid metric");
         let stored_links =
@@ -99,6 +138,11 @@ impl Metrics {
             Box::new(unlinks.clone()),
             Box::new(authorizations.clone()),
             Box::new(media_tokens.clone()),
+            Box::new(config_reloads.clone()),
+            Box::new(throttled.clone()),
+            Box::new(token_rejections.clone()),
+            Box::new(upstream_errors.clone()),
+            Box::new(throttle_keys.clone()),
             Box::new(stored_codes.clone()),
             Box::new(stored_links.clone()),
         ] {
@@ -115,6 +159,11 @@ impl Metrics {
             unlinks,
             authorizations,
             media_tokens,
+            config_reloads,
+            throttled,
+            token_rejections,
+            upstream_errors,
+            throttle_keys,
             stored_codes,
             stored_links,
         }
@@ -150,6 +199,31 @@ impl Metrics {
 
     pub fn media_token_issued(&self, requestor: &str) {
         self.media_tokens.with_label_values(&[requestor]).inc();
+    }
+
+    pub fn config_reload(&self, ok: bool) {
+        let outcome = if ok { "applied" } else { "refused" };
+        self.config_reloads.with_label_values(&[outcome]).inc();
+    }
+
+    pub fn throttled(&self, requestor: &str, limit: &'static str) {
+        self.throttled.with_label_values(&[requestor, limit]).inc();
+    }
+
+    pub fn token_rejected(&self, requestor: &str, reason: &'static str) {
+        self.token_rejections
+            .with_label_values(&[requestor, reason])
+            .inc();
+    }
+
+    pub fn upstream_error(&self, requestor: &str, kind: &'static str) {
+        self.upstream_errors
+            .with_label_values(&[requestor, kind])
+            .inc();
+    }
+
+    pub fn set_throttle_keys(&self, keys: usize) {
+        self.throttle_keys.set(keys.try_into().unwrap_or(i64::MAX));
     }
 
     /// The text exposition, with the store's gauges refreshed.

@@ -16,6 +16,17 @@ pub mod decision_point;
 /// An Ed25519 media token key for test requestors (never used outside tests).
 pub const TEST_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINvTo5IIN01atW141ANgjLWyPwI+q4drAt0AnJEzWBDP\n-----END PRIVATE KEY-----\n";
 
+/// The gateway's built-in demo configuration.
+pub const DEMO_YAML: &str = include_str!("../../proxy/src/config/demo.yaml");
+
+/// A configuration's requestors with the per-client-IP limit turned off.
+pub fn unthrottled(yaml: &str) -> String {
+    yaml.replace(
+        "    spec:\n",
+        "    spec:\n      throttling: {perClientIp: null}\n",
+    )
+}
+
 /// The backend API key of the demo requestor.
 pub const DEMO_KEY: &str = "demo-backend-key";
 
@@ -80,8 +91,14 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// The standalone gateway with its built-in demo configuration.
+    /// The built-in demo configuration, unthrottled so that tests can make many calls
+    /// from one address (the throttling tests configure their own limits).
     pub async fn demo() -> Self {
+        Self::with_config(&unthrottled(DEMO_YAML)).await
+    }
+
+    /// The standalone gateway exactly as `linkgate-proxy` runs with no configuration.
+    pub async fn builtin_demo() -> Self {
         Self::start(None).await
     }
 
@@ -313,7 +330,7 @@ pub async fn read(response: reqwest::Response) -> (u16, serde_json::Value) {
 /// The demo configuration with other requestor settings: `spec_extra` is YAML lines
 /// indented for the spec (e.g. `"      allowMultipleUsers: true\n"`).
 pub fn config_with(name: &str, spec_extra: &str) -> String {
-    format!(
+    unthrottled(&format!(
         "secrets:\n  backend:\n    apiKey: {DEMO_KEY}\nrequestors:\n  - name: {name}\n    spec:\n      mvpds:\n        - id: test-mvpd\n      backend:\n        apiKeySecretRef: {{name: backend, key: apiKey}}\n{spec_extra}"
-    )
+    ))
 }

@@ -20,7 +20,7 @@ fn config() -> String {
         .collect();
     format!(
         "secrets:\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}\
-         requestors:\n  - name: tv\n    spec:\n      mvpds: [{{id: test-mvpd, decision: {{allow: ['*']}}}}]\n\
+         requestors:\n  - name: tv\n    spec:\n      throttling: {{perClientIp: null}}\n      mvpds: [{{id: test-mvpd, decision: {{allow: ['*']}}}}]\n\
          \x20     deviceFlow: {{intervalSeconds: 1, verificationUri: 'https://tv.example/activate'}}\n\
          \x20     mediaTokens: {{signingKeys: [{{id: k1, privateKeySecretRef: {{name: media, key: key}}}}]}}\n\
          \x20     backend: {{apiKeySecretRef: {{name: backend, key: apiKey}}}}\n"

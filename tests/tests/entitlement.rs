@@ -29,7 +29,7 @@ fn config(decision: &str, ttls: Ttls, extra_spec: &str) -> String {
         .collect();
     format!(
         "secrets:\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}\
-         requestors:\n  - name: tv\n    spec:\n      mvpds:\n\
+         requestors:\n  - name: tv\n    spec:\n      throttling: {{perClientIp: null}}\n      mvpds:\n\
          \x20       - id: cable\n          authnTtlSeconds: {}\n          authzTtlSeconds: {}\n          decision: {decision}\n\
          \x20       - id: test-mvpd\n          decision: {{allow: ['*']}}\n\
          \x20     mediaTokens:\n        ttlSeconds: {}\n        signingKeys: [{{id: k1, privateKeySecretRef: {{name: media, key: key}}}}]\n\

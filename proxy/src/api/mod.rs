@@ -25,6 +25,7 @@ pub use response::ApiResponse;
 pub fn error_response(e: &ApiError) -> ApiResponse {
     response::error(e, ErrorFields::Common)
 }
+pub use input::query_param;
 pub use routes::Route;
 
 use crate::domain::requestor::RequestorPolicy;
@@ -33,6 +34,13 @@ use input::Input;
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// What a request is for, as far as the path and query tell.
+pub struct Target<'a> {
+    pub route: Route,
+    pub requestor: Option<std::borrow::Cow<'a, str>>,
+    pub device: Option<std::borrow::Cow<'a, str>>,
+}
 
 /// A request as the API sees it.
 pub struct ApiRequest<'a> {
@@ -44,7 +52,6 @@ pub struct ApiRequest<'a> {
 }
 
 pub struct Api {
-    requestors: Requestors,
     linking: Arc<Linking>,
     entitlements: Arc<Entitlements>,
     device_flow: Arc<DeviceFlow>,
@@ -77,9 +84,8 @@ struct PathParams<'a> {
 }
 
 impl Api {
-    pub fn new(requestors: Requestors, services: Services) -> Self {
+    pub fn new(services: Services) -> Self {
         Self {
-            requestors,
             linking: services.linking,
             entitlements: services.entitlements,
             device_flow: services.device_flow,
@@ -92,13 +98,39 @@ impl Api {
         self.router.at(path).ok().map(|m| *m.value)
     }
 
-    /// Answers a request; never fails, errors become error responses.
-    pub async fn handle(&self, request: ApiRequest<'_>) -> ApiResponse {
+    /// The route, requestor and device a request names, for the edge's checks before the
+    /// body is read: from the path, else from the query string.
+    pub fn target<'a>(&self, path: &'a str, query: Option<&'a str>) -> Option<Target<'a>> {
+        let matched = self.router.at(path).ok()?;
+        let from = |name: &str, alternatives: &[&str]| {
+            matched
+                .params
+                .get(name)
+                .map(std::borrow::Cow::Borrowed)
+                .or_else(|| {
+                    alternatives
+                        .iter()
+                        .find_map(|a| input::query_param(query, a))
+                })
+        };
+        Some(Target {
+            route: *matched.value,
+            requestor: from("requestor", &["requestor"]),
+            device: from("device", &["deviceId", "device_id"]),
+        })
+    }
+
+    /// Answers a request for the `requestors` of the current configuration; never fails,
+    /// errors become error responses.
+    pub async fn handle(&self, requestors: &Requestors, request: ApiRequest<'_>) -> ApiResponse {
         let Ok(matched) = self.router.at(request.path) else {
             return response::error(&ApiError::not_found(), ErrorFields::Common);
         };
         let route = *matched.value;
-        match self.dispatch(route, &matched.params, request).await {
+        match self
+            .dispatch(requestors, route, &matched.params, request)
+            .await
+        {
             Ok(response) => response,
             Err(e) => {
                 let mut response = response::error(&e, route.error_fields());
@@ -115,6 +147,7 @@ impl Api {
 
     async fn dispatch(
         &self,
+        requestors: &Requestors,
         route: Route,
         params: &matchit::Params<'_, '_>,
         request: ApiRequest<'_>,
@@ -132,8 +165,7 @@ impl Api {
             None => input::query_param(request.query, "requestor")
                 .ok_or(ApiError::missing_parameter("requestor"))?,
         };
-        let requestor = self
-            .requestors
+        let requestor = requestors
             .get(&name)
             .ok_or_else(|| ApiError::unknown_requestor(&name))?;
         if route.needs_backend(request.method) {
@@ -222,7 +254,7 @@ mod tests {
             entitlements,
             device_flow,
         };
-        Api::new(Config::demo().requestors, services)
+        Api::new(services)
     }
 
     async fn call(
@@ -242,13 +274,16 @@ mod tests {
             );
         }
         let response = api
-            .handle(ApiRequest {
-                method: &method,
-                path: uri.path(),
-                query: uri.query(),
-                headers: &map,
-                body: Bytes::copy_from_slice(body.as_bytes()),
-            })
+            .handle(
+                &Config::demo().requestors,
+                ApiRequest {
+                    method: &method,
+                    path: uri.path(),
+                    query: uri.query(),
+                    headers: &map,
+                    body: Bytes::copy_from_slice(body.as_bytes()),
+                },
+            )
             .await;
         let (parts, body) = response.into_parts();
         let json = if body.is_empty() {

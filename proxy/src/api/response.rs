@@ -38,6 +38,11 @@ pub fn error(e: &ApiError, fields: ErrorFields) -> ApiResponse {
         error_description: oauth.then_some(&*e.message),
     };
     let mut response = json(e.status, &body);
+    if let Some(seconds) = e.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if e.status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,

@@ -169,7 +169,7 @@ impl Route {
     }
 
     /// Calls only the requestor's backend may make: linking, unlinking, reading codes.
-    pub(super) fn needs_backend(self, method: &Method) -> bool {
+    pub fn needs_backend(self, method: &Method) -> bool {
         match self.entry().caller {
             Device => false,
             Backend => true,

@@ -23,6 +23,9 @@ pub struct ConfigFile {
     /// stand-in for Kubernetes Secrets.
     #[serde(default)]
     pub secrets: BTreeMap<String, BTreeMap<String, String>>,
+    /// How origins are resolved.
+    #[serde(default)]
+    pub dns: DnsSection,
     /// The key registration codes are hashed under. Absent: generated once and kept in the
     /// data directory.
     #[serde(default)]
@@ -76,4 +79,15 @@ fn default_admin() -> SocketAddr {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("linkgate-data")
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DnsSection {
+    /// Name servers (`ip:port`); absent: the system's.
+    #[serde(default)]
+    pub nameservers: Vec<SocketAddr>,
+    /// The longest a DNS answer is used, whatever its TTL (at most 30 s by default).
+    #[serde(default)]
+    pub max_ttl_seconds: Option<u64>,
 }

@@ -5,10 +5,12 @@ mod file;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use linkgate_crds::SecretKeyRef;
 
 use crate::domain::requestor::{PolicyError, RequestorPolicy};
+use crate::edge::DnsSettings;
 use crate::service::Requestors;
 use file::ConfigFile;
 pub use file::StoreBackend;
@@ -25,6 +27,7 @@ pub struct Config {
     /// `None`: use (or create) the key kept in the data directory.
     pub code_key: Option<Vec<u8>>,
     pub requestors: Requestors,
+    pub dns: DnsSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +127,15 @@ impl Config {
                 })
             })
             .transpose()?;
+        let dns = DnsSettings {
+            nameservers: file.dns.nameservers,
+            max_ttl: file
+                .dns
+                .max_ttl_seconds
+                .map_or(DnsSettings::default().max_ttl, Duration::from_secs),
+        };
         Ok(Self {
+            dns,
             listen: file.listen,
             admin: file.admin,
             store: file.store.backend,

@@ -225,19 +225,27 @@ impl MediaKeys {
                 _ => TokenError::Format(e.to_string()),
             })?
             .claims;
-        if claims.iss != ISSUER {
-            return Err(TokenError::Format(format!("issuer {:?}", claims.iss)));
+        claims.check(requestor, resource, now)?;
+        Ok(claims)
+    }
+}
+
+impl MediaClaims {
+    /// The checks after the signature's: issuer, expiry, requestor, resource.
+    pub fn check(&self, requestor: &str, resource: &str, now: Timestamp) -> Result<(), TokenError> {
+        if self.iss != ISSUER {
+            return Err(TokenError::Format(format!("issuer {:?}", self.iss)));
         }
-        if now.unix_millis() >= claims.exp.saturating_mul(1000) {
+        if now.unix_millis() >= self.exp.saturating_mul(1000) {
             return Err(TokenError::Expired);
         }
-        if claims.aud != requestor {
-            return Err(TokenError::WrongRequestor(claims.aud));
+        if self.aud != requestor {
+            return Err(TokenError::WrongRequestor(self.aud.clone()));
         }
-        if claims.res != resource {
-            return Err(TokenError::WrongResource(claims.res));
+        if self.res != resource {
+            return Err(TokenError::WrongResource(self.res.clone()));
         }
-        Ok(claims)
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@
 //! Nothing here does I/O; the clock and the randomness are passed in, so every rule is
 //! unit-tested deterministically.
 
+pub mod access;
 pub mod code;
 pub mod decision;
 pub mod ids;

@@ -8,6 +8,9 @@ use linkgate_crds::{RequestorSpec, SecretKeyRef};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use ipnet::IpNet;
+
+use super::access::{AccessError, ContentRoute, Throttling, parse_networks};
 use super::code::{CodeFormat, CodeFormatError};
 use super::ids::{UserId, is_valid_requestor_name};
 use super::media_token::{KeyError, MediaKeys};
@@ -58,6 +61,11 @@ pub struct RequestorPolicy {
     pub verification_uri: Option<url::Url>,
     /// The least time between two polls of one device code.
     pub poll_interval: Duration,
+    pub throttling: Throttling,
+    pub trusted_proxies: Vec<IpNet>,
+    /// Where backend calls may come from; empty: anywhere.
+    pub backend_allow_list: Vec<IpNet>,
+    pub routes: Vec<ContentRoute>,
     /// SHA-256 of the backend's API key: equal-length digests compare in constant time.
     backend_key_digest: [u8; 32],
 }
@@ -102,6 +110,8 @@ pub enum PolicyError {
     Key(#[from] KeyError),
     #[error("deviceFlow.verificationUri: {0}")]
     VerificationUri(String),
+    #[error(transparent)]
+    Access(#[from] AccessError),
 }
 
 impl RequestorPolicy {
@@ -176,6 +186,11 @@ impl RequestorPolicy {
             .map(url::Url::parse)
             .transpose()
             .map_err(|e| PolicyError::VerificationUri(e.to_string()))?;
+        let routes = spec
+            .routes
+            .iter()
+            .map(ContentRoute::from_spec)
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             name: name.to_owned(),
             display_name: spec.display_name.clone().unwrap_or_else(|| name.to_owned()),
@@ -194,6 +209,10 @@ impl RequestorPolicy {
             poll_interval: Duration::from_secs(
                 spec.device_flow.interval_seconds.unwrap_or(5).into(),
             ),
+            throttling: Throttling::from_spec(&spec.throttling)?,
+            trusted_proxies: parse_networks("trustedProxies", &spec.trusted_proxies)?,
+            backend_allow_list: parse_networks("backendAllowList", &spec.backend_allow_list)?,
+            routes,
             backend_key_digest: Sha256::digest(&api_key).into(),
         })
     }

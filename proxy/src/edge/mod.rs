@@ -1,32 +1,238 @@
-//! The Pingora side: one `ProxyHttp` that answers the API locally in `request_filter`,
-//! and records every request's metrics in `logging`.
+//! The Pingora side. On every request, in order: find what it is for (an API route or a
+//! content route, and the requestor), the client IP, the rate limits, the backend
+//! allow-list; then answer the API locally, or check the media token inline and proxy to
+//! the origin with forwarding headers. Metrics are recorded in `logging`, once per request.
 
+mod headers;
 mod local;
+mod plan;
+mod throttle;
+mod tokens;
+mod upstreams;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use http::StatusCode;
+use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::{HttpPeer, ProxyHttp, Session};
 use pingora::{Error as PingoraError, ErrorType};
 
-use crate::api::{Api, ApiRequest};
+pub use plan::EdgePlan;
+pub use upstreams::{DnsSettings, Upstreams};
+
+use crate::api::{Api, ApiError, ApiRequest, error_response};
+use crate::domain::access::{client_ip, forwarded_entries};
+use crate::domain::media_token::{MediaClaims, TokenError};
+use crate::domain::requestor::RequestorPolicy;
+use crate::domain::time::Clock;
+use crate::live::{Live, Snapshot};
 use crate::metrics::Metrics;
+use throttle::retry_after_secs;
+use tokens::VerifiedTokens;
 
 pub struct Gateway {
     api: Arc<Api>,
+    live: Arc<Live>,
+    upstreams: Arc<Upstreams>,
+    tokens: VerifiedTokens,
+    clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
 }
 
-/// Per-request state, parsed once.
+/// A request bound for an origin.
+struct Content {
+    policy: Arc<RequestorPolicy>,
+    route: usize,
+    claims: Option<Arc<MediaClaims>>,
+}
+
+/// Per-request state, found once and read by the later phases.
 pub struct RequestCtx {
     started: Instant,
     route: &'static str,
+    /// The socket peer, and whether it is a trusted proxy of the request's requestor.
+    peer: Option<SocketAddr>,
+    peer_trusted: bool,
+    content: Option<Content>,
+    upstream: Option<SocketAddr>,
+    connect_failures: u8,
+    request_id: String,
 }
 
 impl Gateway {
-    pub fn new(api: Arc<Api>, metrics: Arc<Metrics>) -> Self {
-        Self { api, metrics }
+    pub fn new(
+        api: Arc<Api>,
+        live: Arc<Live>,
+        upstreams: Arc<Upstreams>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            api,
+            live,
+            upstreams,
+            tokens: VerifiedTokens::new(),
+            clock,
+            metrics,
+        }
+    }
+
+    /// Client IP, rate limits: `Err` carries the refusal to send.
+    fn admit(
+        &self,
+        snapshot: &Snapshot,
+        policy: &RequestorPolicy,
+        header: &RequestHeader,
+        device: Option<&str>,
+        ctx: &mut RequestCtx,
+    ) -> Result<IpAddr, ApiError> {
+        let peer_ip = ctx.peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip());
+        ctx.peer_trusted = policy.trusted_proxies.iter().any(|n| n.contains(&peer_ip));
+        let forwarded = forwarded_entries(
+            header
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+        let client = client_ip(
+            peer_ip,
+            forwarded.into_iter().filter(|e| !e.is_empty()),
+            &policy.trusted_proxies,
+        );
+        if let Some(limiters) = snapshot.edge.limiters(&policy.name)
+            && let Err(refused) = limiters.check(client, device)
+        {
+            self.metrics.throttled(&policy.name, refused.limit.label());
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!(
+                    "rate limit per {} exceeded: retry in {} s",
+                    refused.limit.label().replace('_', " "),
+                    retry_after_secs(refused.retry_after)
+                ),
+            )
+            .retry_after(retry_after_secs(refused.retry_after)));
+        }
+        Ok(client)
+    }
+
+    async fn serve_api(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> pingora::Result<bool> {
+        let snapshot = self.live.load();
+        let header = session.req_header();
+        let target = self
+            .api
+            .target(header.uri.path(), header.uri.query())
+            .expect("called for API routes");
+        ctx.route = target.route.name();
+        if let Some(policy) = target
+            .requestor
+            .as_deref()
+            .and_then(|r| snapshot.requestors.get(r))
+        {
+            let admitted = self.admit(&snapshot, policy, header, target.device.as_deref(), ctx);
+            let refusal = match admitted {
+                Err(refusal) => Some(refusal),
+                Ok(client)
+                    if target.route.needs_backend(&header.method)
+                        && !policy.backend_allow_list.is_empty()
+                        && !policy
+                            .backend_allow_list
+                            .iter()
+                            .any(|n| n.contains(&client)) =>
+                {
+                    Some(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "ip_not_allowed",
+                        format!("{client} may not make the requestor's server-to-server calls"),
+                    ))
+                }
+                Ok(_) => None,
+            };
+            if let Some(refusal) = refusal {
+                local::respond(session, error_response(&refusal)).await?;
+                return Ok(true);
+            }
+        }
+        let body = match local::read_body(session).await? {
+            Ok(body) => body,
+            Err(too_large) => {
+                local::respond(session, too_large).await?;
+                return Ok(true);
+            }
+        };
+        let header = session.req_header();
+        let request = ApiRequest {
+            method: &header.method,
+            path: header.uri.path(),
+            query: header.uri.query(),
+            headers: &header.headers,
+            body,
+        };
+        let response = self.api.handle(&snapshot.requestors, request).await;
+        local::respond(session, response).await?;
+        Ok(true)
+    }
+
+    /// Checks the media token of a protected content route.
+    async fn check_token(
+        &self,
+        policy: &RequestorPolicy,
+        route: &crate::domain::access::ContentRoute,
+        header: &RequestHeader,
+    ) -> Result<Option<Arc<MediaClaims>>, ApiError> {
+        let Some(resource) = &route.resource else {
+            return Ok(None);
+        };
+        let token = header
+            .headers
+            .get(&route.token_header)
+            .and_then(|v| v.to_str().ok())
+            .map(std::borrow::Cow::Borrowed)
+            .or_else(|| crate::api::query_param(header.uri.query(), &route.token_query));
+        let Some(token) = token else {
+            self.metrics.token_rejected(&policy.name, "missing");
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "media_token_missing",
+                format!(
+                    "a media token for {resource:?} is required in {} or ?{}=",
+                    route.token_header, route.token_query
+                ),
+            ));
+        };
+        let checked = self
+            .tokens
+            .check(
+                &policy.media_keys,
+                &token,
+                &policy.name,
+                resource,
+                self.clock.now(),
+            )
+            .await;
+        checked.map(Some).map_err(|e| {
+            let (status, code, label) = match e {
+                TokenError::Expired => (StatusCode::UNAUTHORIZED, "media_token_expired", "expired"),
+                TokenError::Signature | TokenError::UnknownKey(_) => {
+                    (StatusCode::FORBIDDEN, "media_token_invalid", "signature")
+                }
+                TokenError::Format(_) => (StatusCode::FORBIDDEN, "media_token_invalid", "format"),
+                TokenError::WrongResource(_) | TokenError::WrongRequestor(_) => {
+                    (StatusCode::FORBIDDEN, "media_token_invalid", "binding")
+                }
+            };
+            self.metrics.token_rejected(&policy.name, label);
+            ApiError::new(status, code, e.to_string())
+        })
     }
 }
 
@@ -38,6 +244,12 @@ impl ProxyHttp for Gateway {
         RequestCtx {
             started: Instant::now(),
             route: "unmatched",
+            peer: None,
+            peer_trusted: false,
+            content: None,
+            upstream: None,
+            connect_failures: 0,
+            request_id: String::new(),
         }
     }
 
@@ -46,50 +258,130 @@ impl ProxyHttp for Gateway {
         session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<bool> {
-        if let Some(route) = self.api.route(session.req_header().uri.path()) {
-            ctx.route = route.name();
+        ctx.peer = session.client_addr().and_then(|a| a.as_inet()).copied();
+        let path = session.req_header().uri.path();
+        if self.api.route(path).is_some() {
+            return self.serve_api(session, ctx).await;
         }
-        let body = match local::read_body(session).await? {
-            Ok(body) => body,
-            Err(too_large) => {
-                local::respond(session, too_large).await?;
+        let snapshot = self.live.load();
+        let Some((policy, route)) = snapshot.edge.content_route(path) else {
+            local::respond(session, error_response(&ApiError::not_found())).await?;
+            return Ok(true);
+        };
+        ctx.route = "content";
+        let route_index = policy
+            .routes
+            .iter()
+            .position(|r| std::ptr::eq(r, route))
+            .expect("the route belongs to its requestor");
+        let header = session.req_header();
+        let checked = match self.admit(&snapshot, policy, header, None, ctx) {
+            Ok(_) => self.check_token(policy, route, header).await,
+            Err(refusal) => Err(refusal),
+        };
+        let claims = match checked {
+            Ok(claims) => claims,
+            Err(refusal) => {
+                local::respond(session, error_response(&refusal)).await?;
                 return Ok(true);
             }
         };
-        let header = session.req_header();
-        let response = self
-            .api
-            .handle(ApiRequest {
-                method: &header.method,
-                path: header.uri.path(),
-                query: header.uri.query(),
-                headers: &header.headers,
-                body,
-            })
-            .await;
-        local::respond(session, response).await?;
-        Ok(true)
+        ctx.content = Some(Content {
+            policy: Arc::clone(policy),
+            route: route_index,
+            claims,
+        });
+        Ok(false)
     }
 
-    /// Nothing is proxied yet: every request is answered in `request_filter`.
     async fn upstream_peer(
         &self,
         _session: &mut Session,
-        _ctx: &mut RequestCtx,
+        ctx: &mut RequestCtx,
     ) -> pingora::Result<Box<HttpPeer>> {
-        Err(PingoraError::explain(
-            ErrorType::HTTPStatus(404),
-            "no upstream route",
-        ))
+        let Some(content) = &ctx.content else {
+            return Err(PingoraError::explain(
+                ErrorType::HTTPStatus(404),
+                "no content route",
+            ));
+        };
+        let route = &content.policy.routes[content.route];
+        let addr = match self.upstreams.pick(&route.host, route.port).await {
+            Ok(addr) => addr,
+            Err(e) => {
+                self.metrics.upstream_error(&content.policy.name, "resolve");
+                return Err(PingoraError::explain(
+                    ErrorType::HTTPStatus(502),
+                    e.to_string(),
+                ));
+            }
+        };
+        ctx.upstream = Some(addr);
+        Ok(Box::new(HttpPeer::new(addr, route.tls, route.host.clone())))
     }
 
-    async fn logging(
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<PingoraError>,
+    ) -> Box<PingoraError> {
+        if let Some(addr) = ctx.upstream {
+            self.upstreams.mark_unhealthy(addr);
+        }
+        if let Some(content) = &ctx.content {
+            self.metrics.upstream_error(&content.policy.name, "connect");
+        }
+        // One more try, on the next healthy address.
+        ctx.connect_failures += 1;
+        if ctx.connect_failures < 2 {
+            e.set_retry(true);
+        }
+        e
+    }
+
+    async fn upstream_request_filter(
         &self,
         session: &mut Session,
-        _e: Option<&PingoraError>,
+        upstream: &mut RequestHeader,
         ctx: &mut RequestCtx,
-    ) {
+    ) -> pingora::Result<()> {
+        let Some(content) = &ctx.content else {
+            return Ok(());
+        };
+        let route = &content.policy.routes[content.route];
+        ctx.request_id = headers::forward(
+            upstream,
+            ctx.peer,
+            ctx.peer_trusted,
+            content.claims.as_deref(),
+            &route.host,
+        )?;
+        let _ = session;
+        Ok(())
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> pingora::Result<()> {
+        if !ctx.request_id.is_empty() {
+            response.insert_header("x-request-id", &ctx.request_id)?;
+        }
+        Ok(())
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&PingoraError>, ctx: &mut RequestCtx) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        if let (Some(e), Some(content)) = (e, &ctx.content)
+            && matches!(e.esource(), pingora::ErrorSource::Upstream)
+        {
+            self.metrics
+                .upstream_error(&content.policy.name, "response");
+        }
         self.metrics
             .request(ctx.route, status, ctx.started.elapsed());
     }

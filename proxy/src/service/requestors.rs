@@ -12,8 +12,8 @@ impl Requestors {
         self.0.get(name)
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<RequestorPolicy>> {
+        self.0.values()
     }
 }
 

@@ -1,0 +1,233 @@
+//! Who the client is and what reaches the requestor: trusted proxies, rate limits,
+//! allow-lists and content routes, as validated configuration.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use linkgate_crds::{ContentRouteSpec, RateLimit, ThrottlingPolicy};
+
+/// A token bucket: `per_second` sustained, `burst` at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// The limits of one requestor; `None` is unlimited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Throttling {
+    pub per_client_ip: Option<Rate>,
+    pub per_device: Option<Rate>,
+    pub per_requestor: Option<Rate>,
+}
+
+/// A path prefix proxied to an origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentRoute {
+    pub prefix: String,
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+    /// When set, requests need a media token for this resource.
+    pub resource: Option<String>,
+    pub token_header: http::HeaderName,
+    pub token_query: String,
+}
+
+/// Why access configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    #[error("{list}: {value:?} is not an IP network (CIDR) or address")]
+    Cidr { list: &'static str, value: String },
+    #[error("throttling: perSecond and burst must be at least 1")]
+    Rate,
+    #[error("route {prefix:?}: {reason}")]
+    Route { prefix: String, reason: String },
+}
+
+impl Throttling {
+    pub fn from_spec(spec: &ThrottlingPolicy) -> Result<Self, AccessError> {
+        let rate = |r: &Option<RateLimit>| match r {
+            Some(r) if r.per_second == 0 || r.burst == 0 => Err(AccessError::Rate),
+            Some(r) => Ok(Some(Rate {
+                per_second: r.per_second,
+                burst: r.burst,
+            })),
+            None => Ok(None),
+        };
+        Ok(Self {
+            per_client_ip: rate(&spec.per_client_ip)?,
+            per_device: rate(&spec.per_device)?,
+            per_requestor: rate(&spec.per_requestor)?,
+        })
+    }
+}
+
+/// CIDRs, or bare addresses meaning a single host.
+pub fn parse_networks(list: &'static str, values: &[String]) -> Result<Vec<IpNet>, AccessError> {
+    values
+        .iter()
+        .map(|v| {
+            v.parse::<IpNet>()
+                .or_else(|_| v.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| AccessError::Cidr {
+                    list,
+                    value: v.clone(),
+                })
+        })
+        .collect()
+}
+
+impl ContentRoute {
+    pub fn from_spec(spec: &ContentRouteSpec) -> Result<Self, AccessError> {
+        let bad = |reason: &str| AccessError::Route {
+            prefix: spec.prefix.clone(),
+            reason: reason.to_owned(),
+        };
+        if !spec.prefix.starts_with('/') {
+            return Err(bad("the prefix must start with '/'"));
+        }
+        if spec.upstream.host.is_empty() || spec.upstream.port == 0 {
+            return Err(bad("the upstream needs a host and a port"));
+        }
+        let token_header = http::HeaderName::from_bytes(spec.token_header.as_bytes())
+            .map_err(|_| bad("tokenHeader is not a header name"))?;
+        Ok(Self {
+            prefix: spec.prefix.clone(),
+            host: spec.upstream.host.clone(),
+            port: spec.upstream.port,
+            tls: spec.upstream.tls,
+            resource: spec.resource.clone(),
+            token_header,
+            token_query: spec.token_query.clone(),
+        })
+    }
+}
+
+/// The client of a request: the socket peer, unless the peer is a trusted proxy, in which
+/// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. A
+/// client's own `X-Forwarded-For` is never believed: the walk stops at the first entry
+/// outside the trusted networks.
+pub fn client_ip<'a>(
+    peer: IpAddr,
+    forwarded_for: impl DoubleEndedIterator<Item = &'a str>,
+    trusted: &[IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for entry in forwarded_for.rev() {
+        let Ok(ip) = entry.trim().parse::<IpAddr>() else {
+            // An unparsable hop cannot be vouched for: the last good one is the client.
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// Splits `X-Forwarded-For` header values into entries, in order.
+pub fn forwarded_entries<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    values.flat_map(|v| v.split(',')).map(str::trim).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(v: &[&str]) -> Vec<IpNet> {
+        parse_networks("t", &v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()).unwrap()
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn client(peer: &str, xff: &str, trusted: &[&str]) -> IpAddr {
+        let entries = forwarded_entries(std::iter::once(xff));
+        let entries = entries.into_iter().filter(|e| !e.is_empty());
+        client_ip(ip(peer), entries, &nets(trusted))
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_claims() {
+        assert_eq!(
+            client("203.0.113.9", "1.2.3.4", &["10.0.0.0/8"]),
+            ip("203.0.113.9")
+        );
+        assert_eq!(client("203.0.113.9", "", &[]), ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_right_most_untrusted_entry_is_the_client() {
+        let trusted = ["10.0.0.0/8", "192.168.1.1"];
+        assert_eq!(
+            client("10.1.1.1", "198.51.100.7", &trusted),
+            ip("198.51.100.7")
+        );
+        // The client claimed 1.2.3.4; the proxy appended what it saw.
+        assert_eq!(
+            client("10.1.1.1", "1.2.3.4, 198.51.100.7, 192.168.1.1", &trusted),
+            ip("198.51.100.7")
+        );
+        // Every hop trusted: the left-most is as far as we can see.
+        assert_eq!(
+            client("10.1.1.1", "10.2.2.2, 10.3.3.3", &trusted),
+            ip("10.2.2.2")
+        );
+        // No header: the proxy itself.
+        assert_eq!(client("10.1.1.1", "", &trusted), ip("10.1.1.1"));
+        // Garbage stops the walk at the last trustworthy hop.
+        assert_eq!(
+            client("10.1.1.1", "1.2.3.4, junk, 10.9.9.9", &trusted),
+            ip("10.9.9.9")
+        );
+    }
+
+    #[test]
+    fn ipv6_works_the_same() {
+        assert_eq!(
+            client("fd00::1", "2001:db8::5", &["fd00::/8"]),
+            ip("2001:db8::5")
+        );
+    }
+
+    #[test]
+    fn networks_accept_cidrs_and_bare_addresses_only() {
+        assert_eq!(nets(&["10.0.0.0/8", "::1"]).len(), 2);
+        assert!(parse_networks("trustedProxies", &["10.0.0.0/33".into()]).is_err());
+        assert!(parse_networks("trustedProxies", &["proxy.local".into()]).is_err());
+    }
+
+    #[test]
+    fn routes_and_rates_are_validated() {
+        let spec: ContentRouteSpec = serde_yaml_ng::from_str(
+            "{prefix: /news, upstream: {host: origin, port: 8081}, resource: news}",
+        )
+        .unwrap();
+        let route = ContentRoute::from_spec(&spec).unwrap();
+        assert_eq!(route.token_header, "x-media-token");
+        assert_eq!(route.token_query, "token");
+        let bad = ContentRouteSpec {
+            prefix: "news".into(),
+            ..spec
+        };
+        assert!(ContentRoute::from_spec(&bad).is_err());
+        let zero: ThrottlingPolicy =
+            serde_yaml_ng::from_str("{perDevice: {perSecond: 0, burst: 1}}").unwrap();
+        assert_eq!(Throttling::from_spec(&zero), Err(AccessError::Rate));
+        let default = Throttling::from_spec(&ThrottlingPolicy::default()).unwrap();
+        assert_eq!(
+            default.per_client_ip,
+            Some(Rate {
+                per_second: 1,
+                burst: 10
+            })
+        );
+    }
+}

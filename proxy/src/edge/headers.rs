@@ -1,0 +1,133 @@
+//! What the origin learns about the request: who the client is (X-Forwarded-For, -Port,
+//! -Proto), a request ID, and the user and device the media token vouched for.
+
+use std::net::SocketAddr;
+
+use pingora::http::RequestHeader;
+
+use crate::domain::media_token::MediaClaims;
+
+/// Set by the gateway only: a client sending them has them removed.
+pub const USER_HEADER: &str = "x-linkgate-user";
+pub const DEVICE_HEADER: &str = "x-linkgate-device";
+
+/// Rewrites the upstream request's headers; returns the request ID.
+///
+/// A trusted proxy's forwarding headers are kept and the proxy appended to
+/// X-Forwarded-For; anyone else's are replaced, so a client cannot spoof them.
+pub fn forward(
+    upstream: &mut RequestHeader,
+    peer: Option<SocketAddr>,
+    peer_trusted: bool,
+    claims: Option<&MediaClaims>,
+    host: &str,
+) -> pingora::Result<String> {
+    let kept = |name: &str| {
+        peer_trusted
+            .then(|| upstream.headers.get(name))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let peer_ip = peer.map(|p| p.ip().to_string()).unwrap_or_default();
+    let forwarded_for = match kept("x-forwarded-for") {
+        Some(chain) => format!("{chain}, {peer_ip}"),
+        None => peer_ip,
+    };
+    let port = kept("x-forwarded-port")
+        .unwrap_or_else(|| peer.map(|p| p.port().to_string()).unwrap_or_default());
+    let proto = kept("x-forwarded-proto").unwrap_or_else(|| "http".to_owned());
+    let request_id = kept("x-request-id").unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+
+    upstream.insert_header("x-forwarded-for", forwarded_for)?;
+    upstream.insert_header("x-forwarded-port", port)?;
+    upstream.insert_header("x-forwarded-proto", proto)?;
+    upstream.insert_header("x-request-id", &request_id)?;
+    upstream.remove_header(USER_HEADER);
+    upstream.remove_header(DEVICE_HEADER);
+    if let Some(claims) = claims {
+        upstream.insert_header(USER_HEADER, &claims.sub)?;
+        upstream.insert_header(DEVICE_HEADER, &claims.dev)?;
+    }
+    upstream.insert_header(http::header::HOST, host)?;
+    Ok(request_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(headers: &[(&str, &str)]) -> RequestHeader {
+        let mut r = RequestHeader::build("GET", b"/news/1.ts", None).unwrap();
+        for (k, v) in headers {
+            r.append_header(k.to_string(), *v).unwrap();
+        }
+        r
+    }
+
+    fn get<'a>(r: &'a RequestHeader, name: &str) -> &'a str {
+        r.headers.get(name).unwrap().to_str().unwrap()
+    }
+
+    const PEER: &str = "198.51.100.7:51234";
+
+    #[test]
+    fn a_direct_client_s_own_forwarding_headers_are_replaced() {
+        let mut r = request(&[
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-port", "1"),
+            ("x-request-id", "chosen"),
+            ("x-linkgate-user", "admin"),
+        ]);
+        let id = forward(&mut r, Some(PEER.parse().unwrap()), false, None, "origin").unwrap();
+        assert_eq!(get(&r, "x-forwarded-for"), "198.51.100.7");
+        assert_eq!(get(&r, "x-forwarded-port"), "51234");
+        assert_eq!(get(&r, "x-forwarded-proto"), "http");
+        assert_ne!(id, "chosen");
+        assert_eq!(get(&r, "x-request-id"), id);
+        assert!(r.headers.get("x-linkgate-user").is_none());
+        assert_eq!(get(&r, "host"), "origin");
+    }
+
+    #[test]
+    fn a_trusted_proxy_s_chain_is_kept_and_extended() {
+        let mut r = request(&[
+            ("x-forwarded-for", "203.0.113.5"),
+            ("x-forwarded-port", "443"),
+            ("x-forwarded-proto", "https"),
+            ("x-request-id", "edge-1"),
+        ]);
+        let id = forward(
+            &mut r,
+            Some("10.0.0.2:4000".parse().unwrap()),
+            true,
+            None,
+            "o",
+        )
+        .unwrap();
+        assert_eq!(get(&r, "x-forwarded-for"), "203.0.113.5, 10.0.0.2");
+        assert_eq!(get(&r, "x-forwarded-port"), "443");
+        assert_eq!(get(&r, "x-forwarded-proto"), "https");
+        assert_eq!(id, "edge-1");
+    }
+
+    #[test]
+    fn the_verified_user_and_device_go_upstream() {
+        let claims = MediaClaims {
+            iss: "linkgate".into(),
+            aud: "tv".into(),
+            sub: "alice".into(),
+            dev: "tv-1".into(),
+            res: "news".into(),
+            mvpd: None,
+            iat: 0,
+            exp: 1,
+            jti: "j".into(),
+        };
+        let mut r = request(&[("x-linkgate-user", "mallory")]);
+        forward(&mut r, None, false, Some(&claims), "o").unwrap();
+        assert_eq!(get(&r, "x-linkgate-user"), "alice");
+        assert_eq!(get(&r, "x-linkgate-device"), "tv-1");
+    }
+}

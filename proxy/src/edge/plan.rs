@@ -1,0 +1,85 @@
+//! What the edge derives from a configuration snapshot: limiters per requestor and the
+//! content route table.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::throttle::Limiters;
+use crate::domain::access::ContentRoute;
+use crate::domain::requestor::RequestorPolicy;
+use crate::service::Requestors;
+
+pub struct EdgePlan {
+    limiters: HashMap<String, Limiters>,
+    /// Longest prefix first, so the most specific route wins.
+    routes: Vec<(Arc<RequestorPolicy>, usize)>,
+}
+
+impl EdgePlan {
+    pub fn new(requestors: &Requestors) -> Self {
+        let limiters = requestors
+            .iter()
+            .map(|p| (p.name.clone(), Limiters::new(&p.throttling)))
+            .collect();
+        let mut routes: Vec<(Arc<RequestorPolicy>, usize)> = requestors
+            .iter()
+            .flat_map(|p| (0..p.routes.len()).map(move |i| (Arc::clone(p), i)))
+            .collect();
+        routes.sort_by_key(|(p, i)| std::cmp::Reverse(p.routes[*i].prefix.len()));
+        Self { limiters, routes }
+    }
+
+    pub fn limiters(&self, requestor: &str) -> Option<&Limiters> {
+        self.limiters.get(requestor)
+    }
+
+    /// The content route serving `path`: its prefix matches whole path segments.
+    pub fn content_route(&self, path: &str) -> Option<(&Arc<RequestorPolicy>, &ContentRoute)> {
+        self.routes.iter().find_map(|(p, i)| {
+            let route = &p.routes[*i];
+            let prefix = route.prefix.trim_end_matches('/');
+            let rest = path.strip_prefix(prefix)?;
+            (rest.is_empty() || rest.starts_with('/') || prefix.is_empty()).then_some((p, route))
+        })
+    }
+
+    /// Forgets idle limiter keys; returns how many remain.
+    pub fn retain_recent(&self) -> usize {
+        self.limiters.values().map(Limiters::retain_recent).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linkgate_crds::RequestorSpec;
+
+    fn requestors() -> Requestors {
+        let secrets = |_: &linkgate_crds::SecretKeyRef| Some(b"k".to_vec());
+        [("a", "[{prefix: /news, upstream: {host: o, port: 1}}, {prefix: /news/live, upstream: {host: o, port: 2}}]"),
+         ("b", "[{prefix: /sport/, upstream: {host: o, port: 3}}]")]
+            .into_iter()
+            .map(|(name, routes)| {
+                let spec: RequestorSpec = serde_yaml_ng::from_str(&format!(
+                    "backend: {{apiKeySecretRef: {{name: x, key: y}}}}\nroutes: {routes}"
+                ))
+                .unwrap();
+                RequestorPolicy::from_spec(name, &spec, &secrets).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_longest_whole_segment_prefix_wins() {
+        let plan = EdgePlan::new(&requestors());
+        let port = |path| plan.content_route(path).map(|(_, r)| r.port);
+        assert_eq!(port("/news/live/1.ts"), Some(2));
+        assert_eq!(port("/news/1.ts"), Some(1));
+        assert_eq!(port("/news"), Some(1));
+        assert_eq!(port("/newsroom"), None);
+        assert_eq!(port("/sport/x"), Some(3));
+        assert_eq!(port("/other"), None);
+        assert_eq!(plan.content_route("/sport/x").unwrap().0.name, "b");
+        assert!(plan.limiters("a").is_some() && plan.limiters("zzz").is_none());
+    }
+}

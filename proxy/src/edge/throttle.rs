@@ -1,0 +1,179 @@
+//! Rate limits with governor: token buckets per client IP, per device and per requestor.
+//! Keyed limiters forget idle keys when `retain_recent` runs, so their memory follows the
+//! number of recently active clients, not the number ever seen.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::domain::access::{Rate, Throttling};
+
+/// Which limit refused a request, for the 429's metric label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    ClientIp,
+    Device,
+    Requestor,
+}
+
+impl Limit {
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::ClientIp => "client_ip",
+            Limit::Device => "device",
+            Limit::Requestor => "requestor",
+        }
+    }
+}
+
+/// A refusal: which limit, and how long until a request would pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Throttled {
+    pub limit: Limit,
+    pub retry_after: Duration,
+}
+
+pub struct Limiters {
+    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    per_device: Option<DefaultKeyedRateLimiter<String>>,
+    per_requestor: Option<DefaultDirectRateLimiter>,
+}
+
+fn quota(rate: Rate) -> Quota {
+    let per_second = NonZeroU32::new(rate.per_second).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(per_second).allow_burst(burst)
+}
+
+impl Limiters {
+    pub fn new(t: &Throttling) -> Self {
+        Self {
+            per_ip: t.per_client_ip.map(|r| RateLimiter::keyed(quota(r))),
+            per_device: t.per_device.map(|r| RateLimiter::keyed(quota(r))),
+            per_requestor: t.per_requestor.map(|r| RateLimiter::direct(quota(r))),
+        }
+    }
+
+    /// Spends one token from each applicable bucket, most specific first.
+    pub fn check(&self, ip: IpAddr, device: Option<&str>) -> Result<(), Throttled> {
+        let now = DefaultClock::default().now();
+        let refuse = |limit, not_until: governor::NotUntil<_>| Throttled {
+            limit,
+            retry_after: not_until.wait_time_from(now),
+        };
+        if let Some(l) = &self.per_ip {
+            l.check_key(&ip).map_err(|n| refuse(Limit::ClientIp, n))?;
+        }
+        if let (Some(l), Some(device)) = (&self.per_device, device) {
+            // Keys are owned; a hit costs one small allocation, only when devices are limited.
+            l.check_key(&device.to_owned())
+                .map_err(|n| refuse(Limit::Device, n))?;
+        }
+        if let Some(l) = &self.per_requestor {
+            l.check().map_err(|n| refuse(Limit::Requestor, n))?;
+        }
+        Ok(())
+    }
+
+    /// Forgets keys whose buckets are full again; returns how many keys remain.
+    pub fn retain_recent(&self) -> usize {
+        let mut keys = 0;
+        if let Some(l) = &self.per_ip {
+            l.retain_recent();
+            l.shrink_to_fit();
+            keys += l.len();
+        }
+        if let Some(l) = &self.per_device {
+            l.retain_recent();
+            l.shrink_to_fit();
+            keys += l.len();
+        }
+        keys
+    }
+}
+
+/// Seconds for `Retry-After`: whole, rounded up, at least one.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.is_zero()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiters(ip: Option<Rate>, device: Option<Rate>, requestor: Option<Rate>) -> Limiters {
+        Limiters::new(&Throttling {
+            per_client_ip: ip,
+            per_device: device,
+            per_requestor: requestor,
+        })
+    }
+
+    const ONE_BURST_3: Rate = Rate {
+        per_second: 1,
+        burst: 3,
+    };
+
+    #[test]
+    fn a_client_gets_its_burst_then_is_told_to_wait() {
+        let l = limiters(Some(ONE_BURST_3), None, None);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..3 {
+            assert!(l.check(a, None).is_ok());
+        }
+        let refused = l.check(a, None).unwrap_err();
+        assert_eq!(refused.limit, Limit::ClientIp);
+        assert!(refused.retry_after <= Duration::from_secs(1));
+        // Another client has its own bucket.
+        assert!(l.check("192.0.2.2".parse().unwrap(), None).is_ok());
+    }
+
+    #[test]
+    fn devices_and_the_requestor_have_buckets_of_their_own() {
+        let l = limiters(
+            None,
+            Some(ONE_BURST_3),
+            Some(Rate {
+                per_second: 1,
+                burst: 5,
+            }),
+        );
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..3 {
+            assert!(l.check(ip, Some("tv")).is_ok());
+        }
+        assert_eq!(l.check(ip, Some("tv")).unwrap_err().limit, Limit::Device);
+        assert!(l.check(ip, Some("other")).is_ok());
+        assert!(l.check(ip, None).is_ok());
+        assert_eq!(l.check(ip, None).unwrap_err().limit, Limit::Requestor);
+    }
+
+    #[test]
+    fn idle_keys_are_forgotten() {
+        let l = limiters(
+            Some(Rate {
+                per_second: 1000,
+                burst: 1,
+            }),
+            None,
+            None,
+        );
+        for i in 0..500u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            l.check(ip, None).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(l.retain_recent(), 0);
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(10)), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1_500)), 2);
+    }
+}
