@@ -8,17 +8,23 @@ use http::{Response, StatusCode, header};
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 
+use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
 pub struct Admin {
     metrics: Arc<Metrics>,
     store: Arc<dyn Store>,
+    live: Arc<Live>,
 }
 
 impl Admin {
-    pub fn new(metrics: Arc<Metrics>, store: Arc<dyn Store>) -> Self {
-        Self { metrics, store }
+    pub fn new(metrics: Arc<Metrics>, store: Arc<dyn Store>, live: Arc<Live>) -> Self {
+        Self {
+            metrics,
+            store,
+            live,
+        }
     }
 }
 
@@ -29,11 +35,15 @@ impl ServeHttp for Admin {
             "/healthz" => (StatusCode::OK, "text/plain", b"ok\n".to_vec()),
             // The store is loaded before the listeners open, so serving means ready.
             "/readyz" => (StatusCode::OK, "text/plain", b"ready\n".to_vec()),
-            "/metrics" => (
-                StatusCode::OK,
-                "text/plain; version=0.0.4",
-                self.metrics.render(self.store.counts()).into_bytes(),
-            ),
+            "/metrics" => {
+                self.metrics
+                    .set_throttle_keys(self.live.load().edge.throttle_keys());
+                (
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4",
+                    self.metrics.render(self.store.counts()).into_bytes(),
+                )
+            }
             _ => (StatusCode::NOT_FOUND, "text/plain", b"not found\n".to_vec()),
         };
         Response::builder()

@@ -112,7 +112,7 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
     gateway.add_tcp(&config.listen.to_string());
     let mut admin = Service::new(
         "linkgate admin".into(),
-        Admin::new(Arc::clone(&metrics), Arc::clone(&store)),
+        Admin::new(Arc::clone(&metrics), Arc::clone(&store), Arc::clone(&live)),
     );
     admin.add_tcp(&config.admin.to_string());
     if let Some(path) = lifecycle.config_file {
@@ -123,12 +123,7 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         };
         server.add_service(background_service("config reload", reloader));
     }
-    let housekeeping = Housekeeping {
-        store,
-        clock,
-        live,
-        metrics,
-    };
+    let housekeeping = Housekeeping { store, clock, live };
     server.add_service(gateway);
     server.add_service(admin);
     server.add_service(background_service("housekeeping", housekeeping));
@@ -170,7 +165,6 @@ struct Housekeeping {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     live: Arc<Live>,
-    metrics: Arc<Metrics>,
 }
 
 #[async_trait]
@@ -181,10 +175,7 @@ impl BackgroundService for Housekeeping {
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
-                _ = retain.tick() => {
-                    let keys = self.live.load().edge.retain_recent();
-                    self.metrics.set_throttle_keys(keys);
-                }
+                _ = retain.tick() => self.live.load().edge.retain_recent(),
                 _ = purge.tick() => match self.store.purge_expired(self.clock.now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(dropped = n, "purged expired codes and links"),

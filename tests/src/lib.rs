@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 pub mod decision_point;
+pub mod origin;
 
 /// An Ed25519 media token key for test requestors (never used outside tests).
 pub const TEST_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINvTo5IIN01atW141ANgjLWyPwI+q4drAt0AnJEzWBDP\n-----END PRIVATE KEY-----\n";
@@ -209,12 +210,28 @@ impl Gateway {
 
     /// Replaces the configuration file and restarts on the same data directory.
     pub async fn reconfigure(&mut self, yaml: &str) {
+        self.write_config(yaml);
+        self.restart().await;
+    }
+
+    /// Replaces the configuration file under the running gateway.
+    pub fn write_config(&mut self, yaml: &str) {
         let (_, path) = self
             .config
             .as_ref()
             .expect("a gateway started with a config file");
-        std::fs::write(path, yaml).expect("write config");
-        self.restart().await;
+        // Write aside and rename, so the gateway never reads a half-written file.
+        let staged = path.with_extension("staged");
+        std::fs::write(&staged, yaml).expect("write config");
+        std::fs::rename(&staged, path).expect("replace config");
+    }
+
+    /// SIGHUP: reload the configuration.
+    pub fn hangup(&self) {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        let pid = Pid::from_raw(i32::try_from(self.pid()).expect("pid fits"));
+        kill(pid, Signal::SIGHUP).expect("send SIGHUP");
     }
 
     /// Starts the binary again on the same ports and data directory.
@@ -333,4 +350,85 @@ pub fn config_with(name: &str, spec_extra: &str) -> String {
     unthrottled(&format!(
         "secrets:\n  backend:\n    apiKey: {DEMO_KEY}\nrequestors:\n  - name: {name}\n    spec:\n      mvpds:\n        - id: test-mvpd\n      backend:\n        apiKeySecretRef: {{name: backend, key: apiKey}}\n{spec_extra}"
     ))
+}
+
+/// Secrets (the backend key, a media key) and requestors named in `requestors`, each
+/// `(name, spec lines indented by six spaces)`: the requestors get the test MVPD allowing
+/// everything, the media key and the backend key unless their lines say otherwise.
+pub fn requestors_config(top: &str, requestors: &[(&str, &str)]) -> String {
+    let pem: String = TEST_SIGNING_KEY
+        .lines()
+        .map(|l| format!("      {l}\n"))
+        .collect();
+    let mut out = format!(
+        "{top}secrets:\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}requestors:\n"
+    );
+    for (name, spec) in requestors {
+        out.push_str(&format!(
+            "  - name: {name}\n    spec:\n      mvpds: [{{id: test-mvpd, decision: {{allow: ['*']}}}}]\n\
+             \x20     mediaTokens: {{signingKeys: [{{id: k1, privateKeySecretRef: {{name: media, key: key}}}}]}}\n\
+             \x20     backend: {{apiKeySecretRef: {{name: backend, key: apiKey}}}}\n{spec}"
+        ));
+    }
+    out
+}
+
+/// Links `device` to `user` through the test MVPD and returns a media token for `resource`.
+pub async fn media_token(gw: &Gateway, requestor: &str, device: &str, resource: &str) -> String {
+    let code = gw.issue_code(requestor, device).await;
+    let (status, body) = gw
+        .post_json(
+            &format!("/v1/requestors/{requestor}/links"),
+            serde_json::json!({"code": code, "userId": "alice", "mvpd": "test-mvpd"}),
+            Some(DEMO_KEY),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = gw
+        .get(
+            &format!("/v1/requestors/{requestor}/devices/{device}/media-token?resource={resource}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().expect("token").to_owned()
+}
+
+/// A GET over a fresh socket, so the test knows its source port; returns the status line's
+/// code, the response head and body.
+pub async fn raw_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String, u16) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let port = socket.local_addr().expect("local address").port();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    socket.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.expect("read");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, answer, port)
+}
+
+/// Polls the gateway's metrics until `line` appears, or fails after `patience`.
+pub async fn wait_for_metric(gw: &Gateway, line: &str, patience: Duration) {
+    let deadline = Instant::now() + patience;
+    loop {
+        let metrics = gw.metrics().await;
+        if metrics.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{line:?} never appeared in:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

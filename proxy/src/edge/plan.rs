@@ -43,9 +43,14 @@ impl EdgePlan {
         })
     }
 
-    /// Forgets idle limiter keys; returns how many remain.
-    pub fn retain_recent(&self) -> usize {
-        self.limiters.values().map(Limiters::retain_recent).sum()
+    /// Forgets idle limiter keys.
+    pub fn retain_recent(&self) {
+        self.limiters.values().for_each(Limiters::retain_recent);
+    }
+
+    /// Limiter keys held now, across requestors.
+    pub fn throttle_keys(&self) -> usize {
+        self.limiters.values().map(Limiters::keys).sum()
     }
 }
 

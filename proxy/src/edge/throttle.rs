@@ -78,20 +78,22 @@ impl Limiters {
         Ok(())
     }
 
-    /// Forgets keys whose buckets are full again; returns how many keys remain.
-    pub fn retain_recent(&self) -> usize {
-        let mut keys = 0;
+    /// Forgets keys whose buckets are full again.
+    pub fn retain_recent(&self) {
         if let Some(l) = &self.per_ip {
             l.retain_recent();
             l.shrink_to_fit();
-            keys += l.len();
         }
         if let Some(l) = &self.per_device {
             l.retain_recent();
             l.shrink_to_fit();
-            keys += l.len();
         }
-        keys
+    }
+
+    /// Client IPs and devices with state.
+    pub fn keys(&self) -> usize {
+        self.per_ip.as_ref().map_or(0, |l| l.len())
+            + self.per_device.as_ref().map_or(0, |l| l.len())
     }
 }
 
@@ -165,8 +167,10 @@ mod tests {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
             l.check(ip, None).unwrap();
         }
+        assert_eq!(l.keys(), 500);
         std::thread::sleep(Duration::from_millis(20));
-        assert_eq!(l.retain_recent(), 0);
+        l.retain_recent();
+        assert_eq!(l.keys(), 0);
     }
 
     #[test]

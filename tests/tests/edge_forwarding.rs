@@ -1,0 +1,105 @@
+//! What the origin learns about the client: X-Forwarded-For, -Port, -Proto and a request
+//! ID, for direct clients, behind trusted proxies, and when an untrusted client lies.
+
+use linkgate_tests::origin::Origin;
+use linkgate_tests::{Gateway, raw_get, requestors_config};
+
+fn config(origin: std::net::SocketAddr) -> String {
+    let route = |prefix: &str| {
+        format!(
+            "      routes: [{{prefix: {prefix}, upstream: {{host: 127.0.0.1, port: {}}}}}]\n",
+            origin.port()
+        )
+    };
+    requestors_config(
+        "",
+        &[
+            (
+                "direct",
+                &format!(
+                    "      throttling: {{perClientIp: null}}\n{}",
+                    route("/direct")
+                ),
+            ),
+            (
+                "behind",
+                &format!(
+                    "      throttling: {{perClientIp: null}}\n      trustedProxies: [127.0.0.0/8]\n{}",
+                    route("/behind")
+                ),
+            ),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn the_origin_sees_the_right_client_for_direct_trusted_and_spoofing_clients() {
+    let origin = Origin::start("origin").await;
+    let gw = Gateway::with_config(&config(origin.addr)).await;
+
+    // A direct client: its own address and source port.
+    let (status, answer, port) = raw_get(gw.api, "/direct/a.ts", &[]).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.ends_with("origin"), "{answer}");
+    // A direct client pretending to be someone else: not believed.
+    let (status, _, spoofer_port) = raw_get(
+        gw.api,
+        "/direct/b.ts",
+        &[
+            ("X-Forwarded-For", "6.6.6.6"),
+            ("X-Forwarded-Port", "1"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Behind a trusted proxy: the chain is kept and the proxy appended.
+    let (status, answer, _) = raw_get(
+        gw.api,
+        "/behind/c.ts",
+        &[
+            ("X-Forwarded-For", "203.0.113.5"),
+            ("X-Forwarded-Port", "443"),
+            ("X-Forwarded-Proto", "https"),
+            ("X-Request-Id", "edge-42"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        answer.to_lowercase().contains("x-request-id: edge-42"),
+        "{answer}"
+    );
+
+    let seen = origin.seen().await;
+    assert_eq!(seen.len(), 3);
+    let h = |i: usize, name: &str| seen[i].headers.get(name).cloned().unwrap_or_default();
+    assert_eq!(seen[0].path, "/direct/a.ts");
+    assert_eq!(h(0, "x-forwarded-for"), "127.0.0.1");
+    assert_eq!(h(0, "x-forwarded-port"), port.to_string());
+    assert_eq!(h(0, "x-forwarded-proto"), "http");
+    assert_eq!(h(0, "x-request-id").len(), 36, "a generated UUID");
+    assert_eq!(h(1, "x-forwarded-for"), "127.0.0.1");
+    assert_eq!(h(1, "x-forwarded-port"), spoofer_port.to_string());
+    assert_eq!(h(1, "x-forwarded-proto"), "http");
+    assert_eq!(h(2, "x-forwarded-for"), "203.0.113.5, 127.0.0.1");
+    assert_eq!(h(2, "x-forwarded-port"), "443");
+    assert_eq!(h(2, "x-forwarded-proto"), "https");
+    assert_eq!(h(2, "x-request-id"), "edge-42");
+}
+
+#[tokio::test]
+async fn an_unreachable_origin_is_a_502_not_a_hang() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let gw = Gateway::with_config(&config(dead)).await;
+    let (status, answer, _) = raw_get(gw.api, "/direct/x", &[]).await;
+    assert_eq!(status, 502, "{answer}");
+    let metrics = gw.metrics().await;
+    assert!(
+        metrics.contains("linkgate_upstream_errors_total{kind=\"connect\",requestor=\"direct\"}"),
+        "{metrics}"
+    );
+}

@@ -1,0 +1,92 @@
+//! Inline media token checks: origins never see a request without a valid token, and see
+//! the verified user and device on those with one.
+
+use std::time::Duration;
+
+use linkgate_tests::origin::Origin;
+use linkgate_tests::{Gateway, media_token, raw_get, requestors_config};
+
+fn config(origin: std::net::SocketAddr, media_ttl: u32) -> String {
+    requestors_config(
+        "",
+        &[(
+            "tv",
+            &format!(
+                "      throttling: {{perClientIp: null}}\n      routes:\n\
+                 \x20       - {{prefix: /news, upstream: {{host: 127.0.0.1, port: {port}}}, resource: news}}\n",
+                port = origin.port()
+            ),
+        )],
+    )
+    .replace(
+        "mediaTokens: {signingKeys",
+        &format!("mediaTokens: {{ttlSeconds: {media_ttl}, signingKeys"),
+    )
+}
+
+#[tokio::test]
+async fn only_valid_tokens_for_the_route_s_resource_reach_the_origin() {
+    let origin = Origin::start("segment").await;
+    let gw = Gateway::with_config(&config(origin.addr, 2)).await;
+    let token = media_token(&gw, "tv", "tv-1", "news").await;
+    let sports = media_token(&gw, "tv", "tv-2", "sports").await;
+    let mut tampered = token.clone().into_bytes();
+    let at = token.rfind('.').unwrap() + 5;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+
+    let (status, answer, _) = raw_get(gw.api, "/news/1.ts", &[]).await;
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.contains("media_token_missing"));
+    for (bad, why) in [
+        (&tampered, "tampered"),
+        (&sports, "another resource"),
+        (&"x.y.z".to_owned(), "garbage"),
+    ] {
+        let (status, answer, _) = raw_get(gw.api, "/news/1.ts", &[("X-Media-Token", bad)]).await;
+        assert_eq!(status, 403, "{why}: {answer}");
+        assert!(answer.contains("media_token_invalid"), "{answer}");
+    }
+    assert!(
+        origin.seen().await.is_empty(),
+        "no refused request reached the origin"
+    );
+
+    let (status, answer, _) = raw_get(gw.api, "/news/2.ts", &[("X-Media-Token", &token)]).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.ends_with("segment"));
+    // Players that cannot set headers put it in the query.
+    let (status, _, _) = raw_get(gw.api, &format!("/news/3.ts?token={token}"), &[]).await;
+    assert_eq!(status, 200);
+    let seen = origin.seen().await;
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].headers["x-linkgate-user"], "alice");
+    assert_eq!(seen[0].headers["x-linkgate-device"], "tv-1");
+
+    // A client cannot name itself: the gateway's headers replace anything sent.
+    let (status, _, _) = raw_get(
+        gw.api,
+        "/news/4.ts",
+        &[("X-Media-Token", &token), ("X-Linkgate-User", "mallory")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(origin.seen().await[2].headers["x-linkgate-user"], "alice");
+
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let (status, answer, _) = raw_get(gw.api, "/news/5.ts", &[("X-Media-Token", &token)]).await;
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.contains("media_token_expired"));
+    assert_eq!(origin.seen().await.len(), 3);
+
+    let metrics = gw.metrics().await;
+    for reason in ["missing", "signature", "binding", "format", "expired"] {
+        let line =
+            format!("linkgate_token_rejections_total{{reason=\"{reason}\",requestor=\"tv\"}} 1");
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
+    assert!(
+        metrics.contains("linkgate_requests_total{route=\"content\",status=\"200\"} 3"),
+        "{metrics}"
+    );
+}

@@ -1,0 +1,73 @@
+//! Configuration reload on file change and SIGHUP: new limits apply live, requests in
+//! flight finish, and a broken file is refused while the old configuration keeps serving.
+
+use std::time::Duration;
+
+use linkgate_tests::origin::Origin;
+use linkgate_tests::{Gateway, raw_get, requestors_config, wait_for_metric};
+
+fn config(origin: std::net::SocketAddr, burst: u32) -> String {
+    let spec = format!(
+        "      throttling: {{perClientIp: {{perSecond: 1, burst: {burst}}}}}\n      routes: [{{prefix: /slow, upstream: {{host: 127.0.0.1, port: {}}}}}]\n",
+        origin.port()
+    );
+    requestors_config("", &[("tv", &spec)])
+}
+
+#[tokio::test]
+async fn reload_changes_limits_live_without_dropping_a_long_request() {
+    let origin = Origin::start("done").await;
+    let mut gw = Gateway::with_config(&config(origin.addr, 100)).await;
+    let api = gw.api;
+    let long = tokio::spawn(async move { raw_get(api, "/slow/x?sleep_ms=3000", &[]).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    gw.write_config(&config(origin.addr, 2));
+    wait_for_metric(
+        &gw,
+        "linkgate_config_reloads_total{outcome=\"applied\"} 1",
+        Duration::from_secs(10),
+    )
+    .await;
+    let users = "/v1/requestors/tv/devices/tv/users";
+    assert_eq!(raw_get(gw.api, users, &[]).await.0, 200);
+    assert_eq!(raw_get(gw.api, users, &[]).await.0, 200);
+    assert_eq!(
+        raw_get(gw.api, users, &[]).await.0,
+        429,
+        "the new burst of 2 applies"
+    );
+
+    let (status, answer, _) = long.await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.ends_with("done"));
+
+    gw.write_config("requestors: [");
+    wait_for_metric(
+        &gw,
+        "linkgate_config_reloads_total{outcome=\"refused\"} 1",
+        Duration::from_secs(10),
+    )
+    .await;
+    // The old configuration still serves, burst of 2 and all.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let mut admitted = 0;
+    while raw_get(gw.api, users, &[]).await.0 == 200 {
+        admitted += 1;
+        assert!(admitted <= 2, "more than the burst got through");
+    }
+    assert_eq!(admitted, 2);
+
+    // SIGHUP reloads too (here after the file was mended).
+    gw.write_config(&config(origin.addr, 50));
+    gw.hangup();
+    wait_for_metric(
+        &gw,
+        "linkgate_config_reloads_total{outcome=\"applied\"} 2",
+        Duration::from_secs(10),
+    )
+    .await;
+    for _ in 0..5 {
+        assert_eq!(raw_get(gw.api, users, &[]).await.0, 200);
+    }
+}

@@ -1,0 +1,114 @@
+//! Rate limits (429 with Retry-After, recovery), bounded limiter memory under many client
+//! addresses, and the backend allow-list.
+
+use std::time::Duration;
+
+use linkgate_tests::{DEMO_KEY, Gateway, raw_get, requestors_config, wait_for_metric};
+use serde_json::json;
+
+#[tokio::test]
+async fn the_builtin_demo_allows_a_burst_of_ten_per_client_then_429() {
+    let gw = Gateway::builtin_demo().await;
+    let path = "/v1/requestors/demo/devices/tv/users";
+    for i in 0..10 {
+        let (status, _, _) = raw_get(gw.api, path, &[]).await;
+        assert_eq!(status, 200, "request {i} is within the burst");
+    }
+    let (status, answer, _) = raw_get(gw.api, path, &[]).await;
+    assert_eq!(status, 429, "{answer}");
+    assert!(answer.to_lowercase().contains("retry-after: 1"), "{answer}");
+    assert!(answer.contains("too_many_requests"));
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (status, _, _) = raw_get(gw.api, path, &[]).await;
+    assert_eq!(status, 200, "one token is back after a second");
+    let metrics = gw.metrics().await;
+    assert!(
+        metrics.contains("linkgate_throttled_total{limit=\"client_ip\",requestor=\"demo\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn devices_are_limited_apart_from_each_other() {
+    let spec = "      throttling: {perClientIp: null, perDevice: {perSecond: 1, burst: 2}}\n";
+    let gw = Gateway::with_config(&requestors_config("", &[("tv", spec)])).await;
+    let users = |device: &str| format!("/v1/requestors/tv/devices/{device}/users");
+    assert_eq!(raw_get(gw.api, &users("a"), &[]).await.0, 200);
+    assert_eq!(raw_get(gw.api, &users("a"), &[]).await.0, 200);
+    assert_eq!(raw_get(gw.api, &users("a"), &[]).await.0, 429);
+    assert_eq!(
+        raw_get(gw.api, "/api/v1/checkauthn?requestor=tv&deviceId=a", &[])
+            .await
+            .0,
+        429
+    );
+    assert_eq!(raw_get(gw.api, &users("b"), &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn many_client_addresses_do_not_grow_limiter_memory_without_bound() {
+    let spec = "      trustedProxies: [127.0.0.1]\n      throttling: {perClientIp: {perSecond: 1, burst: 5}}\n";
+    let gw = Gateway::with_config(&requestors_config("", &[("tv", spec)])).await;
+    let url = gw.url("/v1/requestors/tv/devices/tv/users");
+    let mut tasks = Vec::new();
+    for t in 0..8u32 {
+        let (http, url) = (gw.http.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..250u32 {
+                let ip = std::net::Ipv4Addr::from(0x0a00_0000 + t * 1_000 + i);
+                let status = http
+                    .get(&url)
+                    .header("x-forwarded-for", ip.to_string())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(status, 200, "each address has its own bucket");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // 2,000 addresses were seen; at least the last second's are still held...
+    let metrics = gw.metrics().await;
+    let held: usize = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("linkgate_throttle_keys "))
+        .and_then(|v| v.parse().ok())
+        .expect("the gauge");
+    assert!(held > 100, "{held} keys held right after the flood");
+    // ...and once their buckets refill they are forgotten.
+    wait_for_metric(&gw, "linkgate_throttle_keys 0", Duration::from_secs(15)).await;
+}
+
+#[tokio::test]
+async fn the_backend_allow_list_admits_only_its_networks() {
+    let spec = "      throttling: {perClientIp: null}\n      trustedProxies: [127.0.0.1]\n      backendAllowList: [192.0.2.0/24]\n";
+    let gw = Gateway::with_config(&requestors_config("", &[("tv", spec)])).await;
+    let code = gw.issue_code("tv", "tv-1").await;
+    let link = |from: &'static str| {
+        gw.http
+            .post(gw.url("/v1/requestors/tv/links"))
+            .bearer_auth(DEMO_KEY)
+            .header("x-forwarded-for", from)
+            .json(&json!({"code": code, "userId": "alice"}))
+            .send()
+    };
+    let refused = linkgate_tests::read(link("198.51.100.1").await.unwrap()).await;
+    assert_eq!(
+        (refused.0, refused.1["code"].as_str()),
+        (403, Some("ip_not_allowed"))
+    );
+    let admitted = linkgate_tests::read(link("192.0.2.10").await.unwrap()).await;
+    assert_eq!(admitted.0, 201, "{}", admitted.1);
+    // Device calls are not server-to-server: the list does not apply.
+    let device = gw
+        .http
+        .get(gw.url("/v1/requestors/tv/devices/tv-1/authn"))
+        .header("x-forwarded-for", "198.51.100.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(device.status(), 200);
+}
