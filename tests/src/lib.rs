@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 pub mod decision_point;
+pub mod dns;
 pub mod origin;
 
 /// An Ed25519 media token key for test requestors (never used outside tests).
