@@ -95,6 +95,10 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
     let conf = ServerConf {
         grace_period_seconds: Some(lifecycle.grace_period.as_secs()),
         graceful_shutdown_timeout_seconds: Some(10),
+        ca_file: config
+            .upstream_ca_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
         ..ServerConf::default()
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);

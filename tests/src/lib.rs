@@ -14,6 +14,7 @@ use tempfile::TempDir;
 pub mod decision_point;
 pub mod dns;
 pub mod origin;
+pub mod tls_origin;
 
 /// An Ed25519 media token key for test requestors (never used outside tests).
 pub const TEST_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINvTo5IIN01atW141ANgjLWyPwI+q4drAt0AnJEzWBDP\n-----END PRIVATE KEY-----\n";

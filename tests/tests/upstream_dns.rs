@@ -91,3 +91,35 @@ async fn requests_go_round_robin_and_skip_a_dead_address() {
         "the dead address is tried once, then skipped: {metrics}"
     );
 }
+
+#[tokio::test]
+async fn a_tls_origin_is_reached_only_when_its_certificate_is_trusted() {
+    let origin = linkgate_tests::tls_origin::TlsOrigin::start("origin.test", "tls").await;
+    let dns = DnsServer::start(vec![A], 60).await;
+    let route = format!(
+        "      throttling: {{perClientIp: null}}\n      routes: [{{prefix: /cdn, upstream: {{host: origin.test, port: {}, tls: true}}}}]\n",
+        origin.addr.port()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &origin.ca_pem).unwrap();
+    let dns_line = format!("dns: {{nameservers: ['{}']}}\n", dns.addr);
+
+    let trusted = Gateway::with_config(&requestors_config(
+        &format!("{dns_line}upstreamCaFile: '{}'\n", ca.display()),
+        &[("tv", &route)],
+    ))
+    .await;
+    assert_eq!(body(&trusted).await, "tls");
+    assert_eq!(origin.served(), 1);
+
+    // The same origin with only the system's roots: its certificate is not accepted.
+    let untrusted = Gateway::with_config(&requestors_config(&dns_line, &[("tv", &route)])).await;
+    let (status, answer, _) = raw_get(untrusted.api, "/cdn/seg.ts", &[]).await;
+    assert_eq!(status, 502, "{answer}");
+    assert_eq!(
+        origin.served(),
+        1,
+        "no request went over an unverified connection"
+    );
+}

@@ -26,6 +26,9 @@ pub struct ConfigFile {
     /// How origins are resolved.
     #[serde(default)]
     pub dns: DnsSection,
+    /// CA certificates (PEM) trusted for TLS origins instead of the system's.
+    #[serde(default)]
+    pub upstream_ca_file: Option<PathBuf>,
     /// The key registration codes are hashed under. Absent: generated once and kept in the
     /// data directory.
     #[serde(default)]

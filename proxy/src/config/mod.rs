@@ -28,6 +28,8 @@ pub struct Config {
     pub code_key: Option<Vec<u8>>,
     pub requestors: Requestors,
     pub dns: DnsSettings,
+    /// CA certificates trusted for TLS origins; `None`: the system's. Read at start.
+    pub upstream_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +138,7 @@ impl Config {
         };
         Ok(Self {
             dns,
+            upstream_ca_file: file.upstream_ca_file,
             listen: file.listen,
             admin: file.admin,
             store: file.store.backend,
