@@ -37,6 +37,8 @@ pub struct Throttled {
 }
 
 pub struct Limiters {
+    /// Built once: creating a clock calibrates it, which costs more than a check.
+    clock: DefaultClock,
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_device: Option<DefaultKeyedRateLimiter<String>>,
     per_requestor: Option<DefaultDirectRateLimiter>,
@@ -51,6 +53,7 @@ fn quota(rate: Rate) -> Quota {
 impl Limiters {
     pub fn new(t: &Throttling) -> Self {
         Self {
+            clock: DefaultClock::default(),
             per_ip: t.per_client_ip.map(|r| RateLimiter::keyed(quota(r))),
             per_device: t.per_device.map(|r| RateLimiter::keyed(quota(r))),
             per_requestor: t.per_requestor.map(|r| RateLimiter::direct(quota(r))),
@@ -59,10 +62,9 @@ impl Limiters {
 
     /// Spends one token from each applicable bucket, most specific first.
     pub fn check(&self, ip: IpAddr, device: Option<&str>) -> Result<(), Throttled> {
-        let now = DefaultClock::default().now();
         let refuse = |limit, not_until: governor::NotUntil<_>| Throttled {
             limit,
-            retry_after: not_until.wait_time_from(now),
+            retry_after: not_until.wait_time_from(self.clock.now()),
         };
         if let Some(l) = &self.per_ip {
             l.check_key(&ip).map_err(|n| refuse(Limit::ClientIp, n))?;

@@ -33,7 +33,7 @@ struct Inner<J> {
     journal: J,
 }
 
-type Plan<T> = Box<dyn FnOnce(&State) -> Result<(Vec<Change>, T)> + Send>;
+type Plan<'a, T> = Box<dyn FnOnce(&State) -> Result<(Vec<Change>, T)> + Send + 'a>;
 
 impl<J: Journal> JournaledStore<J> {
     pub(super) fn with_journal(state: State, journal: J) -> Self {
@@ -49,7 +49,7 @@ impl<J: Journal> JournaledStore<J> {
     /// Plans, commits and applies a change as one step. A blocking journal runs the whole
     /// step on a blocking thread, so a caller that goes away cannot leave a change durable
     /// on disk but missing from memory.
-    async fn write<T: Send + 'static>(&self, plan: Plan<T>) -> Result<T> {
+    async fn write<T: Send + 'static>(&self, plan: Plan<'static, T>) -> Result<T> {
         if J::BLOCKING {
             let inner = Arc::clone(&self.inner);
             tokio::task::spawn_blocking(move || inner.write(plan))
@@ -61,8 +61,18 @@ impl<J: Journal> JournaledStore<J> {
     }
 }
 
+impl<J: Journal> JournaledStore<J> {
+    /// A write on the calling thread, for callers that are not async (bulk imports).
+    pub(super) fn write_blocking(
+        &self,
+        plan: impl FnOnce(&State) -> Result<Vec<Change>> + Send,
+    ) -> Result<()> {
+        self.inner.write(Box::new(|s| Ok((plan(s)?, ()))))
+    }
+}
+
 impl<J: Journal> Inner<J> {
-    fn write<T>(&self, plan: Plan<T>) -> Result<T> {
+    fn write<T>(&self, plan: Plan<'_, T>) -> Result<T> {
         let _writer = self.writer.lock();
         let (changes, out) = plan(&self.state.read())?;
         if !changes.is_empty() {

@@ -128,6 +128,19 @@ impl State {
         Ok((vec![put], version))
     }
 
+    /// Puts links whatever is stored, each at a new version.
+    pub fn plan_import(&self, links: Vec<DeviceLink>) -> Vec<Change> {
+        (self.last_version + 1..)
+            .zip(links)
+            .map(|(version, link)| {
+                Change::PutLink(Versioned {
+                    link: Arc::new(link),
+                    version,
+                })
+            })
+            .collect()
+    }
+
     pub fn plan_delete_link(&self, key: &LinkKey, expected: u64) -> Result<Vec<Change>> {
         if self.links.get(key).map(|v| v.version) != Some(expected) {
             return Err(StoreError::Conflict);
