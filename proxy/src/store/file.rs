@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::journaled::{Journal, JournaledStore};
@@ -21,6 +21,9 @@ const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
 /// The highest link version ever handed out: kept so that a link deleted and created
 /// again never reuses a version a stale writer may still hold.
 const LAST_VERSION: TableDefinition<(), u64> = TableDefinition::new("last_version");
+
+/// redb's page cache; it defaults to a gigabyte, which would double a large store's memory.
+const REDB_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "linkgate.redb";
@@ -92,7 +95,10 @@ impl FileStore {
             ))
         })?;
         let path = dir.join(DB_FILE);
-        let db = Database::create(&path)
+        // Reads are served from memory, so redb's page cache only has to help writes.
+        let db = redb::Builder::new()
+            .set_cache_size(REDB_CACHE_BYTES)
+            .create(&path)
             .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
         let state = load(&db)?;
         Ok(JournaledStore::with_journal(state, Redb(db)))
@@ -128,7 +134,8 @@ fn load(db: &Database) -> Result<State> {
     txn.open_table(LAST_VERSION).map_err(backend)?;
     txn.commit().map_err(backend)?;
 
-    let mut changes = Vec::new();
+    // Row by row into the state: no second copy of the store in memory while loading.
+    let mut state = State::default();
     let txn = db.begin_read().map_err(backend)?;
     for row in txn
         .open_table(CODES)
@@ -138,17 +145,14 @@ fn load(db: &Database) -> Result<State> {
     {
         let (_, value) = row.map_err(backend)?;
         let code: CodeRecord = serde_json::from_slice(value.value()).map_err(corrupt)?;
-        changes.push(Change::PutCode(code));
+        state.apply_one(Change::PutCode(code));
     }
-    for row in txn
-        .open_table(LINKS)
-        .map_err(backend)?
-        .iter()
-        .map_err(backend)?
-    {
+    let links = txn.open_table(LINKS).map_err(backend)?;
+    state.reserve_links(usize::try_from(links.len().map_err(backend)?).unwrap_or(0));
+    for row in links.iter().map_err(backend)? {
         let (_, value) = row.map_err(backend)?;
         let stored: StoredLink = serde_json::from_slice(value.value()).map_err(corrupt)?;
-        changes.push(Change::PutLink(Versioned {
+        state.apply_one(Change::PutLink(Versioned {
             link: Arc::new(stored.link),
             version: stored.version,
         }));
@@ -159,8 +163,6 @@ fn load(db: &Database) -> Result<State> {
         .get(())
         .map_err(backend)?
         .map_or(0, |v| v.value());
-    let mut state = State::default();
-    state.apply(changes);
     state.raise_version_floor(last_version);
     Ok(state)
 }

@@ -168,25 +168,32 @@ impl State {
     }
 
     pub fn apply(&mut self, changes: Vec<Change>) {
-        for change in changes {
-            match change {
-                Change::PutCode(code) => {
-                    self.forget_code(&code.hash);
-                    let device = LinkKey::new(&code.requestor, &code.device);
-                    self.device_codes.insert(device, code.hash);
-                    if let Some(device_code) = code.device_code {
-                        self.by_device_code.insert(device_code, code.hash);
-                    }
-                    self.codes.insert(code.hash, code);
+        changes.into_iter().for_each(|c| self.apply_one(c));
+    }
+
+    /// Room for `n` more links, so loading a large store does not regrow the map.
+    pub fn reserve_links(&mut self, n: usize) {
+        self.links.reserve(n);
+    }
+
+    pub fn apply_one(&mut self, change: Change) {
+        match change {
+            Change::PutCode(code) => {
+                self.forget_code(&code.hash);
+                let device = LinkKey::new(&code.requestor, &code.device);
+                self.device_codes.insert(device, code.hash);
+                if let Some(device_code) = code.device_code {
+                    self.by_device_code.insert(device_code, code.hash);
                 }
-                Change::DeleteCode(hash) => self.forget_code(&hash),
-                Change::PutLink(versioned) => {
-                    self.last_version = self.last_version.max(versioned.version);
-                    self.links.insert(LinkKey::of(&versioned.link), versioned);
-                }
-                Change::DeleteLink(key) => {
-                    self.links.remove(&key);
-                }
+                self.codes.insert(code.hash, code);
+            }
+            Change::DeleteCode(hash) => self.forget_code(&hash),
+            Change::PutLink(versioned) => {
+                self.last_version = self.last_version.max(versioned.version);
+                self.links.insert(LinkKey::of(&versioned.link), versioned);
+            }
+            Change::DeleteLink(key) => {
+                self.links.remove(&key);
             }
         }
     }
