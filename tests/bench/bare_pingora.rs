@@ -1,17 +1,20 @@
-//! The baseline for the proxy benchmarks: a Pingora server whose `ProxyHttp` only picks the
-//! one upstream peer, with one worker thread, like linkgate's.
+//! Baselines for the benchmarks: a Pingora server whose `ProxyHttp` only picks the one
+//! upstream peer, or only answers `200 ok` itself, with one worker thread, like linkgate's.
 //!
-//! `bare-pingora LISTEN UPSTREAM`, e.g. `bare-pingora 127.0.0.1:18081 127.0.0.1:18080`.
+//! `bare-pingora LISTEN UPSTREAM` (passthrough) or `bare-pingora LISTEN --answer`.
 
 use std::net::SocketAddr;
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use pingora::http::ResponseHeader;
 use pingora::prelude::{HttpPeer, ProxyHttp, Session};
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server};
 
 struct Passthrough {
-    upstream: SocketAddr,
+    /// `None`: answer locally.
+    upstream: Option<SocketAddr>,
 }
 
 #[async_trait]
@@ -20,22 +23,38 @@ impl ProxyHttp for Passthrough {
 
     fn new_ctx(&self) {}
 
+    async fn request_filter(&self, session: &mut Session, _ctx: &mut ()) -> pingora::Result<bool> {
+        if self.upstream.is_some() {
+            return Ok(false);
+        }
+        let mut header = ResponseHeader::build(200, Some(1))?;
+        header.insert_header("content-length", "2")?;
+        session
+            .write_response_header(Box::new(header), false)
+            .await?;
+        session
+            .write_response_body(Some(Bytes::from_static(b"ok")), true)
+            .await?;
+        Ok(true)
+    }
+
     async fn upstream_peer(
         &self,
         _session: &mut Session,
         _ctx: &mut (),
     ) -> pingora::Result<Box<HttpPeer>> {
-        Ok(Box::new(HttpPeer::new(self.upstream, false, String::new())))
+        let upstream = self.upstream.expect("only called when proxying");
+        Ok(Box::new(HttpPeer::new(upstream, false, String::new())))
     }
 }
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(listen), Some(upstream)) = (args.next(), args.next()) else {
-        eprintln!("usage: bare-pingora LISTEN UPSTREAM");
+        eprintln!("usage: bare-pingora LISTEN (UPSTREAM | --answer)");
         std::process::exit(2);
     };
-    let upstream: SocketAddr = upstream.parse().expect("UPSTREAM is ip:port");
+    let upstream = (upstream != "--answer").then(|| upstream.parse().expect("UPSTREAM is ip:port"));
     let conf = ServerConf {
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(1),

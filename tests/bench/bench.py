@@ -102,7 +102,7 @@ def main():
     links = 100_000 if args.quick else 1_000_000
 
     tmp = tempfile.mkdtemp(prefix="linkgate-bench-")
-    ports = {k: free_port() for k in ("origin", "nginx", "haproxy", "bare", "linkgate", "admin")}
+    ports = {k: free_port() for k in ("origin", "nginx", "haproxy", "bare", "answer", "linkgate", "admin")}
     procs = {}
 
     def start(name, argv, port):
@@ -127,6 +127,7 @@ def main():
         start("nginx", ["nginx", "-c", os.path.join(tmp, "nginx.conf"), "-e", os.path.join(tmp, "proxy.err")], ports["nginx"])
         start("haproxy", ["haproxy", "-db", "-f", os.path.join(tmp, "haproxy.cfg")], ports["haproxy"])
         start("bare", [os.path.join(args.bin_dir, "bare-pingora"), f"127.0.0.1:{ports['bare']}", f"127.0.0.1:{ports['origin']}"], ports["bare"])
+        start("answer", [os.path.join(args.bin_dir, "bare-pingora"), f"127.0.0.1:{ports['answer']}", "--answer"], ports["answer"])
         env = dict(os.environ, RUST_LOG="warn")
         log = open(os.path.join(tmp, "linkgate.log"), "w")
         procs["linkgate"] = subprocess.Popen(
@@ -148,6 +149,7 @@ def main():
             ("proxy", "nginx proxy_pass (keepalive 64)", "nginx", f"http://127.0.0.1:{ports['nginx']}/seg.ts", []),
             ("proxy", "haproxy (http-reuse always)", "haproxy", f"http://127.0.0.1:{ports['haproxy']}/seg.ts", []),
             ("local", "nginx return 200", "origin", f"http://127.0.0.1:{ports['origin']}/", []),
+            ("local", "bare Pingora answering in request_filter", "answer", f"http://127.0.0.1:{ports['answer']}/", []),
             ("local", "linkgate checkauthn (linked device)", "linkgate", f"{api}/api/v1/checkauthn?{q}", []),
             ("local", "linkgate authorize (cached decision)", "linkgate", f"{api}/api/v1/authorize?{q}&resource=news", []),
             ("local", "linkgate media token (signs each)", "linkgate", f"{api}/api/v1/tokens/media?{q}&resource=news", []),
