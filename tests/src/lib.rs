@@ -13,6 +13,7 @@ use tempfile::TempDir;
 
 pub mod decision_point;
 pub mod dns;
+pub mod kube;
 pub mod origin;
 pub mod tls_origin;
 

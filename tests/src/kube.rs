@@ -1,0 +1,45 @@
+//! The Kubernetes API server of the test control plane (`tests/control-plane/cluster.sh`),
+//! found through `KUBECONFIG`. Locally a test without one skips, saying so; in CI (`CI`
+//! set) a missing API server fails the test, so Kubernetes tests can never silently not run.
+
+use std::io::Write;
+
+use kube::Client;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// A client for the test API server, or `None` (after saying why) when there is none.
+pub async fn client(test: &str) -> Option<Client> {
+    let Some(path) = std::env::var_os("KUBECONFIG") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: CI must run the Kubernetes tests, but KUBECONFIG is not set"
+        );
+        // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: skipped, no API server (start one: export KUBECONFIG=$(tests/control-plane/cluster.sh start dev))"
+        );
+        return None;
+    };
+    let kubeconfig = Kubeconfig::read_from(&path).expect("a readable kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .expect("a usable kubeconfig");
+    Some(Client::try_from(config).expect("a client"))
+}
+
+/// A namespace name of its own for one test.
+pub fn namespace(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid_like()[..8])
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{:016x}", nanos ^ u128::from(std::process::id()) << 64)
+        .chars()
+        .rev()
+        .collect()
+}
