@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
-use linkgate_tests::{DEMO_KEY, Gateway, TEST_SIGNING_KEY};
+use linkgate_tests::{DEMO_KEY, Gateway, requestors_config};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthType, ClientId, DeviceAuthorizationUrl, StandardDeviceAuthorizationResponse, TokenResponse,
@@ -14,16 +14,12 @@ use oauth2::{
 use serde_json::{Value, json};
 
 fn config() -> String {
-    let pem: String = TEST_SIGNING_KEY
-        .lines()
-        .map(|l| format!("      {l}\n"))
-        .collect();
-    format!(
-        "secrets:\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}\
-         requestors:\n  - name: tv\n    spec:\n      throttling: {{perClientIp: null}}\n      mvpds: [{{id: test-mvpd, decision: {{allow: ['*']}}}}]\n\
-         \x20     deviceFlow: {{intervalSeconds: 1, verificationUri: 'https://tv.example/activate'}}\n\
-         \x20     mediaTokens: {{signingKeys: [{{id: k1, privateKeySecretRef: {{name: media, key: key}}}}]}}\n\
-         \x20     backend: {{apiKeySecretRef: {{name: backend, key: apiKey}}}}\n"
+    requestors_config(
+        "",
+        &[(
+            "tv",
+            "      throttling: {perClientIp: null}\n      deviceFlow: {intervalSeconds: 1, verificationUri: 'https://tv.example/activate'}\n",
+        )],
     )
 }
 
