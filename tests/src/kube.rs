@@ -43,3 +43,50 @@ fn uuid_like() -> String {
         .rev()
         .collect()
 }
+
+/// Installs (server-side applies) linkgate's CRDs and waits until they are Established.
+pub async fn install_crds(client: &Client) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Api, Patch, PatchParams};
+    use kube::runtime::wait::{await_condition, conditions};
+
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for doc in include_str!("../../crds/crds.yaml").split("\n---\n") {
+        let crd: CustomResourceDefinition =
+            serde_yaml_ng::from_str(doc.trim_start_matches("---\n")).expect("a CRD");
+        let name = crd.metadata.name.clone().expect("named");
+        crds.patch(
+            &name,
+            &PatchParams::apply("linkgate-tests").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .expect("apply the CRD");
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            await_condition(crds.clone(), &name, conditions::is_crd_established()),
+        )
+        .await
+        .expect("established in time")
+        .expect("watch");
+    }
+}
+
+/// Creates a namespace of its own for a test and returns its name.
+pub async fn create_namespace(client: &Client, prefix: &str) -> String {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, ObjectMeta, PostParams};
+    let name = namespace(prefix);
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("create the namespace");
+    name
+}

@@ -41,13 +41,22 @@ const START_PATIENCE: Duration = Duration::from_secs(30);
 /// test never runs a binary older than the code. `LINKGATE_PROXY_BIN` overrides it.
 pub fn proxy_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(build_proxy).clone()
+    BINARY
+        .get_or_init(|| match std::env::var_os("LINKGATE_PROXY_BIN") {
+            Some(path) => path.into(),
+            None => build("linkgate-proxy"),
+        })
+        .clone()
 }
 
-fn build_proxy() -> PathBuf {
-    if let Some(path) = std::env::var_os("LINKGATE_PROXY_BIN") {
-        return path.into();
-    }
+/// The operator binary, built like the gateway's.
+pub fn operator_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| build("linkgate-operator")).clone()
+}
+
+/// Builds (or finds up to date) the binary of the package of the same name.
+fn build(package: &str) -> PathBuf {
     // target/<profile>/deps/<test> → target/<profile>/linkgate-proxy
     let exe = std::env::current_exe().expect("test executable path");
     let profile_dir = exe
@@ -73,8 +82,8 @@ fn build_proxy() -> PathBuf {
         build.arg("--release");
     }
     let status = build.status().expect("run cargo build");
-    assert!(status.success(), "building linkgate-proxy failed");
-    profile_dir.join("linkgate-proxy")
+    assert!(status.success(), "building {package} failed");
+    profile_dir.join(package)
 }
 
 fn free_port() -> SocketAddr {

@@ -2,59 +2,20 @@
 //! objects and their status subresource work, schema validation refuses a bad object, and a
 //! Lease can be taken.
 
-use std::time::Duration;
-
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
-use kube::runtime::wait::{await_condition, conditions};
 use linkgate_crds::{DeviceLink, Requestor};
 use serde_json::json;
-
-const MANAGER: &str = "linkgate-tests";
 
 #[tokio::test]
 async fn crds_objects_status_validation_and_leases() {
     let Some(client) = linkgate_tests::kube::client("kube_smoke").await else {
         return;
     };
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for doc in include_str!("../../crds/crds.yaml").split("\n---\n") {
-        let doc = doc.trim_start_matches("---\n");
-        let crd: CustomResourceDefinition = serde_yaml_ng::from_str(doc).expect("a CRD");
-        let name = crd.metadata.name.clone().expect("named");
-        crds.patch(
-            &name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .expect("apply the CRD");
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            await_condition(crds.clone(), &name, conditions::is_crd_established()),
-        )
-        .await
-        .expect("established in time")
-        .expect("watch");
-    }
-
-    let ns = linkgate_tests::kube::namespace("smoke");
+    linkgate_tests::kube::install_crds(&client).await;
+    let ns = linkgate_tests::kube::create_namespace(&client, "smoke").await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    namespaces
-        .create(
-            &PostParams::default(),
-            &Namespace {
-                metadata: ObjectMeta {
-                    name: Some(ns.clone()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("create the namespace");
 
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
     let requestor: Requestor = serde_json::from_value(json!({

@@ -1,0 +1,140 @@
+//! The operator against a real API server: Requestors get `Valid` and `Ready` conditions
+//! with the reason when something is wrong, including a Secret that does not exist yet.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::Api;
+use kube::api::{ObjectMeta, PostParams};
+use linkgate_crds::Requestor;
+use serde_json::json;
+
+/// The operator process, killed on drop.
+struct Operator(Child);
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+fn requestor(name: &str, extra: serde_json::Value) -> Requestor {
+    let mut spec = json!({"backend": {"apiKeySecretRef": {"name": "backend", "key": "apiKey"}}});
+    if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
+        spec.extend(extra.clone());
+    }
+    serde_json::from_value(json!({
+        "apiVersion": "linkgate.dev/v1alpha1", "kind": "Requestor",
+        "metadata": {"name": name}, "spec": spec
+    }))
+    .unwrap()
+}
+
+/// Waits (bounded) until the requestor's `type_` condition has `status`; returns it.
+async fn condition(api: &Api<Requestor>, name: &str, type_: &str, status: &str) -> Condition {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = api.get(name).await.ok().and_then(|r| {
+            r.status?
+                .conditions
+                .into_iter()
+                .find(|c| c.type_ == type_ && c.status == status)
+        });
+        if let Some(found) = found {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name}: {type_}={status} never came"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn requestors_get_valid_and_ready_conditions_with_reasons() {
+    let Some(client) = linkgate_tests::kube::client("operator_requestor").await else {
+        return;
+    };
+    linkgate_tests::kube::install_crds(&client).await;
+    let ns = linkgate_tests::kube::create_namespace(&client, "operator").await;
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let _operator = Operator(
+        Command::new(linkgate_tests::operator_binary())
+            .args(["--admin", &admin.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the operator"),
+    );
+
+    let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
+    let post = PostParams::default();
+    requestors
+        .create(&post, &requestor("waiting", json!({})))
+        .await
+        .unwrap();
+    let missing = condition(&requestors, "waiting", "Valid", "False").await;
+    assert_eq!(missing.reason, "MissingSecret");
+    assert!(
+        missing.message.contains("\"backend\""),
+        "{}",
+        missing.message
+    );
+    assert_eq!(missing.observed_generation, Some(1));
+    // The Secret appears: the requestor referring to it becomes valid without being touched.
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some("backend".into()),
+            ..Default::default()
+        },
+        string_data: Some(BTreeMap::from([("apiKey".to_owned(), "k".to_owned())])),
+        ..Default::default()
+    };
+    Api::<Secret>::namespaced(client.clone(), &ns)
+        .create(&post, &secret)
+        .await
+        .unwrap();
+    condition(&requestors, "waiting", "Valid", "True").await;
+    let ready = condition(&requestors, "waiting", "Ready", "True").await;
+    assert_eq!(ready.observed_generation, Some(1));
+
+    // What the schema cannot check: a network that does not parse.
+    requestors
+        .create(
+            &post,
+            &requestor("bad-cidr", json!({"trustedProxies": ["10.0.0.0/33"]})),
+        )
+        .await
+        .unwrap();
+    let bad = condition(&requestors, "bad-cidr", "Valid", "False").await;
+    assert_eq!(bad.reason, "InvalidAccessPolicy", "{}", bad.message);
+    assert!(bad.message.contains("10.0.0.0/33"), "{}", bad.message);
+    assert_eq!(
+        condition(&requestors, "bad-cidr", "Ready", "False")
+            .await
+            .reason,
+        "InvalidSpec"
+    );
+
+    let metrics = reqwest::get(format!("http://{admin}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let reconciles: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("linkgate_operator_reconciles_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("the reconcile counter");
+    assert!(reconciles >= 3, "{metrics}");
+}
