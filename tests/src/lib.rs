@@ -57,7 +57,7 @@ pub fn operator_binary() -> PathBuf {
 
 /// Builds (or finds up to date) the binary of the package of the same name.
 fn build(package: &str) -> PathBuf {
-    // target/<profile>/deps/<test> → target/<profile>/linkgate-proxy
+    // target/<profile>/deps/<test> → target/<profile>/<package>
     let exe = std::env::current_exe().expect("test executable path");
     let profile_dir = exe
         .parent()
@@ -66,14 +66,7 @@ fn build(package: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
     let mut build = Command::new(cargo);
     build
-        .args([
-            "build",
-            "--quiet",
-            "--package",
-            "linkgate-proxy",
-            "--bin",
-            "linkgate-proxy",
-        ])
+        .args(["build", "--quiet", "--package", package, "--bin", package])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     if profile_dir
         .file_name()
