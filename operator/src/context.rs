@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
 
 use crate::metrics::Metrics;
 
@@ -8,6 +9,23 @@ use crate::metrics::Metrics;
 pub struct Context {
     pub client: Client,
     pub metrics: Arc<Metrics>,
+    /// Publishes Events on the objects reconciled.
+    pub recorder: Recorder,
+}
+
+impl Context {
+    /// `instance` tells replicas apart in Events (the pod name, in a cluster).
+    pub fn new(client: Client, metrics: Arc<Metrics>, instance: Option<String>) -> Self {
+        let reporter = Reporter {
+            controller: MANAGER.into(),
+            instance,
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            metrics,
+        }
+    }
 }
 
 /// The field manager of everything the operator writes.

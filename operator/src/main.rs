@@ -33,10 +33,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let client = Client::try_default().await?;
     let metrics = Arc::new(Metrics::new());
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        metrics: Arc::clone(&metrics),
-    });
+    let instance = std::env::var("POD_NAME").ok();
+    let ctx = Arc::new(Context::new(client.clone(), Arc::clone(&metrics), instance));
 
     let admin = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))

@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
 use kube::{Resource, ResourceExt};
 use linkgate_crds::{Requestor, RequestorSpec, SecretKeyRef};
 use linkgate_proxy::domain::requestor::RequestorPolicy;
@@ -64,6 +65,36 @@ pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<A
     let now = Time(jiff::Timestamp::now());
     let generation = requestor.meta().generation;
     let conditions = status::conditions(&validation, generation, previous, &now);
+    let was_valid = previous
+        .iter()
+        .find(|c| c.type_ == status::VALID)
+        .map(|c| c.status == "True");
+    if was_valid != Some(validation.is_ok()) {
+        let event = match &validation {
+            Ok(()) => Event {
+                type_: EventType::Normal,
+                reason: "SpecValid".into(),
+                note: Some("the spec is valid; proxies serve this requestor".into()),
+                action: "Validate".into(),
+                secondary: None,
+            },
+            Err(e) => Event {
+                type_: EventType::Warning,
+                reason: status::reason(e).into(),
+                note: Some(e.to_string()),
+                action: "Validate".into(),
+                secondary: None,
+            },
+        };
+        // An Event is a courtesy: failing to publish one must not fail the reconcile.
+        if let Err(e) = ctx
+            .recorder
+            .publish(&event, &requestor.object_ref(&()))
+            .await
+        {
+            tracing::warn!(%ns, %name, error = %e, "cannot publish an Event");
+        }
+    }
     let patch = json!({
         "apiVersion": "linkgate.dev/v1alpha1",
         "kind": "Requestor",

@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::Api;
 use kube::api::{ObjectMeta, PostParams};
@@ -124,6 +125,27 @@ async fn requestors_get_valid_and_ready_conditions_with_reasons() {
             .reason,
         "InvalidSpec"
     );
+
+    // Each change of validity is told as an Event on the object.
+    let events: Api<Event> = Api::namespaced(client.clone(), &ns);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed = events.list(&Default::default()).await.unwrap();
+        let told = |name: &str, reason: &str| {
+            listed.items.iter().any(|e| {
+                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
+                    && e.reason.as_deref() == Some(reason)
+            })
+        };
+        if told("bad-cidr", "InvalidAccessPolicy")
+            && told("waiting", "MissingSecret")
+            && told("waiting", "SpecValid")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "events: {:?}", listed.items);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     let metrics = reqwest::get(format!("http://{admin}/metrics"))
         .await
