@@ -28,20 +28,13 @@ pub async fn client(test: &str) -> Option<Client> {
     Some(Client::try_from(config).expect("a client"))
 }
 
-/// A namespace name of its own for one test.
+/// A namespace name of its own for one test: the prefix, the process and the time.
 pub fn namespace(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid_like()[..8])
-}
-
-fn uuid_like() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
-        .as_nanos();
-    format!("{:016x}", nanos ^ u128::from(std::process::id()) << 64)
-        .chars()
-        .rev()
-        .collect()
+        .subsec_nanos();
+    format!("{prefix}-{:x}-{nanos:x}", std::process::id())
 }
 
 /// Installs (server-side applies) linkgate's CRDs and waits until they are Established.
