@@ -264,16 +264,12 @@ impl ProxyHttp for Gateway {
             return self.serve_api(session, ctx).await;
         }
         let snapshot = self.live.load();
-        let Some((policy, route)) = snapshot.edge.content_route(path) else {
+        let Some((policy, route_index)) = snapshot.edge.content_route(path) else {
             local::respond(session, error_response(&ApiError::not_found())).await?;
             return Ok(true);
         };
         ctx.route = "content";
-        let route_index = policy
-            .routes
-            .iter()
-            .position(|r| std::ptr::eq(r, route))
-            .expect("the route belongs to its requestor");
+        let route = &policy.routes[route_index];
         let header = session.req_header();
         let checked = match self.admit(&snapshot, policy, header, None, ctx) {
             Ok(_) => self.check_token(policy, route, header).await,

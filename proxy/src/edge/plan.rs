@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::throttle::Limiters;
-use crate::domain::access::ContentRoute;
 use crate::domain::requestor::RequestorPolicy;
 use crate::service::Requestors;
 
@@ -33,13 +32,13 @@ impl EdgePlan {
         self.limiters.get(requestor)
     }
 
-    /// The content route serving `path`: its prefix matches whole path segments.
-    pub fn content_route(&self, path: &str) -> Option<(&Arc<RequestorPolicy>, &ContentRoute)> {
+    /// The content route serving `path` (its requestor and its index among the
+    /// requestor's routes): its prefix matches whole path segments.
+    pub fn content_route(&self, path: &str) -> Option<(&Arc<RequestorPolicy>, usize)> {
         self.routes.iter().find_map(|(p, i)| {
-            let route = &p.routes[*i];
-            let prefix = route.prefix.trim_end_matches('/');
+            let prefix = p.routes[*i].prefix.trim_end_matches('/');
             let rest = path.strip_prefix(prefix)?;
-            (rest.is_empty() || rest.starts_with('/') || prefix.is_empty()).then_some((p, route))
+            (rest.is_empty() || rest.starts_with('/') || prefix.is_empty()).then_some((p, *i))
         })
     }
 
@@ -77,7 +76,7 @@ mod tests {
     #[test]
     fn the_longest_whole_segment_prefix_wins() {
         let plan = EdgePlan::new(&requestors());
-        let port = |path| plan.content_route(path).map(|(_, r)| r.port);
+        let port = |path| plan.content_route(path).map(|(p, i)| p.routes[i].port);
         assert_eq!(port("/news/live/1.ts"), Some(2));
         assert_eq!(port("/news/1.ts"), Some(1));
         assert_eq!(port("/news"), Some(1));
