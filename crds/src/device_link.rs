@@ -55,18 +55,47 @@ pub struct DeviceLinkSpec {
     pub revision: Option<String>,
 }
 
-/// A live registration code, known only by its keyed hash.
+/// The device's registration code, known only by its keyed hash. Kept until it expires.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PendingCodeSpec {
     /// Hex HMAC-SHA256 of the normalised code; the code itself is never stored.
     #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub hash: String,
+    /// Identifies this issue of the code.
+    #[schemars(length(min = 1, max = 64))]
+    pub id: String,
+    /// When the code was issued.
+    pub issued_at: Time,
     /// When the code stops being accepted.
     pub expires_at: Time,
     /// The MVPD the device preselected, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mvpd: Option<String>,
+    /// The kind of device, as it described itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
+    pub device_type: Option<String>,
+    /// Hex keyed hash of the RFC 8628 device code polling for this code, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub device_code: Option<String>,
+    /// Where the code is in its life; a code polled for by a device code is kept after use
+    /// or refusal so the poll learns the outcome.
+    #[serde(default)]
+    pub state: CodeStateSpec,
+}
+
+/// The life of a registration code.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum CodeStateSpec {
+    /// Waiting for a user.
+    #[default]
+    Pending,
+    /// A user linked the device with it.
+    Redeemed,
+    /// The user or the requestor refused it.
+    Denied,
 }
 
 /// One user linked to the device.

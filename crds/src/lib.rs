@@ -9,14 +9,16 @@ mod requestor;
 mod secret_ref;
 
 pub use device_link::{
-    DeviceLink, DeviceLinkPhase, DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec, PendingCodeSpec,
+    CodeStateSpec, DeviceLink, DeviceLinkPhase, DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec,
+    PendingCodeSpec,
 };
 pub use requestor::{
     BackendCredentials, CodePolicy, ContentRouteSpec, DEFAULT_AUTHN_TTL_SECONDS,
     DEFAULT_AUTHZ_TTL_SECONDS, DEFAULT_CODE_ALPHABET, DEFAULT_CODE_LENGTH,
-    DEFAULT_CODE_TTL_SECONDS, DEFAULT_MEDIA_TOKEN_TTL_SECONDS, DEFAULT_PREAUTHORIZE_LIMIT,
-    DecisionSpec, DeviceFlowPolicy, MediaTokenPolicy, MvpdSpec, RateLimit, Requestor,
-    RequestorSpec, RequestorStatus, SigningKeyRef, ThrottlingPolicy, UpstreamSpec, WebhookSpec,
+    DEFAULT_CODE_TTL_SECONDS, DEFAULT_KEY_ROTATION_SECONDS, DEFAULT_MEDIA_TOKEN_TTL_SECONDS,
+    DEFAULT_PREAUTHORIZE_LIMIT, DecisionSpec, DeviceFlowPolicy, ManagedKeyStatus, MediaTokenPolicy,
+    MvpdSpec, RateLimit, Requestor, RequestorSpec, RequestorStatus, SigningKeyRef,
+    ThrottlingPolicy, UpstreamSpec, WebhookSpec,
 };
 pub use secret_ref::SecretKeyRef;
 

@@ -1,4 +1,4 @@
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,8 @@ pub const DEFAULT_AUTHZ_TTL_SECONDS: u64 = 24 * 3600;
 pub const DEFAULT_PREAUTHORIZE_LIMIT: u16 = 5;
 /// Media tokens live about seven minutes.
 pub const DEFAULT_MEDIA_TOKEN_TTL_SECONDS: u32 = 7 * 60;
+/// Operator-managed media-token keys are replaced every 30 days.
+pub const DEFAULT_KEY_ROTATION_SECONDS: u64 = 30 * 24 * 3600;
 
 /// One tenant of the gateway: a channel or app brand, with everything it configures.
 // Each printcolumn(...) repeats the same keys, which clippy mistakes for duplicates.
@@ -209,6 +211,11 @@ pub struct MediaTokenPolicy {
     /// key stays listed until the tokens it signed have expired.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signing_keys: Vec<SigningKeyRef>,
+    /// With no `signingKeys`, the operator creates a key in a Secret of its own and replaces
+    /// it this often, keeping each old key for verification until its tokens have expired.
+    #[serde(default = "default_key_rotation")]
+    #[schemars(range(min = 1))]
+    pub key_rotation_seconds: u64,
 }
 
 impl Default for MediaTokenPolicy {
@@ -216,6 +223,7 @@ impl Default for MediaTokenPolicy {
         Self {
             ttl_seconds: DEFAULT_MEDIA_TOKEN_TTL_SECONDS,
             signing_keys: Vec::new(),
+            key_rotation_seconds: DEFAULT_KEY_ROTATION_SECONDS,
         }
     }
 }
@@ -330,6 +338,47 @@ pub struct RequestorStatus {
     /// `Ready` and `Valid`, with reasons.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The media-token keys the operator manages (when the spec names none), newest first:
+    /// the first signs, all verify.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media_keys: Vec<ManagedKeyStatus>,
+}
+
+/// A media-token key the operator created.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedKeyStatus {
+    /// The key ID tokens name in their header.
+    pub id: String,
+    /// Where the PEM-encoded private key is kept.
+    pub secret_ref: SecretKeyRef,
+    /// When the key was made.
+    pub created_at: Time,
+    /// When the key stops being published for verification; absent while it signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retire_at: Option<Time>,
+}
+
+impl Requestor {
+    /// The keys media tokens are signed and verified with: the spec's when it names any,
+    /// otherwise those the operator manages.
+    pub fn signing_keys(&self) -> Vec<SigningKeyRef> {
+        if !self.spec.media_tokens.signing_keys.is_empty() {
+            return self.spec.media_tokens.signing_keys.clone();
+        }
+        self.status
+            .iter()
+            .flat_map(|s| &s.media_keys)
+            .map(|k| SigningKeyRef {
+                id: k.id.clone(),
+                private_key_secret_ref: k.secret_ref.clone(),
+            })
+            .collect()
+    }
+}
+
+fn default_key_rotation() -> u64 {
+    DEFAULT_KEY_ROTATION_SECONDS
 }
 
 fn default_alphabet() -> String {
