@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, MicroTime, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -46,7 +46,7 @@ pub struct DeviceLinkSpec {
     /// When the link was revoked; a revoked link is kept as a tombstone until it could have
     /// expired, so that a late copy cannot bring it back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<Time>,
+    pub revoked_at: Option<MicroTime>,
     /// The region whose proxy created the link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_region: Option<String>,
@@ -66,9 +66,9 @@ pub struct PendingCodeSpec {
     #[schemars(length(min = 1, max = 64))]
     pub id: String,
     /// When the code was issued.
-    pub issued_at: Time,
+    pub issued_at: MicroTime,
     /// When the code stops being accepted.
-    pub expires_at: Time,
+    pub expires_at: MicroTime,
     /// The MVPD the device preselected, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mvpd: Option<String>,
@@ -109,9 +109,9 @@ pub struct LinkedUserSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mvpd: Option<String>,
     /// When the user linked the device.
-    pub linked_at: Time,
+    pub linked_at: MicroTime,
     /// When this user's authentication of the device expires.
-    pub authn_expires_at: Time,
+    pub authn_expires_at: MicroTime,
     /// What the MVPD or the requestor's backend told about the user.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
