@@ -17,6 +17,7 @@ use rand::rngs::StdRng;
 
 use crate::admin::Admin;
 use crate::api::{Api, Services};
+use crate::cluster::{Cluster, watch_requestors};
 use crate::config::{Config, StoreBackend};
 use crate::domain::code::CodeKey;
 use crate::domain::time::{Clock, SystemClock};
@@ -24,7 +25,7 @@ use crate::edge::{Gateway, Upstreams};
 use crate::live::{Live, Reloader, Snapshot};
 use crate::metrics::Metrics;
 use crate::service::{DecisionClient, DeviceFlow, Entitlements, Linking};
-use crate::store::{FileStore, MemoryStore, Store};
+use crate::store::{FileStore, KubeStore, MemoryStore, Store};
 
 /// The code key's file in the data directory, when the configuration names none.
 const CODE_KEY_FILE: &str = "code-hash.key";
@@ -44,6 +45,7 @@ pub struct Lifecycle {
 
 /// Opens the store and builds the server; returns once the server has shut down.
 pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
+    let mut cluster = None;
     let (store, code_key): (Arc<dyn Store>, Vec<u8>) = match config.store {
         StoreBackend::File => {
             let store = FileStore::open(&config.data_dir)?;
@@ -58,6 +60,19 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
                 .code_key
                 .unwrap_or_else(|| rand::random::<[u8; 32]>().to_vec());
             (Arc::new(MemoryStore::new()), key)
+        }
+        StoreBackend::Kubernetes => {
+            // Every proxy must hash a code alike, or a code issued by one is unknown to
+            // the others.
+            let key = config.code_key.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the kubernetes store needs codeKeySecretRef, shared by every proxy"
+                )
+            })?;
+            let connected = Arc::new(Cluster::connect(config.namespace.clone())?);
+            let store = KubeStore::start(Arc::clone(&connected))?;
+            cluster = Some(connected);
+            (Arc::new(store), key)
         }
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -90,6 +105,14 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
     };
     let api = Arc::new(Api::new(services));
     let live = Arc::new(Live::new(Snapshot::new(config.requestors)));
+    if let Some(cluster) = &cluster {
+        watch_requestors(
+            cluster,
+            Arc::clone(&live),
+            config.secrets,
+            Arc::clone(&metrics),
+        )?;
+    }
     let upstreams = Arc::new(Upstreams::new(&config.dns)?);
 
     let conf = ServerConf {
@@ -119,7 +142,8 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         Admin::new(Arc::clone(&metrics), Arc::clone(&store), Arc::clone(&live)),
     );
     admin.add_tcp(&config.admin.to_string());
-    if let Some(path) = lifecycle.config_file {
+    // In a cluster the requestors come from the API server, not from the file.
+    if let Some(path) = lifecycle.config_file.filter(|_| cluster.is_none()) {
         let reloader = Reloader {
             path,
             live: Arc::clone(&live),

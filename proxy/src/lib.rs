@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod app;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod edge;

@@ -59,6 +59,13 @@ struct Serve {
     /// Overrides the store backend.
     #[arg(long, value_parser = parse_backend)]
     store: Option<StoreBackend>,
+    /// Kubernetes mode: Requestors and DeviceLinks in the cluster `KUBECONFIG` (or the
+    /// pod's service account) names; the same as `--store kubernetes`.
+    #[arg(long, conflicts_with = "store")]
+    kubernetes: bool,
+    /// Overrides the namespace served in Kubernetes mode.
+    #[arg(long)]
+    namespace: Option<String>,
     /// Seconds listeners keep serving after SIGTERM (for load balancers to drain).
     #[arg(long, default_value_t = 5)]
     grace_period_seconds: u64,
@@ -68,7 +75,10 @@ fn parse_backend(s: &str) -> Result<StoreBackend, String> {
     match s {
         "file" => Ok(StoreBackend::File),
         "memory" => Ok(StoreBackend::Memory),
-        other => Err(format!("unknown store {other:?}: use file or memory")),
+        "kubernetes" => Ok(StoreBackend::Kubernetes),
+        other => Err(format!(
+            "unknown store {other:?}: use file, memory or kubernetes"
+        )),
     }
 }
 
@@ -137,6 +147,10 @@ fn serve(cli: Serve) -> ExitCode {
     config.admin = cli.admin.unwrap_or(config.admin);
     config.data_dir = cli.data_dir.unwrap_or(config.data_dir);
     config.store = cli.store.unwrap_or(config.store);
+    if cli.kubernetes {
+        config.store = StoreBackend::Kubernetes;
+    }
+    config.namespace = cli.namespace.unwrap_or(config.namespace);
     let lifecycle = Lifecycle {
         grace_period: Duration::from_secs(cli.grace_period_seconds),
         config_file: cli.config.clone(),

@@ -23,6 +23,12 @@ pub struct ConfigFile {
     /// stand-in for Kubernetes Secrets.
     #[serde(default)]
     pub secrets: BTreeMap<String, BTreeMap<String, String>>,
+    /// Mounted Secrets (`<dir>/<secret>/<key>`), for references the section above lacks.
+    #[serde(default)]
+    pub secrets_dir: Option<PathBuf>,
+    /// Where Requestors and DeviceLinks are, with the `kubernetes` store.
+    #[serde(default)]
+    pub kubernetes: KubernetesSection,
     /// How origins are resolved.
     #[serde(default)]
     pub dns: DnsSection,
@@ -33,7 +39,29 @@ pub struct ConfigFile {
     /// data directory.
     #[serde(default)]
     pub code_key_secret_ref: Option<SecretKeyRef>,
+    /// The requestors served; with the `kubernetes` store they come from the cluster.
+    #[serde(default)]
     pub requestors: Vec<RequestorEntry>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubernetesSection {
+    /// The namespace whose Requestors are served and where DeviceLinks are written.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+}
+
+impl Default for KubernetesSection {
+    fn default() -> Self {
+        Self {
+            namespace: default_namespace(),
+        }
+    }
+}
+
+fn default_namespace() -> String {
+    "default".into()
 }
 
 #[derive(Deserialize, Debug)]
@@ -70,6 +98,8 @@ pub enum StoreBackend {
     File,
     /// Nothing survives a restart.
     Memory,
+    /// DeviceLink objects through the Kubernetes API server; Requestors from the cluster.
+    Kubernetes,
 }
 
 fn default_listen() -> SocketAddr {

@@ -2,18 +2,18 @@
 //! anything starts serving.
 
 mod file;
+mod secrets;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use linkgate_crds::SecretKeyRef;
-
-use crate::domain::requestor::{PolicyError, RequestorPolicy};
+use crate::domain::requestor::{PolicyError, RequestorPolicy, Secrets};
 use crate::edge::DnsSettings;
 use crate::service::Requestors;
 use file::ConfigFile;
 pub use file::StoreBackend;
+pub use secrets::SecretSource;
 
 /// The demo configuration the gateway runs with when given none.
 pub const DEMO_YAML: &str = include_str!("demo.yaml");
@@ -30,6 +30,10 @@ pub struct Config {
     pub dns: DnsSettings,
     /// CA certificates trusted for TLS origins; `None`: the system's. Read at start.
     pub upstream_ca_file: Option<PathBuf>,
+    /// Resolves Secret references of Requestors watched from a cluster.
+    pub secrets: SecretSource,
+    /// The namespace served with the `kubernetes` store.
+    pub namespace: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,13 +90,11 @@ impl Config {
                 origin: origin.to_owned(),
                 source,
             })?;
-        let secrets = |r: &SecretKeyRef| {
-            file.secrets
-                .get(&r.name)
-                .and_then(|s| s.get(&r.key))
-                .map(|v| v.as_bytes().to_vec())
+        let secrets = SecretSource {
+            inline: file.secrets,
+            dir: file.secrets_dir,
         };
-        if file.requestors.is_empty() {
+        if file.requestors.is_empty() && file.store.backend != StoreBackend::Kubernetes {
             return Err(ConfigError::NoRequestors {
                 origin: origin.to_owned(),
             });
@@ -121,7 +123,7 @@ impl Config {
             .code_key_secret_ref
             .as_ref()
             .map(|r| {
-                secrets(r).ok_or_else(|| ConfigError::MissingSecret {
+                secrets.get(r).ok_or_else(|| ConfigError::MissingSecret {
                     origin: origin.to_owned(),
                     what: "codeKeySecretRef".into(),
                     name: r.name.clone(),
@@ -145,6 +147,8 @@ impl Config {
             data_dir: file.store.data_dir,
             code_key,
             requestors: policies.into_iter().collect(),
+            secrets,
+            namespace: file.kubernetes.namespace,
         })
     }
 }

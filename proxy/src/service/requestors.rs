@@ -26,3 +26,9 @@ impl FromIterator<RequestorPolicy> for Requestors {
         )
     }
 }
+
+impl FromIterator<Arc<RequestorPolicy>> for Requestors {
+    fn from_iter<I: IntoIterator<Item = Arc<RequestorPolicy>>>(iter: I) -> Self {
+        Self(iter.into_iter().map(|p| (p.name.clone(), p)).collect())
+    }
+}

@@ -8,6 +8,7 @@
 
 mod file;
 mod journaled;
+mod kubernetes;
 mod memory;
 mod state;
 
@@ -21,6 +22,7 @@ use crate::domain::link::DeviceLink;
 use crate::domain::time::Timestamp;
 
 pub use file::FileStore;
+pub use kubernetes::KubeStore;
 pub use memory::MemoryStore;
 
 /// The key of a device's link: requestor names and device IDs cannot contain `/`.

@@ -1,0 +1,74 @@
+//! Kubernetes mode: the connection to the API server, on a runtime of its own so that
+//! watches and writes keep running whatever Pingora's runtimes do, and the Requestors
+//! watched from it.
+
+mod requestors;
+
+use std::future::Future;
+
+use kube::Client;
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+pub use requestors::watch_requestors;
+
+/// The API server and the namespace this proxy serves.
+pub struct Cluster {
+    handle: Handle,
+    client: Client,
+    namespace: String,
+}
+
+impl Cluster {
+    /// Connects with the ambient configuration (`KUBECONFIG`, or the pod's service
+    /// account), on a runtime thread that lives as long as the process.
+    pub fn connect(namespace: String) -> anyhow::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("kubernetes".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("kubernetes-io")
+                    .enable_all()
+                    .build();
+                match runtime {
+                    Ok(runtime) => {
+                        let _ = tx.send(Ok(runtime.handle().clone()));
+                        runtime.block_on(std::future::pending::<()>());
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+            })?;
+        let handle = rx.recv()??;
+        let client = handle.block_on(Client::try_default())?;
+        Ok(Self {
+            handle,
+            client,
+            namespace,
+        })
+    }
+
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// For start-up, before the server runs.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+}

@@ -1,0 +1,250 @@
+//! Proxies in Kubernetes mode against a real API server: Requestors and DeviceLinks are
+//! watched into memory, and links are written through the API server, conditionally, so
+//! that proxies sharing a cluster agree on every device.
+
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use linkgate_crds::{DeviceLink, Requestor};
+use linkgate_tests::{DEMO_KEY, Gateway, TEST_SIGNING_KEY};
+use serde_json::json;
+
+/// How long a change may take to reach every proxy in these tests.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+struct Fleet {
+    client: Client,
+    namespace: String,
+    proxies: [Gateway; 2],
+}
+
+/// A namespace with the `demo` Requestor and two proxies serving it, or `None` without
+/// an API server.
+async fn fleet(test: &str) -> Option<Fleet> {
+    let client = linkgate_tests::kube::client(test).await?;
+    linkgate_tests::kube::install_crds(&client).await;
+    let namespace = linkgate_tests::kube::create_namespace(&client, "proxies").await;
+    let requestor: Requestor = serde_json::from_value(json!({
+        "apiVersion": "linkgate.dev/v1alpha1", "kind": "Requestor",
+        "metadata": {"name": "demo"},
+        "spec": {
+            "mvpds": [{"id": "test-mvpd", "decision": {"allow": ["*"]}}],
+            "throttling": {"perClientIp": null},
+            "mediaTokens": {"signingKeys": [{"id": "k1", "privateKeySecretRef": {"name": "media", "key": "key"}}]},
+            "backend": {"apiKeySecretRef": {"name": "backend", "key": "apiKey"}},
+        }
+    }))
+    .unwrap();
+    Api::<Requestor>::namespaced(client.clone(), &namespace)
+        .create(&PostParams::default(), &requestor)
+        .await
+        .expect("create the requestor");
+    let pem: String = TEST_SIGNING_KEY
+        .lines()
+        .map(|l| format!("      {l}\n"))
+        .collect();
+    let config = format!(
+        "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {namespace}}}\n\
+         codeKeySecretRef: {{name: codes, key: key}}\n\
+         secrets:\n  codes: {{key: shared-by-every-proxy}}\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}"
+    );
+    let proxies = [
+        Gateway::with_config(&config).await,
+        Gateway::with_config(&config).await,
+    ];
+    Some(Fleet {
+        client,
+        namespace,
+        proxies,
+    })
+}
+
+impl Fleet {
+    fn links(&self) -> Api<DeviceLink> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+}
+
+async fn link(gw: &Gateway, code: &str, user: &str) -> (u16, serde_json::Value) {
+    gw.post_json(
+        "/v1/requestors/demo/links",
+        json!({"code": code, "userId": user, "mvpd": "test-mvpd"}),
+        Some(DEMO_KEY),
+    )
+    .await
+}
+
+async fn authn(gw: &Gateway, device: &str) -> (u16, serde_json::Value) {
+    gw.get(&format!("/v1/requestors/demo/devices/{device}/authn"), None)
+        .await
+}
+
+/// Waits (bounded) until `check` holds for the authn answer of `device` on `gw`.
+async fn until_authn(gw: &Gateway, device: &str, check: impl Fn(u16, &serde_json::Value) -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (status, body) = authn(gw, device).await;
+        if check(status, &body) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{device} on {}: still {status} {body}",
+            gw.api
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Links the code through `gw`, waiting (bounded) for the code to reach it first.
+async fn link_when_seen(gw: &Gateway, code: &str, user: &str) -> serde_json::Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (status, body) = link(gw, code, user).await;
+        if status == 201 {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cannot link {code}: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_link_made_through_one_proxy_serves_on_the_other_and_survives_restarts() {
+    let Some(mut fleet) = fleet("proxy_kubernetes_link").await else {
+        return;
+    };
+    let [a, b] = &fleet.proxies;
+    let code = a.issue_code("demo", "living-room-tv").await;
+    link_when_seen(b, &code, "alice").await;
+    until_authn(a, "living-room-tv", |s, body| {
+        s == 200 && body["users"][0]["userId"] == "alice"
+    })
+    .await;
+
+    // The link is a DeviceLink object, readable with kubectl.
+    let stored = fleet.links().list(&ListParams::default()).await.unwrap();
+    let object = stored
+        .items
+        .iter()
+        .find(|l| l.spec.device_id == "living-room-tv")
+        .expect("a DeviceLink for the device");
+    assert_eq!(object.spec.requestor, "demo");
+    assert_eq!(object.spec.users[0].user_id, "alice");
+    assert_eq!(object.spec.users[0].mvpd.as_deref(), Some("test-mvpd"));
+    assert!(object.spec.code.is_none(), "the code was consumed");
+
+    // Nothing is lost when the proxies die and come back: the API server holds it all.
+    for proxy in &mut fleet.proxies {
+        proxy.restart().await;
+    }
+    let [a, b] = &fleet.proxies;
+    for proxy in [a, b] {
+        let (status, body) = authn(proxy, "living-room-tv").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["users"][0]["userId"], "alice");
+    }
+    // A code issued before a restart still links after it.
+    let code = a.issue_code("demo", "kitchen-tv").await;
+    fleet.proxies[0].restart().await;
+    link_when_seen(&fleet.proxies[0], &code, "bob").await;
+    until_authn(&fleet.proxies[1], "kitchen-tv", |s, _| s == 200).await;
+}
+
+#[tokio::test]
+async fn two_proxies_racing_for_one_code_link_it_exactly_once() {
+    let Some(fleet) = fleet("proxy_kubernetes_race").await else {
+        return;
+    };
+    let [a, b] = &fleet.proxies;
+    for round in 0..5 {
+        let device = format!("race-{round}");
+        let code = a.issue_code("demo", &device).await;
+        // Both proxies know the code before they race for it.
+        let deadline = Instant::now() + PATIENCE;
+        while b
+            .get(&format!("/v1/requestors/demo/codes/{code}"), Some(DEMO_KEY))
+            .await
+            .0
+            != 200
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{code} never reached the second proxy"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (first, second) = tokio::join!(link(a, &code, "alice"), link(b, &code, "bob"));
+        let wins: Vec<_> = [&first, &second]
+            .into_iter()
+            .filter(|(status, _)| *status == 201)
+            .collect();
+        assert_eq!(wins.len(), 1, "round {round}: {first:?} {second:?}");
+        let winner = wins[0].1["users"][0]["userId"].clone();
+        let loser = if first.0 == 201 { &second } else { &first };
+        assert!(
+            (400..500).contains(&loser.0),
+            "the loser is told the code is gone: {loser:?}"
+        );
+        // Both proxies, and the API server, agree on the one winner.
+        for proxy in [a, b] {
+            until_authn(proxy, &device, |s, body| {
+                s == 200
+                    && body["users"].as_array().map(Vec::len) == Some(1)
+                    && body["users"][0]["userId"] == winner
+            })
+            .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_devicelink_or_changing_the_requestor_applies_on_every_proxy() {
+    let Some(fleet) = fleet("proxy_kubernetes_revoke").await else {
+        return;
+    };
+    let [a, b] = &fleet.proxies;
+    let code = a.issue_code("demo", "den-tv").await;
+    link_when_seen(a, &code, "carol").await;
+    for proxy in [a, b] {
+        until_authn(proxy, "den-tv", |s, _| s == 200).await;
+    }
+    // `kubectl delete devicelink ...`
+    let links = fleet.links();
+    let name = links
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|l| l.spec.device_id == "den-tv")
+        .expect("the DeviceLink")
+        .name_any();
+    links.delete(&name, &DeleteParams::default()).await.unwrap();
+    for proxy in [a, b] {
+        until_authn(proxy, "den-tv", |s, body| {
+            s == 403 && body["code"] == "authenticated_profile_missing"
+        })
+        .await;
+    }
+
+    // A Requestor change is served live: blocking the MVPD unauthenticates its users.
+    let code = b.issue_code("demo", "attic-tv").await;
+    link_when_seen(b, &code, "dave").await;
+    until_authn(a, "attic-tv", |s, _| s == 200).await;
+    Api::<Requestor>::namespaced(fleet.client.clone(), &fleet.namespace)
+        .patch(
+            "demo",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"blockedMvpds": ["test-mvpd"]}})),
+        )
+        .await
+        .unwrap();
+    for proxy in [a, b] {
+        until_authn(proxy, "attic-tv", |s, _| s == 403).await;
+    }
+}
