@@ -83,3 +83,80 @@ pub async fn create_namespace(client: &Client, prefix: &str) -> String {
         .expect("create the namespace");
     name
 }
+
+/// Runs as the ServiceAccount `account` of `namespace` with only `role` (a Role manifest,
+/// YAML) bound to it: creates them, and returns a kubeconfig file impersonating it plus a
+/// client that does the same.
+pub async fn service_account(
+    client: &Client,
+    namespace: &str,
+    account: &str,
+    role: &str,
+) -> (tempfile::NamedTempFile, Client) {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding, RoleRef, Subject};
+    use kube::api::{Api, ObjectMeta, PostParams};
+
+    let meta = |name: &str| ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(namespace.to_owned()),
+        ..Default::default()
+    };
+    let post = PostParams::default();
+    Api::<ServiceAccount>::namespaced(client.clone(), namespace)
+        .create(
+            &post,
+            &ServiceAccount {
+                metadata: meta(account),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create the service account");
+    let mut role: Role = serde_yaml_ng::from_str(role).expect("a Role");
+    role.metadata.namespace = Some(namespace.to_owned());
+    let role_name = role.metadata.name.clone().expect("a named Role");
+    Api::<Role>::namespaced(client.clone(), namespace)
+        .create(&post, &role)
+        .await
+        .expect("create the role");
+    let binding = RoleBinding {
+        metadata: meta(account),
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            kind: "Role".into(),
+            name: role_name,
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: account.to_owned(),
+            namespace: Some(namespace.to_owned()),
+            ..Default::default()
+        }]),
+    };
+    Api::<RoleBinding>::namespaced(client.clone(), namespace)
+        .create(&post, &binding)
+        .await
+        .expect("bind the role");
+
+    let path = std::env::var_os("KUBECONFIG").expect("KUBECONFIG");
+    let mut kubeconfig = Kubeconfig::read_from(&path).expect("a readable kubeconfig");
+    let user = format!("system:serviceaccount:{namespace}:{account}");
+    for named in &mut kubeconfig.auth_infos {
+        if let Some(auth) = named.auth_info.as_mut() {
+            auth.impersonate = Some(user.clone());
+        }
+    }
+    let config =
+        kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &KubeConfigOptions::default())
+            .await
+            .expect("a usable kubeconfig");
+    let mut file = tempfile::NamedTempFile::new().expect("a temp file");
+    file.write_all(
+        serde_yaml_ng::to_string(&kubeconfig)
+            .expect("kubeconfig YAML")
+            .as_bytes(),
+    )
+    .expect("write the kubeconfig");
+    (file, Client::try_from(config).expect("a client"))
+}

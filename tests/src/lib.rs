@@ -68,6 +68,15 @@ fn build(package: &str) -> PathBuf {
     build
         .args(["build", "--quiet", "--package", package, "--bin", package])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    // Cargo gives tests its package variables; build scripts (ring's) watch some of them,
+    // so passing them on would make every build rebuild what the previous one built.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(|n| {
+            n.starts_with("CARGO_") && n != "CARGO_TARGET_DIR" && n != "CARGO_HOME"
+        }) {
+            build.env_remove(name);
+        }
+    }
     if profile_dir
         .file_name()
         .is_some_and(|name| name == "release")
@@ -93,6 +102,8 @@ pub struct Gateway {
     data: TempDir,
     /// The configuration file, in a directory of its own.
     config: Option<(TempDir, PathBuf)>,
+    /// Environment variables set for the process beyond the test's own.
+    env: Vec<(String, std::ffi::OsString)>,
     pub http: reqwest::Client,
 }
 
@@ -105,18 +116,26 @@ impl Gateway {
 
     /// The standalone gateway exactly as `linkgate-proxy` runs with no configuration.
     pub async fn builtin_demo() -> Self {
-        Self::start(None).await
+        Self::start(None, Vec::new()).await
     }
 
     /// A gateway with the configuration `yaml` (its listen addresses are overridden).
     pub async fn with_config(yaml: &str) -> Self {
+        Self::with_config_env(yaml, Vec::new()).await
+    }
+
+    /// A gateway with the configuration `yaml` and environment variables of its own.
+    pub async fn with_config_env(yaml: &str, env: Vec<(String, std::ffi::OsString)>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("config.yaml");
         std::fs::write(&path, yaml).expect("write config");
-        Self::start(Some((dir, path))).await
+        Self::start(Some((dir, path)), env).await
     }
 
-    async fn start(config: Option<(TempDir, PathBuf)>) -> Self {
+    async fn start(
+        config: Option<(TempDir, PathBuf)>,
+        env: Vec<(String, std::ffi::OsString)>,
+    ) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let mut gateway = Self {
             child: None,
@@ -124,6 +143,7 @@ impl Gateway {
             admin: free_port(),
             data,
             config,
+            env,
             http: reqwest::Client::new(),
         };
         gateway.spawn().await;
@@ -152,7 +172,8 @@ impl Gateway {
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::inherit())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some((_, config)) = &self.config {
             command.arg("--config").arg(config);
         }

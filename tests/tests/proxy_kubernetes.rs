@@ -15,12 +15,18 @@ const PATIENCE: Duration = Duration::from_secs(15);
 
 struct Fleet {
     client: Client,
+    /// A client with the proxies' own permissions.
+    as_proxy: Client,
     namespace: String,
     proxies: [Gateway; 2],
+    _kubeconfig: tempfile::NamedTempFile,
 }
 
-/// A namespace with the `demo` Requestor and two proxies serving it, or `None` without
-/// an API server.
+/// The proxies' permissions, as shipped.
+const PROXY_ROLE: &str = include_str!("../../charts/linkgate/rbac/proxy-role.yaml");
+
+/// A namespace with the `demo` Requestor and two proxies serving it, running as a
+/// ServiceAccount with only the proxies' Role, or `None` without an API server.
 async fn fleet(test: &str) -> Option<Fleet> {
     let client = linkgate_tests::kube::client(test).await?;
     linkgate_tests::kube::install_crds(&client).await;
@@ -49,14 +55,25 @@ async fn fleet(test: &str) -> Option<Fleet> {
          codeKeySecretRef: {{name: codes, key: key}}\n\
          secrets:\n  codes: {{key: shared-by-every-proxy}}\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}"
     );
+    let (kubeconfig, as_proxy) =
+        linkgate_tests::kube::service_account(&client, &namespace, "linkgate-proxy", PROXY_ROLE)
+            .await;
+    let env = || {
+        vec![(
+            "KUBECONFIG".to_owned(),
+            kubeconfig.path().as_os_str().to_owned(),
+        )]
+    };
     let proxies = [
-        Gateway::with_config(&config).await,
-        Gateway::with_config(&config).await,
+        Gateway::with_config_env(&config, env()).await,
+        Gateway::with_config_env(&config, env()).await,
     ];
     Some(Fleet {
         client,
+        as_proxy,
         namespace,
         proxies,
+        _kubeconfig: kubeconfig,
     })
 }
 
@@ -153,6 +170,50 @@ async fn a_link_made_through_one_proxy_serves_on_the_other_and_survives_restarts
     fleet.proxies[0].restart().await;
     link_when_seen(&fleet.proxies[0], &code, "bob").await;
     until_authn(&fleet.proxies[1], "kitchen-tv", |s, _| s == 200).await;
+}
+
+#[tokio::test]
+async fn the_proxies_role_reads_requestors_and_writes_devicelinks_only() {
+    let Some(fleet) = fleet("proxy_kubernetes_rbac").await else {
+        return;
+    };
+    let ns = &fleet.namespace;
+    let forbidden = |e: kube::Error| matches!(e, kube::Error::Api(s) if s.code == 403);
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(fleet.as_proxy.clone(), ns);
+    assert!(forbidden(
+        secrets.list(&ListParams::default()).await.unwrap_err()
+    ));
+    let requestors: Api<Requestor> = Api::namespaced(fleet.as_proxy.clone(), ns);
+    assert!(requestors.get("demo").await.is_ok());
+    assert!(forbidden(
+        requestors
+            .patch(
+                "demo",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"blockedMvpds": ["x"]}}))
+            )
+            .await
+            .unwrap_err()
+    ));
+    let links: Api<DeviceLink> = Api::namespaced(fleet.as_proxy.clone(), ns);
+    assert!(links.list(&ListParams::default()).await.is_ok());
+    // Status is the operator's to write.
+    assert!(forbidden(
+        links
+            .patch_status(
+                "any",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": {}}))
+            )
+            .await
+            .unwrap_err()
+    ));
+    // Other namespaces are out of reach.
+    let elsewhere: Api<DeviceLink> = Api::namespaced(fleet.as_proxy.clone(), "default");
+    assert!(forbidden(
+        elsewhere.list(&ListParams::default()).await.unwrap_err()
+    ));
 }
 
 #[tokio::test]
