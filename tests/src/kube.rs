@@ -160,3 +160,67 @@ pub async fn service_account(
     .expect("write the kubeconfig");
     (file, Client::try_from(config).expect("a client"))
 }
+
+/// An API server of its own for a test that stops or pauses it, started with
+/// `tests/control-plane/cluster.sh` and stopped on drop.
+pub struct Instance {
+    name: String,
+    pub kubeconfig: std::path::PathBuf,
+}
+
+impl Instance {
+    pub fn start(prefix: &str) -> Self {
+        let name = namespace(prefix);
+        let out = std::process::Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/control-plane/cluster.sh"
+        ))
+        .args(["start", &name])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("run cluster.sh");
+        assert!(out.status.success(), "cluster.sh start {name} failed");
+        let kubeconfig = String::from_utf8(out.stdout).expect("a path");
+        Self {
+            name,
+            kubeconfig: kubeconfig.trim().into(),
+        }
+    }
+
+    pub async fn client(&self) -> Client {
+        let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).expect("a readable kubeconfig");
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .expect("a usable kubeconfig");
+        Client::try_from(config).expect("a client")
+    }
+
+    /// Freezes the API server (SIGSTOP): connections stay open and nothing answers.
+    pub fn pause(&self) {
+        self.signal(nix::sys::signal::Signal::SIGSTOP);
+    }
+
+    pub fn resume(&self) {
+        self.signal(nix::sys::signal::Signal::SIGCONT);
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid =
+            std::fs::read_to_string(self.kubeconfig.with_file_name("pid")).expect("a pid file");
+        let pid = nix::unistd::Pid::from_raw(pid.trim().parse().expect("a pid"));
+        nix::sys::signal::kill(pid, signal).expect("signal the API server");
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.resume();
+        let _ = std::process::Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/control-plane/cluster.sh"
+        ))
+        .args(["stop", &self.name])
+        .status();
+    }
+}
