@@ -6,6 +6,15 @@ pub enum Error {
     Kube(#[from] kube::Error),
     #[error("the object has no namespace")]
     MissingNamespace,
+    /// Without it a write could not be conditional, and might undo a proxy's newer write.
+    #[error("the object has no resourceVersion")]
+    MissingResourceVersion,
+    /// Someone (a proxy) wrote the object since it was read; it is looked at again.
+    #[error("the object changed since it was read")]
+    Conflict,
+    /// The operator stops leading: another replica holds the lease, or it went unrenewed.
+    #[error("the lease is lost: {0}")]
+    LeaseLost(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -15,6 +24,17 @@ impl Error {
         match self {
             Error::Kube(_) => "kube",
             Error::MissingNamespace => "missing_namespace",
+            Error::MissingResourceVersion => "missing_resource_version",
+            Error::Conflict => "conflict",
+            Error::LeaseLost(_) => "lease_lost",
+        }
+    }
+
+    /// A 409 from a conditional write is a conflict, retried soon; the rest stays as it is.
+    pub fn from_write(e: kube::Error) -> Self {
+        match e {
+            kube::Error::Api(status) if status.code == 409 => Error::Conflict,
+            e => Error::Kube(e),
         }
     }
 }

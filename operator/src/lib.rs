@@ -1,8 +1,14 @@
 //! linkgate's operator: reconciles `Requestor` objects (validation and status) against the
-//! same rules the gateway applies.
+//! same rules the gateway applies, collects expired `DeviceLink`s and reports their phase;
+//! one replica at a time, elected by a Lease.
 
 pub mod context;
+pub mod device_link;
 pub mod error;
+pub mod leader;
+pub mod lifecycle;
 pub mod metrics;
+#[cfg(test)]
+mod mock_api;
 pub mod requestor;
 pub mod status;

@@ -1,26 +1,44 @@
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
 use clap::Parser;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
 use linkgate_crds::Requestor;
 use linkgate_operator::context::Context;
+use linkgate_operator::device_link;
+use linkgate_operator::leader::Elector;
 use linkgate_operator::metrics::Metrics;
 use linkgate_operator::requestor::{error_policy, reconcile, secret_refs};
+use tokio::signal::unix::{SignalKind, signal};
 
-/// linkgate's operator: keeps Requestor status in step with their specs.
+/// linkgate's operator: keeps Requestor status in step with their specs and collects
+/// expired DeviceLinks. Of several replicas, the one holding the Lease does the work.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Cli {
     /// Where health, readiness and metrics are served.
     #[arg(long, default_value = "127.0.0.1:9091")]
     admin: SocketAddr,
+    /// Watch only this namespace (all namespaces when absent).
+    #[arg(long)]
+    namespace: Option<String>,
+    /// The Lease that elects the active replica.
+    #[arg(long, default_value = "linkgate-operator")]
+    lease_name: String,
+    /// The namespace of the Lease: in a cluster, the operator's own.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    lease_namespace: String,
+    /// This replica's name in the Lease (default: the host name and process ID).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
 }
 
 #[tokio::main]
@@ -31,46 +49,121 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    let identity = cli.identity.clone().unwrap_or_else(host_and_pid);
     let client = Client::try_default().await?;
     let metrics = Arc::new(Metrics::new());
-    let instance = std::env::var("POD_NAME").ok();
-    let ctx = Arc::new(Context::new(client.clone(), Arc::clone(&metrics), instance));
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        Arc::clone(&metrics),
+        Some(identity.clone()),
+    ));
 
+    // A standby is as healthy as the leader: both answer ready.
+    let scrape = Arc::clone(&metrics);
     let admin = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
-        .route("/metrics", get(move || async move { metrics.render() }));
+        .route("/metrics", get(move || async move { scrape.render() }));
     let listener = tokio::net::TcpListener::bind(cli.admin).await?;
     tokio::spawn(async move { axum::serve(listener, admin).await });
 
+    let (mut interrupt, mut terminate) = (
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+    );
+    let shutdown = async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    .boxed()
+    .shared();
+
+    let elector = Elector::new(
+        client.clone(),
+        &cli.lease_namespace,
+        &cli.lease_name,
+        &identity,
+        metrics,
+    );
+    tracing::info!(admin = %cli.admin, %identity, lease = %cli.lease_name, "linkgate operator starting");
+    let acquired = tokio::select! {
+        () = shutdown.clone() => return Ok(()),
+        acquired = elector.acquire() => acquired,
+    };
+    let namespace = cli.namespace.as_deref();
+    let controllers = futures::future::join(
+        requestors(&client, namespace, Arc::clone(&ctx), shutdown.clone()),
+        device_link::run(scoped(&client, namespace), ctx, shutdown),
+    );
+    tokio::select! {
+        _ = controllers => {
+            // Stopped by a signal, reconciles finished: hand over at once.
+            elector.release().await?;
+            Ok(())
+        }
+        lost = elector.hold(acquired) => {
+            // Another replica may be leading already: stop now, and start afresh (as a
+            // standby) when restarted.
+            tracing::error!(error = %lost, "no longer the leader; exiting");
+            Err(lost.into())
+        }
+    }
+}
+
+/// The Requestor controller until `shutdown`; a Secret a requestor refers to changing (or
+/// appearing) re-checks that requestor.
+fn requestors(
+    client: &Client,
+    namespace: Option<&str>,
+    ctx: Arc<Context>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> impl Future<Output = ()> {
     let controller = Controller::new(
-        Api::<Requestor>::all(client.clone()),
+        scoped::<Requestor>(client, namespace),
         watcher::Config::default(),
     );
-    // A Secret a requestor refers to changing (or appearing) re-checks that requestor.
     let requestors = controller.store();
-    let controller = controller.watches(
-        Api::<Secret>::all(client),
-        watcher::Config::default(),
-        move |secret: Secret| {
-            let (ns, name) = (secret.namespace(), secret.name_any());
-            requestors
-                .state()
-                .into_iter()
-                .filter(|r| r.namespace() == ns && secret_refs(&r.spec).any(|s| s.name == name))
-                .map(|r| ObjectRef::from_obj(&*r))
-                .collect::<Vec<_>>()
-        },
-    );
-    tracing::info!(admin = %cli.admin, "linkgate operator starting");
     controller
-        .shutdown_on_signal()
+        .watches(
+            scoped::<Secret>(client, namespace),
+            watcher::Config::default(),
+            move |secret: Secret| {
+                let (ns, name) = (secret.namespace(), secret.name_any());
+                requestors
+                    .state()
+                    .into_iter()
+                    .filter(|r| r.namespace() == ns && secret_refs(&r.spec).any(|s| s.name == name))
+                    .map(|r| ObjectRef::from_obj(&*r))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|outcome| async move {
             if let Err(e) = outcome {
                 tracing::debug!(error = %e, "reconcile outcome");
             }
         })
-        .await;
-    Ok(())
+}
+
+/// Objects of one namespace, or of all.
+fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Unique among replicas outside a cluster, where no pod name is given.
+fn host_and_pid() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "linkgate-operator".into());
+    format!("{host}-{}", std::process::id())
 }

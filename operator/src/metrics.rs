@@ -1,12 +1,15 @@
 //! The operator's Prometheus metrics, in a registry of its own.
 
-use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 
 pub struct Metrics {
     registry: Registry,
     reconciles: IntCounter,
     failures: IntCounterVec,
     duration: Histogram,
+    leader: IntGauge,
 }
 
 impl Metrics {
@@ -28,6 +31,11 @@ impl Metrics {
                 .buckets(vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]),
         )
         .expect("valid metric");
+        let leader = IntGauge::new(
+            "leader",
+            "1 while this replica holds the lease and runs the controllers",
+        )
+        .expect("valid metric");
         registry
             .register(Box::new(reconciles.clone()))
             .expect("unique");
@@ -37,11 +45,13 @@ impl Metrics {
         registry
             .register(Box::new(duration.clone()))
             .expect("unique");
+        registry.register(Box::new(leader.clone())).expect("unique");
         Self {
             registry,
             reconciles,
             failures,
             duration,
+            leader,
         }
     }
 
@@ -53,6 +63,10 @@ impl Metrics {
 
     pub fn failure(&self, label: &'static str) {
         self.failures.with_label_values(&[label]).inc();
+    }
+
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
     }
 
     pub fn render(&self) -> String {

@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 pub mod decision_point;
+pub mod device_links;
 pub mod dns;
 pub mod kube;
+pub mod operator;
 pub mod origin;
 pub mod tls_origin;
 

@@ -70,6 +70,7 @@ async fn requestors_get_valid_and_ready_conditions_with_reasons() {
     let _operator = Operator(
         Command::new(linkgate_tests::operator_binary())
             .args(["--admin", &admin.to_string()])
+            .args(["--namespace", &ns, "--lease-namespace", &ns])
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

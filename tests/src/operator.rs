@@ -1,0 +1,127 @@
+//! Starts the real `linkgate-operator` binary against the test API server (`KUBECONFIG`),
+//! confined to one test's namespace: it watches only that namespace and elects its leader
+//! with a Lease there, so tests running side by side never meet.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a test waits for something the operator should do; generous for a loaded CI
+/// machine, and well above the operator's own intervals (lease 15 s, retries 1–2 s).
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A running operator, killed on drop.
+pub struct Operator {
+    child: Option<Child>,
+    pub admin: SocketAddr,
+    pub identity: String,
+    namespace: String,
+}
+
+impl Operator {
+    /// An operator named `identity` (its pod name, in a cluster) in `namespace`.
+    pub async fn start(namespace: &str, identity: &str) -> Self {
+        let admin = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port");
+        let mut operator = Self {
+            child: None,
+            admin,
+            identity: identity.into(),
+            namespace: namespace.into(),
+        };
+        operator.spawn().await;
+        operator
+    }
+
+    /// Starts the binary again under the same name, as Kubernetes restarts a container.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.spawn().await;
+    }
+
+    async fn spawn(&mut self) {
+        let child = Command::new(crate::operator_binary())
+            .args(["--admin", &self.admin.to_string()])
+            .args(["--namespace", &self.namespace])
+            .args(["--lease-namespace", &self.namespace])
+            .args(["--identity", &self.identity])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the operator");
+        self.child = Some(child);
+        let url = format!("http://{}/readyz", self.admin);
+        eventually("the operator answers /readyz", || async {
+            let ready = reqwest::get(&url).await.ok()?.status().is_success();
+            ready.then_some(())
+        })
+        .await;
+    }
+
+    /// `kill -9`: no chance to release anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+
+    /// SIGTERM, then waits (bounded) for the exit; returns the exit code.
+    pub async fn terminate(&mut self) -> Option<i32> {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        let mut child = self.child.take().expect("running");
+        let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
+        kill(pid, Signal::SIGTERM).expect("send SIGTERM");
+        let status = eventually("the operator exits on SIGTERM", || {
+            let exited = child.try_wait().expect("wait");
+            async move { exited }
+        })
+        .await;
+        status.code()
+    }
+
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.admin))
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
+    /// The `linkgate_operator_leader` gauge.
+    pub async fn leads(&self) -> bool {
+        let metrics = self.metrics().await;
+        let value = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("linkgate_operator_leader "))
+            .unwrap_or_else(|| panic!("no leader gauge in:\n{metrics}"));
+        value == "1"
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `probe` until it gives a value, or fails the test after `PATIENCE`.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -1,0 +1,116 @@
+//! The operator against a real API server collects what has expired in DeviceLinks —
+//! codes, users, whole links, tombstones in their time — and reports each link's phase and
+//! next expiry in its status.
+
+use k8s_openapi::jiff::Timestamp;
+use kube::Api;
+use linkgate_crds::{DeviceLink, DeviceLinkPhase};
+use linkgate_tests::device_links::{code, create, deleted, in_secs, phase, user};
+use linkgate_tests::operator::{Operator, eventually};
+use serde_json::json;
+
+/// The operator in a namespace of its own, and the DeviceLinks there.
+async fn setup(test: &str) -> Option<(Operator, Api<DeviceLink>)> {
+    let client = linkgate_tests::kube::client(test).await?;
+    linkgate_tests::kube::install_crds(&client).await;
+    let ns = linkgate_tests::kube::create_namespace(&client, "devicelinks").await;
+    let operator = Operator::start(&ns, "operator-0").await;
+    Some((operator, Api::namespaced(client, &ns)))
+}
+
+#[tokio::test]
+async fn expired_codes_and_users_are_removed_and_empty_links_deleted() {
+    let Some((_operator, links)) = setup("operator_devicelinks").await else {
+        return;
+    };
+    // A device showing a code nobody enters: pending, then gone with its code.
+    create(&links, "waiting", json!({"code": code(2.0, "Pending")})).await;
+    // A linked device whose code was just redeemed: the code goes, the link stays.
+    let linked = user("alice", 3600.0);
+    let authn = linked["authnExpiresAt"].clone();
+    create(
+        &links,
+        "linked",
+        json!({"code": code(2.0, "Redeemed"), "users": [linked]}),
+    )
+    .await;
+    // Two users, one of them long expired: that one goes.
+    create(
+        &links,
+        "shared",
+        json!({"users": [user("gone", -60.0), user("bob", 3600.0)]}),
+    )
+    .await;
+    // Nothing live at all: deleted.
+    create(&links, "stale", json!({"users": [user("carol", -1.0)]})).await;
+
+    let waiting = phase(&links, "waiting", DeviceLinkPhase::Pending).await;
+    let expires = waiting
+        .status
+        .and_then(|s| s.expires_at)
+        .expect("expiresAt");
+    let code_expiry = waiting.spec.code.expect("a code").expires_at;
+    assert_eq!(expires.0.as_second(), code_expiry.0.as_second());
+
+    deleted(&links, "stale").await;
+    let shared = phase(&links, "shared", DeviceLinkPhase::Linked).await;
+    let users: Vec<_> = shared
+        .spec
+        .users
+        .iter()
+        .map(|u| u.user_id.as_str())
+        .collect();
+    assert_eq!(users, ["bob"]);
+
+    deleted(&links, "waiting").await;
+    assert!(
+        Timestamp::now() >= code_expiry.0,
+        "deleted before its code expired"
+    );
+    let linked = eventually("the redeemed code removed", || async {
+        let link = links.get("linked").await.expect("the link stays");
+        link.spec.code.is_none().then_some(link)
+    })
+    .await;
+    assert_eq!(linked.spec.users.len(), 1, "the user stays");
+    let linked = phase(&links, "linked", DeviceLinkPhase::Linked).await;
+    // With the code gone, the next expiry is the user's authentication.
+    let expires = linked.status.and_then(|s| s.expires_at).expect("expiresAt");
+    assert_eq!(expires.0.as_second(), timestamp(&authn).as_second());
+}
+
+#[tokio::test]
+async fn revoked_links_stay_as_tombstones_until_their_users_authn_expires() {
+    let Some((_operator, links)) = setup("operator_devicelinks").await else {
+        return;
+    };
+    let alice = user("alice", 4.0);
+    let authn_expiry = timestamp(&alice["authnExpiresAt"]);
+    create(
+        &links,
+        "revoked",
+        json!({"users": [alice], "revokedAt": in_secs(0.0)}),
+    )
+    .await;
+    create(
+        &links,
+        "revoked-long-ago",
+        json!({"users": [user("bob", -30.0)], "revokedAt": in_secs(-60.0)}),
+    )
+    .await;
+
+    let tombstone = phase(&links, "revoked", DeviceLinkPhase::Revoked).await;
+    assert!(tombstone.status.and_then(|s| s.expires_at).is_some());
+    assert_eq!(tombstone.spec.users.len(), 1, "a tombstone is kept whole");
+    deleted(&links, "revoked-long-ago").await;
+    // Once alice's authentication has expired, nothing is left to guard against; not before.
+    deleted(&links, "revoked").await;
+    assert!(
+        Timestamp::now() >= authn_expiry,
+        "the tombstone went too early"
+    );
+}
+
+fn timestamp(time: &serde_json::Value) -> Timestamp {
+    time.as_str().expect("a time").parse().expect("RFC 3339")
+}
