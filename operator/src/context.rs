@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
@@ -11,11 +12,19 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Publishes Events on the objects reconciled.
     pub recorder: Recorder,
+    /// How far a proxy's clock may run ahead of ours: rotated-out keys stay this much
+    /// longer than their tokens.
+    pub clock_skew: Duration,
 }
 
 impl Context {
     /// `instance` tells replicas apart in Events (the pod name, in a cluster).
-    pub fn new(client: Client, metrics: Arc<Metrics>, instance: Option<String>) -> Self {
+    pub fn new(
+        client: Client,
+        metrics: Arc<Metrics>,
+        instance: Option<String>,
+        clock_skew: Duration,
+    ) -> Self {
         let reporter = Reporter {
             controller: MANAGER.into(),
             instance,
@@ -24,6 +33,7 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             metrics,
+            clock_skew,
         }
     }
 }

@@ -149,7 +149,12 @@ mod tests {
 
     fn context() -> (Arc<Context>, ApiServer) {
         let (client, server) = mock_api::client();
-        let ctx = Context::new(client, Arc::new(Metrics::new()), None);
+        let ctx = Context::new(
+            client,
+            Arc::new(Metrics::new()),
+            None,
+            Duration::from_secs(60),
+        );
         (Arc::new(ctx), server)
     }
 

@@ -15,6 +15,12 @@ pub enum Error {
     /// The operator stops leading: another replica holds the lease, or it went unrenewed.
     #[error("the lease is lost: {0}")]
     LeaseLost(String),
+    #[error("the object has no uid, so nothing can be owned by it")]
+    MissingUid,
+    #[error("Secret {0:?} exists but is not this requestor's: its keys are left alone")]
+    ForeignKeySecret(String),
+    #[error("cannot encode a new media-token key: {0}")]
+    KeyEncoding(#[source] ed25519_dalek::pkcs8::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -27,6 +33,9 @@ impl Error {
             Error::MissingResourceVersion => "missing_resource_version",
             Error::Conflict => "conflict",
             Error::LeaseLost(_) => "lease_lost",
+            Error::MissingUid => "missing_uid",
+            Error::ForeignKeySecret(_) => "foreign_key_secret",
+            Error::KeyEncoding(_) => "key_encoding",
         }
     }
 

@@ -1,6 +1,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
@@ -8,19 +9,18 @@ use clap::Parser;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Secret;
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::{Api, Client, Resource};
 use linkgate_crds::Requestor;
 use linkgate_operator::context::Context;
 use linkgate_operator::device_link;
 use linkgate_operator::leader::Elector;
 use linkgate_operator::metrics::Metrics;
-use linkgate_operator::requestor::{error_policy, reconcile, secret_refs};
+use linkgate_operator::requestor::{error_policy, reconcile, requestors_using};
 use tokio::signal::unix::{SignalKind, signal};
 
-/// linkgate's operator: keeps Requestor status in step with their specs and collects
-/// expired DeviceLinks. Of several replicas, the one holding the Lease does the work.
+/// linkgate's operator: keeps Requestor status in step with their specs, makes and rotates
+/// their media-token keys, and collects expired DeviceLinks. Of several replicas, the one holding the Lease does the work.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Cli {
@@ -39,6 +39,10 @@ struct Cli {
     /// This replica's name in the Lease (default: the host name and process ID).
     #[arg(long, env = "POD_NAME")]
     identity: Option<String>,
+    /// How far proxies' clocks may run ahead of the operator's: a rotated-out media-token
+    /// key stays published this long after its last tokens expired.
+    #[arg(long, default_value_t = 60)]
+    clock_skew_seconds: u64,
 }
 
 #[tokio::main]
@@ -56,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
         client.clone(),
         Arc::clone(&metrics),
         Some(identity.clone()),
+        Duration::from_secs(cli.clock_skew_seconds),
     ));
 
     // A standby is as healthy as the leader: both answer ready.
@@ -129,15 +134,8 @@ fn requestors(
         .watches(
             scoped::<Secret>(client, namespace),
             watcher::Config::default(),
-            move |secret: Secret| {
-                let (ns, name) = (secret.namespace(), secret.name_any());
-                requestors
-                    .state()
-                    .into_iter()
-                    .filter(|r| r.namespace() == ns && secret_refs(&r.spec).any(|s| s.name == name))
-                    .map(|r| ObjectRef::from_obj(&*r))
-                    .collect::<Vec<_>>()
-            },
+            // A Secret a requestor refers to or owns changing (appearing, going) re-checks it.
+            move |secret: Secret| requestors_using(&secret, &requestors.state()),
         )
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)

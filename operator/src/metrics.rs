@@ -10,6 +10,7 @@ pub struct Metrics {
     failures: IntCounterVec,
     duration: Histogram,
     leader: IntGauge,
+    keys_created: IntCounterVec,
 }
 
 impl Metrics {
@@ -36,6 +37,14 @@ impl Metrics {
             "1 while this replica holds the lease and runs the controllers",
         )
         .expect("valid metric");
+        let keys_created = IntCounterVec::new(
+            Opts::new(
+                "media_keys_created_total",
+                "Media-token signing keys made, by reason (created or rotated)",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
         registry
             .register(Box::new(reconciles.clone()))
             .expect("unique");
@@ -46,12 +55,16 @@ impl Metrics {
             .register(Box::new(duration.clone()))
             .expect("unique");
         registry.register(Box::new(leader.clone())).expect("unique");
+        registry
+            .register(Box::new(keys_created.clone()))
+            .expect("unique");
         Self {
             registry,
             reconciles,
             failures,
             duration,
             leader,
+            keys_created,
         }
     }
 
@@ -67,6 +80,10 @@ impl Metrics {
 
     pub fn set_leader(&self, leading: bool) {
         self.leader.set(i64::from(leading));
+    }
+
+    pub fn key_created(&self, reason: &'static str) {
+        self.keys_created.with_label_values(&[reason]).inc();
     }
 
     pub fn render(&self) -> String {

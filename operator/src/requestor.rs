@@ -1,5 +1,6 @@
-//! The Requestor controller: checks each spec with the gateway's own rules — including the
-//! Secrets it refers to — and writes `Valid` and `Ready` to its status by server-side apply.
+//! The Requestor controller: keeps the media-token keys it manages (when the spec names
+//! none), checks each spec with the gateway's own rules — including the Secrets it refers
+//! to — and writes `Valid`, `Ready` and the managed keys to its status by server-side apply.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,14 +11,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
-use linkgate_crds::{Requestor, RequestorSpec, SecretKeyRef};
-use linkgate_proxy::domain::requestor::RequestorPolicy;
+use linkgate_crds::{ManagedKeyStatus, Requestor, RequestorSpec, SecretKeyRef};
+use linkgate_proxy::domain::requestor::{PolicyError, RequestorPolicy};
 use serde_json::json;
 
 use crate::context::{Context, MANAGER};
 use crate::error::{Error, Result};
-use crate::status;
+use crate::{key_secret, status};
 
 /// Even without events, every requestor is looked at this often, so a missed one heals.
 const RESYNC: Duration = Duration::from_secs(300);
@@ -34,25 +36,56 @@ pub fn secret_refs(spec: &RequestorSpec) -> impl Iterator<Item = &SecretKeyRef> 
     )
 }
 
+/// The requestors to look at again when `secret` changes: those whose spec refers to it
+/// and the one owning it (its managed keys).
+pub fn requestors_using(
+    secret: &Secret,
+    requestors: &[Arc<Requestor>],
+) -> Vec<ObjectRef<Requestor>> {
+    let (ns, name) = (secret.namespace(), secret.name_any());
+    let referring = requestors
+        .iter()
+        .filter(|r| r.namespace() == ns && secret_refs(&r.spec).any(|s| s.name == name))
+        .map(|r| ObjectRef::from_obj(&**r));
+    let owning = secret
+        .owner_references()
+        .iter()
+        .filter(|o| {
+            o.controller == Some(true)
+                && o.kind == Requestor::kind(&())
+                && o.api_version == Requestor::api_version(&())
+        })
+        .filter_map(|o| Some(ObjectRef::new(&o.name).within(ns.as_deref()?)));
+    referring.chain(owning).collect()
+}
+
 pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<Action> {
     let _timer = ctx.metrics.reconcile();
     let ns = requestor.namespace().ok_or(Error::MissingNamespace)?;
     let name = requestor.name_any();
-
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let mut data: BTreeMap<(String, String), Vec<u8>> = BTreeMap::new();
-    for reference in secret_refs(&requestor.spec) {
-        if let Some(secret) = secrets.get_opt(&reference.name).await?
-            && let Some(value) = secret.data.as_ref().and_then(|d| d.get(&reference.key))
-        {
-            data.insert(
-                (reference.name.clone(), reference.key.clone()),
-                value.0.clone(),
-            );
-        }
+    let requestors = Api::<Requestor>::namespaced(ctx.client.clone(), &ns);
+    // The managed keys are planned from the status: read it fresh, as the cached copy may
+    // not yet show the keys the previous reconcile wrote, which would rotate them again.
+    let Some(requestor) = requestors.get_opt(&name).await? else {
+        return Ok(Action::await_change());
+    };
+    // Going away: a key made now would only be collected with it.
+    if requestor.meta().deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
     }
+
+    let now = jiff::Timestamp::now();
+    // Written (the Secret) before the status names them.
+    let plan = if requestor.spec.media_tokens.signing_keys.is_empty() {
+        Some(key_secret::ensure(&ctx, &requestor, &ns, now).await?)
+    } else {
+        None
+    };
+    let media_keys = plan.as_ref().map(|p| p.keys.clone()).unwrap_or_default();
+    let spec = effective_spec(&requestor, &media_keys);
+    let data = secret_data(&ctx, &ns, &spec).await?;
     let resolve = |r: &SecretKeyRef| data.get(&(r.name.clone(), r.key.clone())).cloned();
-    let validation = RequestorPolicy::from_spec(&name, &requestor.spec, &resolve).map(drop);
+    let validation = RequestorPolicy::from_spec(&name, &spec, &resolve).map(drop);
     if let Err(e) = &validation {
         tracing::info!(%ns, %name, reason = status::reason(e), error = %e, "requestor is not valid");
     }
@@ -62,56 +95,192 @@ pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<A
         .as_ref()
         .map(|s| s.conditions.as_slice())
         .unwrap_or_default();
-    let now = Time(jiff::Timestamp::now());
     let generation = requestor.meta().generation;
-    let conditions = status::conditions(&validation, generation, previous, &now);
+    let conditions = status::conditions(&validation, generation, previous, &Time(now));
     let was_valid = previous
         .iter()
         .find(|c| c.type_ == status::VALID)
         .map(|c| c.status == "True");
     if was_valid != Some(validation.is_ok()) {
-        let event = match &validation {
-            Ok(()) => Event {
-                type_: EventType::Normal,
-                reason: "SpecValid".into(),
-                note: Some("the spec is valid; proxies serve this requestor".into()),
-                action: "Validate".into(),
-                secondary: None,
-            },
-            Err(e) => Event {
-                type_: EventType::Warning,
-                reason: status::reason(e).into(),
-                note: Some(e.to_string()),
-                action: "Validate".into(),
-                secondary: None,
-            },
-        };
-        // An Event is a courtesy: failing to publish one must not fail the reconcile.
-        if let Err(e) = ctx
-            .recorder
-            .publish(&event, &requestor.object_ref(&()))
-            .await
-        {
-            tracing::warn!(%ns, %name, error = %e, "cannot publish an Event");
-        }
+        publish(&ctx, &requestor, &validity_event(&validation)).await;
     }
     let patch = json!({
         "apiVersion": "linkgate.dev/v1alpha1",
         "kind": "Requestor",
-        "status": {"observedGeneration": generation, "conditions": conditions},
+        "status": {
+            "observedGeneration": generation,
+            "conditions": conditions,
+            "mediaKeys": media_keys,
+        },
     });
-    Api::<Requestor>::namespaced(ctx.client.clone(), &ns)
+    requestors
         .patch_status(
             &name,
             &PatchParams::apply(MANAGER).force(),
             &Patch::Apply(&patch),
         )
         .await?;
-    Ok(Action::requeue(RESYNC))
+
+    let Some(plan) = plan else {
+        return Ok(Action::requeue(RESYNC));
+    };
+    if let Some((id, change)) = &plan.new_key {
+        ctx.metrics.key_created(change.label());
+        tracing::info!(%ns, %name, key = %id, reason = change.reason(), "media-token key made");
+        let event = Event {
+            type_: EventType::Normal,
+            reason: change.reason().into(),
+            note: Some(format!("media tokens are now signed with key {id}")),
+            action: "ManageKeys".into(),
+            secondary: None,
+        };
+        publish(&ctx, &requestor, &event).await;
+    }
+    // The next rotation or retirement comes on time, not at the next resync.
+    let until_change = plan
+        .next_change
+        .duration_since(now)
+        .try_into()
+        .unwrap_or(Duration::ZERO);
+    Ok(Action::requeue(until_change.min(RESYNC)))
+}
+
+/// The spec the gateway will load: managed keys stand in when the spec names none.
+fn effective_spec(requestor: &Requestor, media_keys: &[ManagedKeyStatus]) -> RequestorSpec {
+    let mut effective = requestor.clone();
+    effective.status.get_or_insert_default().media_keys = media_keys.to_vec();
+    effective.spec.media_tokens.signing_keys = effective.signing_keys();
+    effective.spec
+}
+
+/// The values of the Secret keys `spec` refers to that exist, by (Secret, key).
+async fn secret_data(
+    ctx: &Context,
+    ns: &str,
+    spec: &RequestorSpec,
+) -> Result<BTreeMap<(String, String), Vec<u8>>> {
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    // Several references (all managed keys, say) often share one Secret: get it once.
+    let mut fetched: BTreeMap<String, Option<Secret>> = BTreeMap::new();
+    let mut data = BTreeMap::new();
+    for reference in secret_refs(spec) {
+        if !fetched.contains_key(&reference.name) {
+            let secret = secrets.get_opt(&reference.name).await?;
+            fetched.insert(reference.name.clone(), secret);
+        }
+        if let Some(Some(secret)) = fetched.get(&reference.name)
+            && let Some(value) = secret.data.as_ref().and_then(|d| d.get(&reference.key))
+        {
+            data.insert(
+                (reference.name.clone(), reference.key.clone()),
+                value.0.clone(),
+            );
+        }
+    }
+    Ok(data)
+}
+
+/// Told when a requestor becomes valid or stops being so.
+fn validity_event(validation: &Result<(), PolicyError>) -> Event {
+    match validation {
+        Ok(()) => Event {
+            type_: EventType::Normal,
+            reason: "SpecValid".into(),
+            note: Some("the spec is valid; proxies serve this requestor".into()),
+            action: "Validate".into(),
+            secondary: None,
+        },
+        Err(e) => Event {
+            type_: EventType::Warning,
+            reason: status::reason(e).into(),
+            note: Some(e.to_string()),
+            action: "Validate".into(),
+            secondary: None,
+        },
+    }
+}
+
+/// An Event is a courtesy: failing to publish one must not fail the reconcile.
+async fn publish(ctx: &Context, requestor: &Requestor, event: &Event) {
+    if let Err(e) = ctx
+        .recorder
+        .publish(event, &requestor.object_ref(&()))
+        .await
+    {
+        tracing::warn!(name = %requestor.name_any(), error = %e, "cannot publish an Event");
+    }
 }
 
 pub fn error_policy(requestor: Arc<Requestor>, error: &Error, ctx: Arc<Context>) -> Action {
     tracing::warn!(name = %requestor.name_any(), %error, "reconcile failed");
     ctx.metrics.failure(error.metric_label());
     Action::requeue(RETRY)
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+    use kube::api::ObjectMeta;
+
+    use super::*;
+
+    fn requestor(name: &str, ns: &str, spec: serde_json::Value) -> Arc<Requestor> {
+        Arc::new(
+            serde_json::from_value(json!({
+                "apiVersion": "linkgate.dev/v1alpha1", "kind": "Requestor",
+                "metadata": {"name": name, "namespace": ns, "uid": format!("uid-{name}")},
+                "spec": spec,
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn secret(name: &str, ns: &str, owners: Vec<OwnerReference>) -> Secret {
+        Secret {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some(ns.into()),
+                owner_references: Some(owners),
+                ..ObjectMeta::default()
+            },
+            ..Secret::default()
+        }
+    }
+
+    #[test]
+    fn a_secret_requeues_the_requestors_referring_to_it_and_its_owner() {
+        let backend = json!({"backend": {"apiKeySecretRef": {"name": "shared", "key": "k"}}});
+        let (a, b) = (
+            requestor("a", "ns", backend.clone()),
+            requestor("b", "ns", backend),
+        );
+        let elsewhere = requestor(
+            "c",
+            "other",
+            json!({"backend": {"apiKeySecretRef": {"name": "shared", "key": "k"}}}),
+        );
+        let all = [a.clone(), b.clone(), elsewhere];
+        let names = |refs: Vec<ObjectRef<Requestor>>| -> Vec<String> {
+            refs.into_iter().map(|r| r.name).collect()
+        };
+
+        assert_eq!(
+            names(requestors_using(&secret("shared", "ns", vec![]), &all)),
+            ["a", "b"]
+        );
+        let owned = secret(
+            "b-media-keys",
+            "ns",
+            vec![b.controller_owner_ref(&()).unwrap()],
+        );
+        let refs = requestors_using(&owned, &all);
+        assert_eq!(refs, [ObjectRef::new("b").within("ns")]);
+        // Owned but not controlled, or by something else: no requestor to look at.
+        let mut loose = a.owner_ref(&()).unwrap();
+        loose.controller = None;
+        let mut foreign = a.controller_owner_ref(&()).unwrap();
+        foreign.kind = "ConfigMap".into();
+        let unrelated = secret("a-media-keys", "ns", vec![loose, foreign]);
+        assert!(requestors_using(&unrelated, &all).is_empty());
+    }
 }

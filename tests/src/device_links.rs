@@ -7,7 +7,7 @@ use kube::api::PostParams;
 use linkgate_crds::{DeviceLink, DeviceLinkPhase};
 use serde_json::{Value, json};
 
-use crate::operator::eventually;
+use crate::kube::eventually;
 
 /// `secs` from now as a spec time (microseconds, as the API writes them).
 pub fn in_secs(secs: f64) -> String {

@@ -3,9 +3,15 @@
 //! set) a missing API server fails the test, so Kubernetes tests can never silently not run.
 
 use std::io::Write;
+use std::time::{Duration, Instant};
 
-use kube::Client;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client};
+use linkgate_crds::Requestor;
+
+/// How long a test waits for the operator to act; generous for a loaded CI machine.
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A client for the test API server, or `None` (after saying why) when there is none.
 pub async fn client(test: &str) -> Option<Client> {
@@ -223,4 +229,30 @@ impl Drop for Instance {
         .args(["stop", &self.name])
         .status();
     }
+}
+
+/// Asks `probe` every 100 ms until it answers, failing with `what` after [`PATIENCE`].
+pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(answer) = probe().await {
+            return answer;
+        }
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the requestor's `type_` condition has `status`; returns it.
+pub async fn condition(api: &Api<Requestor>, name: &str, type_: &str, status: &str) -> Condition {
+    eventually(&format!("{name}: {type_}={status}"), async || {
+        api.get(name)
+            .await
+            .ok()?
+            .status?
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == type_ && c.status == status)
+    })
+    .await
 }

@@ -2,14 +2,10 @@
 //! confined to one test's namespace: it watches only that namespace and elects its leader
 //! with a Lease there, so tests running side by side never meet.
 
-use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// How long a test waits for something the operator should do; generous for a loaded CI
-/// machine, and well above the operator's own intervals (lease 15 s, retries 1–2 s).
-pub const PATIENCE: Duration = Duration::from_secs(30);
+use crate::kube::eventually;
 
 /// A running operator, killed on drop.
 pub struct Operator {
@@ -17,11 +13,18 @@ pub struct Operator {
     pub admin: SocketAddr,
     pub identity: String,
     namespace: String,
+    /// Further command-line arguments.
+    extra: Vec<String>,
 }
 
 impl Operator {
     /// An operator named `identity` (its pod name, in a cluster) in `namespace`.
     pub async fn start(namespace: &str, identity: &str) -> Self {
+        Self::start_with(namespace, identity, &[]).await
+    }
+
+    /// The same, with further command-line arguments.
+    pub async fn start_with(namespace: &str, identity: &str, extra: &[&str]) -> Self {
         let admin = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port");
@@ -30,6 +33,7 @@ impl Operator {
             admin,
             identity: identity.into(),
             namespace: namespace.into(),
+            extra: extra.iter().map(|&a| a.to_owned()).collect(),
         };
         operator.spawn().await;
         operator
@@ -47,6 +51,7 @@ impl Operator {
             .args(["--namespace", &self.namespace])
             .args(["--lease-namespace", &self.namespace])
             .args(["--identity", &self.identity])
+            .args(&self.extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -93,6 +98,14 @@ impl Operator {
             .expect("metrics text")
     }
 
+    /// The value of the sample written exactly `sample` (name and labels), if shown.
+    pub async fn metric(&self, sample: &str) -> Option<f64> {
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+    }
+
     /// The `linkgate_operator_leader` gauge.
     pub async fn leads(&self) -> bool {
         let metrics = self.metrics().await;
@@ -107,21 +120,5 @@ impl Operator {
 impl Drop for Operator {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-/// Polls `probe` until it gives a value, or fails the test after `PATIENCE`.
-pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {PATIENCE:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -6,7 +6,8 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Api;
 use linkgate_crds::{DeviceLink, DeviceLinkPhase};
 use linkgate_tests::device_links::{code, create, deleted, in_secs, phase, user};
-use linkgate_tests::operator::{Operator, eventually};
+use linkgate_tests::kube::eventually;
+use linkgate_tests::operator::Operator;
 use serde_json::json;
 
 /// The operator in a namespace of its own, and the DeviceLinks there.

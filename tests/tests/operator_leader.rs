@@ -8,7 +8,8 @@ use k8s_openapi::api::coordination::v1::Lease;
 use kube::{Api, Client};
 use linkgate_crds::{DeviceLink, DeviceLinkPhase};
 use linkgate_tests::device_links::{create, deleted, phase, user};
-use linkgate_tests::operator::{Operator, eventually};
+use linkgate_tests::kube::eventually;
+use linkgate_tests::operator::Operator;
 use serde_json::json;
 
 /// The operator's default Lease name.

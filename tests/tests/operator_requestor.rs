@@ -2,26 +2,16 @@
 //! with the reason when something is wrong, including a Secret that does not exist yet.
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::Api;
 use kube::api::{ObjectMeta, PostParams};
 use linkgate_crds::Requestor;
+use linkgate_tests::kube::condition;
+use linkgate_tests::operator::Operator;
 use serde_json::json;
-
-/// The operator process, killed on drop.
-struct Operator(Child);
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
 
 fn requestor(name: &str, extra: serde_json::Value) -> Requestor {
     let mut spec = json!({"backend": {"apiKeySecretRef": {"name": "backend", "key": "apiKey"}}});
@@ -35,27 +25,6 @@ fn requestor(name: &str, extra: serde_json::Value) -> Requestor {
     .unwrap()
 }
 
-/// Waits (bounded) until the requestor's `type_` condition has `status`; returns it.
-async fn condition(api: &Api<Requestor>, name: &str, type_: &str, status: &str) -> Condition {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let found = api.get(name).await.ok().and_then(|r| {
-            r.status?
-                .conditions
-                .into_iter()
-                .find(|c| c.type_ == type_ && c.status == status)
-        });
-        if let Some(found) = found {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name}: {type_}={status} never came"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test]
 async fn requestors_get_valid_and_ready_conditions_with_reasons() {
     let Some(client) = linkgate_tests::kube::client("operator_requestor").await else {
@@ -63,20 +32,7 @@ async fn requestors_get_valid_and_ready_conditions_with_reasons() {
     };
     linkgate_tests::kube::install_crds(&client).await;
     let ns = linkgate_tests::kube::create_namespace(&client, "operator").await;
-    let admin = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let _operator = Operator(
-        Command::new(linkgate_tests::operator_binary())
-            .args(["--admin", &admin.to_string()])
-            .args(["--namespace", &ns, "--lease-namespace", &ns])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start the operator"),
-    );
+    let operator = Operator::start(&ns, "operator-0").await;
 
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
     let post = PostParams::default();
@@ -148,16 +104,9 @@ async fn requestors_get_valid_and_ready_conditions_with_reasons() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let metrics = reqwest::get(format!("http://{admin}/metrics"))
+    let reconciles = operator
+        .metric("linkgate_operator_reconciles_total")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let reconciles: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("linkgate_operator_reconciles_total "))
-        .and_then(|v| v.parse().ok())
         .expect("the reconcile counter");
-    assert!(reconciles >= 3, "{metrics}");
+    assert!(reconciles >= 3.0, "{reconciles} reconciles");
 }
