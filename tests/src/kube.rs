@@ -90,9 +90,9 @@ pub async fn create_namespace(client: &Client, prefix: &str) -> String {
     name
 }
 
-/// Runs as the ServiceAccount `account` of `namespace` with only `role` (a Role manifest,
-/// YAML) bound to it: creates them, and returns a kubeconfig file impersonating it plus a
-/// client that does the same.
+/// Runs as the ServiceAccount `account` of `namespace` with only `role` (a Role or
+/// ClusterRole manifest, YAML) bound to it in that namespace: creates them, and returns a
+/// kubeconfig file impersonating it plus a client that does the same.
 pub async fn service_account(
     client: &Client,
     namespace: &str,
@@ -100,8 +100,8 @@ pub async fn service_account(
     role: &str,
 ) -> (tempfile::NamedTempFile, Client) {
     use k8s_openapi::api::core::v1::ServiceAccount;
-    use k8s_openapi::api::rbac::v1::{Role, RoleBinding, RoleRef, Subject};
-    use kube::api::{Api, ObjectMeta, PostParams};
+    use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding, RoleRef, Subject};
+    use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 
     let meta = |name: &str| ObjectMeta {
         name: Some(name.to_owned()),
@@ -119,18 +119,36 @@ pub async fn service_account(
         )
         .await
         .expect("create the service account");
-    let mut role: Role = serde_yaml_ng::from_str(role).expect("a Role");
-    role.metadata.namespace = Some(namespace.to_owned());
-    let role_name = role.metadata.name.clone().expect("a named Role");
-    Api::<Role>::namespaced(client.clone(), namespace)
-        .create(&post, &role)
-        .await
-        .expect("create the role");
+    let manifest: serde_yaml_ng::Value = serde_yaml_ng::from_str(role).expect("YAML");
+    let kind = manifest["kind"].as_str().expect("a kind").to_owned();
+    let role_name = if kind == "ClusterRole" {
+        // Cluster-wide and shared by tests: applied, so that every test may apply it.
+        let role: ClusterRole = serde_yaml_ng::from_value(manifest).expect("a ClusterRole");
+        let name = role.metadata.name.clone().expect("a named ClusterRole");
+        Api::<ClusterRole>::all(client.clone())
+            .patch(
+                &name,
+                &PatchParams::apply("linkgate-tests").force(),
+                &Patch::Apply(&role),
+            )
+            .await
+            .expect("apply the cluster role");
+        name
+    } else {
+        let mut role: Role = serde_yaml_ng::from_value(manifest).expect("a Role");
+        role.metadata.namespace = Some(namespace.to_owned());
+        let name = role.metadata.name.clone().expect("a named Role");
+        Api::<Role>::namespaced(client.clone(), namespace)
+            .create(&post, &role)
+            .await
+            .expect("create the role");
+        name
+    };
     let binding = RoleBinding {
         metadata: meta(account),
         role_ref: RoleRef {
             api_group: Some("rbac.authorization.k8s.io".into()),
-            kind: "Role".into(),
+            kind,
             name: role_name,
         },
         subjects: Some(vec![Subject {

@@ -7,6 +7,9 @@ use std::process::{Child, Command, Stdio};
 
 use crate::kube::eventually;
 
+/// The operator's permissions, as shipped.
+const OPERATOR_ROLE: &str = include_str!("../../charts/linkgate/rbac/operator-role.yaml");
+
 /// A running operator, killed on drop.
 pub struct Operator {
     child: Option<Child>,
@@ -15,6 +18,8 @@ pub struct Operator {
     namespace: String,
     /// Further command-line arguments.
     extra: Vec<String>,
+    /// The kubeconfig it runs with, when not the test's own.
+    kubeconfig: Option<std::path::PathBuf>,
 }
 
 impl Operator {
@@ -23,20 +28,41 @@ impl Operator {
         Self::start_with(namespace, identity, &[]).await
     }
 
+    /// An operator running as the shipped `linkgate-operator` ClusterRole allows, bound
+    /// to a ServiceAccount of `namespace`; the returned file must outlive it.
+    pub async fn start_as_service_account(
+        client: &kube::Client,
+        namespace: &str,
+        identity: &str,
+        extra: &[&str],
+    ) -> (Self, tempfile::NamedTempFile) {
+        let (kubeconfig, _) =
+            crate::kube::service_account(client, namespace, "linkgate-operator", OPERATOR_ROLE)
+                .await;
+        let mut operator = Self::new(namespace, identity, extra);
+        operator.kubeconfig = Some(kubeconfig.path().to_owned());
+        operator.spawn().await;
+        (operator, kubeconfig)
+    }
+
     /// The same, with further command-line arguments.
     pub async fn start_with(namespace: &str, identity: &str, extra: &[&str]) -> Self {
-        let admin = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port");
-        let mut operator = Self {
+        let mut operator = Self::new(namespace, identity, extra);
+        operator.spawn().await;
+        operator
+    }
+
+    fn new(namespace: &str, identity: &str, extra: &[&str]) -> Self {
+        Self {
             child: None,
-            admin,
+            admin: TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free loopback port"),
             identity: identity.into(),
             namespace: namespace.into(),
             extra: extra.iter().map(|&a| a.to_owned()).collect(),
-        };
-        operator.spawn().await;
-        operator
+            kubeconfig: None,
+        }
     }
 
     /// Starts the binary again under the same name, as Kubernetes restarts a container.
@@ -46,7 +72,11 @@ impl Operator {
     }
 
     async fn spawn(&mut self) {
-        let child = Command::new(crate::operator_binary())
+        let mut command = Command::new(crate::operator_binary());
+        if let Some(kubeconfig) = &self.kubeconfig {
+            command.env("KUBECONFIG", kubeconfig);
+        }
+        let child = command
             .args(["--admin", &self.admin.to_string()])
             .args(["--namespace", &self.namespace])
             .args(["--lease-namespace", &self.namespace])

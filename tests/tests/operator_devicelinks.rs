@@ -9,13 +9,15 @@ use linkgate_tests::device_links::{code, create, deleted, in_secs, phase, user};
 use linkgate_tests::kube::eventually;
 use linkgate_tests::operator::Operator;
 use serde_json::json;
+use tempfile::NamedTempFile;
 
-/// The operator in a namespace of its own, and the DeviceLinks there.
-async fn setup(test: &str) -> Option<(Operator, Api<DeviceLink>)> {
+/// The operator in a namespace of its own, running as the shipped ClusterRole allows
+/// (keep the kubeconfig file while it runs), and the DeviceLinks there.
+async fn setup(test: &str) -> Option<((Operator, NamedTempFile), Api<DeviceLink>)> {
     let client = linkgate_tests::kube::client(test).await?;
     linkgate_tests::kube::install_crds(&client).await;
     let ns = linkgate_tests::kube::create_namespace(&client, "devicelinks").await;
-    let operator = Operator::start(&ns, "operator-0").await;
+    let operator = Operator::start_as_service_account(&client, &ns, "operator-0", &[]).await;
     Some((operator, Api::namespaced(client, &ns)))
 }
 

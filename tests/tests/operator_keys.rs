@@ -98,7 +98,14 @@ async fn managed_keys_are_made_rotated_retired_and_healed() {
         ..Default::default()
     };
     secrets.create(&post, &backend).await.unwrap();
-    let operator = Operator::start_with(&ns, "operator-0", &["--clock-skew-seconds", SKEW]).await;
+    // As the shipped ClusterRole allows, and no more.
+    let (mut operator, _kubeconfig) = Operator::start_as_service_account(
+        &client,
+        &ns,
+        "operator-0",
+        &["--clock-skew-seconds", SKEW],
+    )
+    .await;
     let requestor: Requestor = serde_json::from_value(json!({
         "apiVersion": "linkgate.dev/v1alpha1", "kind": "Requestor",
         "metadata": {"name": NAME},
@@ -139,8 +146,7 @@ async fn managed_keys_are_made_rotated_retired_and_healed() {
     .await;
 
     // A restart loses nothing: the new operator reconciles and keeps the same key.
-    drop(operator);
-    let operator = Operator::start_with(&ns, "operator-0", &["--clock-skew-seconds", SKEW]).await;
+    operator.restart().await;
     eventually("a reconcile by the restarted operator", async || {
         let done = operator
             .metric("linkgate_operator_reconcile_duration_seconds_count")
