@@ -117,3 +117,54 @@ async fn revoked_links_stay_as_tombstones_until_their_users_authn_expires() {
 fn timestamp(time: &serde_json::Value) -> Timestamp {
     time.as_str().expect("a time").parse().expect("RFC 3339")
 }
+
+#[tokio::test]
+async fn kubectl_get_shows_phase_mvpd_and_expiry_but_no_code() {
+    let Some((_operator, links)) = setup("operator_devicelinks_columns").await else {
+        return;
+    };
+    create(
+        &links,
+        "den",
+        json!({"code": code(600.0, "Pending"), "users": [user("dave", 3600.0)]}),
+    )
+    .await;
+    phase(&links, "den", DeviceLinkPhase::Linked).await;
+    // What `kubectl get devicelinks` asks for: the server renders the printer columns.
+    let namespace = links.resource_url().to_owned();
+    let request = http::Request::get(namespace)
+        .header(
+            "Accept",
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+        )
+        .body(Vec::new())
+        .unwrap();
+    let table: serde_json::Value = links.into_client().request(request).await.unwrap();
+    let columns: Vec<&str> = table["columnDefinitions"]
+        .as_array()
+        .expect("a Table")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "Name",
+            "Requestor",
+            "Device",
+            "Phase",
+            "MVPD",
+            "Expires",
+            "Age"
+        ]
+    );
+    let row = &table["rows"][0]["cells"];
+    assert_eq!(row[1], "demo");
+    assert_eq!(row[2], "den");
+    assert_eq!(row[3], "Linked");
+    assert_eq!(row[4], "test-mvpd");
+    assert!(
+        !table.to_string().contains(&"b".repeat(64)),
+        "the code hash is never shown"
+    );
+}
