@@ -274,3 +274,27 @@ pub async fn condition(api: &Api<Requestor>, name: &str, type_: &str, status: &s
     })
     .await
 }
+
+/// Creates the Requestor `demo` in `namespace`: the test MVPD allowing everything, no
+/// per-client throttling, the backend key in Secret `backend`, and `media_tokens` as given.
+pub async fn create_demo_requestor(
+    client: &Client,
+    namespace: &str,
+    media_tokens: serde_json::Value,
+) -> Requestor {
+    let requestor: Requestor = serde_json::from_value(serde_json::json!({
+        "apiVersion": "linkgate.dev/v1alpha1", "kind": "Requestor",
+        "metadata": {"name": "demo"},
+        "spec": {
+            "mvpds": [{"id": "test-mvpd", "decision": {"allow": ["*"]}}],
+            "throttling": {"perClientIp": null},
+            "mediaTokens": media_tokens,
+            "backend": {"apiKeySecretRef": {"name": "backend", "key": "apiKey"}},
+        }
+    }))
+    .expect("a Requestor");
+    Api::<Requestor>::namespaced(client.clone(), namespace)
+        .create(&kube::api::PostParams::default(), &requestor)
+        .await
+        .expect("create the requestor")
+}

@@ -90,6 +90,25 @@ fn build(package: &str) -> PathBuf {
     profile_dir.join(package)
 }
 
+/// SIGTERM, then waits (bounded) for the process to exit; returns its exit code.
+async fn terminate(mut child: Child, name: &str) -> Option<i32> {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
+    kill(pid, Signal::SIGTERM).expect("send SIGTERM");
+    let deadline = Instant::now() + START_PATIENCE;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("{name} ignored SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn free_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -218,22 +237,7 @@ impl Gateway {
 
     /// SIGTERM, then waits (bounded) for the process to exit; returns its exit code.
     pub async fn terminate(&mut self) -> Option<i32> {
-        use nix::sys::signal::{Signal, kill};
-        use nix::unistd::Pid;
-        let mut child = self.child.take().expect("running");
-        let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
-        kill(pid, Signal::SIGTERM).expect("send SIGTERM");
-        let deadline = Instant::now() + START_PATIENCE;
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return status.code();
-            }
-            if Instant::now() > deadline {
-                child.kill().ok();
-                panic!("linkgate-proxy ignored SIGTERM");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        terminate(self.child.take().expect("running"), "linkgate-proxy").await
     }
 
     /// Replaces the configuration file and restarts on the same data directory.

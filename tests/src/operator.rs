@@ -106,17 +106,7 @@ impl Operator {
 
     /// SIGTERM, then waits (bounded) for the exit; returns the exit code.
     pub async fn terminate(&mut self) -> Option<i32> {
-        use nix::sys::signal::{Signal, kill};
-        use nix::unistd::Pid;
-        let mut child = self.child.take().expect("running");
-        let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
-        kill(pid, Signal::SIGTERM).expect("send SIGTERM");
-        let status = eventually("the operator exits on SIGTERM", || {
-            let exited = child.try_wait().expect("wait");
-            async move { exited }
-        })
-        .await;
-        status.code()
+        crate::terminate(self.child.take().expect("running"), "linkgate-operator").await
     }
 
     pub async fn metrics(&self) -> String {

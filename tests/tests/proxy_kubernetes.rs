@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use linkgate_crds::{DeviceLink, Requestor};
 use linkgate_tests::{DEMO_KEY, Gateway, TEST_SIGNING_KEY};
@@ -31,21 +31,12 @@ async fn fleet(test: &str) -> Option<Fleet> {
     let client = linkgate_tests::kube::client(test).await?;
     linkgate_tests::kube::install_crds(&client).await;
     let namespace = linkgate_tests::kube::create_namespace(&client, "proxies").await;
-    let requestor: Requestor = serde_json::from_value(json!({
-        "apiVersion": "linkgate.dev/v1alpha1", "kind": "Requestor",
-        "metadata": {"name": "demo"},
-        "spec": {
-            "mvpds": [{"id": "test-mvpd", "decision": {"allow": ["*"]}}],
-            "throttling": {"perClientIp": null},
-            "mediaTokens": {"signingKeys": [{"id": "k1", "privateKeySecretRef": {"name": "media", "key": "key"}}]},
-            "backend": {"apiKeySecretRef": {"name": "backend", "key": "apiKey"}},
-        }
-    }))
-    .unwrap();
-    Api::<Requestor>::namespaced(client.clone(), &namespace)
-        .create(&PostParams::default(), &requestor)
-        .await
-        .expect("create the requestor");
+    linkgate_tests::kube::create_demo_requestor(
+        &client,
+        &namespace,
+        json!({"signingKeys": [{"id": "k1", "privateKeySecretRef": {"name": "media", "key": "key"}}]}),
+    )
+    .await;
     let pem: String = TEST_SIGNING_KEY
         .lines()
         .map(|l| format!("      {l}\n"))

@@ -76,18 +76,7 @@ async fn proxies_sign_with_the_operators_keys_and_follow_their_rotation() {
     };
     secrets.create(&post, &backend).await.unwrap();
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
-    let requestor: Requestor = serde_json::from_value(json!({
-        "apiVersion": "linkgate.dev/v1alpha1", "kind": "Requestor",
-        "metadata": {"name": "demo"},
-        "spec": {
-            "mvpds": [{"id": "test-mvpd", "decision": {"allow": ["*"]}}],
-            "throttling": {"perClientIp": null},
-            "mediaTokens": {"ttlSeconds": 60},
-            "backend": {"apiKeySecretRef": {"name": "backend", "key": "apiKey"}},
-        }
-    }))
-    .unwrap();
-    requestors.create(&post, &requestor).await.unwrap();
+    linkgate_tests::kube::create_demo_requestor(&client, &ns, json!({"ttlSeconds": 60})).await;
     let _operator = Operator::start(&ns, "operator-0").await;
     condition(&requestors, "demo", "Ready", "True").await;
     let first = eventually("a managed key", async || {

@@ -4,8 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, PostParams};
-use linkgate_crds::Requestor;
 use linkgate_tests::kube::Instance;
 use linkgate_tests::{DEMO_KEY, Gateway};
 use serde_json::json;
@@ -23,20 +21,7 @@ async fn writes_fail_cleanly_and_reads_keep_serving_while_the_api_server_is_away
     let client = server.client().await;
     linkgate_tests::kube::install_crds(&client).await;
     let ns = linkgate_tests::kube::create_namespace(&client, "outage").await;
-    let requestor: Requestor = serde_json::from_value(json!({
-        "apiVersion": "linkgate.dev/v1alpha1", "kind": "Requestor",
-        "metadata": {"name": "demo"},
-        "spec": {
-            "mvpds": [{"id": "test-mvpd", "decision": {"allow": ["*"]}}],
-            "throttling": {"perClientIp": null},
-            "backend": {"apiKeySecretRef": {"name": "backend", "key": "apiKey"}},
-        }
-    }))
-    .unwrap();
-    Api::<Requestor>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &requestor)
-        .await
-        .unwrap();
+    linkgate_tests::kube::create_demo_requestor(&client, &ns, json!({})).await;
     let config = format!(
         "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {ns}}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\n\

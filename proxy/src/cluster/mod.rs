@@ -5,12 +5,17 @@
 mod requestors;
 
 use std::future::Future;
+use std::time::Duration;
 
 use kube::Client;
 use tokio::runtime::Handle;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use requestors::watch_requestors;
+
+/// How long start-up waits for a watch's first complete list.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The API server and the namespace this proxy serves.
 pub struct Cluster {
@@ -70,5 +75,16 @@ impl Cluster {
     /// For start-up, before the server runs.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.handle.block_on(future)
+    }
+
+    /// Waits, at start-up, until the watch of `what` has listed everything once.
+    pub fn wait_synced(&self, mut synced: watch::Receiver<bool>, what: &str) -> anyhow::Result<()> {
+        self.block_on(async {
+            tokio::time::timeout(SYNC_TIMEOUT, synced.wait_for(|s| *s))
+                .await
+                .map_err(|_| anyhow::anyhow!("{what} did not list within {SYNC_TIMEOUT:?}"))?
+                .map_err(|_| anyhow::anyhow!("the {what} watch stopped"))?;
+            anyhow::Ok(())
+        })
     }
 }

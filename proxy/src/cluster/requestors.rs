@@ -22,8 +22,6 @@ use crate::metrics::Metrics;
 /// How often a Requestor that could not be served is tried again (its Secret may not be
 /// mounted yet).
 const RETRY_EVERY: Duration = Duration::from_secs(10);
-/// How long start-up waits for the first complete list of Requestors.
-const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Starts serving the namespace's Requestors; returns once the first list is served.
 pub fn watch_requestors(
@@ -33,7 +31,7 @@ pub fn watch_requestors(
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<()> {
     let api: Api<Requestor> = Api::namespaced(cluster.client(), cluster.namespace());
-    let (synced_tx, mut synced) = watch::channel(false);
+    let (synced_tx, synced) = watch::channel(false);
     let tenants = Tenants {
         live,
         secrets,
@@ -42,13 +40,7 @@ pub fn watch_requestors(
         refused: HashMap::new(),
     };
     cluster.spawn(tenants.run(api, synced_tx));
-    cluster.block_on(async {
-        tokio::time::timeout(SYNC_TIMEOUT, synced.wait_for(|s| *s))
-            .await
-            .map_err(|_| anyhow::anyhow!("Requestors did not list within {SYNC_TIMEOUT:?}"))?
-            .map_err(|_| anyhow::anyhow!("the Requestor watch stopped"))?;
-        anyhow::Ok(())
-    })
+    cluster.wait_synced(synced, "Requestors")
 }
 
 /// What a served policy was built from: a Requestor's spec generation and its keys (the

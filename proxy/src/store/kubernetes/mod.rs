@@ -35,8 +35,6 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a write without a version of its own (a new code) is re-planned after
 /// losing a race.
 const WRITE_ROUNDS: usize = 5;
-/// How long start-up waits for the first complete list of DeviceLinks.
-const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct KubeStore {
     cluster: Arc<Cluster>,
@@ -94,15 +92,9 @@ impl KubeStore {
     pub fn start(cluster: Arc<Cluster>) -> anyhow::Result<Self> {
         let api = Api::namespaced(cluster.client(), cluster.namespace());
         let index = Arc::new(RwLock::new(Index::default()));
-        let (synced_tx, mut synced) = watch::channel(false);
+        let (synced_tx, synced) = watch::channel(false);
         cluster.spawn(watch_links(api.clone(), Arc::clone(&index), synced_tx));
-        cluster.block_on(async {
-            tokio::time::timeout(SYNC_TIMEOUT, synced.wait_for(|s| *s))
-                .await
-                .map_err(|_| anyhow::anyhow!("DeviceLinks did not list within {SYNC_TIMEOUT:?}"))?
-                .map_err(|_| anyhow::anyhow!("the DeviceLink watch stopped"))?;
-            anyhow::Ok(())
-        })?;
+        cluster.wait_synced(synced, "DeviceLinks")?;
         Ok(Self {
             cluster,
             api,
