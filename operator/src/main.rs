@@ -17,6 +17,7 @@ use linkgate_operator::device_link;
 use linkgate_operator::leader::Elector;
 use linkgate_operator::metrics::Metrics;
 use linkgate_operator::requestor::{error_policy, reconcile, requestors_using};
+use linkgate_proxy::logging::{self, LogFormat};
 use tokio::signal::unix::{SignalKind, signal};
 
 /// linkgate's operator: keeps Requestor status in step with their specs, makes and rotates
@@ -43,16 +44,15 @@ struct Cli {
     /// key stays published this long after its last tokens expired.
     #[arg(long, default_value_t = 60)]
     clock_skew_seconds: u64,
+    /// Log lines as text or as JSON objects.
+    #[arg(long, env = "LINKGATE_LOG_FORMAT", value_enum, default_value_t)]
+    log_format: LogFormat,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let cli = Cli::parse();
+    logging::init(cli.log_format);
     let identity = cli.identity.clone().unwrap_or_else(host_and_pid);
     let client = Client::try_default().await?;
     let metrics = Arc::new(Metrics::new());

@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod edge;
 pub mod live;
+pub mod logging;
 pub mod metrics;
 pub mod service;
 pub mod store;

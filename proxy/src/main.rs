@@ -8,6 +8,7 @@ use linkgate_proxy::app::{self, Lifecycle};
 use linkgate_proxy::config::{Config, StoreBackend};
 use linkgate_proxy::domain::media_token::{JwkSet, MediaKeys};
 use linkgate_proxy::domain::time::{Clock, SystemClock};
+use linkgate_proxy::logging::{self, LogFormat};
 
 /// linkgate's gateway. With no arguments: a standalone gateway on 127.0.0.1:8080 (admin on
 /// 127.0.0.1:9090) with the demo requestor `demo`, storing in ./linkgate-data.
@@ -66,6 +67,9 @@ struct Serve {
     /// Overrides the namespace served in Kubernetes mode.
     #[arg(long)]
     namespace: Option<String>,
+    /// Log lines as text or as JSON objects.
+    #[arg(long, env = "LINKGATE_LOG_FORMAT", value_enum, default_value_t)]
+    log_format: LogFormat,
     /// Seconds listeners keep serving after SIGTERM (for load balancers to drain).
     #[arg(long, default_value_t = 5)]
     grace_period_seconds: u64,
@@ -124,11 +128,7 @@ fn verify_token(args: &VerifyToken) -> ExitCode {
 
 fn serve(cli: Serve) -> ExitCode {
     ignore_file_size_signal();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    logging::init(cli.log_format);
     let config = match &cli.config {
         Some(path) => Config::load(path),
         None => Ok(Config::demo()),
