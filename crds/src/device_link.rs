@@ -50,8 +50,10 @@ pub struct DeviceLinkSpec {
     /// The region whose proxy created the link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_region: Option<String>,
-    /// Orders writes of the same link across regions.
+    /// Orders writes of the same link across regions: `<milliseconds>-<counter>-<region>`
+    /// of the latest write (see `Revision`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]+-[0-9]+-[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
     pub revision: Option<String>,
 }
 

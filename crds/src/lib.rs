@@ -6,6 +6,7 @@
 
 mod device_link;
 mod requestor;
+mod revision;
 mod secret_ref;
 
 pub use device_link::{
@@ -20,6 +21,7 @@ pub use requestor::{
     MvpdSpec, RateLimit, Requestor, RequestorSpec, RequestorStatus, SigningKeyRef,
     ThrottlingPolicy, UpstreamSpec, WebhookSpec,
 };
+pub use revision::{Revision, RevisionError, is_region};
 pub use secret_ref::SecretKeyRef;
 
 /// The API group of every linkgate resource.

@@ -70,7 +70,7 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
                 )
             })?;
             let connected = Arc::new(Cluster::connect(config.namespace.clone())?);
-            let store = KubeStore::start(Arc::clone(&connected))?;
+            let store = KubeStore::start(Arc::clone(&connected), config.region.clone())?;
             cluster = Some(connected);
             (Arc::new(store), key)
         }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
-use linkgate_crds::{DeviceLink, Requestor};
+use linkgate_crds::{DeviceLink, Requestor, Revision};
 use linkgate_tests::{DEMO_KEY, Gateway, TEST_SIGNING_KEY};
 use serde_json::json;
 
@@ -42,7 +42,7 @@ async fn fleet(test: &str) -> Option<Fleet> {
         .map(|l| format!("      {l}\n"))
         .collect();
     let config = format!(
-        "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {namespace}}}\n\
+        "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {namespace}, region: eu-west}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\n\
          secrets:\n  codes: {{key: shared-by-every-proxy}}\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}"
     );
@@ -145,6 +145,18 @@ async fn a_link_made_through_one_proxy_serves_on_the_other_and_survives_restarts
     assert_eq!(object.spec.users[0].user_id, "alice");
     assert_eq!(object.spec.users[0].mvpd.as_deref(), Some("test-mvpd"));
     assert!(object.spec.code.is_none(), "the code was consumed");
+    // Stamped for replication: the creating region, and the revision of the latest write.
+    assert_eq!(object.spec.origin_region.as_deref(), Some("eu-west"));
+    let revision = |link: &DeviceLink| -> Revision {
+        link.spec
+            .revision
+            .as_deref()
+            .expect("a revision")
+            .parse()
+            .expect("a valid revision")
+    };
+    let linked = revision(object);
+    assert_eq!(linked.region, "eu-west");
 
     // Nothing is lost when the proxies die and come back: the API server holds it all.
     for proxy in &mut fleet.proxies {
@@ -156,6 +168,15 @@ async fn a_link_made_through_one_proxy_serves_on_the_other_and_survives_restarts
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["users"][0]["userId"], "alice");
     }
+    // Every later write of the device orders after the earlier ones.
+    a.issue_code("demo", "living-room-tv").await;
+    let reissued = fleet
+        .links()
+        .get(&object.name_any())
+        .await
+        .expect("the DeviceLink");
+    assert!(revision(&reissued) > linked);
+
     // A code issued before a restart still links after it.
     let code = a.issue_code("demo", "kitchen-tv").await;
     fleet.proxies[0].restart().await;

@@ -50,18 +50,26 @@ pub struct KubernetesSection {
     /// The namespace whose Requestors are served and where DeviceLinks are written.
     #[serde(default = "default_namespace")]
     pub namespace: String,
+    /// The region this proxy serves in, stamped on the DeviceLinks it writes (a DNS label).
+    #[serde(default = "default_region")]
+    pub region: String,
 }
 
 impl Default for KubernetesSection {
     fn default() -> Self {
         Self {
             namespace: default_namespace(),
+            region: default_region(),
         }
     }
 }
 
 fn default_namespace() -> String {
     "default".into()
+}
+
+fn default_region() -> String {
+    "local".into()
 }
 
 #[derive(Deserialize, Debug)]

@@ -34,6 +34,8 @@ pub struct Config {
     pub secrets: SecretSource,
     /// The namespace served with the `kubernetes` store.
     pub namespace: String,
+    /// The region stamped on DeviceLinks written with the `kubernetes` store.
+    pub region: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,8 @@ pub enum ConfigError {
     },
     #[error("{origin}: no requestors are configured")]
     NoRequestors { origin: String },
+    #[error("{origin}: kubernetes.region {region:?} must be a lower-case DNS label")]
+    BadRegion { origin: String, region: String },
 }
 
 impl Config {
@@ -131,6 +135,12 @@ impl Config {
                 })
             })
             .transpose()?;
+        if !linkgate_crds::is_region(&file.kubernetes.region) {
+            return Err(ConfigError::BadRegion {
+                origin: origin.to_owned(),
+                region: file.kubernetes.region,
+            });
+        }
         let dns = DnsSettings {
             nameservers: file.dns.nameservers,
             max_ttl: file
@@ -149,6 +159,7 @@ impl Config {
             requestors: policies.into_iter().collect(),
             secrets,
             namespace: file.kubernetes.namespace,
+            region: file.kubernetes.region,
         })
     }
 }
@@ -182,6 +193,15 @@ mod tests {
         let text = DEMO_YAML.replace("apiKey: demo-backend-key", "other: x");
         let err = Config::parse(&text, "t").unwrap_err().to_string();
         assert!(err.contains("\"demo-backend\" key \"apiKey\""), "{err}");
+    }
+
+    #[test]
+    fn a_region_must_be_a_dns_label() {
+        let text = format!("kubernetes: {{region: EU_West}}\n{DEMO_YAML}");
+        let err = Config::parse(&text, "t").unwrap_err();
+        assert!(matches!(err, ConfigError::BadRegion { .. }), "{err}");
+        let text = format!("kubernetes: {{region: eu-west}}\n{DEMO_YAML}");
+        assert_eq!(Config::parse(&text, "t").unwrap().region, "eu-west");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use futures::StreamExt;
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::{WatchStreamExt, watcher::watcher};
+use linkgate_crds::Revision;
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
@@ -38,6 +39,8 @@ const WRITE_ROUNDS: usize = 5;
 
 pub struct KubeStore {
     cluster: Arc<Cluster>,
+    /// Stamped on every write: as the creator's region, and in the write's revision.
+    region: String,
     api: Api<linkgate_crds::DeviceLink>,
     index: Arc<RwLock<Index>>,
 }
@@ -89,7 +92,7 @@ impl Write {
 
 impl KubeStore {
     /// Starts watching the namespace's DeviceLinks; returns once they are all in memory.
-    pub fn start(cluster: Arc<Cluster>) -> anyhow::Result<Self> {
+    pub fn start(cluster: Arc<Cluster>, region: String) -> anyhow::Result<Self> {
         let api = Api::namespaced(cluster.client(), cluster.namespace());
         let index = Arc::new(RwLock::new(Index::default()));
         let (synced_tx, synced) = watch::channel(false);
@@ -97,6 +100,7 @@ impl KubeStore {
         cluster.wait_synced(synced, "DeviceLinks")?;
         Ok(Self {
             cluster,
+            region,
             api,
             index,
         })
@@ -104,7 +108,16 @@ impl KubeStore {
 
     /// Makes the write on the cluster's runtime (so it completes, and lands in memory, even
     /// if the request that asked for it goes away); returns the object's new version.
-    async fn commit(&self, write: Write) -> Result<Option<u64>> {
+    async fn commit(&self, mut write: Write) -> Result<Option<u64>> {
+        let now = u64::try_from(SystemClock.now().unix_millis()).unwrap_or_default();
+        match &mut write.op {
+            Op::Create(object) => {
+                object.spec.origin_region = Some(self.region.clone());
+                self.stamp(object, now);
+            }
+            Op::Replace(object) => self.stamp(object, now),
+            Op::Delete { .. } => {}
+        }
         let api = self.api.clone();
         let index = Arc::clone(&self.index);
         self.cluster
@@ -119,6 +132,14 @@ impl KubeStore {
             })
             .await
             .map_err(|e| StoreError::Backend(format!("store writer failed: {e}")))?
+    }
+
+    /// Gives the object the revision of a write made now, after the one it carries.
+    fn stamp(&self, object: &mut linkgate_crds::DeviceLink, now_millis: u64) {
+        let previous: Option<Revision> =
+            object.spec.revision.as_deref().and_then(|r| r.parse().ok());
+        let revision = Revision::next(previous.as_ref(), now_millis, &self.region);
+        object.spec.revision = Some(revision.to_string());
     }
 
     /// Re-plans and commits a write that names no version of its own until it does not
