@@ -86,10 +86,11 @@ async fn proxies_sign_with_the_operators_keys_and_follow_their_rotation() {
 
     let mounted = tempfile::tempdir().unwrap();
     mount(&secrets, "demo-media-keys", mounted.path()).await;
+    mount(&secrets, "backend", mounted.path()).await;
     let config = format!(
         "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {ns}}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\nsecretsDir: {}\n\
-         secrets:\n  codes: {{key: k}}\n  backend: {{apiKey: {DEMO_KEY}}}\n",
+         secrets:\n  codes: {{key: k}}\n",
         mounted.path().display()
     );
     let gw = Gateway::with_config(&config).await;
@@ -148,4 +149,15 @@ async fn proxies_sign_with_the_operators_keys_and_follow_their_rotation() {
             .verify(token, "demo", "news", SystemClock.now())
             .expect("a token signed by a published key verifies");
     }
+
+    // The kubelet updates a mounted Secret in place: a rotated backend key is served
+    // without any change to the Requestor.
+    std::fs::write(mounted.path().join("backend/apiKey"), "rotated-backend-key").unwrap();
+    let code = gw.issue_code("demo", "tv-3").await;
+    let path = format!("/v1/requestors/demo/codes/{code}");
+    eventually("the rotated backend key accepted", async || {
+        (gw.get(&path, Some("rotated-backend-key")).await.0 == 200).then_some(())
+    })
+    .await;
+    assert_eq!(gw.get(&path, Some(DEMO_KEY)).await.0, 401);
 }

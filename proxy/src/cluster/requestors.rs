@@ -1,5 +1,7 @@
 //! Requestors watched from the API server and served live: each change swaps in a new
-//! snapshot, as a reload of the configuration file does in standalone mode.
+//! snapshot, as a reload of the configuration file does in standalone mode. The Secrets a
+//! Requestor names are mounted files the kubelet updates on its own schedule, so they are
+//! looked at again periodically and a changed one rebuilds its requestors.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,18 +12,19 @@ use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event, watcher};
-use linkgate_crds::{Requestor, SigningKeyRef};
+use linkgate_crds::{Requestor, RequestorSpec, SecretKeyRef, SigningKeyRef};
+use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::Cluster;
 use crate::config::SecretSource;
-use crate::domain::requestor::RequestorPolicy;
+use crate::domain::requestor::{RequestorPolicy, Secrets};
 use crate::live::{Live, Snapshot};
 use crate::metrics::Metrics;
 
-/// How often a Requestor that could not be served is tried again (its Secret may not be
-/// mounted yet).
-const RETRY_EVERY: Duration = Duration::from_secs(10);
+/// How often the Secrets requestors name are read again (and a requestor that could not be
+/// served is tried again: its Secret may not have been mounted yet).
+const RECHECK_EVERY: Duration = Duration::from_secs(10);
 
 /// Starts serving the namespace's Requestors; returns once the first list is served.
 pub fn watch_requestors(
@@ -36,6 +39,7 @@ pub fn watch_requestors(
         live,
         secrets,
         metrics,
+        known: HashMap::new(),
         served: HashMap::new(),
         refused: HashMap::new(),
     };
@@ -43,21 +47,25 @@ pub fn watch_requestors(
     cluster.wait_synced(synced, "Requestors")
 }
 
-/// What a served policy was built from: a Requestor's spec generation and its keys (the
-/// operator rotates keys in the status, which moves no generation).
-#[derive(PartialEq)]
+/// What a policy is built from: a Requestor's spec generation, its keys (the operator
+/// rotates keys in the status, which moves no generation) and the contents of the Secrets
+/// it names.
+#[derive(Clone, PartialEq)]
 struct Source {
     generation: Option<i64>,
     keys: Vec<SigningKeyRef>,
+    secrets: [u8; 32],
 }
 
 struct Tenants {
     live: Arc<Live>,
     secrets: SecretSource,
     metrics: Arc<Metrics>,
+    /// The latest version of every Requestor, served or not.
+    known: HashMap<String, Requestor>,
     served: HashMap<String, (Source, Arc<RequestorPolicy>)>,
-    /// Requestors whose latest version could not be served (an earlier one may be).
-    refused: HashMap<String, Requestor>,
+    /// What could not be served, so each refusal is told once.
+    refused: HashMap<String, Source>,
 }
 
 impl Tenants {
@@ -66,7 +74,7 @@ impl Tenants {
             .default_backoff()
             .boxed();
         let mut relist: Option<Vec<Requestor>> = None;
-        let mut retry = tokio::time::interval(RETRY_EVERY);
+        let mut recheck = tokio::time::interval(RECHECK_EVERY);
         loop {
             tokio::select! {
                 event = events.next() => {
@@ -79,27 +87,32 @@ impl Tenants {
                             }
                         }
                         Ok(Event::InitDone) => {
-                            let all = relist.take().unwrap_or_default();
+                            self.known = relist
+                                .take()
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|r| (r.name_any(), r))
+                                .collect();
                             let before = self.served.len();
-                            self.served
-                                .retain(|name, _| all.iter().any(|r| r.name_any() == *name));
-                            self.refused.clear();
-                            let mut changed = self.served.len() != before;
-                            for requestor in all {
-                                changed |= self.admit(requestor);
-                            }
+                            let known = &self.known;
+                            self.served.retain(|name, _| known.contains_key(name));
+                            self.refused.retain(|name, _| known.contains_key(name));
+                            let changed = (self.served.len() != before) | self.admit_all();
                             if changed || !*synced.borrow() {
                                 self.publish();
                             }
                             synced.send_replace(true);
                         }
                         Ok(Event::Apply(requestor)) => {
-                            if self.admit(requestor) {
+                            let name = requestor.name_any();
+                            self.known.insert(name.clone(), requestor);
+                            if self.admit(&name) {
                                 self.publish();
                             }
                         }
                         Ok(Event::Delete(requestor)) => {
                             let name = requestor.name_any();
+                            self.known.remove(&name);
                             self.refused.remove(&name);
                             if self.served.remove(&name).is_some() {
                                 self.publish();
@@ -108,13 +121,8 @@ impl Tenants {
                         Err(e) => tracing::warn!(error = %e, "Requestor watch interrupted; resuming"),
                     }
                 }
-                _ = retry.tick() => {
-                    let refused = std::mem::take(&mut self.refused);
-                    let mut changed = false;
-                    for requestor in refused.into_values() {
-                        changed |= self.admit(requestor);
-                    }
-                    if changed {
+                _ = recheck.tick() => {
+                    if self.admit_all() {
                         self.publish();
                     }
                 }
@@ -122,30 +130,46 @@ impl Tenants {
         }
     }
 
-    /// Builds the policy of a new or changed Requestor; `true` when what is served changed.
-    /// A Requestor that does not build keeps its previous version serving.
-    fn admit(&mut self, requestor: Requestor) -> bool {
-        let name = requestor.name_any();
+    /// Admits every known Requestor again; `true` when what is served changed.
+    fn admit_all(&mut self) -> bool {
+        let names: Vec<String> = self.known.keys().cloned().collect();
+        names
+            .iter()
+            .fold(false, |changed, name| self.admit(name) | changed)
+    }
+
+    /// Builds the policy of a new or changed Requestor (or one whose Secrets changed);
+    /// `true` when what is served changed. One that does not build keeps its previous
+    /// version serving.
+    fn admit(&mut self, name: &str) -> bool {
+        let Some(requestor) = self.known.get(name) else {
+            return false;
+        };
+        let mut spec = requestor.spec.clone();
+        spec.media_tokens.signing_keys = requestor.signing_keys();
         let source = Source {
             generation: requestor.metadata.generation,
-            keys: requestor.signing_keys(),
+            keys: spec.media_tokens.signing_keys.clone(),
+            secrets: secrets_digest(&spec, &self.secrets),
         };
-        if self.served.get(&name).is_some_and(|(s, _)| *s == source) {
-            self.refused.remove(&name);
+        if self.served.get(name).is_some_and(|(s, _)| *s == source) {
+            self.refused.remove(name);
             return false;
         }
-        let mut spec = requestor.spec.clone();
-        spec.media_tokens.signing_keys.clone_from(&source.keys);
-        match RequestorPolicy::from_spec(&name, &spec, &self.secrets) {
+        if self.refused.get(name) == Some(&source) {
+            return false;
+        }
+        match RequestorPolicy::from_spec(name, &spec, &self.secrets) {
             Ok(policy) => {
-                self.refused.remove(&name);
-                self.served.insert(name, (source, Arc::new(policy)));
+                self.refused.remove(name);
+                self.served
+                    .insert(name.to_owned(), (source, Arc::new(policy)));
                 true
             }
             Err(e) => {
                 tracing::warn!(requestor = %name, error = %e, "cannot serve this version of the requestor");
                 self.metrics.config_reload(false);
-                self.refused.insert(name, requestor);
+                self.refused.insert(name.to_owned(), source);
                 false
             }
         }
@@ -160,4 +184,27 @@ impl Tenants {
             "serving the cluster's requestors"
         );
     }
+}
+
+/// A digest of the contents of every Secret the spec names (and of which are missing).
+fn secrets_digest(spec: &RequestorSpec, secrets: &SecretSource) -> [u8; 32] {
+    let references = std::iter::once(&spec.backend.api_key_secret_ref).chain(
+        spec.media_tokens
+            .signing_keys
+            .iter()
+            .map(|k| &k.private_key_secret_ref),
+    );
+    let mut digest = Sha256::new();
+    for reference in references {
+        let SecretKeyRef { name, key } = reference;
+        digest.update(format!("{}:{name}/{}:{key}", name.len(), key.len()));
+        match secrets.get(reference) {
+            Some(value) => {
+                digest.update(value.len().to_be_bytes());
+                digest.update(value);
+            }
+            None => digest.update(b"missing"),
+        }
+    }
+    digest.finalize().into()
 }
