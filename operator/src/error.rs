@@ -19,6 +19,9 @@ pub enum Error {
     MissingUid,
     #[error("Secret {0:?} exists but is not this requestor's: its keys are left alone")]
     ForeignKeySecret(String),
+    /// A `--peer` Secret that does not give a usable kubeconfig.
+    #[error("{0}")]
+    PeerConfig(String),
     #[error("cannot encode a new media-token key: {0}")]
     KeyEncoding(#[source] ed25519_dalek::pkcs8::Error),
 }
@@ -36,6 +39,7 @@ impl Error {
             Error::MissingUid => "missing_uid",
             Error::ForeignKeySecret(_) => "foreign_key_secret",
             Error::KeyEncoding(_) => "key_encoding",
+            Error::PeerConfig(_) => "peer_config",
         }
     }
 

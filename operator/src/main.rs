@@ -16,12 +16,13 @@ use linkgate_operator::context::Context;
 use linkgate_operator::device_link;
 use linkgate_operator::leader::Elector;
 use linkgate_operator::metrics::Metrics;
+use linkgate_operator::replication::{self, peers::PeerArg};
 use linkgate_operator::requestor::{error_policy, reconcile, requestors_using};
 use linkgate_proxy::logging::{self, LogFormat};
 use tokio::signal::unix::{SignalKind, signal};
 
 /// linkgate's operator: keeps Requestor status in step with their specs, makes and rotates
-/// their media-token keys, and collects expired DeviceLinks. Of several replicas, the one holding the Lease does the work.
+/// their media-token keys, collects expired DeviceLinks and replicates them to peer regions. Of several replicas, the one holding the Lease does the work.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Cli {
@@ -44,6 +45,14 @@ struct Cli {
     /// key stays published this long after its last tokens expired.
     #[arg(long, default_value_t = 60)]
     clock_skew_seconds: u64,
+    /// This region's name (a DNS label): DeviceLinks whose revision names it were written
+    /// here and are pushed to the peers. Without it nothing is replicated.
+    #[arg(long, value_parser = parse_region)]
+    region: Option<String>,
+    /// A peer region, `NAME=SECRET`: the Secret (in the lease namespace) holds the peer API
+    /// server's kubeconfig under the key `kubeconfig`. Repeatable.
+    #[arg(long = "peer", requires = "region")]
+    peers: Vec<PeerArg>,
     /// Log lines as text or as JSON objects.
     #[arg(long, env = "LINKGATE_LOG_FORMAT", value_enum, default_value_t)]
     log_format: LogFormat,
@@ -85,6 +94,10 @@ async fn main() -> anyhow::Result<()> {
     .boxed()
     .shared();
 
+    // A peer Secret that is missing or unusable stops the start, rather than leaving a
+    // region silently unreplicated.
+    let peers = replication::peers::connect(&client, &cli.lease_namespace, &cli.peers).await?;
+
     let elector = Elector::new(
         client.clone(),
         &cli.lease_namespace,
@@ -98,9 +111,27 @@ async fn main() -> anyhow::Result<()> {
         acquired = elector.acquire() => acquired,
     };
     let namespace = cli.namespace.as_deref();
-    let controllers = futures::future::join(
+    let replicating = async {
+        if let Some(region) = cli.region.clone() {
+            replication::run(
+                scoped(&client, namespace),
+                cli.namespace.clone(),
+                region,
+                peers,
+                Arc::clone(&ctx.metrics),
+                shutdown.clone(),
+            )
+            .await;
+        }
+    };
+    let controllers = futures::future::join3(
         requestors(&client, namespace, Arc::clone(&ctx), shutdown.clone()),
-        device_link::run(scoped(&client, namespace), ctx, shutdown),
+        device_link::run(
+            scoped(&client, namespace),
+            Arc::clone(&ctx),
+            shutdown.clone(),
+        ),
+        replicating,
     );
     tokio::select! {
         _ = controllers => {
@@ -156,6 +187,12 @@ where
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     }
+}
+
+fn parse_region(s: &str) -> Result<String, String> {
+    linkgate_crds::is_region(s)
+        .then(|| s.to_owned())
+        .ok_or_else(|| format!("{s:?} is not a DNS label"))
 }
 
 /// Unique among replicas outside a cluster, where no pod name is given.

@@ -1,7 +1,8 @@
 //! The operator's Prometheus metrics, in a registry of its own.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 
 pub struct Metrics {
@@ -11,6 +12,9 @@ pub struct Metrics {
     duration: Histogram,
     leader: IntGauge,
     keys_created: IntCounterVec,
+    pushes: IntCounterVec,
+    lag: Histogram,
+    peers_up: IntGaugeVec,
 }
 
 impl Metrics {
@@ -55,9 +59,35 @@ impl Metrics {
             .register(Box::new(duration.clone()))
             .expect("unique");
         registry.register(Box::new(leader.clone())).expect("unique");
-        registry
-            .register(Box::new(keys_created.clone()))
-            .expect("unique");
+        let pushes = IntCounterVec::new(
+            Opts::new(
+                "replication_pushes_total",
+                "DeviceLink writes pushed to peer regions, by peer and outcome",
+            ),
+            &["peer", "outcome"],
+        )
+        .expect("valid metric");
+        let lag = Histogram::with_opts(
+            HistogramOpts::new(
+                "replication_lag_seconds",
+                "From a DeviceLink write (its revision) to its copy in a peer region",
+            )
+            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0]),
+        )
+        .expect("valid metric");
+        let peers_up = IntGaugeVec::new(
+            Opts::new("peers_up", "1 while the peer region's API server answers"),
+            &["peer"],
+        )
+        .expect("valid metric");
+        for metric in [
+            Box::new(keys_created.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(pushes.clone()),
+            Box::new(lag.clone()),
+            Box::new(peers_up.clone()),
+        ] {
+            registry.register(metric).expect("unique");
+        }
         Self {
             registry,
             reconciles,
@@ -65,6 +95,9 @@ impl Metrics {
             duration,
             leader,
             keys_created,
+            pushes,
+            lag,
+            peers_up,
         }
     }
 
@@ -84,6 +117,19 @@ impl Metrics {
 
     pub fn key_created(&self, reason: &'static str) {
         self.keys_created.with_label_values(&[reason]).inc();
+    }
+
+    /// Counts a push to `peer`: created, replaced, skipped or failed.
+    pub fn pushed(&self, peer: &str, outcome: &'static str) {
+        self.pushes.with_label_values(&[peer, outcome]).inc();
+    }
+
+    pub fn replication_lag(&self, seconds: f64) {
+        self.lag.observe(seconds);
+    }
+
+    pub fn set_peer_up(&self, peer: &str, up: bool) {
+        self.peers_up.with_label_values(&[peer]).set(i64::from(up));
     }
 
     pub fn render(&self) -> String {

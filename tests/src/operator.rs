@@ -52,6 +52,19 @@ impl Operator {
         operator
     }
 
+    /// The same, against the API server of `kubeconfig` rather than the test's own.
+    pub async fn start_on(
+        kubeconfig: &std::path::Path,
+        namespace: &str,
+        identity: &str,
+        extra: &[&str],
+    ) -> Self {
+        let mut operator = Self::new(namespace, identity, extra);
+        operator.kubeconfig = Some(kubeconfig.to_owned());
+        operator.spawn().await;
+        operator
+    }
+
     fn new(namespace: &str, identity: &str, extra: &[&str]) -> Self {
         Self {
             child: None,
