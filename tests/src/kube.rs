@@ -73,12 +73,18 @@ pub async fn install_crds(client: &Client) {
 
 /// Creates a namespace of its own for a test and returns its name.
 pub async fn create_namespace(client: &Client, prefix: &str) -> String {
+    let name = namespace(prefix);
+    create_namespace_named(client, &name).await;
+    name
+}
+
+/// Creates the namespace `name` (the same one in several API servers, say).
+pub async fn create_namespace_named(client: &Client, name: &str) {
     use k8s_openapi::api::core::v1::Namespace;
     use kube::api::{Api, ObjectMeta, PostParams};
-    let name = namespace(prefix);
     let namespace = Namespace {
         metadata: ObjectMeta {
-            name: Some(name.clone()),
+            name: Some(name.to_owned()),
             ..Default::default()
         },
         ..Default::default()
@@ -87,7 +93,6 @@ pub async fn create_namespace(client: &Client, prefix: &str) -> String {
         .create(&PostParams::default(), &namespace)
         .await
         .expect("create the namespace");
-    name
 }
 
 /// Runs as the ServiceAccount `account` of `namespace` with only `role` (a Role or

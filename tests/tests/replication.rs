@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{ObjectMeta, PostParams};
@@ -58,17 +58,7 @@ async fn regions() -> Vec<Region> {
     }
     let ns = linkgate_tests::kube::namespace("replication");
     for (client, own) in clients.iter().zip(REGIONS) {
-        let namespace = Namespace {
-            metadata: ObjectMeta {
-                name: Some(ns.clone()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        Api::<Namespace>::all(client.clone())
-            .create(&PostParams::default(), &namespace)
-            .await
-            .expect("create the namespace");
+        linkgate_tests::kube::create_namespace_named(client, &ns).await;
         let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
         for (server, peer) in servers.iter().zip(REGIONS).filter(|(_, p)| *p != own) {
             // cluster.sh embeds the CA and the token, so the file works as it is.
