@@ -303,3 +303,22 @@ pub async fn create_demo_requestor(
         .await
         .expect("create the requestor")
 }
+
+/// Creates the Secret `name` in `namespace` holding `value` under `key`.
+pub async fn create_secret(client: &Client, namespace: &str, name: &str, key: &str, value: &[u8]) {
+    use k8s_openapi::ByteString;
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::{ObjectMeta, PostParams};
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            ..Default::default()
+        },
+        data: Some([(key.to_owned(), ByteString(value.to_vec()))].into()),
+        ..Default::default()
+    };
+    Api::<Secret>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap_or_else(|e| panic!("create Secret {name}: {e}"));
+}

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
 use linkgate_crds::{ManagedKeyStatus, Requestor};
 use linkgate_proxy::domain::media_token::MediaKeys;
@@ -89,15 +89,7 @@ async fn managed_keys_are_made_rotated_retired_and_healed() {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
     let post = PostParams::default();
-    let backend = Secret {
-        metadata: ObjectMeta {
-            name: Some("backend".into()),
-            ..Default::default()
-        },
-        string_data: Some(BTreeMap::from([("apiKey".to_owned(), "k".to_owned())])),
-        ..Default::default()
-    };
-    secrets.create(&post, &backend).await.unwrap();
+    linkgate_tests::kube::create_secret(&client, &ns, "backend", "apiKey", b"k").await;
     // As the shipped ClusterRole allows, and no more.
     let (mut operator, _kubeconfig) = Operator::start_as_service_account(
         &client,

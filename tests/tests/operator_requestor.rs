@@ -1,13 +1,11 @@
 //! The operator against a real API server: Requestors get `Valid` and `Ready` conditions
 //! with the reason when something is wrong, including a Secret that does not exist yet.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
 use kube::Api;
-use kube::api::{ObjectMeta, PostParams};
+use kube::api::PostParams;
 use linkgate_crds::Requestor;
 use linkgate_tests::kube::condition;
 use linkgate_tests::operator::Operator;
@@ -49,18 +47,7 @@ async fn requestors_get_valid_and_ready_conditions_with_reasons() {
     );
     assert_eq!(missing.observed_generation, Some(1));
     // The Secret appears: the requestor referring to it becomes valid without being touched.
-    let secret = Secret {
-        metadata: ObjectMeta {
-            name: Some("backend".into()),
-            ..Default::default()
-        },
-        string_data: Some(BTreeMap::from([("apiKey".to_owned(), "k".to_owned())])),
-        ..Default::default()
-    };
-    Api::<Secret>::namespaced(client.clone(), &ns)
-        .create(&post, &secret)
-        .await
-        .unwrap();
+    linkgate_tests::kube::create_secret(&client, &ns, "backend", "apiKey", b"k").await;
     condition(&requestors, "waiting", "Valid", "True").await;
     let ready = condition(&requestors, "waiting", "Ready", "True").await;
     assert_eq!(ready.observed_generation, Some(1));

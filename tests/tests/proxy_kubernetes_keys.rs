@@ -7,7 +7,7 @@ use std::path::Path;
 
 use base64::Engine;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use linkgate_crds::Requestor;
 use linkgate_proxy::domain::media_token::{JwkSet, MediaKeys};
 use linkgate_proxy::domain::time::{Clock, SystemClock};
@@ -64,17 +64,9 @@ async fn proxies_sign_with_the_operators_keys_and_follow_their_rotation() {
     };
     linkgate_tests::kube::install_crds(&client).await;
     let ns = linkgate_tests::kube::create_namespace(&client, "keys").await;
-    let post = PostParams::default();
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-    let backend = Secret {
-        metadata: ObjectMeta {
-            name: Some("backend".into()),
-            ..Default::default()
-        },
-        string_data: Some([("apiKey".to_owned(), DEMO_KEY.to_owned())].into()),
-        ..Default::default()
-    };
-    secrets.create(&post, &backend).await.unwrap();
+    linkgate_tests::kube::create_secret(&client, &ns, "backend", "apiKey", DEMO_KEY.as_bytes())
+        .await;
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
     linkgate_tests::kube::create_demo_requestor(&client, &ns, json!({"ttlSeconds": 60})).await;
     let _operator = Operator::start(&ns, "operator-0").await;

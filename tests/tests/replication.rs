@@ -3,14 +3,11 @@
 //! a stale copy of the revoked link pushed later does not bring it back; a frozen region
 //! holds up no other, and catches up when it answers again.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{ObjectMeta, PostParams};
+use kube::api::PostParams;
 use kube::{Api, Client};
 use linkgate_crds::{DeviceLink, DeviceLinkSpec, Revision};
 use linkgate_tests::device_links::{create, user};
@@ -59,25 +56,12 @@ async fn regions() -> Vec<Region> {
     let ns = linkgate_tests::kube::namespace("replication");
     for (client, own) in clients.iter().zip(REGIONS) {
         linkgate_tests::kube::create_namespace_named(client, &ns).await;
-        let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
         for (server, peer) in servers.iter().zip(REGIONS).filter(|(_, p)| *p != own) {
             // cluster.sh embeds the CA and the token, so the file works as it is.
             let kubeconfig = std::fs::read(&server.kubeconfig).expect("the peer's kubeconfig");
-            let secret = Secret {
-                metadata: ObjectMeta {
-                    name: Some(format!("peer-{peer}")),
-                    ..Default::default()
-                },
-                data: Some(BTreeMap::from([(
-                    "kubeconfig".to_owned(),
-                    ByteString(kubeconfig),
-                )])),
-                ..Default::default()
-            };
-            secrets
-                .create(&PostParams::default(), &secret)
-                .await
-                .expect("create the peer Secret");
+            let name = format!("peer-{peer}");
+            linkgate_tests::kube::create_secret(client, &ns, &name, "kubeconfig", &kubeconfig)
+                .await;
         }
     }
     let mut regions = Vec::new();
