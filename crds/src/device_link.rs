@@ -5,6 +5,8 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::RegionSync;
+
 /// The link of one device of one requestor to its user(s).
 // Each printcolumn(...) repeats the same keys, which clippy mistakes for duplicates.
 #[allow(clippy::duplicated_attributes)]
@@ -30,6 +32,9 @@ use serde::{Deserialize, Serialize};
     )
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// One write of a link replaces all of it, whoever applies it (a proxy, or replication from
+// another region): no field of an older write may outlive it.
+#[schemars(extend("x-kubernetes-map-type" = "atomic"))]
 pub struct DeviceLinkSpec {
     /// Name of the Requestor this device belongs to.
     #[schemars(length(min = 1, max = 63))]
@@ -148,4 +153,8 @@ pub struct DeviceLinkStatus {
     /// Conditions, by type.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// On the copy in the region that wrote the latest revision: each peer region's copy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["region"]))]
+    pub regions: Vec<RegionSync>,
 }

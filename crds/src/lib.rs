@@ -5,6 +5,7 @@
 //! shape from its YAML configuration file.
 
 mod device_link;
+mod region_sync;
 mod requestor;
 mod revision;
 mod secret_ref;
@@ -13,6 +14,7 @@ pub use device_link::{
     CodeStateSpec, DeviceLink, DeviceLinkPhase, DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec,
     PendingCodeSpec,
 };
+pub use region_sync::{ORIGIN_REGION_ANNOTATION, RegionSync};
 pub use requestor::{
     BackendCredentials, CodePolicy, ContentRouteSpec, DEFAULT_AUTHN_TTL_SECONDS,
     DEFAULT_AUTHZ_TTL_SECONDS, DEFAULT_CODE_ALPHABET, DEFAULT_CODE_LENGTH,

@@ -3,7 +3,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::SecretKeyRef;
+use crate::{RegionSync, SecretKeyRef};
 
 /// RFC 8628 §6.1: consonants only, so no words can be spelled and no letters look alike.
 pub const DEFAULT_CODE_ALPHABET: &str = "BCDFGHJKLMNPQRSTVWXZ";
@@ -57,6 +57,9 @@ pub const DEFAULT_KEY_ROTATION_SECONDS: u64 = 30 * 24 * 3600;
     )
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Replicated whole from the region it was authored in: a field removed there is removed in
+// every region.
+#[schemars(extend("x-kubernetes-map-type" = "atomic"))]
 pub struct RequestorSpec {
     /// Name shown to people, e.g. on the activation page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -342,6 +345,10 @@ pub struct RequestorStatus {
     /// the first signs, all verify.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub media_keys: Vec<ManagedKeyStatus>,
+    /// In the region it was authored in: each peer region's copy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["region"]))]
+    pub regions: Vec<RegionSync>,
 }
 
 /// A media-token key the operator created.

@@ -15,6 +15,9 @@ pub struct Context {
     /// How far a proxy's clock may run ahead of ours: rotated-out keys stay this much
     /// longer than their tokens.
     pub clock_skew: Duration,
+    /// This region's name, when replicating: Requestors received from another region have
+    /// their keys managed there.
+    pub region: Option<String>,
 }
 
 impl Context {
@@ -24,6 +27,7 @@ impl Context {
         metrics: Arc<Metrics>,
         instance: Option<String>,
         clock_skew: Duration,
+        region: Option<String>,
     ) -> Self {
         let reporter = Reporter {
             controller: MANAGER.into(),
@@ -34,6 +38,7 @@ impl Context {
             client,
             metrics,
             clock_skew,
+            region,
         }
     }
 }

@@ -96,18 +96,21 @@ async fn reconcile_at(link: Arc<DeviceLink>, ctx: &Context, now: Timestamp) -> R
     };
 
     let current = written.as_ref().unwrap_or(&link);
+    // Only the fields this controller owns: each peer region's entry has its own manager.
     let status = DeviceLinkStatus {
         phase: Some(outlook.phase),
         expires_at: Some(status_time(outlook.expires_at)),
         observed_generation: current.meta().generation,
-        conditions: vec![],
+        ..DeviceLinkStatus::default()
     };
-    let previous = DeviceLinkStatus {
-        conditions: vec![],
-        ..current.status.clone().unwrap_or_default()
-    };
+    let previous = current.status.clone().unwrap_or_default();
+    let unchanged = (
+        previous.phase,
+        &previous.expires_at,
+        previous.observed_generation,
+    ) == (status.phase, &status.expires_at, status.observed_generation);
     // Writing an unchanged status would only wake this controller again.
-    if previous != status {
+    if !unchanged {
         let patch = json!({
             "apiVersion": "linkgate.dev/v1alpha1",
             "kind": "DeviceLink",
@@ -154,6 +157,7 @@ mod tests {
             Arc::new(Metrics::new()),
             None,
             Duration::from_secs(60),
+            None,
         );
         (Arc::new(ctx), server)
     }

@@ -15,6 +15,9 @@ pub enum Error {
     /// The operator stops leading: another replica holds the lease, or it went unrenewed.
     #[error("the lease is lost: {0}")]
     LeaseLost(String),
+    /// A DeviceLink to replicate whose revision does not read as one.
+    #[error("the object has no readable revision")]
+    MissingRevision,
     #[error("the object has no uid, so nothing can be owned by it")]
     MissingUid,
     #[error("Secret {0:?} exists but is not this requestor's: its keys are left alone")]
@@ -36,6 +39,7 @@ impl Error {
             Error::MissingResourceVersion => "missing_resource_version",
             Error::Conflict => "conflict",
             Error::LeaseLost(_) => "lease_lost",
+            Error::MissingRevision => "missing_revision",
             Error::MissingUid => "missing_uid",
             Error::ForeignKeySecret(_) => "foreign_key_secret",
             Error::KeyEncoding(_) => "key_encoding",

@@ -70,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
         Arc::clone(&metrics),
         Some(identity.clone()),
         Duration::from_secs(cli.clock_skew_seconds),
+        cli.region.clone(),
     ));
 
     // A standby is as healthy as the leader: both answer ready.
@@ -114,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
     let replicating = async {
         if let Some(region) = cli.region.clone() {
             replication::run(
-                scoped(&client, namespace),
+                client.clone(),
                 cli.namespace.clone(),
                 region,
                 peers,

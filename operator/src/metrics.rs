@@ -62,9 +62,9 @@ impl Metrics {
         let pushes = IntCounterVec::new(
             Opts::new(
                 "replication_pushes_total",
-                "DeviceLink writes pushed to peer regions, by peer and outcome",
+                "Writes pushed to peer regions, by peer, kind and outcome",
             ),
-            &["peer", "outcome"],
+            &["peer", "kind", "outcome"],
         )
         .expect("valid metric");
         let lag = Histogram::with_opts(
@@ -119,9 +119,10 @@ impl Metrics {
         self.keys_created.with_label_values(&[reason]).inc();
     }
 
-    /// Counts a push to `peer`: created, replaced, skipped or failed.
-    pub fn pushed(&self, peer: &str, outcome: &'static str) {
-        self.pushes.with_label_values(&[peer, outcome]).inc();
+    /// Counts a push of a `kind` object to `peer`: created, replaced, skipped, pulled,
+    /// deleted, refused or failed.
+    pub fn pushed(&self, peer: &str, kind: &str, outcome: &'static str) {
+        self.pushes.with_label_values(&[peer, kind, outcome]).inc();
     }
 
     pub fn replication_lag(&self, seconds: f64) {

@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::context::{Context, MANAGER};
 use crate::error::{Error, Result};
-use crate::{key_secret, status};
+use crate::{key_secret, replication, status};
 
 /// Even without events, every requestor is looked at this often, so a missed one heals.
 const RESYNC: Duration = Duration::from_secs(300);
@@ -75,13 +75,20 @@ pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<A
     }
 
     let now = jiff::Timestamp::now();
+    // A copy received from another region has its keys managed there, and replicated.
+    let received = replication::requestors::origin_of(&requestor)
+        .is_some_and(|origin| Some(origin) != ctx.region.as_deref());
     // Written (the Secret) before the status names them.
-    let plan = if requestor.spec.media_tokens.signing_keys.is_empty() {
+    let plan = if requestor.spec.media_tokens.signing_keys.is_empty() && !received {
         Some(key_secret::ensure(&ctx, &requestor, &ns, now).await?)
     } else {
         None
     };
-    let media_keys = plan.as_ref().map(|p| p.keys.clone()).unwrap_or_default();
+    let media_keys = match &plan {
+        Some(plan) => plan.keys.clone(),
+        None if received => requestor.status.clone().unwrap_or_default().media_keys,
+        None => Vec::new(),
+    };
     let spec = effective_spec(&requestor, &media_keys);
     let data = secret_data(&ctx, &ns, &spec).await?;
     let resolve = |r: &SecretKeyRef| data.get(&(r.name.clone(), r.key.clone())).cloned();
@@ -104,14 +111,14 @@ pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<A
     if was_valid != Some(validation.is_ok()) {
         publish(&ctx, &requestor, &validity_event(&validation)).await;
     }
+    let mut status = json!({"observedGeneration": generation, "conditions": conditions});
+    if !received {
+        status["mediaKeys"] = json!(media_keys);
+    }
     let patch = json!({
         "apiVersion": "linkgate.dev/v1alpha1",
         "kind": "Requestor",
-        "status": {
-            "observedGeneration": generation,
-            "conditions": conditions,
-            "mediaKeys": media_keys,
-        },
+        "status": status,
     });
     requestors
         .patch_status(

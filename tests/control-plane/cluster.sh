@@ -5,6 +5,8 @@
 #   cluster.sh build            build the binary (incremental)
 #   cluster.sh start NAME       start instance NAME, print its kubeconfig path
 #   cluster.sh stop NAME        stop instance NAME and delete its data
+#   cluster.sh down NAME        stop instance NAME, keeping its data and address
+#   cluster.sh up NAME          start instance NAME again after `down`
 #   cluster.sh stop-all         stop every instance started by this script
 #   cluster.sh kubeconfig NAME  print the kubeconfig path of instance NAME
 #
@@ -30,7 +32,7 @@ say() { echo "cluster.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 usage() {
-	sed -n '2,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -113,10 +115,20 @@ cmd_start() {
 	token=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 	(umask 077 && printf '%s,admin,admin,"system:masters"\n' "$token" >"$data/tokens.csv")
 
-	local ports etcd_client etcd_peer api_port
+	local ports
 	ports=$("$BIN" free-ports 3) || die "could not find free ports"
-	read -r -d '' etcd_client etcd_peer api_port <<<"$ports" || true
+	paste -sd' ' <<<"$ports" >"$data/ports"
+	launch "$name"
+}
+
+# launch NAME: run the instance on the data and ports it was given at start, wait
+# until it is ready and write its kubeconfig.
+launch() {
+	local name=$1 dir=$STATE_ROOT/$1
+	local data=$dir/data token etcd_client etcd_peer api_port
+	read -r etcd_client etcd_peer api_port <"$data/ports"
 	[[ -n $api_port ]] || die "could not find free ports"
+	token=$(cut -d, -f1 "$data/tokens.csv")
 
 	# setsid: the instance must not die with the terminal or process group of
 	# whoever called start. The program writes its own PID file; in this
@@ -183,11 +195,34 @@ EOF
 }
 
 cmd_stop() {
-	local name=$1 dir pid
+	local name=$1 dir
 	check_name "$name"
 	dir=$STATE_ROOT/$name
 	[[ -d $dir ]] || { say "no instance $name"; return 0; }
+	halt "$name"
+	# The log stays for post-mortems; everything else goes.
+	rm -rf "$dir/data" "$dir/pid" "$dir/kubeconfig"
+}
 
+cmd_down() {
+	check_name "$1"
+	[[ -f $STATE_ROOT/$1/data/ports ]] || die "no instance $1"
+	halt "$1"
+}
+
+cmd_up() {
+	local name=$1 dir
+	check_name "$name"
+	dir=$STATE_ROOT/$name
+	[[ -f $dir/data/ports ]] || die "no instance $name: start it first"
+	! running_pid "$dir" >/dev/null || die "$name is running"
+	cmd_build
+	launch "$name"
+}
+
+# halt NAME: stop the instance's process (SIGTERM, then SIGKILL), if it runs.
+halt() {
+	local name=$1 dir=$STATE_ROOT/$1 pid
 	if pid=$(running_pid "$dir"); then
 		kill -TERM "$pid" 2>/dev/null || true
 		local deadline=$((SECONDS + STOP_TIMEOUT))
@@ -199,8 +234,6 @@ cmd_stop() {
 		fi
 		say "stopped $name (pid $pid)"
 	fi
-	# The log stays for post-mortems; everything else goes.
-	rm -rf "$dir/data" "$dir/pid" "$dir/kubeconfig"
 }
 
 cmd_stop_all() {
@@ -226,6 +259,8 @@ case ${1:-} in
 build) [[ $# -eq 1 ]] || usage; cmd_build ;;
 start) [[ $# -eq 2 ]] || usage; cmd_start "$2" ;;
 stop) [[ $# -eq 2 ]] || usage; cmd_stop "$2" ;;
+down) [[ $# -eq 2 ]] || usage; cmd_down "$2" ;;
+up) [[ $# -eq 2 ]] || usage; cmd_up "$2" ;;
 stop-all) [[ $# -eq 1 ]] || usage; cmd_stop_all ;;
 kubeconfig) [[ $# -eq 2 ]] || usage; cmd_kubeconfig "$2" ;;
 *) usage ;;

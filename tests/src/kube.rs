@@ -3,6 +3,7 @@
 //! set) a missing API server fails the test, so Kubernetes tests can never silently not run.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -104,6 +105,18 @@ pub async fn service_account(
     account: &str,
     role: &str,
 ) -> (tempfile::NamedTempFile, Client) {
+    let path = std::env::var_os("KUBECONFIG").expect("KUBECONFIG");
+    service_account_on(Path::new(&path), client, namespace, account, role).await
+}
+
+/// [`service_account`] on the API server of `kubeconfig`, which `client` speaks to.
+pub async fn service_account_on(
+    kubeconfig: &Path,
+    client: &Client,
+    namespace: &str,
+    account: &str,
+    role: &str,
+) -> (tempfile::NamedTempFile, Client) {
     use k8s_openapi::api::core::v1::ServiceAccount;
     use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding, RoleRef, Subject};
     use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
@@ -168,8 +181,7 @@ pub async fn service_account(
         .await
         .expect("bind the role");
 
-    let path = std::env::var_os("KUBECONFIG").expect("KUBECONFIG");
-    let mut kubeconfig = Kubeconfig::read_from(&path).expect("a readable kubeconfig");
+    let mut kubeconfig = Kubeconfig::read_from(kubeconfig).expect("a readable kubeconfig");
     let user = format!("system:serviceaccount:{namespace}:{account}");
     for named in &mut kubeconfig.auth_infos {
         if let Some(auth) = named.auth_info.as_mut() {
@@ -223,6 +235,32 @@ impl Instance {
                 .await
                 .expect("a usable kubeconfig");
         Client::try_from(config).expect("a client")
+    }
+
+    /// Stops the API server, keeping its data and address: connections are refused.
+    pub fn down(&self) {
+        self.cluster_sh("down");
+    }
+
+    /// Starts the API server again after [`Instance::down`], on its data and address.
+    pub fn up(&self) {
+        self.cluster_sh("up");
+    }
+
+    fn cluster_sh(&self, command: &str) {
+        let status = std::process::Command::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/control-plane/cluster.sh"
+        ))
+        .args([command, &self.name])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run cluster.sh");
+        assert!(
+            status.success(),
+            "cluster.sh {command} {} failed",
+            self.name
+        );
     }
 
     /// Freezes the API server (SIGSTOP): connections stay open and nothing answers.

@@ -17,6 +17,7 @@ pub mod dns;
 pub mod kube;
 pub mod operator;
 pub mod origin;
+pub mod regions;
 pub mod tls_origin;
 
 /// An Ed25519 media token key for test requestors (never used outside tests).

@@ -1,109 +1,20 @@
 //! Three regions, each an API server of its own with an operator replicating to the other
-//! two: a link written in one appears in the others, a revocation reaches every region, and
-//! a stale copy of the revoked link pushed later does not bring it back; a frozen region
-//! holds up no other, and catches up when it answers again.
+//! two: a link written in one appears in the others, a revocation reaches every region, a
+//! stale copy of the revoked link pushed later does not bring it back (and the region that
+//! held it takes the tombstone); a frozen region holds up no other, and catches up when it
+//! answers again. Writes of one link made in two regions at once end as the same winner
+//! everywhere.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::PostParams;
-use kube::{Api, Client};
-use linkgate_crds::{DeviceLink, DeviceLinkSpec, Revision};
+use kube::ResourceExt;
+use linkgate_crds::Revision;
 use linkgate_tests::device_links::{create, user};
-use linkgate_tests::kube::{Instance, eventually};
-use linkgate_tests::operator::Operator;
+use linkgate_tests::kube::eventually;
+use linkgate_tests::regions::{self, converged, holds, now_millis, pushes, revision, rewrite};
 use serde_json::json;
-
-const REGIONS: [&str; 3] = ["a", "b", "c"];
-
-/// One region: its API server, the DeviceLinks of the test namespace there, and its operator.
-struct Region {
-    name: &'static str,
-    links: Api<DeviceLink>,
-    operator: Operator,
-    server: Instance,
-}
-
-fn now_millis() -> u64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970");
-    u64::try_from(since.as_millis()).expect("millis fit")
-}
-
-fn revision(link: &DeviceLinkSpec) -> Revision {
-    link.revision
-        .as_deref()
-        .expect("a revision")
-        .parse()
-        .expect("a revision")
-}
-
-/// Starts the three regions, all with namespace `ns`, each operator peered with the others
-/// through kubeconfig Secrets.
-async fn regions() -> Vec<Region> {
-    let servers: Vec<Instance> = REGIONS
-        .iter()
-        .map(|r| Instance::start(&format!("region-{r}")))
-        .collect();
-    let mut clients: Vec<Client> = Vec::new();
-    for server in &servers {
-        let client = server.client().await;
-        linkgate_tests::kube::install_crds(&client).await;
-        clients.push(client);
-    }
-    let ns = linkgate_tests::kube::namespace("replication");
-    for (client, own) in clients.iter().zip(REGIONS) {
-        linkgate_tests::kube::create_namespace_named(client, &ns).await;
-        for (server, peer) in servers.iter().zip(REGIONS).filter(|(_, p)| *p != own) {
-            // cluster.sh embeds the CA and the token, so the file works as it is.
-            let kubeconfig = std::fs::read(&server.kubeconfig).expect("the peer's kubeconfig");
-            let name = format!("peer-{peer}");
-            linkgate_tests::kube::create_secret(client, &ns, &name, "kubeconfig", &kubeconfig)
-                .await;
-        }
-    }
-    let mut regions = Vec::new();
-    for ((server, client), name) in servers.into_iter().zip(clients).zip(REGIONS) {
-        let mut args = vec!["--region".to_owned(), name.to_owned()];
-        for peer in REGIONS.iter().filter(|p| **p != name) {
-            args.extend(["--peer".to_owned(), format!("{peer}=peer-{peer}")]);
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let operator =
-            Operator::start_on(&server.kubeconfig, &ns, &format!("operator-{name}"), &args).await;
-        regions.push(Region {
-            name,
-            links: Api::namespaced(client, &ns),
-            operator,
-            server,
-        });
-    }
-    regions
-}
-
-/// Waits until `region` holds `name` with exactly `spec`.
-async fn holds(region: &Region, name: &str, spec: &DeviceLinkSpec) {
-    eventually(&format!("{name} replicated to {}", region.name), || async {
-        let link = region.links.get_opt(name).await.expect("read")?;
-        (link.spec == *spec).then_some(())
-    })
-    .await;
-}
-
-/// The operator's count of pushes to `peer` with `outcome`.
-async fn pushes(operator: &Operator, peer: &str, outcome: &str) -> f64 {
-    let labels = [format!("outcome=\"{outcome}\""), format!("peer=\"{peer}\"")];
-    operator
-        .metrics()
-        .await
-        .lines()
-        .filter(|l| l.starts_with("linkgate_operator_replication_pushes_total{"))
-        .filter(|l| labels.iter().all(|label| l.contains(label.as_str())))
-        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0)
-}
 
 #[tokio::test]
 async fn links_and_revocations_reach_every_region_and_stale_copies_do_not_undo_them() {
@@ -111,7 +22,7 @@ async fn links_and_revocations_reach_every_region_and_stale_copies_do_not_undo_t
     if linkgate_tests::kube::client("replication").await.is_none() {
         return;
     }
-    let regions = regions().await;
+    let regions = regions::start(&["a", "b", "c"]).await;
     let (a, b, c) = (&regions[0], &regions[1], &regions[2]);
 
     // (1) A link written in a, as a's proxy writes it, appears in b and c.
@@ -129,47 +40,71 @@ async fn links_and_revocations_reach_every_region_and_stale_copies_do_not_undo_t
         let up = format!("linkgate_operator_peers_up{{peer=\"{peer}\"}}");
         assert_eq!(a.operator.metric(&up).await, Some(1.0), "{peer} up");
     }
+    // a's copy, the origin, tells what each peer holds of it.
+    eventually("a's status shows both peers in step", || async {
+        let origin = a.links.get("tv").await.expect("a's copy");
+        let entries = origin.status?.regions;
+        let in_step = |peer: &str| {
+            entries.iter().any(|r| {
+                r.region == peer
+                    && r.synced.as_deref() == Some(written.to_string().as_str())
+                    && r.last_sync.is_some()
+                    && r.lag_millis.is_some_and(|lag| lag >= 0)
+                    && r.error.is_none()
+            })
+        };
+        (in_step("b") && in_step("c")).then_some(())
+    })
+    .await;
+    // Copies are marked with the region they came from; the origin's is not.
+    let copy = b.links.get("tv").await.expect("b's copy");
+    assert_eq!(
+        copy.annotations()
+            .get(linkgate_crds::ORIGIN_REGION_ANNOTATION),
+        Some(&"a".to_owned())
+    );
+    let origin = a.links.get("tv").await.expect("a's copy");
+    assert!(
+        !origin
+            .annotations()
+            .contains_key(linkgate_crds::ORIGIN_REGION_ANNOTATION)
+    );
 
     // (2) Revoked in b: the tombstone, a newer write, replaces the link in a and c.
-    let mut revoked = b.links.get("tv").await.expect("b's copy");
-    revoked.spec.revoked_at = Some(MicroTime(Timestamp::now()));
-    let tombstone = Revision::next(Some(&revision(&revoked.spec)), now_millis(), "b");
-    revoked.spec.revision = Some(tombstone.to_string());
-    let revoked = b
-        .links
-        .replace("tv", &PostParams::default(), &revoked)
-        .await
-        .expect("revoke in b");
+    let revoked = rewrite(&b.links, "tv", |spec| {
+        spec.revoked_at = Some(MicroTime(Timestamp::now()));
+        spec.revision = Some(Revision::next(Some(&revision(spec)), now_millis(), "b").to_string());
+    })
+    .await;
+    let tombstone = revision(&revoked.spec);
     holds(a, "tv", &revoked.spec).await;
     holds(c, "tv", &revoked.spec).await;
 
     // (3) A stale copy of the link, a write of c older than the revocation, lands in c; c's
-    // operator pushes it, and a and b refuse it. (Waiting for any push, not for a skip, so
-    // that a wrongful replace fails on the assertion below.)
-    let mut stale = c.links.get("tv").await.expect("c's copy");
-    stale.spec = link.spec.clone();
-    stale.spec.revision = Some(
-        Revision {
-            millis: tombstone.millis - 1,
-            counter: 0,
-            region: "c".into(),
-        }
-        .to_string(),
-    );
-    c.links
-        .replace("tv", &PostParams::default(), &stale)
-        .await
-        .expect("the stale copy in c");
-    for peer in ["a", "b"] {
-        eventually(&format!("c pushed the stale copy to {peer}"), || async {
-            let mut done = 0.0;
-            for outcome in ["skipped", "replaced"] {
-                done += pushes(&c.operator, peer, outcome).await;
+    // operator meets the newer tombstone pushing it, and takes it back from the first peer
+    // it asks. (Waiting for a pull or a replace, so that a wrongful replace fails below.)
+    rewrite(&c.links, "tv", |spec| {
+        *spec = link.spec.clone();
+        spec.revision = Some(
+            Revision {
+                millis: tombstone.millis - 1,
+                counter: 0,
+                region: "c".into(),
             }
-            (done >= 1.0).then_some(())
-        })
-        .await;
-    }
+            .to_string(),
+        );
+    })
+    .await;
+    eventually("c's operator handled the stale copy", || async {
+        let mut done = 0.0;
+        for peer in ["a", "b"] {
+            for outcome in ["pulled", "replaced"] {
+                done += pushes(&c.operator, peer, "DeviceLink", outcome).await;
+            }
+        }
+        (done >= 1.0).then_some(())
+    })
+    .await;
     for region in [a, b] {
         let held = region.links.get("tv").await.expect("still there");
         assert_eq!(
@@ -178,6 +113,7 @@ async fn links_and_revocations_reach_every_region_and_stale_copies_do_not_undo_t
             region.name
         );
     }
+    holds(c, "tv", &revoked.spec).await;
 
     // (4) c frozen: a's next link still reaches b promptly, and c once it answers again.
     c.server.pause();
@@ -192,4 +128,52 @@ async fn links_and_revocations_reach_every_region_and_stale_copies_do_not_undo_t
     c.server.resume();
     prompt.expect("b not held up by the frozen c");
     holds(c, "radio", &next.spec).await;
+}
+
+#[tokio::test]
+async fn one_link_written_in_two_regions_at_once_ends_the_same_everywhere() {
+    if linkgate_tests::kube::client("replication_conflict")
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let regions = regions::start(&["a", "b", "c"]).await;
+    let (a, b) = (&regions[0], &regions[1]);
+
+    // Created in a and b in the same millisecond, as two partitioned regions' proxies would:
+    // the revisions tie on time and counter, and the region name decides.
+    let millis = now_millis();
+    let write = |region: &'static str, user_id: &'static str| {
+        json!({"users": [user(user_id, 3600.0)], "originRegion": region,
+               "revision": Revision { millis, counter: 0, region: region.into() }.to_string()})
+    };
+    let (in_a, in_b) = tokio::join!(
+        create(&a.links, "console", write("a", "alice")),
+        create(&b.links, "console", write("b", "bob")),
+    );
+    let links = converged(&regions).await;
+    assert_eq!(
+        links["console"], in_b.spec,
+        "b's write, of the greater revision"
+    );
+    assert_ne!(in_a.spec, in_b.spec);
+
+    // Then rewritten in both at once, each over the copy it holds: the later clock wins.
+    let rewrites = [(a, "carol", 5), (b, "dave", 0)].map(|(region, user_id, ahead)| {
+        rewrite(&region.links, "console", move |spec| {
+            let next = Revision::next(Some(&revision(spec)), now_millis() + ahead, &region.name);
+            spec.users = vec![serde_json::from_value(user(user_id, 3600.0)).expect("a user")];
+            spec.revision = Some(next.to_string());
+        })
+    });
+    let [in_a, in_b] = rewrites;
+    let (in_a, in_b) = tokio::join!(in_a, in_b);
+    let winner = [in_a.spec, in_b.spec]
+        .into_iter()
+        .max_by_key(revision)
+        .expect("two writes");
+    let links = converged(&regions).await;
+    assert_eq!(links["console"], winner);
+    assert_eq!(winner.users[0].user_id, "carol", "a's clock was ahead");
 }

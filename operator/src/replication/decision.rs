@@ -10,21 +10,25 @@ pub enum Push {
     Create,
     /// The peer's copy is an older write.
     Replace,
-    /// The peer holds this write already, or a newer one.
+    /// The peer holds this write already.
     Skip,
+    /// The peer holds a newer write: the local copy is the stale one.
+    Pull,
 }
 
 /// Decides for a local write of revision `ours` against the peer's copy (`None`: absent).
 /// A tombstone is a write like any other, so a later one replaces a link and an earlier
 /// link can never replace it. A peer copy without a readable revision cannot be ordered
-/// against anything; it is older than every revisioned write.
+/// against anything; it is older than every revisioned write. A newer peer copy is taken
+/// here, so that a region holding a stale copy of its own does not keep it.
 pub fn decide(ours: &Revision, remote: Option<&DeviceLinkSpec>) -> Push {
     let Some(remote) = remote else {
         return Push::Create;
     };
     let theirs: Option<Revision> = remote.revision.as_deref().and_then(|r| r.parse().ok());
     match theirs {
-        Some(theirs) if theirs >= *ours => Push::Skip,
+        Some(theirs) if theirs == *ours => Push::Skip,
+        Some(theirs) if theirs > *ours => Push::Pull,
         _ => Push::Replace,
     }
 }
@@ -80,18 +84,22 @@ mod tests {
     }
 
     #[test]
-    fn an_older_or_equal_local_write_is_skipped() {
-        assert_eq!(
-            decide(&rev("1000-0-a"), Some(&link("2000-0-b"))),
-            Push::Skip
-        );
+    fn the_same_write_is_skipped() {
         assert_eq!(
             decide(&rev("1000-0-a"), Some(&link("1000-0-a"))),
             Push::Skip
         );
+    }
+
+    #[test]
+    fn an_older_local_write_is_replaced_by_the_peer_copy() {
+        assert_eq!(
+            decide(&rev("1000-0-a"), Some(&link("2000-0-b"))),
+            Push::Pull
+        );
         assert_eq!(
             decide(&rev("1000-0-a"), Some(&link("1000-0-b"))),
-            Push::Skip
+            Push::Pull
         );
     }
 
@@ -106,7 +114,7 @@ mod tests {
         // The link written in c before it learnt of b's revocation.
         assert_eq!(
             decide(&rev("2000-0-c"), Some(&tombstone("3000-0-b"))),
-            Push::Skip
+            Push::Pull
         );
     }
 

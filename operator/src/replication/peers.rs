@@ -1,5 +1,6 @@
 //! The peer regions a region's writes go to: `--peer NAME=SECRET` flags, each resolved to
-//! a client for that region's API server through the kubeconfig in the Secret.
+//! a client for that region's API server through the kubeconfig in the Secret, read at
+//! start (a missing one stops the start) and again whenever the peer stops answering.
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -43,6 +44,23 @@ impl std::str::FromStr for PeerArg {
 pub struct Peer {
     pub region: String,
     pub client: Client,
+    /// Where the kubeconfig came from, read again when the peer stops answering: its
+    /// credentials may have been rotated.
+    source: PeerArg,
+    secrets: Api<Secret>,
+}
+
+impl Peer {
+    /// Rebuilds the client from the peer's Secret as it is now; keeps the one it has when
+    /// the Secret cannot be used.
+    pub async fn refresh(&mut self) {
+        match client_from(&self.secrets, &self.source).await {
+            Ok(client) => self.client = client,
+            Err(e) => {
+                tracing::warn!(peer = %self.region, error = %e, "peer Secret unusable; keeping the previous client")
+            }
+        }
+    }
 }
 
 /// Builds one client per peer from its Secret in `namespace`.
@@ -50,30 +68,35 @@ pub async fn connect(client: &Client, namespace: &str, peers: &[PeerArg]) -> Res
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let mut connected = Vec::with_capacity(peers.len());
     for peer in peers {
-        let bad = |why: String| Error::PeerConfig(format!("peer {}: {why}", peer.region));
-        let secret = secrets.get(&peer.secret).await?;
-        let bytes = secret
-            .data
-            .as_ref()
-            .and_then(|d| d.get(KUBECONFIG_KEY))
-            .ok_or_else(|| {
-                bad(format!(
-                    "Secret {:?} has no key {KUBECONFIG_KEY:?}",
-                    peer.secret
-                ))
-            })?;
-        let text = std::str::from_utf8(&bytes.0).map_err(|e| bad(e.to_string()))?;
-        let kubeconfig = Kubeconfig::from_yaml(text).map_err(|e| bad(e.to_string()))?;
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .map_err(|e| bad(e.to_string()))?;
         connected.push(Peer {
             region: peer.region.clone(),
-            client: Client::try_from(config)?,
+            client: client_from(&secrets, peer).await?,
+            source: peer.clone(),
+            secrets: secrets.clone(),
         });
     }
     Ok(connected)
+}
+
+async fn client_from(secrets: &Api<Secret>, peer: &PeerArg) -> Result<Client> {
+    let bad = |why: String| Error::PeerConfig(format!("peer {}: {why}", peer.region));
+    let secret = secrets.get(&peer.secret).await?;
+    let bytes = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(KUBECONFIG_KEY))
+        .ok_or_else(|| {
+            bad(format!(
+                "Secret {:?} has no key {KUBECONFIG_KEY:?}",
+                peer.secret
+            ))
+        })?;
+    let text = std::str::from_utf8(&bytes.0).map_err(|e| bad(e.to_string()))?;
+    let kubeconfig = Kubeconfig::from_yaml(text).map_err(|e| bad(e.to_string()))?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(Client::try_from(config)?)
 }
 
 #[cfg(test)]

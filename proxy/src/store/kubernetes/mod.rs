@@ -268,11 +268,15 @@ async fn watch_links(
     }
 }
 
-/// The object to write back: the known one, without what the server manages itself.
+/// The object to write back: the known one, without what the server manages itself, and
+/// no longer marked as received from another region, since this write is made here.
 fn editable(entry: &Entry) -> linkgate_crds::DeviceLink {
     let mut object = (*entry.object).clone();
     object.metadata.managed_fields = None;
     object.status = None;
+    if let Some(annotations) = object.metadata.annotations.as_mut() {
+        annotations.remove(linkgate_crds::ORIGIN_REGION_ANNOTATION);
+    }
     object
 }
 

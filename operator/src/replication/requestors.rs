@@ -1,0 +1,207 @@
+//! Requestors: the region a Requestor is authored in is its origin, and its spec, and the
+//! media-token keys the operator manages for it there, are what every region serves. Each
+//! copy is applied whole under the replication field manager and annotated with its
+//! origin; a Requestor of the same name authored in the peer itself is left alone (and
+//! the refusal shown in the origin's status). Deleted at its origin, it is deleted in
+//! every region.
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Client, Resource, ResourceExt};
+use linkgate_crds::{ORIGIN_REGION_ANNOTATION, RegionSync, Requestor};
+use serde_json::json;
+
+use super::MANAGER;
+use super::kind::{Pushed, Replicated};
+use crate::error::{Error, Result};
+use crate::keys;
+
+/// The region a copy came from; `None` for one authored where it is.
+pub fn origin_of(object: &impl Resource) -> Option<&str> {
+    object
+        .meta()
+        .annotations
+        .as_ref()?
+        .get(ORIGIN_REGION_ANNOTATION)
+        .map(String::as_str)
+}
+
+impl Replicated for Requestor {
+    fn pushed_from(&self, region: &str) -> bool {
+        origin_of(self).is_none_or(|origin| origin == region)
+    }
+
+    fn version(&self) -> String {
+        let generation = self.metadata.generation.unwrap_or_default();
+        let managed = self.status.as_ref().map(|s| s.media_keys.as_slice());
+        match managed.unwrap_or_default() {
+            [] => generation.to_string(),
+            keys => format!("{generation}/{}:{}", keys[0].id, keys.len()),
+        }
+    }
+
+    fn age_millis(&self) -> Option<i64> {
+        None
+    }
+
+    fn regions(&self) -> &[RegionSync] {
+        self.status.as_ref().map_or(&[], |s| s.regions.as_slice())
+    }
+
+    async fn push(&self, local: &Client, peer: &Client, region: &str) -> Result<Pushed> {
+        let ns = self.namespace().ok_or(Error::MissingNamespace)?;
+        let name = self.name_any();
+        let api: Api<Requestor> = Api::namespaced(peer.clone(), &ns);
+        let remote = api.get_opt(&name).await?;
+        if let Some(remote) = &remote
+            && origin_of(remote) != Some(region)
+        {
+            return Ok(Pushed::Refused(format!(
+                "the peer has a Requestor {name:?} of its own; it is left alone"
+            )));
+        }
+        let patch = json!({
+            "apiVersion": Requestor::api_version(&()),
+            "kind": Requestor::kind(&()),
+            "metadata": {
+                "name": name,
+                "labels": self.labels(),
+                "annotations": {ORIGIN_REGION_ANNOTATION: region},
+            },
+            "spec": self.spec,
+        });
+        let params = PatchParams::apply(MANAGER).force();
+        let applied = api.patch(&name, &params, &Patch::Apply(&patch)).await?;
+        let keys_moved = push_keys(self, &applied, local, peer, region).await?;
+        Ok(match remote {
+            None => Pushed::Created,
+            Some(remote)
+                if keys_moved || remote.resource_version() != applied.resource_version() =>
+            {
+                Pushed::Replaced
+            }
+            Some(_) => Pushed::Skipped,
+        })
+    }
+
+    async fn withdraw(
+        key: &ObjectRef<Self>,
+        peer: &Client,
+        region: &str,
+    ) -> Result<Option<Pushed>> {
+        let ns = key.namespace.as_deref().ok_or(Error::MissingNamespace)?;
+        let api: Api<Requestor> = Api::namespaced(peer.clone(), ns);
+        let Some(remote) = api.get_opt(&key.name).await? else {
+            return Ok(None);
+        };
+        if origin_of(&remote) != Some(region) {
+            return Ok(None);
+        }
+        // The peer may run no garbage collector for the Secret the copy owns.
+        let secrets: Api<Secret> = Api::namespaced(peer.clone(), ns);
+        let secret = keys::secret_name(&key.name);
+        if let Some(copy) = secrets.get_opt(&secret).await?
+            && origin_of(&copy) == Some(region)
+        {
+            delete(&secrets, &secret).await?;
+        }
+        delete(&api, &key.name).await?;
+        Ok(Some(Pushed::Deleted))
+    }
+
+    async fn copies_from(
+        peer: &Client,
+        namespace: Option<&str>,
+        region: &str,
+    ) -> Result<Vec<ObjectRef<Self>>> {
+        let api: Api<Requestor> = match namespace {
+            Some(ns) => Api::namespaced(peer.clone(), ns),
+            None => Api::all(peer.clone()),
+        };
+        let copies = api.list_metadata(&ListParams::default()).await?;
+        Ok(copies
+            .items
+            .iter()
+            .filter(|c| origin_of(*c) == Some(region))
+            .filter_map(|c| {
+                Some(
+                    ObjectRef::new(c.metadata.name.as_deref()?)
+                        .within(c.metadata.namespace.as_deref()?),
+                )
+            })
+            .collect())
+    }
+}
+
+/// Copies the keys the origin's operator manages to the peer: the Secret (owned there by the
+/// peer's copy) before the status that names them. Whether the peer's keys changed.
+async fn push_keys(
+    ours: &Requestor,
+    copy: &Requestor,
+    local: &Client,
+    peer: &Client,
+    region: &str,
+) -> Result<bool> {
+    let managed = ours
+        .status
+        .as_ref()
+        .map(|s| s.media_keys.clone())
+        .unwrap_or_default();
+    if !ours.spec.media_tokens.signing_keys.is_empty() || managed.is_empty() {
+        return Ok(false);
+    }
+    let ns = ours.namespace().ok_or(Error::MissingNamespace)?;
+    let name = keys::secret_name(&ours.name_any());
+    let Some(secret) = Api::<Secret>::namespaced(local.clone(), &ns)
+        .get_opt(&name)
+        .await?
+    else {
+        // Not written yet: the status change that names it brings the keys again.
+        return Ok(false);
+    };
+    let owner = copy.controller_owner_ref(&()).ok_or(Error::MissingUid)?;
+    let secret_patch = json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "annotations": {ORIGIN_REGION_ANNOTATION: region},
+            "ownerReferences": [owner],
+        },
+        "type": secret.type_,
+        "data": secret.data.unwrap_or_default(),
+    });
+    let params = PatchParams::apply(MANAGER).force();
+    Api::<Secret>::namespaced(peer.clone(), &ns)
+        .patch(&name, &params, &Patch::Apply(&secret_patch))
+        .await?;
+    let held = copy
+        .status
+        .as_ref()
+        .map(|s| s.media_keys.clone())
+        .unwrap_or_default();
+    if held == managed {
+        return Ok(false);
+    }
+    let status = json!({
+        "apiVersion": Requestor::api_version(&()),
+        "kind": Requestor::kind(&()),
+        "status": {"mediaKeys": managed},
+    });
+    Api::<Requestor>::namespaced(peer.clone(), &ns)
+        .patch_status(&copy.name_any(), &params, &Patch::Apply(&status))
+        .await?;
+    Ok(true)
+}
+
+async fn delete<K>(api: &Api<K>, name: &str) -> Result<()>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
