@@ -5,8 +5,10 @@
 //! the refusal shown in the origin's status). Deleted at its origin, it is deleted in
 //! every region.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
 use linkgate_crds::{ORIGIN_REGION_ANNOTATION, RegionSync, Requestor};
@@ -16,6 +18,9 @@ use super::MANAGER;
 use super::kind::{Pushed, Replicated};
 use crate::error::{Error, Result};
 use crate::keys;
+
+/// Reads and conditional writes tried before a push counts as failed (and is retried).
+const ATTEMPTS: usize = 5;
 
 /// The region a copy came from; `None` for one authored where it is.
 pub fn origin_of(object: &impl Resource) -> Option<&str> {
@@ -53,36 +58,71 @@ impl Replicated for Requestor {
         let ns = self.namespace().ok_or(Error::MissingNamespace)?;
         let name = self.name_any();
         let api: Api<Requestor> = Api::namespaced(peer.clone(), &ns);
-        let remote = api.get_opt(&name).await?;
-        if let Some(remote) = &remote
-            && origin_of(remote) != Some(region)
-        {
-            return Ok(Pushed::Refused(format!(
-                "the peer has a Requestor {name:?} of its own; it is left alone"
-            )));
-        }
-        let patch = json!({
-            "apiVersion": Requestor::api_version(&()),
-            "kind": Requestor::kind(&()),
-            "metadata": {
-                "name": name,
-                "labels": self.labels(),
-                "annotations": {ORIGIN_REGION_ANNOTATION: region},
-            },
-            "spec": self.spec,
-        });
-        let params = PatchParams::apply(MANAGER).force();
-        let applied = api.patch(&name, &params, &Patch::Apply(&patch)).await?;
-        let keys_moved = push_keys(self, &applied, local, peer, region).await?;
-        Ok(match remote {
-            None => Pushed::Created,
-            Some(remote)
-                if keys_moved || remote.resource_version() != applied.resource_version() =>
+        for _ in 0..ATTEMPTS {
+            let remote = api.get_opt(&name).await?;
+            if let Some(remote) = &remote
+                && origin_of(remote) != Some(region)
             {
-                Pushed::Replaced
+                return Ok(Pushed::Refused(format!(
+                    "the peer has a Requestor {name:?} of its own; it is left alone"
+                )));
             }
-            Some(_) => Pushed::Skipped,
-        })
+            // Created only where absent, and applied only over the copy just read: one of
+            // the peer's own made in between is decided against afresh.
+            let written = match &remote {
+                None => {
+                    let copy = Requestor {
+                        metadata: ObjectMeta {
+                            name: Some(name.clone()),
+                            labels: self.metadata.labels.clone(),
+                            annotations: Some(BTreeMap::from([(
+                                ORIGIN_REGION_ANNOTATION.to_owned(),
+                                region.to_owned(),
+                            )])),
+                            ..ObjectMeta::default()
+                        },
+                        spec: self.spec.clone(),
+                        status: None,
+                    };
+                    let params = PostParams {
+                        field_manager: Some(MANAGER.into()),
+                        ..PostParams::default()
+                    };
+                    api.create(&params, &copy).await
+                }
+                Some(remote) => {
+                    let patch = json!({
+                        "apiVersion": Requestor::api_version(&()),
+                        "kind": Requestor::kind(&()),
+                        "metadata": {
+                            "name": name,
+                            "resourceVersion": remote.resource_version(),
+                            "labels": self.labels(),
+                            "annotations": {ORIGIN_REGION_ANNOTATION: region},
+                        },
+                        "spec": self.spec,
+                    });
+                    let params = PatchParams::apply(MANAGER).force();
+                    api.patch(&name, &params, &Patch::Apply(&patch)).await
+                }
+            };
+            let applied = match written.map_err(Error::from_write) {
+                Ok(applied) => applied,
+                Err(Error::Conflict) => continue,
+                Err(e) => return Err(e),
+            };
+            let keys_moved = push_keys(self, &applied, local, peer, region).await?;
+            return Ok(match remote {
+                None => Pushed::Created,
+                Some(remote)
+                    if keys_moved || remote.resource_version() != applied.resource_version() =>
+                {
+                    Pushed::Replaced
+                }
+                Some(_) => Pushed::Skipped,
+            });
+        }
+        Err(Error::Conflict)
     }
 
     async fn withdraw(

@@ -143,7 +143,7 @@ impl<K: Replicated> PeerTask<K> {
             && let Err(e) = region_status::record(&self.local, &*object, entry).await
         {
             // The push itself stands; the next change of the object records it.
-            tracing::debug!(%peer, name = %object.name_any(), error = %e, "cannot record the region's sync");
+            tracing::warn!(%peer, name = %object.name_any(), error = %e, "cannot record the region's sync");
         }
         let label = pushed.as_ref().map_or("failed", Pushed::label);
         self.metrics.pushed(peer, &kind, label);
