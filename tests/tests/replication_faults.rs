@@ -39,7 +39,10 @@ async fn revoke(region: &Region, name: &str) {
 
 #[tokio::test]
 async fn a_region_down_during_links_and_revocations_converges_when_back() {
-    if linkgate_tests::kube::client("replication_partition").await.is_none() {
+    if linkgate_tests::kube::client("replication_partition")
+        .await
+        .is_none()
+    {
         return;
     }
     let mut regions = regions::start(&["a", "b", "c"]).await;
@@ -73,7 +76,10 @@ async fn a_region_down_during_links_and_revocations_converges_when_back() {
 
 #[tokio::test]
 async fn an_operator_killed_while_pushing_loses_nothing() {
-    if linkgate_tests::kube::client("replication_killed").await.is_none() {
+    if linkgate_tests::kube::client("replication_killed")
+        .await
+        .is_none()
+    {
         return;
     }
     const LINKS: usize = 300;
@@ -88,7 +94,11 @@ async fn an_operator_killed_while_pushing_loses_nothing() {
     // in flight and most links not yet pushed.
     let b = &regions[1];
     eventually("a's first pushes reached b", || async {
-        let held = b.links.list_metadata(&ListParams::default()).await.expect("list");
+        let held = b
+            .links
+            .list_metadata(&ListParams::default())
+            .await
+            .expect("list");
         (!held.items.is_empty()).then_some(())
     })
     .await;
@@ -96,7 +106,11 @@ async fn an_operator_killed_while_pushing_loses_nothing() {
     regions[0].operator.kill();
     regions[1].server.resume();
     let b = &regions[1];
-    let held = b.links.list_metadata(&ListParams::default()).await.expect("list");
+    let held = b
+        .links
+        .list_metadata(&ListParams::default())
+        .await
+        .expect("list");
     assert!(
         held.items.len() < LINKS,
         "killed before every link was pushed ({} of {LINKS})",
