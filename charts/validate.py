@@ -58,6 +58,16 @@ COMBINATIONS = {
         "proxy": {"podDisruptionBudget": {"enabled": False}, "codeKey": {"create": False, "secretName": "mine"}},
         "operator": {"replicas": 1},
     },
+    "replication": {
+        "proxy": {"region": "a"},
+        "operator": {
+            "replication": {
+                "region": "a",
+                "peers": [{"name": "b", "secret": "linkgate-peer-b"}, {"name": "c", "secret": "linkgate-peer-c"}],
+                "peerAccess": {"enabled": True},
+            },
+        },
+    },
 }
 
 # values -> a fragment of the error Helm must answer with.
@@ -66,6 +76,21 @@ BAD_VALUES = [
     ({"proxy": {"replica": 3}}, "replica"),
     ({"proxy": {"image": {"pullPolicy": "Sometimes"}}}, "pullPolicy"),
     ({"requestors": [{"name": "Not_A_Label", "spec": {}}]}, "name"),
+    # Peers without a region: the operator would refuse to start.
+    ({"operator": {"replication": {"peers": [{"name": "b", "secret": "peer-b"}]}}}, "replication/region"),
+    ({"operator": {"replication": {"region": "Region_A"}}}, "region"),
+    ({"operator": {"replication": {"region": "a", "peers": [{"name": "b"}]}}}, "secret"),
+    ({"operator": {"replication": {"peerAccess": {"enabled": "yes"}}}}, "enabled"),
+    ({"operator": {"replication": {"peerAcess": {"enabled": True}}}}, "peerAcess"),
+]
+
+# Values the schema cannot judge, which the templates refuse -> a fragment of the error.
+REFUSED_BY_TEMPLATES = [
+    ({"operator": {"replication": {"region": "a"}}}, "proxy.region"),
+    ({"proxy": {"region": "a"}, "operator": {"replication": {"region": "a", "peers": [
+        {"name": "b", "secret": "peer-b"}, {"name": "b", "secret": "peer-b2"}]}}}, "named twice"),
+    ({"proxy": {"region": "a"}, "operator": {"replication": {"region": "a", "peers": [
+        {"name": "a", "secret": "peer-a"}]}}}, "is this region"),
 ]
 
 
@@ -93,10 +118,28 @@ def check_crds_copied():
 
 def check_dashboard_json():
     dashboard = json.loads((CHART / "dashboards" / "linkgate.json").read_text())
-    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    panels = dashboard["panels"]
+    exprs = [t["expr"] for p in panels for t in p.get("targets", [])]
     if not exprs:
         fail("the dashboard has no queries")
-    ok(f"the dashboard is JSON with {len(exprs)} queries")
+    ids = [p["id"] for p in panels]
+    if len(set(ids)) != len(ids):
+        fail(f"the dashboard's panel ids repeat: {sorted(ids)}")
+    cells = {}
+    for p in panels:
+        g = p["gridPos"]
+        if g["x"] < 0 or g["x"] + g["w"] > 24:
+            fail(f"dashboard panel {p['id']} is outside the 24 columns")
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                if (x, y) in cells:
+                    fail(f"dashboard panels {cells[(x, y)]} and {p['id']} overlap at {(x, y)}")
+                cells[(x, y)] = p["id"]
+    for p in panels:
+        for source in [p.get("datasource")] + [t.get("datasource") for t in p.get("targets", [])]:
+            if p["type"] != "row" and source != {"type": "prometheus", "uid": "${datasource}"}:
+                fail(f"dashboard panel {p['id']} does not query the $datasource variable: {source}")
+    ok(f"the dashboard is JSON with {len(exprs)} queries, {len(ids)} panels of unique ids, none overlapping")
 
 
 async def install(config, name, values):
@@ -201,13 +244,39 @@ def strict(schema):
     return schema
 
 
-def check_rbac_is_the_files(combination, docs):
-    for kind, file in (("ClusterRole", "operator-role.yaml"), ("Role", "proxy-role.yaml")):
+def check_rbac_is_the_files(combination, docs, values):
+    peer_access = values.get("operator", {}).get("replication", {}).get("peerAccess", {}).get("enabled", False)
+    roles = [("ClusterRole", "operator", "operator-role.yaml", 1), ("Role", "proxy", "proxy-role.yaml", 1),
+             ("Role", "replication", "replication-role.yaml", 1 if peer_access else 0)]
+    for kind, component, file, count in roles:
         expected = yaml.safe_load((CHART / "rbac" / file).read_text())["rules"]
-        rendered = [d for d in docs if d["kind"] == kind]
-        if len(rendered) != 1 or rendered[0]["rules"] != expected:
-            fail(f"{combination}: the {kind}'s rules are not rbac/{file}'s")
-    ok(f"{combination}: the ClusterRole and Role carry rbac/*.yaml's rules exactly")
+        rendered = [d for d in docs
+                    if d["kind"] == kind and d["metadata"]["labels"]["app.kubernetes.io/component"] == component]
+        if len(rendered) != count:
+            fail(f"{combination}: {len(rendered)} {component} {kind}s rendered, not {count}")
+        if any(r["rules"] != expected for r in rendered):
+            fail(f"{combination}: the {component} {kind}'s rules are not rbac/{file}'s")
+    if len([d for d in docs if d["kind"] in ("Role", "ClusterRole")]) != 2 + peer_access:
+        fail(f"{combination}: a Role or ClusterRole that is no rbac/*.yaml's")
+    ok(f"{combination}: the ClusterRole and {1 + peer_access} Roles carry rbac/*.yaml's rules exactly")
+
+
+def check_operator_args(combination, docs, values):
+    """--region and one --peer NAME=SECRET per peer when a region is set; neither without."""
+    replication = values.get("operator", {}).get("replication", {})
+    expected = []
+    if replication.get("region"):
+        expected = ["--region", replication["region"]]
+        for peer in replication.get("peers", []):
+            expected += ["--peer", f"{peer['name']}={peer['secret']}"]
+    operators = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-operator")]
+    if len(operators) != 1:
+        fail(f"{combination}: {len(operators)} operator Deployments")
+    args = operators[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    tail = args[args.index("--region"):] if "--region" in args else []
+    if tail != expected or args.count("--peer") != len(expected[2:]) // 2:
+        fail(f"{combination}: the operator's replication args are {tail}, not {expected}")
+    ok(f"{combination}: the operator's args {'are ' + ' '.join(expected) if expected else 'replicate nothing'}")
 
 
 def can(namespace, account, verb, resource, where, subresource=None):
@@ -257,6 +326,35 @@ def check_permissions(namespace, release):
     ok(f"{len(expectations)} permission checks (kubectl auth can-i as each ServiceAccount)")
 
 
+def check_peer_permissions(namespace, account):
+    """What the peer regions' operators may do here, as the peerAccess ServiceAccount."""
+    expectations = [
+        ("get", "devicelinks.linkgate.dev", namespace, None, True),
+        ("list", "devicelinks.linkgate.dev", namespace, None, True),
+        ("create", "devicelinks.linkgate.dev", namespace, None, True),
+        ("patch", "devicelinks.linkgate.dev", namespace, None, True),
+        ("create", "requestors.linkgate.dev", namespace, None, True),
+        ("patch", "requestors.linkgate.dev", namespace, None, True),
+        ("delete", "requestors.linkgate.dev", namespace, None, True),
+        ("patch", "requestors.linkgate.dev", namespace, "status", True),
+        ("create", "secrets", namespace, None, True),
+        ("delete", "secrets", namespace, None, True),
+        # Nothing else: no deletions of links (each region collects its own), no listing
+        # of Secrets, nothing outside this namespace.
+        ("delete", "devicelinks.linkgate.dev", namespace, None, False),
+        ("patch", "devicelinks.linkgate.dev", namespace, "status", False),
+        ("list", "secrets", namespace, None, False),
+        ("create", "leases.coordination.k8s.io", namespace, None, False),
+        ("list", "devicelinks.linkgate.dev", None, None, False),
+        ("create", "devicelinks.linkgate.dev", "default", None, False),
+    ]
+    for verb, resource, where, subresource, expected in expectations:
+        if can(namespace, account, verb, resource, where, subresource) != expected:
+            what = f"{verb} {resource}{'/' + subresource if subresource else ''} in {where or 'all namespaces'}"
+            fail(f"{account} {'cannot' if expected else 'can'} {what}")
+    ok(f"{len(expectations)} permission checks as the peers' ServiceAccount {account}")
+
+
 async def check_bad_values(kubeconfig):
     config = helm_sdkpy.Configuration(namespace="default", kubeconfig=kubeconfig)
     for values, fragment in BAD_VALUES:
@@ -268,6 +366,15 @@ async def check_bad_values(kubeconfig):
             continue
         fail(f"{values} was accepted")
     ok(f"{len(BAD_VALUES)} bad values refused by values.schema.json")
+    for values, fragment in REFUSED_BY_TEMPLATES:
+        try:
+            await install(config, f"bad-{uuid.uuid4().hex[:6]}", values)
+        except helm_sdkpy.exceptions.HelmError as e:
+            if fragment not in str(e):
+                fail(f"{values} refused, but not for {fragment!r}: {e}")
+            continue
+        fail(f"{values} was accepted")
+    ok(f"{len(REFUSED_BY_TEMPLATES)} bad values refused by the templates")
 
 
 async def main():
@@ -300,9 +407,13 @@ async def main():
             ok(f"{combination}: installed {len(docs)} objects with Helm")
             validate_core_kinds(combination, docs)
             validate_custom_kinds(combination, docs, values)
-            check_rbac_is_the_files(combination, docs)
+            check_rbac_is_the_files(combination, docs, values)
+            check_operator_args(combination, docs, values)
             if combination == "defaults":
                 check_permissions(namespace, release)
+            if combination == "replication":
+                check_peer_permissions(namespace, values["operator"]["replication"]["peerAccess"].get(
+                    "serviceAccountName", "linkgate-replication"))
         finally:
             await helm_sdkpy.Uninstall(config).run(release, wait=False)
             kubectl("delete", "namespace", namespace, "--wait=false", check=False)

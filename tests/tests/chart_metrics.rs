@@ -121,5 +121,8 @@ fn operator_exposition() -> String {
     metrics.failure("kube");
     metrics.set_leader(true);
     metrics.key_created("created");
+    metrics.pushed("b", "DeviceLink", "created");
+    metrics.replication_lag(0.1);
+    metrics.set_peer_up("b", true);
     metrics.render()
 }

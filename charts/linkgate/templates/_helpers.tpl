@@ -48,3 +48,21 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- toYaml $role.rules -}}
 {{- end -}}
+
+{{/* Refuses replication values the schema cannot: the schema refuses peers without a region. */}}
+{{- define "linkgate.checkReplication" -}}
+{{- $r := .Values.operator.replication -}}
+{{- if and $r.region (ne $r.region .Values.proxy.region) -}}
+{{- fail (printf "operator.replication.region is %q but proxy.region is %q: they must be the same, as the operator pushes only the DeviceLinks whose revision names its region" $r.region .Values.proxy.region) -}}
+{{- end -}}
+{{- $seen := dict -}}
+{{- range $r.peers -}}
+{{- if eq .name $r.region -}}
+{{- fail (printf "operator.replication.peers: %q is this region" .name) -}}
+{{- end -}}
+{{- if hasKey $seen .name -}}
+{{- fail (printf "operator.replication.peers: %q is named twice" .name) -}}
+{{- end -}}
+{{- $_ := set $seen .name true -}}
+{{- end -}}
+{{- end -}}
