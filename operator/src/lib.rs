@@ -1,6 +1,7 @@
 //! linkgate's operator: reconciles `Requestor` objects (validation and status) against the
 //! same rules the gateway applies and makes and rotates their media-token keys, collects
-//! expired `DeviceLink`s and reports their phase, replicates them to peer regions; one replica at a time, elected by a Lease.
+//! expired `DeviceLink`s and reports their phase, replicates both to peer regions; one
+//! replica at a time, elected by a Lease.
 
 pub mod context;
 pub mod device_link;
@@ -15,3 +16,18 @@ mod mock_api;
 pub mod replication;
 pub mod requestor;
 pub mod status;
+
+use kube::core::NamespaceResourceScope;
+use kube::{Api, Client, Resource};
+
+/// `K` in `namespace`, or in every namespace.
+pub fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}

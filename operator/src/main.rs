@@ -7,10 +7,9 @@ use axum::Router;
 use axum::routing::get;
 use clap::Parser;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
 use kube::runtime::{Controller, watcher};
-use kube::{Api, Client, Resource};
 use linkgate_crds::Requestor;
 use linkgate_operator::context::Context;
 use linkgate_operator::device_link;
@@ -18,6 +17,7 @@ use linkgate_operator::leader::Elector;
 use linkgate_operator::metrics::Metrics;
 use linkgate_operator::replication::{self, peers::PeerArg};
 use linkgate_operator::requestor::{error_policy, reconcile, requestors_using};
+use linkgate_operator::scoped;
 use linkgate_proxy::logging::{self, LogFormat};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -176,18 +176,6 @@ fn requestors(
                 tracing::debug!(error = %e, "reconcile outcome");
             }
         })
-}
-
-/// Objects of one namespace, or of all.
-fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
-where
-    K: Resource<Scope = NamespaceResourceScope>,
-    K::DynamicType: Default,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
 }
 
 fn parse_region(s: &str) -> Result<String, String> {

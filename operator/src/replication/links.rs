@@ -100,10 +100,7 @@ impl Replicated for DeviceLink {
         _: &str,
     ) -> Result<Vec<ObjectRef<Self>>> {
         // Nothing to withdraw: only whether the peer answers.
-        let api: Api<DeviceLink> = match namespace {
-            Some(ns) => Api::namespaced(peer.clone(), ns),
-            None => Api::all(peer.clone()),
-        };
+        let api: Api<DeviceLink> = crate::scoped(peer, namespace);
         api.list_metadata(&ListParams::default().limit(1)).await?;
         Ok(Vec::new())
     }

@@ -61,10 +61,7 @@ async fn replicate<K: Replicated>(
     peers: &[Peer],
     metrics: &Arc<Metrics>,
 ) {
-    let api: Api<K> = match namespace {
-        Some(ns) => Api::namespaced(local.clone(), ns),
-        None => Api::all(local.clone()),
-    };
+    let api: Api<K> = crate::scoped(local, namespace.as_deref());
     let (store, writer) = reflector::store();
     let queues: Vec<Arc<Dirty<K>>> = peers.iter().map(|_| Arc::default()).collect();
     // Deleted objects too: a Requestor deleted at its origin is withdrawn from its peers.

@@ -22,23 +22,27 @@ pub fn next_entry<K: Replicated>(
     now: Timestamp,
 ) -> Option<RegionSync> {
     let previous = object.regions().iter().find(|r| r.region == peer);
-    let version = object.version();
     match outcome {
-        Ok(pushed) if pushed.in_step() => {
-            let recorded =
-                previous.is_some_and(|p| p.synced.as_ref() == Some(&version) && p.error.is_none());
-            (!recorded).then(|| RegionSync {
-                region: peer.into(),
-                synced: Some(version),
-                last_sync: Some(MicroTime(now)),
-                lag_millis: object.age_millis(),
-                error: None,
-            })
-        }
+        Ok(pushed) if pushed.in_step() => (!recorded_in_step(object, peer)).then(|| RegionSync {
+            region: peer.into(),
+            synced: Some(object.version()),
+            last_sync: Some(MicroTime(now)),
+            lag_millis: object.age_millis(),
+            error: None,
+        }),
         Ok(Pushed::Refused(why)) => failed(previous, peer, why),
         Ok(_) => None,
         Err(why) => failed(previous, peer, why),
     }
+}
+
+/// Whether the object's status records that `peer` holds this very copy.
+pub fn recorded_in_step<K: Replicated>(object: &K, peer: &str) -> bool {
+    let version = object.version();
+    object
+        .regions()
+        .iter()
+        .any(|r| r.region == peer && r.synced.as_ref() == Some(&version) && r.error.is_none())
 }
 
 fn failed(previous: Option<&RegionSync>, peer: &str, why: &str) -> Option<RegionSync> {

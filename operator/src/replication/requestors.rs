@@ -155,10 +155,7 @@ impl Replicated for Requestor {
         namespace: Option<&str>,
         region: &str,
     ) -> Result<Vec<ObjectRef<Self>>> {
-        let api: Api<Requestor> = match namespace {
-            Some(ns) => Api::namespaced(peer.clone(), ns),
-            None => Api::all(peer.clone()),
-        };
+        let api: Api<Requestor> = crate::scoped(peer, namespace);
         let copies = api.list_metadata(&ListParams::default()).await?;
         Ok(copies
             .items

@@ -112,11 +112,7 @@ impl<K: Replicated> PeerTask<K> {
             return Ok(());
         }
         // The status records what the peer acknowledged; a resync asks the peer itself.
-        let recorded = object
-            .regions()
-            .iter()
-            .any(|r| r.region == peer && r.synced == Some(object.version()) && r.error.is_none());
-        if recorded && !check {
+        if !check && region_status::recorded_in_step(&*object, peer) {
             return Ok(());
         }
         let pushed = object
