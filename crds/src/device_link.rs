@@ -91,6 +91,24 @@ pub struct PendingCodeSpec {
     /// or refusal so the poll learns the outcome.
     #[serde(default)]
     pub state: CodeStateSpec,
+    /// The user waiting for the requestor's approval, while the code is `Approving`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting: Option<AwaitingUserSpec>,
+}
+
+/// A link asked for and held until the requestor's backend approves it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AwaitingUserSpec {
+    /// The user the link was asked for.
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[A-Za-z0-9_=-]+$"))]
+    pub user_id: String,
+    /// The MVPD the user signed in with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mvpd: Option<String>,
+    /// What was told about the user.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// The life of a registration code.
@@ -103,6 +121,8 @@ pub enum CodeStateSpec {
     Redeemed,
     /// The user or the requestor refused it.
     Denied,
+    /// A user asked for the link; the requestor's backend has yet to approve it.
+    Approving,
 }
 
 /// One user linked to the device.

@@ -11,8 +11,8 @@ mod revision;
 mod secret_ref;
 
 pub use device_link::{
-    CodeStateSpec, DeviceLink, DeviceLinkPhase, DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec,
-    PendingCodeSpec,
+    AwaitingUserSpec, CodeStateSpec, DeviceLink, DeviceLinkPhase, DeviceLinkSpec, DeviceLinkStatus,
+    LinkedUserSpec, PendingCodeSpec,
 };
 pub use region_sync::{ORIGIN_REGION_ANNOTATION, RegionSync};
 pub use requestor::{

@@ -123,6 +123,12 @@ pub struct RequestorSpec {
 
     /// How the requestor's own backend authenticates its server-to-server calls.
     pub backend: BackendCredentials,
+    /// The requestor's own backend, asked to resolve the user of every link: it answers
+    /// `{"answer": A}` to a POST of `{requestor, deviceId, deviceType, mvpd, userId,
+    /// metadata}`, where A is a user ID (link that user), `0` (a new user: the gateway makes
+    /// an ID), `-1` (not authorized), `-3` (an error) or `"pending"` (approval follows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_webhook: Option<WebhookSpec>,
 }
 
 /// Registration code format (RFC 8628 §6.1 by default) and lifetime.
@@ -189,8 +195,9 @@ pub struct DecisionSpec {
     pub allow: Option<Vec<String>>,
 }
 
-/// An authorization webhook: POST `{requestor, mvpd, userId, deviceId, resources}`, answered
-/// by `{decisions: [{resource, authorized, reason?}]}`.
+/// An HTTP endpoint of the requestor's or an MVPD's: for authorization, POST `{requestor,
+/// mvpd, userId, deviceId, resources}`, answered by `{decisions: [{resource, authorized,
+/// reason?}]}`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookSpec {

@@ -70,11 +70,12 @@ pub fn plan(spec: &DeviceLinkSpec, now: Timestamp) -> Plan {
 fn phase(live: &DeviceLinkSpec) -> DeviceLinkPhase {
     if !live.users.is_empty() {
         DeviceLinkPhase::Linked
-    } else if live
-        .code
-        .as_ref()
-        .is_some_and(|code| code.state == CodeStateSpec::Pending)
-    {
+    } else if live.code.as_ref().is_some_and(|code| {
+        matches!(
+            code.state,
+            CodeStateSpec::Pending | CodeStateSpec::Approving
+        )
+    }) {
         DeviceLinkPhase::Pending
     } else {
         // A spent (redeemed or refused) code whose users are gone: kept only so that a
@@ -120,6 +121,7 @@ mod tests {
             device_type: None,
             device_code: None,
             state,
+            awaiting: None,
         }
     }
 
@@ -198,16 +200,19 @@ mod tests {
 
     #[test]
     fn a_live_pending_code_is_pending_until_it_expires() {
-        let spec = DeviceLinkSpec {
-            code: Some(code(30, CodeStateSpec::Pending)),
-            ..link()
-        };
-        let outlook = Outlook {
-            phase: DeviceLinkPhase::Pending,
-            expires_at: at(30),
-            next_change: at(30),
-        };
-        assert_eq!(plan(&spec, at(0)), Plan::Keep(outlook));
+        // Waiting for a user, or for the requestor's approval of one.
+        for state in [CodeStateSpec::Pending, CodeStateSpec::Approving] {
+            let spec = DeviceLinkSpec {
+                code: Some(code(30, state)),
+                ..link()
+            };
+            let outlook = Outlook {
+                phase: DeviceLinkPhase::Pending,
+                expires_at: at(30),
+                next_change: at(30),
+            };
+            assert_eq!(plan(&spec, at(0)), Plan::Keep(outlook), "{state:?}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub fn reason(e: &PolicyError) -> &'static str {
         PolicyError::Key(_) => "InvalidSigningKey",
         PolicyError::VerificationUri(_) => "InvalidVerificationUri",
         PolicyError::Access(_) => "InvalidAccessPolicy",
+        PolicyError::AccountWebhook(_) => "InvalidAccountWebhook",
     }
 }
 

@@ -53,13 +53,7 @@ impl DecisionPoint {
         let app = Router::new()
             .route("/authz", post(answer))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the decision point");
-        let addr = listener.local_addr().expect("local address");
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.ok();
-        });
+        let (addr, task) = crate::serve(app, "127.0.0.1", 0).await;
         Self { addr, shared, task }
     }
 

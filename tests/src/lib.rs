@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod account_backend;
 pub mod decision_point;
 pub mod device_links;
 pub mod dns;
@@ -464,4 +465,20 @@ pub async fn wait_for_metric(gw: &Gateway, line: &str, patience: Duration) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Serves `app` on `(ip, port)` (port 0: any free one) until the task is aborted.
+pub async fn serve(
+    app: axum::Router,
+    ip: &str,
+    port: u16,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind((ip, port))
+        .await
+        .unwrap_or_else(|e| panic!("bind {ip}:{port}: {e}"));
+    let addr = listener.local_addr().expect("a local address");
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.ok();
+    });
+    (addr, task)
 }

@@ -39,13 +39,7 @@ impl Origin {
         let app = Router::new()
             .fallback(any(record))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind((ip, port))
-            .await
-            .expect("bind the origin");
-        let addr = listener.local_addr().expect("origin address");
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.ok();
-        });
+        let (addr, task) = crate::serve(app, ip, port).await;
         Self { addr, shared, task }
     }
 

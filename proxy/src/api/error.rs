@@ -125,8 +125,14 @@ impl From<Error> for ApiError {
             Error::AuthnRequired => S::PRECONDITION_FAILED,
             Error::AuthzMissing => S::NOT_FOUND,
             Error::AuthzExpired => S::GONE,
-            Error::DecisionPoint(DecisionError::Timeout(_)) => S::GATEWAY_TIMEOUT,
-            Error::DecisionPoint(_) => S::BAD_GATEWAY,
+            Error::DecisionPoint(DecisionError::Timeout(_))
+            | Error::AccountWebhook(DecisionError::Timeout(_)) => S::GATEWAY_TIMEOUT,
+            Error::DecisionPoint(_) | Error::AccountWebhook(_) | Error::AccountError => {
+                S::BAD_GATEWAY
+            }
+            Error::AccountUnauthorized => S::FORBIDDEN,
+            Error::NotAwaitingApproval => S::NOT_FOUND,
+            Error::BadApproval(_) => S::BAD_REQUEST,
             Error::CodeSpaceExhausted
             | Error::Contended
             | Error::RegistrationFailed(_)

@@ -8,7 +8,7 @@ use super::response::{ApiResponse, json};
 use super::{ApiError, Call};
 use crate::domain::ids::{DeviceId, UserId};
 use crate::domain::link::Unlink;
-use crate::service::{Error, IssueCode};
+use crate::service::{Error, IssueCode, Linked};
 
 pub(super) async fn get_auth_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = DeviceId::parse(&call.input.require("device_id")?)?;
@@ -32,20 +32,21 @@ pub(super) async fn get_auth_code(call: Call<'_>) -> Result<ApiResponse, ApiErro
 pub(super) async fn link_device(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let code = call.input.require("auth_code")?;
     let user = UserId::parse(&call.input.require("user_id")?)?;
-    let link = call
+    let linked = call
         .linking
-        .link(
-            call.requestor,
-            &code,
-            user.clone(),
-            None,
-            Default::default(),
-        )
+        .link(call.requestor, &code, user, None, Default::default())
         .await?;
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "device_id": link.device.as_str(), "user_id": user.as_str() }),
-    ))
+    Ok(match linked {
+        // The account webhook may have named another user than the one asked for.
+        Linked::Now { link, user } => json(
+            StatusCode::OK,
+            &json!({ "device_id": link.device.as_str(), "user_id": user.as_str() }),
+        ),
+        Linked::AwaitingApproval => json(
+            StatusCode::ACCEPTED,
+            &json!({ "status": "pending_approval" }),
+        ),
+    })
 }
 
 pub(super) fn get_user(call: Call<'_>) -> Result<ApiResponse, ApiError> {

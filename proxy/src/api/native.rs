@@ -8,7 +8,7 @@ use super::{ApiError, Call};
 use crate::domain::code::{Code, CodeRecord};
 use crate::domain::ids::{DeviceId, UserId};
 use crate::domain::link::{LinkedUser, Unlink};
-use crate::service::{IssueCode, IssuedCode};
+use crate::service::{IssueCode, IssuedCode, Linked};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -123,14 +123,37 @@ pub(super) async fn link(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let user = UserId::parse(&call.input.require("userId")?)?;
     let metadata = call.input.string_map("metadata")?;
     let mvpd = call.input.get("mvpd");
-    let link = call
+    let linked = call
         .linking
         .link(call.requestor, &code, user, mvpd.as_deref(), metadata)
         .await?;
-    Ok(json(
-        StatusCode::CREATED,
-        &device_view(&link.requestor, &link.device, &link.users),
-    ))
+    Ok(linked_view(linked))
+}
+
+/// The requestor's backend decides a link it answered "pending" for.
+pub(super) async fn approve(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let answer = call.input.require("answer")?;
+    // A JSON number and its digits in a form mean the same: 0, -1 or a numeric user ID.
+    let answer = answer
+        .parse::<i64>()
+        .map_or_else(|_| serde_json::Value::from(answer.as_ref()), Into::into);
+    let code = call.path.code.unwrap_or_default();
+    let linked = call.linking.approve(call.requestor, code, &answer).await?;
+    Ok(linked_view(linked))
+}
+
+/// 201 with the device's users, or 202 while the requestor's backend has yet to approve.
+fn linked_view(linked: Linked) -> ApiResponse {
+    match linked {
+        Linked::Now { link, .. } => json(
+            StatusCode::CREATED,
+            &device_view(&link.requestor, &link.device, &link.users),
+        ),
+        Linked::AwaitingApproval => json(
+            StatusCode::ACCEPTED,
+            &serde_json::json!({"status": "pending_approval"}),
+        ),
+    }
 }
 
 fn device(call: &Call<'_>) -> Result<DeviceId, ApiError> {

@@ -4,6 +4,7 @@
 //! dashes, spaces), and stored only as an HMAC under a server key, so neither a store dump
 //! nor a timing difference in a lookup tells anything about a live code.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::ids::DeviceId;
+use super::ids::{DeviceId, UserId};
 use super::time::Timestamp;
 
 /// An alphabet and length of codes, validated.
@@ -232,6 +233,20 @@ pub struct CodeRecord {
     pub device_code: Option<CodeHash>,
     #[serde(default, skip_serializing_if = "CodeState::is_pending")]
     pub state: CodeState,
+    /// The link held for the requestor's approval, while the state is `Approving`.
+    // Boxed: rarely there, and a code record stays small in every journal change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting: Option<Box<AwaitingUser>>,
+}
+
+/// A link a user asked for with a code, held until the requestor's backend approves it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwaitingUser {
+    pub user: UserId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mvpd: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// Where a code is in its life. Codes polled for by a device code are kept after use or
@@ -243,11 +258,20 @@ pub enum CodeState {
     Pending,
     Redeemed,
     Denied,
+    /// A user asked for the link and the requestor's backend answered that it will decide
+    /// later: no one else may use the code meanwhile.
+    Approving,
 }
 
 impl CodeState {
     fn is_pending(&self) -> bool {
         *self == CodeState::Pending
+    }
+
+    /// Whether a link may still be made with the code: waiting for a user, or for the
+    /// requestor's approval of one.
+    pub fn is_redeemable(self) -> bool {
+        matches!(self, CodeState::Pending | CodeState::Approving)
     }
 }
 
@@ -373,11 +397,13 @@ mod tests {
             device_type: None,
             device_code: None,
             state: CodeState::Pending,
+            awaiting: None,
         };
         assert!(record.is_live(Timestamp::from_unix_millis(999)));
         assert!(!record.is_live(Timestamp::from_unix_millis(1_000)));
         let redeemed = CodeRecord {
             state: CodeState::Redeemed,
+            awaiting: None,
             ..record
         };
         assert!(!redeemed.is_live(Timestamp::from_unix_millis(999)));

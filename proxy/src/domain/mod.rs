@@ -4,6 +4,7 @@
 //! unit-tested deterministically.
 
 pub mod access;
+pub mod account;
 pub mod code;
 pub mod decision;
 pub mod ids;

@@ -32,7 +32,7 @@ pub struct Mvpd {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DecisionPoint {
     /// An HTTP endpoint, asked with a timeout.
-    Webhook { url: url::Url, timeout: Duration },
+    Webhook(Webhook),
     /// Fixed rules: these resources (or all) are allowed, the rest denied.
     Static {
         allow_all: bool,
@@ -66,6 +66,8 @@ pub struct RequestorPolicy {
     /// Where backend calls may come from; empty: anywhere.
     pub backend_allow_list: Vec<IpNet>,
     pub routes: Vec<ContentRoute>,
+    /// The requestor's backend, asked to resolve the user of every link.
+    pub account_webhook: Option<Webhook>,
     /// SHA-256 of the backend's API key: equal-length digests compare in constant time.
     backend_key_digest: [u8; 32],
 }
@@ -112,6 +114,8 @@ pub enum PolicyError {
     VerificationUri(String),
     #[error(transparent)]
     Access(#[from] AccessError),
+    #[error("accountWebhook: {0}")]
+    AccountWebhook(String),
 }
 
 impl RequestorPolicy {
@@ -191,7 +195,14 @@ impl RequestorPolicy {
             .iter()
             .map(ContentRoute::from_spec)
             .collect::<Result<_, _>>()?;
+        let account_webhook = spec
+            .account_webhook
+            .as_ref()
+            .map(Webhook::from_spec)
+            .transpose()
+            .map_err(PolicyError::AccountWebhook)?;
         Ok(Self {
+            account_webhook,
             name: name.to_owned(),
             display_name: spec.display_name.clone().unwrap_or_else(|| name.to_owned()),
             codes,
@@ -246,6 +257,26 @@ impl RequestorPolicy {
     }
 }
 
+/// An HTTP endpoint the gateway calls, bounded by its timeout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: url::Url,
+    pub timeout: Duration,
+}
+
+impl Webhook {
+    fn from_spec(spec: &linkgate_crds::WebhookSpec) -> Result<Self, String> {
+        let url = url::Url::parse(&spec.url).map_err(|e| format!("webhook url: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("webhook url scheme {:?}", url.scheme()));
+        }
+        Ok(Self {
+            url,
+            timeout: Duration::from_millis(spec.timeout_millis.into()),
+        })
+    }
+}
+
 fn decision_point(
     id: &str,
     spec: &linkgate_crds::DecisionSpec,
@@ -256,16 +287,9 @@ fn decision_point(
     };
     match (&spec.webhook, &spec.allow) {
         (Some(_), Some(_)) => Err(bad("set either webhook or allow, not both".into())),
-        (Some(hook), None) => {
-            let url = url::Url::parse(&hook.url).map_err(|e| bad(format!("webhook url: {e}")))?;
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(bad(format!("webhook url scheme {:?}", url.scheme())));
-            }
-            Ok(DecisionPoint::Webhook {
-                url,
-                timeout: Duration::from_millis(hook.timeout_millis.into()),
-            })
-        }
+        (Some(hook), None) => Ok(DecisionPoint::Webhook(
+            Webhook::from_spec(hook).map_err(bad)?,
+        )),
         (None, allow) => {
             let allow = allow.as_deref().unwrap_or_default();
             Ok(DecisionPoint::Static {
@@ -307,6 +331,24 @@ mod tests {
     }
 
     #[test]
+    fn an_account_webhook_is_an_http_url_with_its_timeout() {
+        assert_eq!(policy("").unwrap().account_webhook, None);
+        let hook =
+            policy("accountWebhook: {url: 'http://backend:8080/accounts', timeoutMillis: 750}")
+                .unwrap()
+                .account_webhook
+                .unwrap();
+        assert_eq!(hook.url.as_str(), "http://backend:8080/accounts");
+        assert_eq!(hook.timeout, Duration::from_millis(750));
+        for bad in ["ftp://backend/accounts", "not a url"] {
+            assert!(matches!(
+                policy(&format!("accountWebhook: {{url: '{bad}'}}")),
+                Err(PolicyError::AccountWebhook(_))
+            ));
+        }
+    }
+
+    #[test]
     fn a_valid_spec_becomes_a_policy() {
         let p = policy("").unwrap();
         assert_eq!(p.display_name, "Demo TV");
@@ -325,7 +367,7 @@ mod tests {
         ));
         assert!(matches!(
             p.mvpd("cable").unwrap().decision,
-            DecisionPoint::Webhook { timeout, .. } if timeout == Duration::from_secs(2)
+            DecisionPoint::Webhook(Webhook { timeout, .. }) if timeout == Duration::from_secs(2)
         ));
         assert_eq!(p.preauthorize_limit, 5);
         assert_eq!(p.media_token_ttl, Duration::from_secs(420));

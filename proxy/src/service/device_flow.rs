@@ -142,7 +142,7 @@ impl DeviceFlow {
             return Err(PollError::ExpiredToken);
         }
         match record.state {
-            CodeState::Pending => Err(PollError::AuthorizationPending),
+            CodeState::Pending | CodeState::Approving => Err(PollError::AuthorizationPending),
             CodeState::Denied => Err(PollError::AccessDenied),
             CodeState::Redeemed => {
                 let user = self

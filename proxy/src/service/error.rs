@@ -1,4 +1,5 @@
 use super::decision_point::DecisionError;
+use super::webhook::WebhookError;
 use crate::domain::ids::IdError;
 use crate::domain::link::LinkError;
 use crate::store::StoreError;
@@ -53,6 +54,16 @@ pub enum Error {
     DecisionPoint(DecisionError),
     #[error("media tokens cannot be signed: the requestor has no signing key")]
     NoSigningKey,
+    #[error("the requestor's backend did not authorize this user")]
+    AccountUnauthorized,
+    #[error("the requestor's backend could not resolve the user")]
+    AccountError,
+    #[error("the requestor's account webhook gave {0}")]
+    AccountWebhook(WebhookError),
+    #[error("no link with that code is waiting for approval")]
+    NotAwaitingApproval,
+    #[error("{0}")]
+    BadApproval(String),
 }
 
 impl Error {
@@ -84,6 +95,13 @@ impl Error {
             Error::TooManyResources { .. } => "too_many_resources",
             Error::DecisionPoint(DecisionError::Timeout(_)) => "decision_point_timeout",
             Error::DecisionPoint(DecisionError::Unavailable(_)) => "decision_point_unavailable",
+            Error::AccountUnauthorized => "account_unauthorized",
+            Error::AccountError => "account_error",
+            Error::AccountWebhook(WebhookError::Timeout(_)) => "account_webhook_timeout",
+            Error::AccountWebhook(WebhookError::Unavailable(_)) => "account_webhook_unavailable",
+            Error::AccountWebhook(WebhookError::InvalidAnswer(_)) => "account_webhook_invalid",
+            Error::NotAwaitingApproval => "approval_not_found",
+            Error::BadApproval(_) => "invalid_approval",
             Error::DecisionPoint(DecisionError::InvalidAnswer(_)) => {
                 "decision_point_invalid_answer"
             }

@@ -7,7 +7,9 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::Error;
-use crate::domain::code::{Code, CodeHash, CodeKey, CodeRecord, CodeState};
+use super::account::AccountClient;
+use crate::domain::account::AccountAnswer;
+use crate::domain::code::{AwaitingUser, Code, CodeHash, CodeKey, CodeRecord, CodeState};
 use crate::domain::ids::{DeviceId, UserId};
 use crate::domain::link::{self, DeviceLink, LinkedUser, Unlink};
 use crate::domain::requestor::{MAX_CODE_TTL, Mvpd, RequestorPolicy};
@@ -29,6 +31,17 @@ pub struct Linking {
     /// A CSPRNG (ChaCha), seeded once from the OS; behind a lock only while drawing.
     rng: Mutex<StdRng>,
     metrics: Arc<Metrics>,
+    accounts: AccountClient,
+}
+
+/// What became of a link asked for.
+#[derive(Debug)]
+pub enum Linked {
+    /// Made: the device's link as it now is, and the user linked (which the account
+    /// webhook may have chosen).
+    Now { link: Arc<DeviceLink>, user: UserId },
+    /// Held until the requestor's backend approves it.
+    AwaitingApproval,
 }
 
 /// A device asking for a code.
@@ -64,6 +77,7 @@ impl Linking {
             code_key,
             rng: Mutex::new(rng),
             metrics,
+            accounts: AccountClient::default(),
         }
     }
 
@@ -103,6 +117,7 @@ impl Linking {
                 device_type: request.device_type.clone(),
                 device_code: request.device_code,
                 state: CodeState::Pending,
+                awaiting: None,
             };
             match self.store.issue_code(record.clone(), now).await {
                 Ok(()) => {
@@ -130,23 +145,28 @@ impl Linking {
 
     pub async fn delete_code(&self, requestor: &RequestorPolicy, input: &str) -> Result<(), Error> {
         let record = self.find_code(requestor, input)?;
-        // A device polling with a device code learns that it was refused.
-        let removed = match record.device_code {
-            Some(_) => {
-                self.store
-                    .set_code_state(&record.hash, CodeState::Denied)
-                    .await
-            }
-            None => self.store.delete_code(&record.hash).await,
-        };
-        match removed {
+        match self.refuse(&record).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::CodeNotFound),
             Err(e) => Err(Error::Store(e)),
         }
     }
 
-    /// Links `user` to the device showing the code `input`, consuming the code.
+    /// Takes the code out of use; a device polling with a device code learns that it was
+    /// refused.
+    async fn refuse(&self, record: &CodeRecord) -> Result<bool, StoreError> {
+        match record.device_code {
+            Some(_) => {
+                self.store
+                    .set_code_state(&record.hash, CodeState::Denied, None)
+                    .await
+            }
+            None => self.store.delete_code(&record.hash).await,
+        }
+    }
+
+    /// Links `user` to the device showing the code `input`, consuming the code; with an
+    /// account webhook, as the requestor's backend answers.
     pub async fn link(
         &self,
         requestor: &RequestorPolicy,
@@ -154,22 +174,116 @@ impl Linking {
         user: UserId,
         mvpd: Option<&str>,
         metadata: BTreeMap<String, String>,
-    ) -> Result<Arc<DeviceLink>, Error> {
+    ) -> Result<Linked, Error> {
+        let record = self.find_code(requestor, input)?;
+        let mvpd = match mvpd.or(record.mvpd.as_deref()) {
+            Some(id) => Some(allowed_mvpd(requestor, id)?.id.clone()),
+            None => None,
+        };
+        let asked = AwaitingUser {
+            user,
+            mvpd,
+            metadata,
+        };
+        let Some(hook) = &requestor.account_webhook else {
+            return self.redeem(requestor, &record.hash, asked).await;
+        };
+        let answer = self
+            .accounts
+            .resolve(hook, &record, &asked)
+            .await
+            .map_err(Error::AccountWebhook)?;
+        self.follow(requestor, &record, asked, answer).await
+    }
+
+    /// The requestor's backend decides a link held for its approval: `answer` is a user ID,
+    /// 0 (a new user) or -1 (refused).
+    pub async fn approve(
+        &self,
+        requestor: &RequestorPolicy,
+        input: &str,
+        answer: &serde_json::Value,
+    ) -> Result<Linked, Error> {
+        let code = requestor
+            .codes
+            .normalise(input)
+            .ok_or(Error::NotAwaitingApproval)?;
+        let record = self
+            .store
+            .code(&self.code_key.hash(&requestor.name, &code))
+            .filter(|r| r.state == CodeState::Approving && !r.is_expired(self.clock.now()))
+            .ok_or(Error::NotAwaitingApproval)?;
+        let asked = *record.awaiting.clone().ok_or(Error::NotAwaitingApproval)?;
+        match AccountAnswer::parse(answer).map_err(Error::BadApproval)? {
+            AccountAnswer::Pending | AccountAnswer::Error => Err(Error::BadApproval(
+                "an approval answers a user ID, 0 (a new user) or -1 (refused)".into(),
+            )),
+            decided => self.follow(requestor, &record, asked, decided).await,
+        }
+    }
+
+    /// Acts on the backend's answer about the user `asked` for the link with `record`.
+    async fn follow(
+        &self,
+        requestor: &RequestorPolicy,
+        record: &CodeRecord,
+        asked: AwaitingUser,
+        answer: AccountAnswer,
+    ) -> Result<Linked, Error> {
+        match answer {
+            AccountAnswer::User(user) => {
+                let asked = AwaitingUser { user, ..asked };
+                self.redeem(requestor, &record.hash, asked).await
+            }
+            AccountAnswer::NewUser => {
+                let id: u128 = self.rng.lock().random();
+                let user = UserId::parse(&format!("u-{id:032x}"))?;
+                self.redeem(requestor, &record.hash, AwaitingUser { user, ..asked })
+                    .await
+            }
+            AccountAnswer::Unauthorized => {
+                self.refuse(record).await.map_err(Error::Store)?;
+                Err(Error::AccountUnauthorized)
+            }
+            AccountAnswer::Error => Err(Error::AccountError),
+            AccountAnswer::Pending => {
+                let held = self
+                    .store
+                    .set_code_state(&record.hash, CodeState::Approving, Some(asked))
+                    .await
+                    .map_err(Error::RegistrationFailed)?;
+                if held {
+                    Ok(Linked::AwaitingApproval)
+                } else {
+                    Err(Error::CodeNotFound)
+                }
+            }
+        }
+    }
+
+    /// Links `asked` to the device of the code `hash`, consuming the code.
+    async fn redeem(
+        &self,
+        requestor: &RequestorPolicy,
+        hash: &CodeHash,
+        asked: AwaitingUser,
+    ) -> Result<Linked, Error> {
         for _ in 0..WRITE_ROUNDS {
-            let record = self.find_code(requestor, input)?;
-            let mvpd = match mvpd.or(record.mvpd.as_deref()) {
-                Some(id) => Some(allowed_mvpd(requestor, id)?),
-                None => None,
-            };
+            let now = self.clock.now();
+            let record = self
+                .store
+                .code(hash)
+                .filter(|r| r.state.is_redeemable() && !r.is_expired(now))
+                .ok_or(Error::CodeNotFound)?;
+            let mvpd = asked.mvpd.as_deref().and_then(|id| requestor.mvpd(id));
             let key = LinkKey::new(&requestor.name, &record.device);
             let existing = self.store.link(&key);
-            let now = self.clock.now();
             let linked_user = LinkedUser {
-                user: user.clone(),
-                mvpd: mvpd.map(|m| m.id.clone()),
+                user: asked.user.clone(),
+                mvpd: asked.mvpd.clone(),
                 linked_at: now,
                 authn_expires_at: now.after(requestor.authn_ttl(mvpd)),
-                metadata: metadata.clone(),
+                metadata: asked.metadata.clone(),
             };
             let new_link = link::add_user(
                 existing.as_ref().map(|v| &*v.link),
@@ -187,7 +301,10 @@ impl Linking {
             {
                 Ok(_) => {
                     self.metrics.device_linked(&requestor.name);
-                    return Ok(Arc::new(new_link));
+                    return Ok(Linked::Now {
+                        link: Arc::new(new_link),
+                        user: asked.user,
+                    });
                 }
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(Error::RegistrationFailed(e)),

@@ -1,16 +1,19 @@
 //! The gateway's use cases: domain rules applied to the store, with the clock, the
 //! randomness and the code key injected.
 
+mod account;
 mod decision_point;
 mod device_flow;
 mod entitlement;
 mod error;
 mod linking;
 mod requestors;
+mod webhook;
 
 pub use decision_point::{DecisionClient, DecisionError};
 pub use device_flow::{AccessToken, DeviceAuthorization, DeviceFlow, PollError};
 pub use entitlement::{Authz, Entitlements, Preauthorized};
 pub use error::Error;
-pub use linking::{IssueCode, IssuedCode, Linking};
+pub use linking::{IssueCode, IssuedCode, Linked, Linking};
 pub use requestors::Requestors;
+pub use webhook::{WebhookClient, WebhookError};

@@ -178,7 +178,7 @@ fn corrupt(e: serde_json::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::code::CodeHash;
+    use crate::domain::code::{AwaitingUser, CodeHash, CodeState};
     use crate::domain::ids::{DeviceId, UserId};
     use crate::domain::link::LinkedUser;
     use crate::domain::time::Timestamp;
@@ -212,6 +212,13 @@ mod tests {
             device_type: Some("roku".into()),
             device_code: None,
             state: Default::default(),
+            awaiting: None,
+        };
+        // A link held for the requestor's approval is acknowledged (202): it must last too.
+        let awaiting = AwaitingUser {
+            user: UserId::parse("alice").unwrap(),
+            mvpd: Some("test-mvpd".into()),
+            metadata: [("zip".to_owned(), "10001".to_owned())].into(),
         };
         {
             let store = FileStore::open(dir.path()).unwrap();
@@ -224,13 +231,21 @@ mod tests {
                 .issue_code(code.clone(), Timestamp::from_unix_millis(0))
                 .await
                 .unwrap();
+            let held =
+                store.set_code_state(&code.hash, CodeState::Approving, Some(awaiting.clone()));
+            assert!(held.await.unwrap());
         }
         let store = FileStore::open(dir.path()).unwrap();
         let key = LinkKey::new("demo", &DeviceId::parse("tv-1").unwrap());
         let stored = store.link(&key).unwrap();
         assert_eq!(stored.version, 2);
         assert_eq!(*stored.link, link("tv-1"));
-        assert_eq!(store.code(&code.hash), Some(code));
+        let held = CodeRecord {
+            state: CodeState::Approving,
+            awaiting: Some(Box::new(awaiting)),
+            ..code
+        };
+        assert_eq!(store.code(&held.hash), Some(held));
         assert_eq!(store.counts().links, 1);
         // Versions continue after the highest ever handed out, even a deleted link's.
         assert_eq!(store.put_link(None, link("gone")).await.unwrap(), 4);

@@ -8,7 +8,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::state::{Change, State};
 use super::{Counts, LinkKey, Result, Store, StoreError, Versioned};
-use crate::domain::code::{CodeHash, CodeRecord, CodeState};
+use crate::domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use crate::domain::link::DeviceLink;
 use crate::domain::time::Timestamp;
 
@@ -117,10 +117,15 @@ impl<J: Journal> Store for JournaledStore<J> {
         .await
     }
 
-    async fn set_code_state(&self, hash: &CodeHash, state: CodeState) -> Result<bool> {
+    async fn set_code_state(
+        &self,
+        hash: &CodeHash,
+        state: CodeState,
+        awaiting: Option<AwaitingUser>,
+    ) -> Result<bool> {
         let hash = *hash;
         self.write(Box::new(move |s| {
-            Ok(match s.plan_code_state(&hash, state) {
+            Ok(match s.plan_code_state(&hash, state, awaiting) {
                 Some(plan) => (plan, true),
                 None => (Vec::new(), false),
             })

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::code::{CodeHash, CodeRecord, CodeState};
+use crate::domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use crate::domain::ids::DeviceId;
 use crate::domain::link::DeviceLink;
 use crate::domain::time::Timestamp;
@@ -83,13 +83,19 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a code; `false` when there was none.
     async fn delete_code(&self, hash: &CodeHash) -> Result<bool>;
 
-    /// Moves a code to `state`; `false` when there was none.
-    async fn set_code_state(&self, hash: &CodeHash, state: CodeState) -> Result<bool>;
+    /// Moves a code to `state`, holding `awaiting` (the link waiting for the requestor's
+    /// approval, with `Approving`); `false` when there was none.
+    async fn set_code_state(
+        &self,
+        hash: &CodeHash,
+        state: CodeState,
+        awaiting: Option<AwaitingUser>,
+    ) -> Result<bool>;
 
     /// Consumes the code (removes it, or marks it used when a device code polls for it)
-    /// and writes the device's new link in one atomic step: the code must
-    /// still be there, issued to that device, and the link must still be at `expected`
-    /// (`None`: there must be no link).
+    /// and writes the device's new link in one atomic step: the code must still be there,
+    /// pending or approving, issued to that device, and the link must still be at
+    /// `expected` (`None`: there must be no link).
     async fn redeem_code(
         &self,
         hash: &CodeHash,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Counts, LinkKey, Result, StoreError, Versioned};
-use crate::domain::code::{CodeHash, CodeRecord, CodeState};
+use crate::domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use crate::domain::link::DeviceLink;
 use crate::domain::time::Timestamp;
 
@@ -75,11 +75,17 @@ impl State {
             .then(|| vec![Change::DeleteCode(*hash)])
     }
 
-    /// Moves a code to `state`; `None` when there is no such code.
-    pub fn plan_code_state(&self, hash: &CodeHash, state: CodeState) -> Option<Vec<Change>> {
+    /// Moves a code to `state`, holding `awaiting`; `None` when there is no such code.
+    pub fn plan_code_state(
+        &self,
+        hash: &CodeHash,
+        state: CodeState,
+        awaiting: Option<AwaitingUser>,
+    ) -> Option<Vec<Change>> {
         let code = self.codes.get(hash)?;
         Some(vec![Change::PutCode(CodeRecord {
             state,
+            awaiting: awaiting.map(Box::new),
             ..code.clone()
         })])
     }
@@ -91,9 +97,7 @@ impl State {
         link: DeviceLink,
     ) -> Result<(Vec<Change>, u64)> {
         let code = self.codes.get(hash).filter(|c| {
-            c.state == CodeState::Pending
-                && c.requestor == link.requestor
-                && c.device == link.device
+            c.state.is_redeemable() && c.requestor == link.requestor && c.device == link.device
         });
         let Some(code) = code else {
             return Err(StoreError::Conflict);
@@ -102,6 +106,7 @@ impl State {
         let consume = match code.device_code {
             Some(_) => Change::PutCode(CodeRecord {
                 state: CodeState::Redeemed,
+                awaiting: None,
                 ..code.clone()
             }),
             None => Change::DeleteCode(*hash),
@@ -235,6 +240,7 @@ mod tests {
             device_type: None,
             device_code: None,
             state: CodeState::Pending,
+            awaiting: None,
         }
     }
 
@@ -405,7 +411,11 @@ mod tests {
             s.plan_issue_code(code(1, "tv", 20_000), NOW)
         });
         let hash = CodeHash::from_bytes([1; 32]);
-        state.apply(state.plan_code_state(&hash, CodeState::Denied).unwrap());
+        state.apply(
+            state
+                .plan_code_state(&hash, CodeState::Denied, None)
+                .unwrap(),
+        );
         assert!(matches!(
             state.plan_redeem(&hash, None, link("tv", 99_000)),
             Err(StoreError::Conflict)

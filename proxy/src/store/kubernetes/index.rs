@@ -119,6 +119,7 @@ mod tests {
                 device_type: None,
                 device_code: Some(CodeHash::from_bytes([c ^ 0xff; 32])),
                 state: CodeState::Pending,
+                awaiting: None,
             })
         });
         entry(object).unwrap()

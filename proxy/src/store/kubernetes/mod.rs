@@ -23,7 +23,7 @@ use tokio::sync::watch;
 
 use super::{Counts, LinkKey, Result, Store, StoreError, Versioned};
 use crate::cluster::Cluster;
-use crate::domain::code::{CodeHash, CodeRecord, CodeState};
+use crate::domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use crate::domain::link::DeviceLink;
 use crate::domain::time::{Clock, SystemClock, Timestamp};
 use index::Index;
@@ -348,7 +348,12 @@ impl Store for KubeStore {
         Ok(done.is_some())
     }
 
-    async fn set_code_state(&self, hash: &CodeHash, state: CodeState) -> Result<bool> {
+    async fn set_code_state(
+        &self,
+        hash: &CodeHash,
+        state: CodeState,
+        awaiting: Option<AwaitingUser>,
+    ) -> Result<bool> {
         let done = self
             .retrying(|index| {
                 let Some((entry, code)) = index
@@ -360,6 +365,7 @@ impl Store for KubeStore {
                 let mut object = editable(entry);
                 object.spec.code = Some(code_spec(&CodeRecord {
                     state,
+                    awaiting: awaiting.clone().map(Box::new),
                     ..code.clone()
                 }));
                 Ok(Some(Write::replace(entry, object)))
@@ -380,9 +386,7 @@ impl Store for KubeStore {
                 .by_code(hash)
                 .and_then(|e| Some((e, e.code.as_ref()?)));
             let Some((entry, code)) = found.filter(|(_, c)| {
-                c.state == CodeState::Pending
-                    && c.requestor == link.requestor
-                    && c.device == link.device
+                c.state.is_redeemable() && c.requestor == link.requestor && c.device == link.device
             }) else {
                 return Err(StoreError::Conflict);
             };
@@ -394,6 +398,7 @@ impl Store for KubeStore {
             object.spec.code = code.device_code.map(|_| {
                 code_spec(&CodeRecord {
                     state: CodeState::Redeemed,
+                    awaiting: None,
                     ..code.clone()
                 })
             });

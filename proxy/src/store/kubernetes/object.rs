@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::ObjectMeta;
-use linkgate_crds::{CodeStateSpec, DeviceLinkSpec, LinkedUserSpec, PendingCodeSpec};
+use linkgate_crds::{
+    AwaitingUserSpec, CodeStateSpec, DeviceLinkSpec, LinkedUserSpec, PendingCodeSpec,
+};
 use sha2::{Digest, Sha256};
 
-use crate::domain::code::{CodeRecord, CodeState};
+use crate::domain::code::{AwaitingUser, CodeRecord, CodeState};
 use crate::domain::ids::{DeviceId, UserId};
 use crate::domain::link::{DeviceLink, LinkedUser};
 use crate::domain::time::Timestamp;
@@ -120,7 +122,13 @@ pub fn code_spec(code: &CodeRecord) -> PendingCodeSpec {
             CodeState::Pending => CodeStateSpec::Pending,
             CodeState::Redeemed => CodeStateSpec::Redeemed,
             CodeState::Denied => CodeStateSpec::Denied,
+            CodeState::Approving => CodeStateSpec::Approving,
         },
+        awaiting: code.awaiting.as_ref().map(|a| AwaitingUserSpec {
+            user_id: a.user.as_str().to_owned(),
+            mvpd: a.mvpd.clone(),
+            metadata: a.metadata.clone(),
+        }),
     }
 }
 
@@ -168,7 +176,19 @@ fn code_record(
             CodeStateSpec::Pending => CodeState::Pending,
             CodeStateSpec::Redeemed => CodeState::Redeemed,
             CodeStateSpec::Denied => CodeState::Denied,
+            CodeStateSpec::Approving => CodeState::Approving,
         },
+        awaiting: code
+            .awaiting
+            .as_ref()
+            .map(|a| -> Result<Box<AwaitingUser>, String> {
+                Ok(Box::new(AwaitingUser {
+                    user: UserId::parse(&a.user_id).map_err(|e| e.to_string())?,
+                    mvpd: a.mvpd.clone(),
+                    metadata: a.metadata.clone(),
+                }))
+            })
+            .transpose()?,
     })
 }
 
@@ -219,7 +239,13 @@ mod tests {
             mvpd: Some("mvpd".into()),
             device_type: Some("tv".into()),
             device_code: Some(CodeHash::from_bytes([9; 32])),
-            state: CodeState::Redeemed,
+            // Held for approval: the held user must come back too.
+            state: CodeState::Approving,
+            awaiting: Some(Box::new(AwaitingUser {
+                user: UserId::parse("u-2").unwrap(),
+                mvpd: Some("mvpd".into()),
+                metadata: BTreeMap::from([("plan".into(), "basic".into())]),
+            })),
         };
         let user = LinkedUser {
             user: UserId::parse("u-1").unwrap(),

@@ -1,0 +1,87 @@
+//! Calling an HTTP endpoint of an MVPD's or a requestor's: a JSON question POSTed and a
+//! bounded JSON answer read, within the endpoint's timeout, so that a slow or dead endpoint
+//! is an error, never a hang.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::domain::requestor::Webhook;
+
+/// The largest answer read.
+const MAX_ANSWER_BYTES: usize = 256 * 1024;
+
+/// Why no usable answer came.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    #[error("no answer within {0} ms")]
+    Timeout(u128),
+    #[error("unreachable: {0}")]
+    Unavailable(String),
+    #[error("an unusable answer: {0}")]
+    InvalidAnswer(String),
+}
+
+#[derive(Clone)]
+pub struct WebhookClient {
+    http: reqwest::Client,
+}
+
+impl WebhookClient {
+    pub fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .user_agent(concat!("linkgate/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("a default HTTP client builds"),
+        }
+    }
+
+    /// POSTs `question` to `hook` and reads its answer.
+    pub async fn call<A: DeserializeOwned>(
+        &self,
+        hook: &Webhook,
+        question: &impl Serialize,
+    ) -> Result<A, WebhookError> {
+        tokio::time::timeout(hook.timeout, self.exchange(hook, question))
+            .await
+            .map_err(|_| WebhookError::Timeout(hook.timeout.as_millis()))?
+    }
+
+    async fn exchange<A: DeserializeOwned>(
+        &self,
+        hook: &Webhook,
+        question: &impl Serialize,
+    ) -> Result<A, WebhookError> {
+        let mut response = self
+            .http
+            .post(hook.url.clone())
+            .json(question)
+            .send()
+            .await
+            .map_err(|e| WebhookError::Unavailable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(WebhookError::InvalidAnswer(format!(
+                "status {}",
+                response.status()
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| WebhookError::Unavailable(e.to_string()))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(WebhookError::InvalidAnswer("answer too large".into()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(|e| WebhookError::InvalidAnswer(e.to_string()))
+    }
+}
+
+impl Default for WebhookClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
