@@ -21,6 +21,8 @@ pub const DEFAULT_PREAUTHORIZE_LIMIT: u16 = 5;
 pub const DEFAULT_MEDIA_TOKEN_TTL_SECONDS: u32 = 7 * 60;
 /// Operator-managed media-token keys are replaced every 30 days.
 pub const DEFAULT_KEY_ROTATION_SECONDS: u64 = 30 * 24 * 3600;
+/// How long a registered client's access token lasts unless the spec says otherwise.
+pub const DEFAULT_ACCESS_TOKEN_TTL_SECONDS: u32 = 24 * 3600;
 
 /// One tenant of the gateway: a channel or app brand, with everything it configures.
 // Each printcolumn(...) repeats the same keys, which clippy mistakes for duplicates.
@@ -330,12 +332,48 @@ pub struct SigningKeyRef {
     pub private_key_secret_ref: SecretKeyRef,
 }
 
-/// Credentials of the requestor's backend for server-to-server calls (linking, unlinking).
+/// Credentials of the requestor's backend for server-to-server calls (linking, unlinking):
+/// registered clients with access tokens, a static API key, or both.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BackendCredentials {
-    /// The API key the backend sends as `Authorization: Bearer <key>`.
-    pub api_key_secret_ref: SecretKeyRef,
+    /// A static API key the backend may send as `Authorization: Bearer <key>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_secret_ref: Option<SecretKeyRef>,
+    /// Clients registered with a software statement (RFC 7591), which get access tokens
+    /// with the client-credentials grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients: Option<ClientRegistration>,
+}
+
+/// Who may register clients, and for how long their access tokens last.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientRegistration {
+    /// Ed25519 public keys (PEM) whose software statements register clients.
+    #[schemars(length(min = 1))]
+    pub software_statement_keys: Vec<SecretKeyRef>,
+    /// Lifetime of an access token.
+    #[serde(default = "default_access_token_ttl")]
+    #[schemars(range(min = 60, max = 86400))]
+    pub access_token_ttl_seconds: u32,
+}
+
+impl RequestorSpec {
+    /// Every Secret key the spec refers to.
+    pub fn secret_refs(&self) -> impl Iterator<Item = &SecretKeyRef> {
+        let clients = self.backend.clients.iter();
+        self.backend
+            .api_key_secret_ref
+            .iter()
+            .chain(clients.flat_map(|c| &c.software_statement_keys))
+            .chain(
+                self.media_tokens
+                    .signing_keys
+                    .iter()
+                    .map(|k| &k.private_key_secret_ref),
+            )
+    }
 }
 
 /// What the operator observed of a Requestor.
@@ -389,6 +427,10 @@ impl Requestor {
             })
             .collect()
     }
+}
+
+fn default_access_token_ttl() -> u32 {
+    DEFAULT_ACCESS_TOKEN_TTL_SECONDS
 }
 
 fn default_key_rotation() -> u64 {

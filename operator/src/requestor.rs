@@ -26,16 +26,6 @@ const RESYNC: Duration = Duration::from_secs(300);
 /// How soon a failed reconcile is tried again.
 const RETRY: Duration = Duration::from_secs(15);
 
-/// The Secrets a spec refers to.
-pub fn secret_refs(spec: &RequestorSpec) -> impl Iterator<Item = &SecretKeyRef> {
-    std::iter::once(&spec.backend.api_key_secret_ref).chain(
-        spec.media_tokens
-            .signing_keys
-            .iter()
-            .map(|k| &k.private_key_secret_ref),
-    )
-}
-
 /// The requestors to look at again when `secret` changes: those whose spec refers to it
 /// and the one owning it (its managed keys).
 pub fn requestors_using(
@@ -45,7 +35,7 @@ pub fn requestors_using(
     let (ns, name) = (secret.namespace(), secret.name_any());
     let referring = requestors
         .iter()
-        .filter(|r| r.namespace() == ns && secret_refs(&r.spec).any(|s| s.name == name))
+        .filter(|r| r.namespace() == ns && r.spec.secret_refs().any(|s| s.name == name))
         .map(|r| ObjectRef::from_obj(&**r));
     let owning = secret
         .owner_references()
@@ -170,7 +160,7 @@ async fn secret_data(
     // Several references (all managed keys, say) often share one Secret: get it once.
     let mut fetched: BTreeMap<String, Option<Secret>> = BTreeMap::new();
     let mut data = BTreeMap::new();
-    for reference in secret_refs(spec) {
+    for reference in spec.secret_refs() {
         if !fetched.contains_key(&reference.name) {
             let secret = secrets.get_opt(&reference.name).await?;
             fetched.insert(reference.name.clone(), secret);

@@ -16,6 +16,8 @@ pub fn reason(e: &PolicyError) -> &'static str {
         PolicyError::BadDecision { .. } => "InvalidDecisionPoint",
         PolicyError::MissingSecret { .. } => "MissingSecret",
         PolicyError::EmptyApiKey => "EmptyApiKey",
+        PolicyError::NoBackendCredential => "NoBackendCredential",
+        PolicyError::StatementKey(_) => "InvalidStatementKey",
         PolicyError::Key(_) => "InvalidSigningKey",
         PolicyError::VerificationUri(_) => "InvalidVerificationUri",
         PolicyError::Access(_) => "InvalidAccessPolicy",

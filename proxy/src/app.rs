@@ -24,7 +24,7 @@ use crate::domain::time::{Clock, SystemClock};
 use crate::edge::{Gateway, Upstreams};
 use crate::live::{Live, Reloader, Snapshot};
 use crate::metrics::Metrics;
-use crate::service::{DecisionClient, DeviceFlow, Entitlements, Linking};
+use crate::service::{Clients, DecisionClient, DeviceFlow, Entitlements, Linking};
 use crate::store::{FileStore, KubeStore, MemoryStore, Store};
 
 /// The code key's file in the data directory, when the configuration names none.
@@ -96,9 +96,14 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         Arc::clone(&entitlements),
         Arc::clone(&store),
         Arc::clone(&clock),
-        code_key,
+        code_key.clone(),
     ));
     let services = Services {
+        clients: Arc::new(Clients::new(
+            &code_key,
+            Arc::clone(&clock),
+            StdRng::from_os_rng(),
+        )),
         linking,
         entitlements,
         device_flow,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use linkgate_proxy::app::{self, Lifecycle};
 use linkgate_proxy::config::{Config, StoreBackend};
+use linkgate_proxy::domain::clients::Statement;
 use linkgate_proxy::domain::media_token::{JwkSet, MediaKeys};
 use linkgate_proxy::domain::time::{Clock, SystemClock};
 use linkgate_proxy::logging::{self, LogFormat};
@@ -26,6 +27,28 @@ enum Command {
     /// Checks a media token offline: format, signature, expiry, requestor and resource.
     /// Exits 0 and prints the claims when it is valid, 1 when it is not.
     VerifyToken(VerifyToken),
+    /// Signs a software statement (RFC 7591) with which a requestor's backend registers a
+    /// client; prints it.
+    SoftwareStatement(SoftwareStatement),
+}
+
+#[derive(Args, Debug)]
+struct SoftwareStatement {
+    /// The Ed25519 private key (PKCS#8 PEM) whose public key the requestor's
+    /// `backend.clients.softwareStatementKeys` names.
+    #[arg(long)]
+    key: PathBuf,
+    /// The requestor the statement registers clients of.
+    #[arg(long)]
+    requestor: String,
+    /// Names the backend software: letters, digits, '.', '_' or '-'.
+    #[arg(long)]
+    software_id: String,
+    #[arg(long)]
+    software_version: Option<String>,
+    /// Seconds it registers clients for; forever when absent.
+    #[arg(long)]
+    ttl_seconds: Option<i64>,
 }
 
 #[derive(Args, Debug)]
@@ -90,6 +113,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::VerifyToken(args)) => verify_token(&args),
+        Some(Command::SoftwareStatement(args)) => software_statement(&args),
         None => serve(cli.serve),
     }
 }
@@ -122,6 +146,32 @@ fn verify_token(args: &VerifyToken) -> ExitCode {
         Err(e) => {
             eprintln!("rejected: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn software_statement(args: &SoftwareStatement) -> ExitCode {
+    let now = SystemClock.now().unix_millis() / 1000;
+    let statement = Statement {
+        software_id: args.software_id.clone(),
+        software_version: args.software_version.clone(),
+        aud: args.requestor.clone(),
+        exp: args.ttl_seconds.map(|ttl| now + ttl),
+    };
+    let signed = std::fs::read(&args.key)
+        .map_err(|e| e.to_string())
+        .and_then(|pem| statement.sign(&pem));
+    match signed {
+        Ok(jwt) => {
+            println!("{jwt}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "linkgate-proxy: cannot sign with {}: {e}",
+                args.key.display()
+            );
+            ExitCode::from(2)
         }
     }
 }

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use http::StatusCode;
 use serde::Serialize;
 
+use crate::domain::clients::ClientError;
 use crate::domain::ids::IdError;
 use crate::domain::link::LinkError;
 use crate::service::{DecisionError, Error};
@@ -132,7 +133,9 @@ impl From<Error> for ApiError {
             }
             Error::AccountUnauthorized => S::FORBIDDEN,
             Error::NotAwaitingApproval => S::NOT_FOUND,
-            Error::BadApproval(_) => S::BAD_REQUEST,
+            Error::BadApproval(_) | Error::Client(ClientError::Statement(_)) => S::BAD_REQUEST,
+            Error::Client(_) => S::UNAUTHORIZED,
+            Error::ClientsDisabled => S::FORBIDDEN,
             Error::CodeSpaceExhausted
             | Error::Contended
             | Error::RegistrationFailed(_)

@@ -29,7 +29,7 @@ pub use input::query_param;
 pub use routes::Route;
 
 use crate::domain::requestor::RequestorPolicy;
-use crate::service::{DeviceFlow, Entitlements, Linking, Requestors};
+use crate::service::{Clients, DeviceFlow, Entitlements, Linking, Requestors};
 use input::Input;
 
 /// The largest request body the API reads.
@@ -52,6 +52,7 @@ pub struct ApiRequest<'a> {
 }
 
 pub struct Api {
+    clients: Arc<Clients>,
     linking: Arc<Linking>,
     entitlements: Arc<Entitlements>,
     device_flow: Arc<DeviceFlow>,
@@ -60,6 +61,7 @@ pub struct Api {
 
 /// The use cases the API serves.
 pub struct Services {
+    pub clients: Arc<Clients>,
     pub linking: Arc<Linking>,
     pub entitlements: Arc<Entitlements>,
     pub device_flow: Arc<DeviceFlow>,
@@ -71,6 +73,7 @@ struct Call<'a> {
     path: PathParams<'a>,
     input: Input,
     headers: &'a HeaderMap,
+    clients: &'a Clients,
     linking: &'a Linking,
     entitlements: &'a Entitlements,
     device_flow: &'a DeviceFlow,
@@ -86,6 +89,7 @@ struct PathParams<'a> {
 impl Api {
     pub fn new(services: Services) -> Self {
         Self {
+            clients: services.clients,
             linking: services.linking,
             entitlements: services.entitlements,
             device_flow: services.device_flow,
@@ -169,7 +173,7 @@ impl Api {
             .get(&name)
             .ok_or_else(|| ApiError::unknown_requestor(&name))?;
         if route.needs_backend(request.method) {
-            authenticate_backend(requestor, request.headers)?;
+            self.authenticate_backend(requestor, request.headers)?;
         }
         if request.body.len() > MAX_BODY_BYTES {
             return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
@@ -183,6 +187,7 @@ impl Api {
             },
             input: Input::parse(request.query, request.headers, &request.body)?,
             headers: request.headers,
+            clients: &self.clients,
             linking: &self.linking,
             entitlements: &self.entitlements,
             device_flow: &self.device_flow,
@@ -191,27 +196,37 @@ impl Api {
     }
 }
 
-/// Server-to-server calls carry the requestor backend's key as a bearer token.
-fn authenticate_backend(requestor: &RequestorPolicy, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing_credential",
-            "this call is made by the requestor's backend: send Authorization: Bearer <API key>",
-        ));
-    };
-    let presented = value
-        .as_bytes()
-        .strip_prefix(b"Bearer ")
-        .unwrap_or_default();
-    if requestor.accepts_backend_key(presented) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credential",
-            "the credential is not valid for this requestor",
-        ))
+impl Api {
+    /// Server-to-server calls carry a registered client's access token, or the requestor
+    /// backend's API key, as a bearer token.
+    fn authenticate_backend(
+        &self,
+        requestor: &RequestorPolicy,
+        headers: &HeaderMap,
+    ) -> Result<(), ApiError> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_credential",
+                "this call is made by the requestor's backend: send Authorization: Bearer <access token or API key>",
+            ));
+        };
+        let presented = value
+            .as_bytes()
+            .strip_prefix(b"Bearer ")
+            .unwrap_or_default();
+        let as_token = std::str::from_utf8(presented).unwrap_or_default();
+        if requestor.accepts_backend_key(presented)
+            || self.clients.authenticates(requestor, as_token)
+        {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credential",
+                "the credential is not valid for this requestor",
+            ))
+        }
     }
 }
 
@@ -250,6 +265,11 @@ mod tests {
             CodeKey::new(b"k"),
         ));
         let services = Services {
+            clients: Arc::new(Clients::new(
+                &CodeKey::new(b"k"),
+                Arc::new(SystemClock),
+                rand::rngs::StdRng::seed_from_u64(2),
+            )),
             linking,
             entitlements,
             device_flow,

@@ -1,5 +1,7 @@
-//! The RFC 8628 device authorization grant: `device_authorization` and `token`, form
-//! encoded, with OAuth's error fields (`error`, `error_description`) added to ours.
+//! OAuth for devices and for the requestor's backend: the RFC 8628 device authorization
+//! grant (`device_authorization`, `token`), RFC 7591 client registration (`register`) and
+//! the client-credentials grant (`token`), with OAuth's error fields (`error`,
+//! `error_description`) added to ours.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -12,27 +14,33 @@ use crate::domain::ids::DeviceId;
 use crate::service::PollError;
 
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+const CLIENT_CREDENTIALS_GRANT: &str = "client_credentials";
 
 fn oauth_error(status: StatusCode, error: &'static str, message: impl ToString) -> ApiError {
     ApiError::new(status, error, message.to_string())
 }
 
-/// The client is the requestor's app: its `client_id` is the requestor's name, sent in the
-/// body or as the user of HTTP Basic authentication (public clients have no secret).
-fn check_client(call: &Call<'_>) -> Result<(), ApiError> {
-    let from_basic = call
+/// The client ID and secret of HTTP Basic authentication (RFC 6749 §2.3.1).
+fn basic_credentials(call: &Call<'_>) -> Option<(String, String)> {
+    let pair = call
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(|b64| STANDARD.decode(b64).ok())
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|pair| pair.split(':').next().map(percent_decode));
+        .and_then(|raw| String::from_utf8(raw).ok())?;
+    let (id, secret) = pair.split_once(':').unwrap_or((&pair, ""));
+    Some((percent_decode(id), percent_decode(secret)))
+}
+
+/// The client is the requestor's app: its `client_id` is the requestor's name, sent in the
+/// body or as the user of HTTP Basic authentication (public clients have no secret).
+fn check_client(call: &Call<'_>) -> Result<(), ApiError> {
     let client = call
         .input
         .get("client_id")
         .map(|c| c.into_owned())
-        .or(from_basic);
+        .or_else(|| basic_credentials(call).map(|(id, _)| id));
     match client {
         Some(id) if id == call.requestor.name => Ok(()),
         _ => Err(oauth_error(
@@ -91,14 +99,53 @@ pub(super) async fn device_authorization(call: Call<'_>) -> Result<ApiResponse, 
     )))
 }
 
+/// RFC 7591: a software statement the requestor trusts registers a client.
+pub(super) fn register(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let statement = call.input.require("software_statement")?;
+    let client = call.clients.register(call.requestor, &statement)?;
+    Ok(no_store(json(
+        StatusCode::CREATED,
+        &json!({
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+            "client_id_issued_at": client.issued_at.unix_millis() / 1000,
+            "client_secret_expires_at": 0,
+            "software_id": client.software_id,
+            "software_version": client.software_version,
+            "grant_types": [CLIENT_CREDENTIALS_GRANT],
+            "token_endpoint_auth_method": "client_secret_basic",
+        }),
+    )))
+}
+
+/// The client-credentials grant: a registered client's access token for backend calls,
+/// its credentials in HTTP Basic authentication or the body.
+fn client_credentials(call: &Call<'_>) -> Result<ApiResponse, ApiError> {
+    let (id, secret) = match basic_credentials(call) {
+        Some(pair) => pair,
+        None => (
+            call.input.require("client_id")?.into_owned(),
+            call.input.require("client_secret")?.into_owned(),
+        ),
+    };
+    let (token, ttl) = call.clients.token(call.requestor, &id, &secret)?;
+    Ok(no_store(json(
+        StatusCode::OK,
+        &json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl}),
+    )))
+}
+
 pub(super) async fn token(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    check_client(&call)?;
     let grant = call.input.get("grant_type").unwrap_or_default();
+    if grant == CLIENT_CREDENTIALS_GRANT {
+        return client_credentials(&call);
+    }
+    check_client(&call)?;
     if grant != DEVICE_CODE_GRANT {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            format!("only {DEVICE_CODE_GRANT} is supported"),
+            format!("{DEVICE_CODE_GRANT} or {CLIENT_CREDENTIALS_GRANT}"),
         ));
     }
     let Some(device_code) = call.input.get("device_code") else {

@@ -57,6 +57,7 @@ enum Handler {
     AdobeUserMetadata,
     OAuthDeviceAuthorization,
     OAuthToken,
+    OAuthRegister,
 }
 
 /// Who may call a route.
@@ -144,6 +145,7 @@ const TABLE: &[Entry] = &[
     entry("/api/v1/tokens/usermetadata", Handler::AdobeUserMetadata, "adobe_usermetadata", GET, Device),
     entry("/oauth/{requestor}/device_authorization", Handler::OAuthDeviceAuthorization, "oauth_device_authorization", POST, Device),
     entry("/oauth/{requestor}/token", Handler::OAuthToken, "oauth_token", POST, Device),
+    entry("/oauth/{requestor}/register", Handler::OAuthRegister, "oauth_register", POST, Device),
 ];
 
 pub(super) fn router() -> matchit::Router<Route> {
@@ -234,6 +236,7 @@ impl Route {
             Handler::AdobeUserMetadata => entitlement::user_metadata(call, Adobe),
             Handler::OAuthDeviceAuthorization => oauth::device_authorization(call).await,
             Handler::OAuthToken => oauth::token(call).await,
+            Handler::OAuthRegister => oauth::register(call),
         }
     }
 }

@@ -188,14 +188,8 @@ impl Tenants {
 
 /// A digest of the contents of every Secret the spec names (and of which are missing).
 fn secrets_digest(spec: &RequestorSpec, secrets: &SecretSource) -> [u8; 32] {
-    let references = std::iter::once(&spec.backend.api_key_secret_ref).chain(
-        spec.media_tokens
-            .signing_keys
-            .iter()
-            .map(|k| &k.private_key_secret_ref),
-    );
     let mut digest = Sha256::new();
-    for reference in references {
+    for reference in spec.secret_refs() {
         let SecretKeyRef { name, key } = reference;
         digest.update(format!("{}:{name}/{}:{key}", name.len(), key.len()));
         match secrets.get(reference) {

@@ -132,6 +132,14 @@ impl CodeKey {
         CodeHash(mac.finalize().into_bytes().into())
     }
 
+    /// A key for `purpose`, apart from every code hash (a leading byte no code has).
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = self.0.clone();
+        mac.update(b"\x02derived\0");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Hashes an RFC 8628 device code, apart from user codes (a leading byte no code has).
     pub fn hash_device_code(&self, requestor: &str, device_code: &str) -> CodeHash {
         let mut mac = self.0.clone();

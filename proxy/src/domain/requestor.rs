@@ -68,8 +68,11 @@ pub struct RequestorPolicy {
     pub routes: Vec<ContentRoute>,
     /// The requestor's backend, asked to resolve the user of every link.
     pub account_webhook: Option<Webhook>,
-    /// SHA-256 of the backend's API key: equal-length digests compare in constant time.
-    backend_key_digest: [u8; 32],
+    /// SHA-256 of the backend's API key, if it has one: equal-length digests compare in
+    /// constant time.
+    backend_key_digest: Option<[u8; 32]>,
+    /// Who may register server-to-server clients, when clients are enabled.
+    pub clients: Option<ClientPolicy>,
 }
 
 /// Resolves secret references (Kubernetes Secrets, or the config file's stand-in).
@@ -108,6 +111,10 @@ pub enum PolicyError {
     },
     #[error("the backend API key is empty")]
     EmptyApiKey,
+    #[error("backend: name an apiKeySecretRef, clients, or both")]
+    NoBackendCredential,
+    #[error("backend.clients: software statement key {0:?} is not an Ed25519 public key (PEM)")]
+    StatementKey(String),
     #[error("mediaTokens: {0}")]
     Key(#[from] KeyError),
     #[error("deviceFlow.verificationUri: {0}")]
@@ -166,13 +173,33 @@ impl RequestorPolicy {
                 });
             }
         }
-        let api_key = secret(
-            "backend.apiKeySecretRef".into(),
-            &spec.backend.api_key_secret_ref,
-        )?;
-        if api_key.is_empty() {
-            return Err(PolicyError::EmptyApiKey);
-        }
+        let backend_key_digest = match &spec.backend.api_key_secret_ref {
+            Some(reference) => {
+                let api_key = secret("backend.apiKeySecretRef".into(), reference)?;
+                if api_key.is_empty() {
+                    return Err(PolicyError::EmptyApiKey);
+                }
+                Some(Sha256::digest(&api_key).into())
+            }
+            None => None,
+        };
+        let clients = match &spec.backend.clients {
+            Some(clients) => {
+                let mut keys = Vec::with_capacity(clients.software_statement_keys.len());
+                for reference in &clients.software_statement_keys {
+                    let pem = secret("backend.clients.softwareStatementKeys".into(), reference)?;
+                    let key = jsonwebtoken::DecodingKey::from_ed_pem(&pem)
+                        .map_err(|_| PolicyError::StatementKey(reference.name.clone()))?;
+                    keys.push(key);
+                }
+                Some(ClientPolicy {
+                    statement_keys: keys,
+                    access_token_ttl_seconds: clients.access_token_ttl_seconds,
+                })
+            }
+            None if backend_key_digest.is_none() => return Err(PolicyError::NoBackendCredential),
+            None => None,
+        };
         let mut pems = Vec::with_capacity(spec.media_tokens.signing_keys.len());
         for key in &spec.media_tokens.signing_keys {
             let pem = secret(
@@ -224,7 +251,8 @@ impl RequestorPolicy {
             trusted_proxies: parse_networks("trustedProxies", &spec.trusted_proxies)?,
             backend_allow_list: parse_networks("backendAllowList", &spec.backend_allow_list)?,
             routes,
-            backend_key_digest: Sha256::digest(&api_key).into(),
+            backend_key_digest,
+            clients,
         })
     }
 
@@ -252,8 +280,28 @@ impl RequestorPolicy {
 
     /// Whether `presented` is the backend's API key, in time independent of where it differs.
     pub fn accepts_backend_key(&self, presented: &[u8]) -> bool {
+        let Some(expected) = &self.backend_key_digest else {
+            return false;
+        };
         let digest: [u8; 32] = Sha256::digest(presented).into();
-        digest.ct_eq(&self.backend_key_digest).into()
+        digest.ct_eq(expected).into()
+    }
+}
+
+/// Who may register the requestor's server-to-server clients.
+#[derive(Clone)]
+pub struct ClientPolicy {
+    /// The keys software statements are verified with.
+    pub statement_keys: Vec<jsonwebtoken::DecodingKey>,
+    pub access_token_ttl_seconds: u32,
+}
+
+impl std::fmt::Debug for ClientPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientPolicy")
+            .field("statement_keys", &self.statement_keys.len())
+            .field("access_token_ttl_seconds", &self.access_token_ttl_seconds)
+            .finish()
     }
 }
 
@@ -328,6 +376,30 @@ mod tests {
 
     fn policy(extra: &str) -> Result<RequestorPolicy, PolicyError> {
         RequestorPolicy::from_spec("demo", &spec(extra), &secrets())
+    }
+
+    #[test]
+    fn a_backend_has_an_api_key_clients_or_both() {
+        let p = policy("").unwrap();
+        assert!(p.accepts_backend_key(b"secret") && p.clients.is_none());
+        let mut only_clients = spec("");
+        only_clients.backend.api_key_secret_ref = None;
+        assert_eq!(
+            RequestorPolicy::from_spec("demo", &only_clients, &secrets()).unwrap_err(),
+            PolicyError::NoBackendCredential
+        );
+        only_clients.backend.clients = Some(linkgate_crds::ClientRegistration {
+            software_statement_keys: vec![SecretKeyRef {
+                name: "keys".into(),
+                key: "a".into(),
+            }],
+            access_token_ttl_seconds: 600,
+        });
+        // A private key where a public one belongs is refused, like any non-key.
+        assert!(matches!(
+            RequestorPolicy::from_spec("demo", &only_clients, &secrets()),
+            Err(PolicyError::StatementKey(_))
+        ));
     }
 
     #[test]
@@ -449,7 +521,7 @@ mod tests {
             PolicyError::BadDecision { .. }
         ));
         let mut missing = spec("");
-        missing.backend.api_key_secret_ref.name = "nope".into();
+        missing.backend.api_key_secret_ref.as_mut().unwrap().name = "nope".into();
         assert!(matches!(
             RequestorPolicy::from_spec("demo", &missing, &secrets()).unwrap_err(),
             PolicyError::MissingSecret { .. }

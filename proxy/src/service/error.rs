@@ -1,5 +1,6 @@
 use super::decision_point::DecisionError;
 use super::webhook::WebhookError;
+use crate::domain::clients::ClientError;
 use crate::domain::ids::IdError;
 use crate::domain::link::LinkError;
 use crate::store::StoreError;
@@ -64,6 +65,10 @@ pub enum Error {
     NotAwaitingApproval,
     #[error("{0}")]
     BadApproval(String),
+    #[error("this requestor registers no clients")]
+    ClientsDisabled,
+    #[error(transparent)]
+    Client(#[from] ClientError),
 }
 
 impl Error {
@@ -101,6 +106,10 @@ impl Error {
             Error::AccountWebhook(WebhookError::Unavailable(_)) => "account_webhook_unavailable",
             Error::AccountWebhook(WebhookError::InvalidAnswer(_)) => "account_webhook_invalid",
             Error::NotAwaitingApproval => "approval_not_found",
+            Error::ClientsDisabled => "clients_disabled",
+            Error::Client(ClientError::Statement(_)) => "invalid_software_statement",
+            Error::Client(ClientError::Client) => "invalid_client",
+            Error::Client(ClientError::Token(_)) => "invalid_credential",
             Error::BadApproval(_) => "invalid_approval",
             Error::DecisionPoint(DecisionError::InvalidAnswer(_)) => {
                 "decision_point_invalid_answer"

@@ -2,6 +2,7 @@
 //! randomness and the code key injected.
 
 mod account;
+mod clients;
 mod decision_point;
 mod device_flow;
 mod entitlement;
@@ -10,6 +11,7 @@ mod linking;
 mod requestors;
 mod webhook;
 
+pub use clients::{Clients, Registered};
 pub use decision_point::{DecisionClient, DecisionError};
 pub use device_flow::{AccessToken, DeviceAuthorization, DeviceFlow, PollError};
 pub use entitlement::{Authz, Entitlements, Preauthorized};
