@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use linkgate_crds::{DeviceLink, Requestor, Revision};
+use linkgate_tests::account_backend::{AccountBackend, Reply};
 use linkgate_tests::{DEMO_KEY, Gateway, TEST_SIGNING_KEY};
 use serde_json::json;
 
@@ -320,4 +321,70 @@ async fn deleting_a_devicelink_or_changing_the_requestor_applies_on_every_proxy(
     for proxy in [a, b] {
         until_authn(proxy, "attic-tv", |s, _| s == 403).await;
     }
+}
+
+#[tokio::test]
+async fn a_link_held_for_approval_is_kept_in_its_devicelink_and_approved_on_another_proxy() {
+    let Some(mut fleet) = fleet("proxy_kubernetes_approval").await else {
+        return;
+    };
+    let backend = AccountBackend::start().await;
+    backend.reply(Reply::Answer(json!("pending"))).await;
+    Api::<Requestor>::namespaced(fleet.client.clone(), &fleet.namespace)
+        .patch(
+            "demo",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"accountWebhook": {"url": backend.url()}}})),
+        )
+        .await
+        .unwrap();
+    // Until the change reaches the proxy, links are made at once (of throw-away devices).
+    let deadline = Instant::now() + PATIENCE;
+    for probe in 0.. {
+        let code = fleet.proxies[0]
+            .issue_code("demo", &format!("probe-{probe}"))
+            .await;
+        if link(&fleet.proxies[0], &code, "alice").await.0 == 202 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the account webhook never applied"
+        );
+    }
+
+    let code = fleet.proxies[0].issue_code("demo", "hall-tv").await;
+    let (status, body) = link(&fleet.proxies[0], &code, "alice").await;
+    assert_eq!(status, 202, "{body}");
+    // Held in the device's DeviceLink, so any proxy can finish it.
+    let held = fleet
+        .links()
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|l| l.spec.device_id == "hall-tv")
+        .and_then(|l| l.spec.code)
+        .expect("the held code");
+    assert_eq!(held.state, linkgate_crds::CodeStateSpec::Approving);
+    assert_eq!(held.awaiting.expect("the held user").user_id, "alice");
+
+    fleet.proxies[0].restart().await;
+    let path = format!("/v1/requestors/demo/codes/{code}/approval");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (status, body) = fleet.proxies[1]
+            .post_json(&path, json!({"answer": "alice"}), Some(DEMO_KEY))
+            .await;
+        if status == 201 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not approved: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    until_authn(&fleet.proxies[0], "hall-tv", |s, body| {
+        s == 200 && body["users"][0]["userId"] == "alice"
+    })
+    .await;
 }

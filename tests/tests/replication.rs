@@ -159,8 +159,9 @@ async fn one_link_written_in_two_regions_at_once_ends_the_same_everywhere() {
     );
     assert_ne!(in_a.spec, in_b.spec);
 
-    // Then rewritten in both at once, each over the copy it holds: the later clock wins.
-    let rewrites = [(a, "carol", 5), (b, "dave", 0)].map(|(region, user_id, ahead)| {
+    // Then rewritten in both at once, each over the copy it holds, a's clock a minute ahead:
+    // the later clock wins everywhere.
+    let rewrites = [(a, "carol", 60_000), (b, "dave", 0)].map(|(region, user_id, ahead)| {
         rewrite(&region.links, "console", move |spec| {
             let next = Revision::next(Some(&revision(spec)), now_millis() + ahead, &region.name);
             spec.users = vec![serde_json::from_value(user(user_id, 3600.0)).expect("a user")];
@@ -175,5 +176,5 @@ async fn one_link_written_in_two_regions_at_once_ends_the_same_everywhere() {
         .expect("two writes");
     let links = converged(&regions).await;
     assert_eq!(links["console"], winner);
-    assert_eq!(winner.users[0].user_id, "carol", "a's clock was ahead");
+    assert_eq!(winner.users[0].user_id, "carol", "a's clock is ahead");
 }
