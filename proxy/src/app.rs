@@ -26,6 +26,7 @@ use crate::live::{Live, Reloader, Snapshot};
 use crate::metrics::Metrics;
 use crate::service::{Clients, DecisionClient, DeviceFlow, Entitlements, Linking};
 use crate::store::{FileStore, KubeStore, MemoryStore, Store};
+use crate::test_mvpd::TestMvpd;
 
 /// The code key's file in the data directory, when the configuration names none.
 const CODE_KEY_FILE: &str = "code-hash.key";
@@ -155,6 +156,15 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
             metrics: Arc::clone(&metrics),
         };
         server.add_service(background_service("config reload", reloader));
+    }
+    if let Some((listen, issuer)) = &config.test_mvpd {
+        let mut mvpd = Service::new(
+            "linkgate test MVPD".into(),
+            TestMvpd::new(issuer, Arc::clone(&clock)),
+        );
+        mvpd.add_tcp(&listen.to_string());
+        server.add_service(mvpd);
+        tracing::warn!(%listen, %issuer, "serving the test MVPD: anyone signs in as anyone");
     }
     let housekeeping = Housekeeping { store, clock, live };
     server.add_service(gateway);

@@ -13,3 +13,4 @@ pub mod logging;
 pub mod metrics;
 pub mod service;
 pub mod store;
+pub mod test_mvpd;

@@ -111,7 +111,8 @@ async fn terminate(mut child: Child, name: &str) -> Option<i32> {
     }
 }
 
-fn free_port() -> SocketAddr {
+/// A loopback address nothing listens on yet.
+pub fn free_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")

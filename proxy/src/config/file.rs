@@ -42,6 +42,19 @@ pub struct ConfigFile {
     /// The requestors served; with the `kubernetes` store they come from the cluster.
     #[serde(default)]
     pub requestors: Vec<RequestorEntry>,
+    /// A built-in OpenID Connect provider standing in for an MVPD, for demos and tests.
+    #[serde(default)]
+    pub test_mvpd: Option<TestMvpdSection>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TestMvpdSection {
+    /// Where it listens.
+    pub listen: SocketAddr,
+    /// The URL it is reached at; `http://<listen>` when absent.
+    #[serde(default)]
+    pub issuer: Option<url::Url>,
 }
 
 #[derive(Deserialize, Debug)]

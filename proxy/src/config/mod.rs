@@ -36,6 +36,8 @@ pub struct Config {
     pub namespace: String,
     /// The region stamped on DeviceLinks written with the `kubernetes` store.
     pub region: String,
+    /// Where the built-in test MVPD listens, and the issuer URL it is reached at.
+    pub test_mvpd: Option<(SocketAddr, url::Url)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +162,13 @@ impl Config {
             secrets,
             namespace: file.kubernetes.namespace,
             region: file.kubernetes.region,
+            test_mvpd: file.test_mvpd.map(|t| {
+                let issuer = t.issuer.unwrap_or_else(|| {
+                    url::Url::parse(&format!("http://{}", t.listen))
+                        .expect("a socket address makes a URL")
+                });
+                (t.listen, issuer)
+            }),
         })
     }
 }

@@ -1,0 +1,65 @@
+//! The test MVPD's sign-in page: a plain form, no script.
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The sign-in form, carrying the authorization request's parameters back in hidden
+/// fields, with `error` shown above it when the last attempt failed.
+pub fn sign_in(params: &[(String, String)], error: Option<&str>) -> String {
+    let hidden: String = params
+        .iter()
+        .filter(|(name, _)| name != "user")
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect();
+    let error = error
+        .map(|e| format!("<p role=\"alert\">{}</p>\n", escape(e)))
+        .unwrap_or_default();
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Test MVPD sign-in</title></head>\n<body>\n<main>\n<h1>Test MVPD</h1>\n\
+         <p>A stand-in TV provider for demos and tests: any user ID signs in.</p>\n{error}\
+         <form method=\"post\" action=\"/authorize\">\n{hidden}\
+         <label for=\"user\">User ID</label>\n\
+         <input id=\"user\" name=\"user\" required autocomplete=\"username\" pattern=\"[A-Za-z0-9_=\\-]{{1,128}}\">\n\
+         <button type=\"submit\">Sign in</button>\n</form>\n</main>\n</body>\n</html>\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_parameters_are_carried_escaped() {
+        let page = sign_in(
+            &[
+                ("state".into(), "a\"><script>".into()),
+                ("user".into(), "x".into()),
+            ],
+            Some("<bad>"),
+        );
+        assert!(page.contains("name=\"state\" value=\"a&quot;&gt;&lt;script&gt;\""));
+        assert!(page.contains("&lt;bad&gt;"));
+        assert!(!page.contains("<script>") && !page.contains("value=\"x\""));
+    }
+}
