@@ -182,6 +182,23 @@ pub struct MvpdSpec {
     /// Where authorization decisions come from.
     #[serde(default)]
     pub decision: DecisionSpec,
+    /// Where people sign in on the activation page: the MVPD's OpenID Connect provider.
+    /// Without it the MVPD is not offered there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcSpec>,
+}
+
+/// This gateway as a client of an MVPD's OpenID Connect provider.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OidcSpec {
+    /// The provider's issuer URL; its discovery document is read from there.
+    pub issuer: String,
+    /// The client ID the provider gave this gateway.
+    pub client_id: String,
+    /// The client secret, for a confidential client; absent for a public one (PKCE only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_ref: Option<SecretKeyRef>,
 }
 
 /// The MVPD's authorization decision point: a webhook, or static rules (test MVPDs).
@@ -363,10 +380,15 @@ impl RequestorSpec {
     /// Every Secret key the spec refers to.
     pub fn secret_refs(&self) -> impl Iterator<Item = &SecretKeyRef> {
         let clients = self.backend.clients.iter();
+        let oidc = self
+            .mvpds
+            .iter()
+            .filter_map(|m| m.oidc.as_ref()?.client_secret_ref.as_ref());
         self.backend
             .api_key_secret_ref
             .iter()
             .chain(clients.flat_map(|c| &c.software_statement_keys))
+            .chain(oidc)
             .chain(
                 self.media_tokens
                     .signing_keys

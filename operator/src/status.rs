@@ -14,6 +14,7 @@ pub fn reason(e: &PolicyError) -> &'static str {
         PolicyError::DuplicateMvpd(_) | PolicyError::BadMvpdId(_) => "InvalidMvpd",
         PolicyError::UnknownMvpd { .. } => "UnknownMvpd",
         PolicyError::BadDecision { .. } => "InvalidDecisionPoint",
+        PolicyError::BadOidc { .. } => "InvalidOidc",
         PolicyError::MissingSecret { .. } => "MissingSecret",
         PolicyError::EmptyApiKey => "EmptyApiKey",
         PolicyError::NoBackendCredential => "NoBackendCredential",

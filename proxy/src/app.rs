@@ -24,7 +24,7 @@ use crate::domain::time::{Clock, SystemClock};
 use crate::edge::{Gateway, Upstreams};
 use crate::live::{Live, Reloader, Snapshot};
 use crate::metrics::Metrics;
-use crate::service::{Clients, DecisionClient, DeviceFlow, Entitlements, Linking};
+use crate::service::{Activation, Clients, DecisionClient, DeviceFlow, Entitlements, Linking};
 use crate::store::{FileStore, KubeStore, MemoryStore, Store};
 use crate::test_mvpd::TestMvpd;
 
@@ -100,6 +100,7 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         code_key.clone(),
     ));
     let services = Services {
+        activation: Arc::new(Activation::new(&code_key, Arc::clone(&clock))),
         clients: Arc::new(Clients::new(
             &code_key,
             Arc::clone(&clock),

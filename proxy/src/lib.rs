@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod edge;
+pub mod html;
 pub mod live;
 pub mod logging;
 pub mod metrics;

@@ -76,7 +76,8 @@ fn build(package: &str) -> PathBuf {
     // so passing them on would make every build rebuild what the previous one built.
     for (name, _) in std::env::vars_os() {
         if name.to_str().is_some_and(|n| {
-            n.starts_with("CARGO_") && n != "CARGO_TARGET_DIR" && n != "CARGO_HOME"
+            n.starts_with("CARGO_")
+                && !["CARGO_TARGET_DIR", "CARGO_HOME", "CARGO_INCREMENTAL"].contains(&n)
         }) {
             build.env_remove(name);
         }

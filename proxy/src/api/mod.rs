@@ -2,6 +2,7 @@
 //! Adobe-Pass-style registration code endpoints. HTTP types in, HTTP types out, no socket:
 //! the edge hands over a request whose body it has already read and bounded.
 
+mod activation;
 mod adobe;
 mod entitlement;
 mod error;
@@ -29,7 +30,7 @@ pub use input::query_param;
 pub use routes::Route;
 
 use crate::domain::requestor::RequestorPolicy;
-use crate::service::{Clients, DeviceFlow, Entitlements, Linking, Requestors};
+use crate::service::{Activation, Clients, DeviceFlow, Entitlements, Linking, Requestors};
 use input::Input;
 
 /// The largest request body the API reads.
@@ -52,6 +53,7 @@ pub struct ApiRequest<'a> {
 }
 
 pub struct Api {
+    activation: Arc<Activation>,
     clients: Arc<Clients>,
     linking: Arc<Linking>,
     entitlements: Arc<Entitlements>,
@@ -61,6 +63,7 @@ pub struct Api {
 
 /// The use cases the API serves.
 pub struct Services {
+    pub activation: Arc<Activation>,
     pub clients: Arc<Clients>,
     pub linking: Arc<Linking>,
     pub entitlements: Arc<Entitlements>,
@@ -73,6 +76,7 @@ struct Call<'a> {
     path: PathParams<'a>,
     input: Input,
     headers: &'a HeaderMap,
+    activation: &'a Activation,
     clients: &'a Clients,
     linking: &'a Linking,
     entitlements: &'a Entitlements,
@@ -89,6 +93,7 @@ struct PathParams<'a> {
 impl Api {
     pub fn new(services: Services) -> Self {
         Self {
+            activation: services.activation,
             clients: services.clients,
             linking: services.linking,
             entitlements: services.entitlements,
@@ -187,6 +192,7 @@ impl Api {
             },
             input: Input::parse(request.query, request.headers, &request.body)?,
             headers: request.headers,
+            activation: &self.activation,
             clients: &self.clients,
             linking: &self.linking,
             entitlements: &self.entitlements,
@@ -265,6 +271,7 @@ mod tests {
             CodeKey::new(b"k"),
         ));
         let services = Services {
+            activation: Arc::new(Activation::new(&CodeKey::new(b"k"), Arc::new(SystemClock))),
             clients: Arc::new(Clients::new(
                 &CodeKey::new(b"k"),
                 Arc::new(SystemClock),

@@ -75,7 +75,7 @@ pub(super) async fn device_authorization(call: Call<'_>) -> Result<ApiResponse, 
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or("localhost");
-            format!("http://{host}/activate")
+            format!("http://{host}/activate/{}", call.requestor.name)
         }
     };
     let user_code = started.user_code.display();

@@ -4,7 +4,7 @@ use http::Method;
 
 use super::entitlement::{self, Dialect};
 use super::error::ErrorFields;
-use super::{ApiError, ApiResponse, Call, adobe, matchmaker, native, oauth};
+use super::{ApiError, ApiResponse, Call, activation, adobe, matchmaker, native, oauth};
 
 /// An API route: its table entry, found once per request by the router.
 #[derive(Clone, Copy)]
@@ -58,6 +58,9 @@ enum Handler {
     OAuthDeviceAuthorization,
     OAuthToken,
     OAuthRegister,
+    ActivationEntry,
+    ActivationSignIn,
+    ActivationCallback,
 }
 
 /// Who may call a route.
@@ -146,6 +149,9 @@ const TABLE: &[Entry] = &[
     entry("/oauth/{requestor}/device_authorization", Handler::OAuthDeviceAuthorization, "oauth_device_authorization", POST, Device),
     entry("/oauth/{requestor}/token", Handler::OAuthToken, "oauth_token", POST, Device),
     entry("/oauth/{requestor}/register", Handler::OAuthRegister, "oauth_register", POST, Device),
+    entry("/activate/{requestor}", Handler::ActivationEntry, "activation_entry", GET_POST, Device),
+    entry("/activate/{requestor}/signin", Handler::ActivationSignIn, "activation_signin", POST, Device),
+    entry("/activate/{requestor}/callback", Handler::ActivationCallback, "activation_callback", GET, Device),
 ];
 
 pub(super) fn router() -> matchit::Router<Route> {
@@ -237,6 +243,9 @@ impl Route {
             Handler::OAuthDeviceAuthorization => oauth::device_authorization(call).await,
             Handler::OAuthToken => oauth::token(call).await,
             Handler::OAuthRegister => oauth::register(call),
+            Handler::ActivationEntry => activation::entry(call),
+            Handler::ActivationSignIn => activation::sign_in(call).await,
+            Handler::ActivationCallback => activation::callback(call).await,
         }
     }
 }

@@ -12,5 +12,6 @@ pub mod ids;
 pub mod link;
 pub mod media_token;
 pub mod requestor;
+pub mod sealed;
 pub mod session;
 pub mod time;

@@ -26,6 +26,16 @@ pub struct Mvpd {
     pub authn_ttl: Duration,
     pub authz_ttl: Duration,
     pub decision: DecisionPoint,
+    /// Where its users sign in on the activation page.
+    pub oidc: Option<OidcProvider>,
+}
+
+/// An MVPD's OpenID Connect provider, and this gateway's client there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcProvider {
+    pub issuer: url::Url,
+    pub client_id: String,
+    pub client_secret: Option<String>,
 }
 
 /// Where an MVPD's authorization decisions come from.
@@ -103,6 +113,8 @@ pub enum PolicyError {
     UnknownMvpd { list: &'static str, id: String },
     #[error("MVPD {id:?}: decision: {reason}")]
     BadDecision { id: String, reason: String },
+    #[error("MVPD {id:?}: oidc: {reason}")]
+    BadOidc { id: String, reason: String },
     #[error("{what} refers to secret {name:?} key {key:?}, which does not exist")]
     MissingSecret {
         what: String,
@@ -160,6 +172,11 @@ impl RequestorPolicy {
                 authn_ttl: Duration::from_secs(m.authn_ttl_seconds),
                 authz_ttl: Duration::from_secs(m.authz_ttl_seconds),
                 decision: decision_point(&m.id, &m.decision)?,
+                oidc: m
+                    .oidc
+                    .as_ref()
+                    .map(|o| oidc_provider(&m.id, o, &secret))
+                    .transpose()?,
             });
         }
         for (list, ids) in [
@@ -323,6 +340,36 @@ impl Webhook {
             timeout: Duration::from_millis(spec.timeout_millis.into()),
         })
     }
+}
+
+fn oidc_provider(
+    id: &str,
+    spec: &linkgate_crds::OidcSpec,
+    secret: &impl Fn(String, &SecretKeyRef) -> Result<Vec<u8>, PolicyError>,
+) -> Result<OidcProvider, PolicyError> {
+    let bad = |reason: String| PolicyError::BadOidc {
+        id: id.to_owned(),
+        reason,
+    };
+    let issuer = url::Url::parse(&spec.issuer).map_err(|e| bad(format!("issuer: {e}")))?;
+    if !matches!(issuer.scheme(), "http" | "https") {
+        return Err(bad(format!("issuer scheme {:?}", issuer.scheme())));
+    }
+    if spec.client_id.is_empty() {
+        return Err(bad("clientId is empty".into()));
+    }
+    let client_secret = spec
+        .client_secret_ref
+        .as_ref()
+        .map(|r| secret(format!("MVPD {id:?} oidc.clientSecretRef"), r))
+        .transpose()?
+        .map(|s| String::from_utf8(s).map_err(|_| bad("the client secret is not UTF-8".into())))
+        .transpose()?;
+    Ok(OidcProvider {
+        issuer,
+        client_id: spec.client_id.clone(),
+        client_secret,
+    })
 }
 
 fn decision_point(

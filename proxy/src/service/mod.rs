@@ -2,6 +2,7 @@
 //! randomness and the code key injected.
 
 mod account;
+mod activation;
 mod clients;
 mod decision_point;
 mod device_flow;
@@ -9,8 +10,10 @@ mod entitlement;
 mod error;
 mod linking;
 mod requestors;
+mod sign_in;
 mod webhook;
 
+pub use activation::{Activation, ActivationError, Returned};
 pub use clients::{Clients, Registered};
 pub use decision_point::{DecisionClient, DecisionError};
 pub use device_flow::{AccessToken, DeviceAuthorization, DeviceFlow, PollError};
@@ -18,4 +21,5 @@ pub use entitlement::{Authz, Entitlements, Preauthorized};
 pub use error::Error;
 pub use linking::{IssueCode, IssuedCode, Linked, Linking};
 pub use requestors::Requestors;
+pub use sign_in::{Pending, SignIn, SignInError, SignedIn};
 pub use webhook::{WebhookClient, WebhookError};

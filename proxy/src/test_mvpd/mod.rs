@@ -275,7 +275,7 @@ fn bad_request_page(why: &str) -> Response<Vec<u8>> {
     let page = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Bad request</title></head>\
          <body><h1>This sign-in request cannot be served</h1><p>{}</p></body></html>\n",
-        pages::escape(why)
+        crate::html::escape(why)
     );
     html(StatusCode::BAD_REQUEST, page)
 }

@@ -1,0 +1,273 @@
+//! The activation page (the second screen): enter the code shown on the TV (or arrive with
+//! it, from `verification_uri_complete`), pick a TV provider, sign in there, and the device
+//! is linked. Every answer is a page; what goes wrong is said on it.
+
+mod pages;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+
+use super::response::ApiResponse;
+use super::{ApiError, Call};
+use crate::domain::code::CodeRecord;
+use crate::domain::ids::UserId;
+use crate::service::{Error, Linked};
+
+/// The cookie carrying the sign-in under way.
+const COOKIE: &str = "linkgate_signin";
+
+fn html(status: StatusCode, page: String) -> ApiResponse {
+    let mut response = Response::new(Bytes::from(page));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // Pages show codes: not to be kept by caches, nor framed by other sites.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    response
+}
+
+/// Where the provider sends the browser back: this gateway, as the browser reached it.
+fn redirect_uri(call: &Call<'_>) -> String {
+    let host = call
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = match call
+        .headers
+        .get("x-forwarded-proto")
+        .and_then(|p| p.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
+    format!(
+        "{scheme}://{host}/activate/{}/callback",
+        call.requestor.name
+    )
+}
+
+fn service_name<'a>(call: &'a Call<'a>) -> &'a str {
+    &call.requestor.display_name
+}
+
+fn device_name(record: &CodeRecord) -> String {
+    match &record.device_type {
+        Some(kind) => format!("your {kind} ({})", record.device.as_str()),
+        None => format!("your device {}", record.device.as_str()),
+    }
+}
+
+/// The code as typed, checked: the page naming the device and its providers, or the form
+/// again with the reason.
+fn check_code(call: &Call<'_>, typed: &str) -> ApiResponse {
+    let requestor = &call.requestor.name;
+    match call.linking.find_code(call.requestor, typed) {
+        Ok(record) => {
+            let providers: Vec<(&str, &str)> = call
+                .requestor
+                .allowed_mvpds()
+                .filter(|m| m.oidc.is_some())
+                .filter(|m| record.mvpd.as_deref().is_none_or(|chosen| chosen == m.id))
+                .map(|m| (m.id.as_str(), m.display_name.as_str()))
+                .collect();
+            let page = pages::choose_provider(requestor, &device_name(&record), typed, &providers);
+            html(StatusCode::OK, page)
+        }
+        Err(_) => {
+            let message = "That code is not valid: it may be mistyped, used or expired. \
+                           Check the code on your TV (ask it for a new one if needed) and try again.";
+            let page = pages::enter_code(requestor, service_name(call), typed, Some(message));
+            html(StatusCode::NOT_FOUND, page)
+        }
+    }
+}
+
+/// GET: the form, or straight to the providers when the link carries the code; POST: the
+/// typed code.
+pub(super) fn entry(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let typed = call
+        .input
+        .get("code")
+        .or_else(|| call.input.get("user_code"));
+    Ok(match typed {
+        Some(code) => check_code(&call, &code),
+        None => html(
+            StatusCode::OK,
+            pages::enter_code(&call.requestor.name, service_name(&call), "", None),
+        ),
+    })
+}
+
+/// Sends the browser to the chosen provider, with the sign-in sealed in its cookie.
+pub(super) async fn sign_in(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let code = call.input.require("code")?;
+    let mvpd = call.input.require("mvpd")?;
+    if call.linking.find_code(call.requestor, &code).is_err() {
+        return Ok(check_code(&call, &code));
+    }
+    let Some(mvpd) = call
+        .requestor
+        .allowed_mvpds()
+        .find(|m| m.id == mvpd && m.oidc.is_some())
+    else {
+        return Ok(failed(
+            &call,
+            StatusCode::BAD_REQUEST,
+            "That TV provider cannot be used here.",
+        ));
+    };
+    let redirect = redirect_uri(&call);
+    match call
+        .activation
+        .begin(call.requestor, &code, mvpd, &redirect)
+        .await
+    {
+        Ok((url, cookie)) => {
+            let mut response = Response::new(Bytes::new());
+            *response.status_mut() = StatusCode::SEE_OTHER;
+            let set = format!(
+                "{COOKIE}={cookie}; Path=/activate/{}; Max-Age=600; HttpOnly; SameSite=Lax",
+                call.requestor.name
+            );
+            let headers = response.headers_mut();
+            headers.insert(
+                header::LOCATION,
+                HeaderValue::from_str(url.as_str()).map_err(|_| ApiError::not_found())?,
+            );
+            headers.insert(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&set).map_err(|_| ApiError::not_found())?,
+            );
+            Ok(response)
+        }
+        Err(e) => {
+            tracing::warn!(mvpd = %mvpd.id, error = %e, "cannot start a sign-in");
+            Ok(failed(
+                &call,
+                StatusCode::BAD_GATEWAY,
+                "Your TV provider cannot be reached right now. Try again in a moment.",
+            ))
+        }
+    }
+}
+
+/// The provider's answer: the device linked to whoever signed in.
+pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    if let Some(error) = call.input.get("error") {
+        let message = format!("Your TV provider did not sign you in ({error}).");
+        return Ok(failed(&call, StatusCode::BAD_REQUEST, &message));
+    }
+    let cookie = call
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_owned)
+        });
+    let (Some(cookie), Some(state), Some(code)) =
+        (cookie, call.input.get("state"), call.input.get("code"))
+    else {
+        return Ok(failed(
+            &call,
+            StatusCode::BAD_REQUEST,
+            "This sign-in is unknown or has expired: start again from the code.",
+        ));
+    };
+    let redirect = redirect_uri(&call);
+    let returned = match call
+        .activation
+        .finish(call.requestor, &cookie, &state, &code, &redirect)
+        .await
+    {
+        Ok(returned) => returned,
+        Err(e) => {
+            tracing::info!(error = %e, "a sign-in did not complete");
+            return Ok(failed(&call, StatusCode::BAD_REQUEST, &e.to_string()));
+        }
+    };
+    let Ok(user) = UserId::parse(&returned.user.subject) else {
+        let message = "Your TV provider identified you in a way this service cannot use.";
+        return Ok(failed(&call, StatusCode::BAD_GATEWAY, message));
+    };
+    let metadata = returned
+        .user
+        .name
+        .map(|name| [("name".to_owned(), name)].into())
+        .unwrap_or_default();
+    let record = call.linking.find_code(call.requestor, &returned.code).ok();
+    let device = record
+        .as_ref()
+        .map_or_else(|| "your device".to_owned(), device_name);
+    let linked = call
+        .linking
+        .link(
+            call.requestor,
+            &returned.code,
+            user,
+            Some(&returned.mvpd),
+            metadata,
+        )
+        .await;
+    let requestor = &call.requestor.name;
+    let page = match linked {
+        Ok(Linked::Now { .. }) => html(
+            StatusCode::OK,
+            pages::outcome(
+                "You're all set",
+                &format!(
+                    "{device} is now activated. Return to your TV: it will start in a moment."
+                ),
+                requestor,
+            ),
+        ),
+        Ok(Linked::AwaitingApproval) => html(
+            StatusCode::ACCEPTED,
+            pages::outcome(
+                "Almost there",
+                &format!(
+                    "{device} will be activated as soon as {} approves it.",
+                    service_name(&call)
+                ),
+                requestor,
+            ),
+        ),
+        Err(Error::CodeNotFound) => failed(
+            &call,
+            StatusCode::NOT_FOUND,
+            "The code expired or was used while you signed in: ask your TV for a new one.",
+        ),
+        Err(e) => {
+            let status = ApiError::from(e).status;
+            failed(
+                &call,
+                status,
+                "The device could not be activated. Try again in a moment.",
+            )
+        }
+    };
+    Ok(clear_cookie(page, requestor))
+}
+
+fn failed(call: &Call<'_>, status: StatusCode, message: &str) -> ApiResponse {
+    html(
+        status,
+        pages::outcome("Something went wrong", message, &call.requestor.name),
+    )
+}
+
+fn clear_cookie(mut response: ApiResponse, requestor: &str) -> ApiResponse {
+    let clear = format!("{COOKIE}=; Path=/activate/{requestor}; Max-Age=0; HttpOnly; SameSite=Lax");
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}

@@ -1,0 +1,120 @@
+//! The second screen's sign-in: a person who typed a valid code and picked an MVPD is sent
+//! to that MVPD's provider; what must come back with them (the code, the MVPD, state, nonce
+//! and PKCE verifier) travels sealed in their cookie, so any proxy can take the callback.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::sign_in::{Pending, SignIn, SignInError, SignedIn};
+use crate::domain::code::CodeKey;
+use crate::domain::requestor::{Mvpd, RequestorPolicy};
+use crate::domain::sealed::Sealer;
+use crate::domain::time::Clock;
+
+/// How long a sign-in may take at the provider.
+const SIGN_IN_SECONDS: i64 = 600;
+const PURPOSE: &str = "activation sign-in";
+
+#[derive(Serialize, Deserialize)]
+struct Session {
+    requestor: String,
+    code: String,
+    mvpd: String,
+    pending: Pending,
+    expires: i64,
+}
+
+/// A sign-in that came back: the code to link and who signed in, with which MVPD.
+pub struct Returned {
+    pub code: String,
+    pub mvpd: String,
+    pub user: SignedIn,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActivationError {
+    #[error("this sign-in is unknown or has expired: start again from the code")]
+    Session,
+    #[error("MVPD {0:?} does not offer sign-in here")]
+    NoSignIn(String),
+    #[error(transparent)]
+    Provider(#[from] SignInError),
+}
+
+pub struct Activation {
+    sign_in: SignIn,
+    sealer: Sealer,
+    clock: Arc<dyn Clock>,
+}
+
+impl Activation {
+    pub fn new(code_key: &CodeKey, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            sign_in: SignIn::default(),
+            sealer: Sealer::new(code_key.derive("activation-cookie")),
+            clock,
+        }
+    }
+
+    /// Where to send the browser to sign in at `mvpd`, and the cookie value to set.
+    pub async fn begin(
+        &self,
+        requestor: &RequestorPolicy,
+        code: &str,
+        mvpd: &Mvpd,
+        redirect: &str,
+    ) -> Result<(url::Url, String), ActivationError> {
+        let now = self.clock.now();
+        let provider = mvpd
+            .oidc
+            .as_ref()
+            .ok_or_else(|| ActivationError::NoSignIn(mvpd.id.clone()))?;
+        let (url, pending) = self.sign_in.begin(provider, redirect).await?;
+        let session = Session {
+            requestor: requestor.name.clone(),
+            code: code.to_owned(),
+            mvpd: mvpd.id.clone(),
+            pending,
+            expires: now.unix_millis() / 1000 + SIGN_IN_SECONDS,
+        };
+        Ok((url, self.sealer.seal(PURPOSE, &session)))
+    }
+
+    /// Checks the provider's answer against the cookie and redeems its code.
+    pub async fn finish(
+        &self,
+        requestor: &RequestorPolicy,
+        cookie: &str,
+        state: &str,
+        code: &str,
+        redirect: &str,
+    ) -> Result<Returned, ActivationError> {
+        let now = self.clock.now();
+        let session: Session = self
+            .sealer
+            .open(PURPOSE, cookie)
+            .filter(|s: &Session| {
+                s.requestor == requestor.name
+                    && s.pending.state == state
+                    && now.unix_millis() / 1000 < s.expires
+            })
+            .ok_or(ActivationError::Session)?;
+        let mvpd = requestor
+            .mvpd(&session.mvpd)
+            .ok_or(ActivationError::Session)?;
+        let provider = mvpd
+            .oidc
+            .as_ref()
+            .ok_or_else(|| ActivationError::NoSignIn(mvpd.id.clone()))?;
+        let user = self
+            .sign_in
+            .finish(provider, redirect, session.pending, code)
+            .await?;
+        Ok(Returned {
+            code: session.code,
+            mvpd: session.mvpd,
+            user,
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! Signing a person in at their MVPD with OpenID Connect: the authorization code flow with
+//! PKCE, state and nonce, against the provider's discovery document, and the ID token
+//! checked (signature by the provider's published keys, issuer, audience, nonce, expiry).
+
+use openidconnect::core::{
+    CoreClient, CoreIdTokenClaims, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType,
+};
+use openidconnect::{
+    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::requestor::OidcProvider;
+
+/// What must come back, unchanged, with the browser: kept sealed in its cookie meanwhile.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+}
+
+/// Who signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub subject: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("the provider cannot be reached or described itself wrongly: {0}")]
+    Discovery(String),
+    #[error("the provider refused the code: {0}")]
+    Exchange(String),
+    #[error("the provider's ID token is not valid: {0}")]
+    IdToken(String),
+}
+
+#[derive(Clone)]
+pub struct SignIn {
+    http: openidconnect::reqwest::Client,
+}
+
+impl Default for SignIn {
+    fn default() -> Self {
+        Self {
+            // The provider's endpoints answer directly; a redirect there is refused.
+            http: openidconnect::reqwest::ClientBuilder::new()
+                .redirect(openidconnect::reqwest::redirect::Policy::none())
+                .build()
+                .expect("a default HTTP client builds"),
+        }
+    }
+}
+
+type Client = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+impl SignIn {
+    async fn client(&self, provider: &OidcProvider, redirect: &str) -> Result<Client, SignInError> {
+        let issuer = IssuerUrl::new(provider.issuer.as_str().trim_end_matches('/').to_owned())
+            .map_err(|e| SignInError::Discovery(e.to_string()))?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(|e| SignInError::Discovery(e.to_string()))?;
+        let redirect = RedirectUrl::new(redirect.to_owned())
+            .map_err(|e| SignInError::Discovery(e.to_string()))?;
+        Ok(CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(provider.client_id.clone()),
+            provider.client_secret.clone().map(ClientSecret::new),
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    /// Where to send the browser, and what it must bring back.
+    pub async fn begin(
+        &self,
+        provider: &OidcProvider,
+        redirect: &str,
+    ) -> Result<(url::Url, Pending), SignInError> {
+        let client = self.client(provider, redirect).await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = client
+            .authorize_url(
+                AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("profile".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        let pending = Pending {
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            verifier: verifier.secret().clone(),
+        };
+        Ok((url, pending))
+    }
+
+    /// Redeems the code the provider sent back and checks the ID token it answers with.
+    pub async fn finish(
+        &self,
+        provider: &OidcProvider,
+        redirect: &str,
+        pending: Pending,
+        code: &str,
+    ) -> Result<SignedIn, SignInError> {
+        let client = self.client(provider, redirect).await?;
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .map_err(|e| SignInError::Exchange(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| SignInError::Exchange(e.to_string()))?;
+        let id_token = tokens
+            .id_token()
+            .ok_or_else(|| SignInError::IdToken("none was given".into()))?;
+        let verifier = client.id_token_verifier().set_allowed_algs([
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            CoreJwsSigningAlgorithm::EdDsa,
+        ]);
+        let claims: &CoreIdTokenClaims = id_token
+            .claims(&verifier, &Nonce::new(pending.nonce))
+            .map_err(|e| SignInError::IdToken(e.to_string()))?;
+        Ok(SignedIn {
+            subject: claims.subject().as_str().to_owned(),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned()),
+        })
+    }
+}

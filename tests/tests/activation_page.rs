@@ -1,0 +1,150 @@
+//! The activation page walked as a browser walks it — an HTTP client keeping cookies and
+//! following redirects through forms: the code typed in any case and without its dash, the
+//! TV provider picked, the sign-in at the provider (the built-in test MVPD, over OpenID
+//! Connect with PKCE, state and nonce), and the device linked to the user the provider named.
+
+use linkgate_tests::{Gateway, free_port, requestors_config, unthrottled};
+use reqwest::Client;
+
+/// A gateway whose `demo` requestor signs people in at the built-in test MVPD.
+async fn gateway() -> Gateway {
+    let listen = free_port();
+    let top = format!("testMvpd: {{listen: '{listen}'}}\n");
+    let config = requestors_config(&top, &[("demo", "")]).replace(
+        "mvpds: [{id: test-mvpd, decision: {allow: ['*']}}]",
+        &format!(
+            "mvpds: [{{id: test-mvpd, displayName: Test Cable, decision: {{allow: ['*']}}, \
+             oidc: {{issuer: 'http://{listen}', clientId: demo}}}}]"
+        ),
+    );
+    assert!(config.contains("oidc"), "the MVPD line was found");
+    Gateway::with_config(&unthrottled(&config)).await
+}
+
+fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("a browser-like client")
+}
+
+/// The code as a person might type it: lower case, without the dash.
+fn typed(code: &str) -> String {
+    code.replace('-', "").to_lowercase()
+}
+
+#[tokio::test]
+async fn a_person_activates_a_tv_from_a_phone_through_the_page_and_their_provider() {
+    let gw = gateway().await;
+    let code = gw.issue_code("demo", "living-room-tv").await;
+    let browser = browser();
+
+    let page = browser.get(gw.url("/activate/demo")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("The code shown on your TV")
+    );
+
+    // A wrong code is said to be wrong.
+    let wrong = browser
+        .post(gw.url("/activate/demo"))
+        .form(&[("code", "ZZZZ-ZZZZ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("That code is not valid")
+    );
+
+    // The right one, however typed, names the device and its providers.
+    let choose = browser
+        .post(gw.url("/activate/demo"))
+        .form(&[("code", typed(&code).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(choose.status(), 200);
+    let choose = choose.text().await.unwrap();
+    assert!(
+        choose.contains("living-room-tv") && choose.contains("Test Cable"),
+        "{choose}"
+    );
+
+    // Picking the provider lands on its sign-in page (a redirect, with the sign-in sealed in
+    // a cookie of ours).
+    let at_provider = browser
+        .post(gw.url("/activate/demo/signin"))
+        .form(&[("code", typed(&code).as_str()), ("mvpd", "test-mvpd")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(at_provider.status(), 200);
+    let authorize = at_provider.url().clone();
+    assert_eq!(authorize.path(), "/authorize");
+    let asked: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    for param in ["state", "nonce", "code_challenge"] {
+        assert!(
+            asked.iter().any(|(k, _)| k == param),
+            "{param} in {authorize}"
+        );
+    }
+    assert!(at_provider.text().await.unwrap().contains("Sign in"));
+
+    // Signing in there comes back to the gateway, which links the device.
+    let mut form = asked.clone();
+    form.push(("user".into(), "alice".into()));
+    let done = browser
+        .post(authorize.join("/authorize").unwrap())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let callback = done.url().clone();
+    assert_eq!(callback.path(), "/activate/demo/callback");
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("living-room-tv"));
+    let (status, body) = gw
+        .get("/v1/requestors/demo/devices/living-room-tv/authn", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["users"][0]["userId"], "alice");
+    assert_eq!(body["users"][0]["mvpd"], "test-mvpd");
+
+    // The provider's answer does not work twice: the sign-in cookie is spent.
+    let replay = browser.get(callback).send().await.unwrap();
+    assert_eq!(replay.status(), 400);
+}
+
+#[tokio::test]
+async fn a_verification_uri_complete_skips_the_typing_and_a_stranger_s_callback_is_refused() {
+    let gw = gateway().await;
+    let code = gw.issue_code("demo", "kitchen-tv").await;
+    let page = browser()
+        .get(gw.url(&format!("/activate/demo?user_code={code}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Pick your TV provider"));
+
+    // A callback without the browser's sign-in cookie (another browser, or a forged link)
+    // links nothing.
+    let forged = browser()
+        .get(gw.url("/activate/demo/callback?code=abc&state=xyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    let (status, _) = gw
+        .get("/v1/requestors/demo/devices/kitchen-tv/authn", None)
+        .await;
+    assert_eq!(status, 403);
+}
