@@ -37,11 +37,14 @@ pub async fn client(test: &str) -> Option<Client> {
 
 /// A namespace name of its own for one test: the prefix, the process and the time.
 pub fn namespace(prefix: &str) -> String {
+    // The clock alone once gave two tests of one process the same name.
+    static TAKEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .subsec_nanos();
-    format!("{prefix}-{:x}-{nanos:x}", std::process::id())
+    let n = TAKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}-{:x}-{nanos:x}-{n}", std::process::id())
 }
 
 /// Installs (server-side applies) linkgate's CRDs and waits until they are Established.
