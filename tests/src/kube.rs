@@ -35,7 +35,7 @@ pub async fn client(test: &str) -> Option<Client> {
     Some(Client::try_from(config).expect("a client"))
 }
 
-/// A namespace name of its own for one test: the prefix, the process and the time.
+/// A namespace name of its own for one test: the prefix, the process, the time and a counter.
 pub fn namespace(prefix: &str) -> String {
     // The clock alone once gave two tests of one process the same name.
     static TAKEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
