@@ -4,17 +4,15 @@
 //! decided against; a peer holding a newer write has it copied here. Deletions are each
 //! region's collector's, never pushed.
 
-use std::collections::BTreeMap;
-
-use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
-use linkgate_crds::{DeviceLink, DeviceLinkSpec, ORIGIN_REGION_ANNOTATION, RegionSync, Revision};
+use linkgate_crds::{DeviceLink, DeviceLinkSpec, RegionSync, Revision};
 use serde_json::json;
 
-use super::MANAGER;
 use super::decision::{Push, decide};
 use super::kind::{Pushed, Replicated};
+use super::{MANAGER, copy_meta, create_params, origin};
 use crate::error::{Error, Result};
 
 /// Reads and conditional writes tried before a push counts as failed (and is retried).
@@ -55,21 +53,13 @@ impl Replicated for DeviceLink {
                 (Push::Pull, Some(remote)) => return pull(local, self, &remote).await,
                 (_, None) => {
                     let copy = DeviceLink {
-                        metadata: ObjectMeta {
-                            name: Some(name.clone()),
-                            namespace: Some(ns.clone()),
-                            labels: self.metadata.labels.clone(),
-                            annotations: Some(origin(&ours.region)),
-                            ..ObjectMeta::default()
-                        },
+                        metadata: copy_meta(&self.metadata, &ours.region),
                         spec: self.spec.clone(),
                         status: None,
                     };
-                    let params = PostParams {
-                        field_manager: Some(MANAGER.into()),
-                        ..PostParams::default()
-                    };
-                    api.create(&params, &copy).await.map(|_| Pushed::Created)
+                    api.create(&create_params(), &copy)
+                        .await
+                        .map(|_| Pushed::Created)
                 }
                 (_, Some(remote)) => {
                     let version = remote
@@ -161,8 +151,4 @@ async fn apply(
         &Patch::Apply(&patch),
     )
     .await
-}
-
-fn origin(region: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([(ORIGIN_REGION_ANNOTATION.into(), region.into())])
 }

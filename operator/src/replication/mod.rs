@@ -16,14 +16,16 @@ mod region_status;
 pub mod requestors;
 mod task;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use futures::StreamExt;
+use kube::api::{ObjectMeta, PostParams};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
-use linkgate_crds::{DeviceLink, Requestor};
+use linkgate_crds::{DeviceLink, ORIGIN_REGION_ANNOTATION, Requestor};
 
 use crate::metrics::Metrics;
 use dirty::Dirty;
@@ -34,6 +36,30 @@ use task::PeerTask;
 /// The field manager of what replication writes in a peer region (and, suffixed with the
 /// peer's name, of each peer's entry in the origin's status).
 pub const MANAGER: &str = "linkgate-replication";
+
+/// The annotations marking a copy as received from `region`.
+fn origin(region: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(ORIGIN_REGION_ANNOTATION.to_owned(), region.to_owned())])
+}
+
+/// The metadata of a new copy in a peer: the object's name and labels, marked with the region
+/// it comes from.
+fn copy_meta(meta: &ObjectMeta, region: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: meta.name.clone(),
+        labels: meta.labels.clone(),
+        annotations: Some(origin(region)),
+        ..ObjectMeta::default()
+    }
+}
+
+/// A copy is created by the replication field manager, as it is later applied.
+fn create_params() -> PostParams {
+    PostParams {
+        field_manager: Some(MANAGER.into()),
+        ..PostParams::default()
+    }
+}
 
 /// Replicates what originates in `region` (in `namespace`, or all) to `peers` until
 /// `shutdown`.

@@ -5,17 +5,15 @@
 //! the refusal shown in the origin's status). Deleted at its origin, it is deleted in
 //! every region.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
 use linkgate_crds::{ORIGIN_REGION_ANNOTATION, RegionSync, Requestor};
 use serde_json::json;
 
-use super::MANAGER;
 use super::kind::{Pushed, Replicated};
+use super::{MANAGER, copy_meta, create_params};
 use crate::error::{Error, Result};
 use crate::keys;
 
@@ -72,23 +70,11 @@ impl Replicated for Requestor {
             let written = match &remote {
                 None => {
                     let copy = Requestor {
-                        metadata: ObjectMeta {
-                            name: Some(name.clone()),
-                            labels: self.metadata.labels.clone(),
-                            annotations: Some(BTreeMap::from([(
-                                ORIGIN_REGION_ANNOTATION.to_owned(),
-                                region.to_owned(),
-                            )])),
-                            ..ObjectMeta::default()
-                        },
+                        metadata: copy_meta(&self.metadata, region),
                         spec: self.spec.clone(),
                         status: None,
                     };
-                    let params = PostParams {
-                        field_manager: Some(MANAGER.into()),
-                        ..PostParams::default()
-                    };
-                    api.create(&params, &copy).await
+                    api.create(&create_params(), &copy).await
                 }
                 Some(remote) => {
                     let patch = json!({
