@@ -283,6 +283,9 @@ pub struct ThrottlingPolicy {
     /// For the whole requestor.
     #[serde(default)]
     pub per_requestor: Option<RateLimit>,
+    /// Codes tried on the activation page (RFC 8628 §5.1), on top of the limits above.
+    #[serde(default)]
+    pub code_entry: CodeEntryLimits,
 }
 
 impl Default for ThrottlingPolicy {
@@ -291,8 +294,42 @@ impl Default for ThrottlingPolicy {
             per_client_ip: default_per_client_ip(),
             per_device: None,
             per_requestor: None,
+            code_entry: CodeEntryLimits::default(),
         }
     }
+}
+
+/// How many codes may be tried on the activation page: every code typed, followed from a
+/// link or submitted with a provider counts, right or wrong. A limit set to null is off.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CodeEntryLimits {
+    /// Per client IP (the default: 10 per minute).
+    #[serde(default = "default_code_entry_per_client_ip")]
+    pub per_client_ip: Option<AttemptLimit>,
+    /// Across all clients of the requestor, which bounds guessing from many addresses (the
+    /// default: 600 per minute).
+    #[serde(default = "default_code_entry_per_requestor")]
+    pub per_requestor: Option<AttemptLimit>,
+}
+
+impl Default for CodeEntryLimits {
+    fn default() -> Self {
+        Self {
+            per_client_ip: default_code_entry_per_client_ip(),
+            per_requestor: default_code_entry_per_requestor(),
+        }
+    }
+}
+
+/// `attempts` at once, given back one by one over `perSeconds`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AttemptLimit {
+    #[schemars(range(min = 1))]
+    pub attempts: u32,
+    #[schemars(range(min = 1, max = 86400))]
+    pub per_seconds: u32,
 }
 
 /// A token bucket: `perSecond` sustained, `burst` at once.
@@ -491,6 +528,20 @@ fn default_per_client_ip() -> Option<RateLimit> {
     Some(RateLimit {
         per_second: 1,
         burst: 10,
+    })
+}
+
+fn default_code_entry_per_client_ip() -> Option<AttemptLimit> {
+    Some(AttemptLimit {
+        attempts: 10,
+        per_seconds: 60,
+    })
+}
+
+fn default_code_entry_per_requestor() -> Option<AttemptLimit> {
+    Some(AttemptLimit {
+        attempts: 600,
+        per_seconds: 60,
     })
 }
 

@@ -26,6 +26,16 @@ pub use response::ApiResponse;
 pub fn error_response(e: &ApiError) -> ApiResponse {
     response::error(e, ErrorFields::Common)
 }
+
+/// A refusal made before the route's handler runs (rate limits, allow-lists): a page on
+/// the pages people read, the native error elsewhere.
+pub fn refusal_response(route: Route, requestor: &RequestorPolicy, e: &ApiError) -> ApiResponse {
+    if route.is_page() {
+        activation::refusal(requestor, e)
+    } else {
+        error_response(e)
+    }
+}
 pub use input::query_param;
 pub use routes::Route;
 

@@ -187,6 +187,28 @@ impl Route {
         }
     }
 
+    /// Requests that try a code on the activation page, which RFC 8628 §5.1 asks to limit.
+    pub fn tries_code(self, method: &Method, query: Option<&str>) -> bool {
+        match self.entry().handler {
+            Handler::ActivationEntry => {
+                method == Method::POST
+                    || ["code", "user_code"]
+                        .iter()
+                        .any(|p| super::query_param(query, p).is_some())
+            }
+            Handler::ActivationSignIn => true,
+            _ => false,
+        }
+    }
+
+    /// Routes a person's browser reads: refusals there are pages too.
+    pub fn is_page(self) -> bool {
+        matches!(
+            self.entry().handler,
+            Handler::ActivationEntry | Handler::ActivationSignIn | Handler::ActivationCallback
+        )
+    }
+
     pub(super) fn error_fields(self) -> ErrorFields {
         let name = self.entry().name;
         if name.starts_with("matchmaker_") {

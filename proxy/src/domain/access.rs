@@ -2,9 +2,10 @@
 //! allow-lists and content routes, as validated configuration.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use ipnet::IpNet;
-use linkgate_crds::{ContentRouteSpec, RateLimit, ThrottlingPolicy};
+use linkgate_crds::{AttemptLimit, ContentRouteSpec, RateLimit, ThrottlingPolicy};
 
 /// A token bucket: `per_second` sustained, `burst` at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,12 +14,22 @@ pub struct Rate {
     pub burst: u32,
 }
 
+/// `attempts` at once, given back one by one over `period`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempts {
+    pub attempts: u32,
+    pub period: Duration,
+}
+
 /// The limits of one requestor; `None` is unlimited.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Throttling {
     pub per_client_ip: Option<Rate>,
     pub per_device: Option<Rate>,
     pub per_requestor: Option<Rate>,
+    /// Codes tried on the activation page, per client IP and across the requestor.
+    pub code_entry_per_client_ip: Option<Attempts>,
+    pub code_entry_per_requestor: Option<Attempts>,
 }
 
 /// A path prefix proxied to an origin.
@@ -41,6 +52,8 @@ pub enum AccessError {
     Cidr { list: &'static str, value: String },
     #[error("throttling: perSecond and burst must be at least 1")]
     Rate,
+    #[error("throttling.codeEntry: attempts and perSeconds must be at least 1")]
+    Attempts,
     #[error("route {prefix:?}: {reason}")]
     Route { prefix: String, reason: String },
 }
@@ -59,7 +72,20 @@ impl Throttling {
             per_client_ip: rate(&spec.per_client_ip)?,
             per_device: rate(&spec.per_device)?,
             per_requestor: rate(&spec.per_requestor)?,
+            code_entry_per_client_ip: attempts(&spec.code_entry.per_client_ip)?,
+            code_entry_per_requestor: attempts(&spec.code_entry.per_requestor)?,
         })
+    }
+}
+
+fn attempts(limit: &Option<AttemptLimit>) -> Result<Option<Attempts>, AccessError> {
+    match limit {
+        Some(l) if l.attempts == 0 || l.per_seconds == 0 => Err(AccessError::Attempts),
+        Some(l) => Ok(Some(Attempts {
+            attempts: l.attempts,
+            period: Duration::from_secs(l.per_seconds.into()),
+        })),
+        None => Ok(None),
     }
 }
 
@@ -229,5 +255,21 @@ mod tests {
                 burst: 10
             })
         );
+        assert_eq!(
+            default.code_entry_per_client_ip,
+            Some(Attempts {
+                attempts: 10,
+                period: Duration::from_secs(60)
+            })
+        );
+        let zero: ThrottlingPolicy =
+            serde_yaml_ng::from_str("{codeEntry: {perClientIp: {attempts: 0, perSeconds: 60}}}")
+                .unwrap();
+        assert_eq!(Throttling::from_spec(&zero), Err(AccessError::Attempts));
+        let off: ThrottlingPolicy =
+            serde_yaml_ng::from_str("{codeEntry: {perRequestor: null}}").unwrap();
+        let off = Throttling::from_spec(&off).unwrap();
+        assert_eq!(off.code_entry_per_requestor, None);
+        assert!(off.code_entry_per_client_ip.is_some());
     }
 }

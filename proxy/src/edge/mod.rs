@@ -23,7 +23,7 @@ use pingora::{Error as PingoraError, ErrorType};
 pub use plan::EdgePlan;
 pub use upstreams::{DnsSettings, Upstreams};
 
-use crate::api::{Api, ApiError, ApiRequest, error_response};
+use crate::api::{Api, ApiError, ApiRequest, error_response, refusal_response};
 use crate::domain::access::{client_ip, forwarded_entries};
 use crate::domain::media_token::{MediaClaims, TokenError};
 use crate::domain::requestor::RequestorPolicy;
@@ -47,6 +47,19 @@ struct Content {
     policy: Arc<RequestorPolicy>,
     route: usize,
     claims: Option<Arc<MediaClaims>>,
+}
+
+fn too_many_requests(refused: throttle::Throttled) -> ApiError {
+    let seconds = retry_after_secs(refused.retry_after);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+        format!(
+            "rate limit per {} exceeded: retry in {seconds} s",
+            refused.limit.label().replace('_', " "),
+        ),
+    )
+    .retry_after(seconds)
 }
 
 /// Per-request state, found once and read by the later phases.
@@ -87,6 +100,7 @@ impl Gateway {
         policy: &RequestorPolicy,
         header: &RequestHeader,
         device: Option<&str>,
+        tries_code: bool,
         ctx: &mut RequestCtx,
     ) -> Result<IpAddr, ApiError> {
         let peer_ip = ctx.peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip());
@@ -103,20 +117,18 @@ impl Gateway {
             forwarded.into_iter().filter(|e| !e.is_empty()),
             &policy.trusted_proxies,
         );
-        if let Some(limiters) = snapshot.edge.limiters(&policy.name)
-            && let Err(refused) = limiters.check(client, device)
-        {
-            self.metrics.throttled(&policy.name, refused.limit.label());
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
-                format!(
-                    "rate limit per {} exceeded: retry in {} s",
-                    refused.limit.label().replace('_', " "),
-                    retry_after_secs(refused.retry_after)
-                ),
-            )
-            .retry_after(retry_after_secs(refused.retry_after)));
+        if let Some(limiters) = snapshot.edge.limiters(&policy.name) {
+            let checked = limiters.check(client, device).and_then(|()| {
+                if tries_code {
+                    limiters.check_code_entry(client)
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err(refused) = checked {
+                self.metrics.throttled(&policy.name, refused.limit.label());
+                return Err(too_many_requests(refused));
+            }
         }
         Ok(client)
     }
@@ -138,7 +150,9 @@ impl Gateway {
             .as_deref()
             .and_then(|r| snapshot.requestors.get(r))
         {
-            let admitted = self.admit(&snapshot, policy, header, target.device.as_deref(), ctx);
+            let tries_code = target.route.tries_code(&header.method, header.uri.query());
+            let device = target.device.as_deref();
+            let admitted = self.admit(&snapshot, policy, header, device, tries_code, ctx);
             let refusal = match admitted {
                 Err(refusal) => Some(refusal),
                 Ok(client)
@@ -158,7 +172,8 @@ impl Gateway {
                 Ok(_) => None,
             };
             if let Some(refusal) = refusal {
-                local::respond(session, error_response(&refusal)).await?;
+                let response = refusal_response(target.route, policy, &refusal);
+                local::respond(session, response).await?;
                 return Ok(true);
             }
         }
@@ -271,7 +286,7 @@ impl ProxyHttp for Gateway {
         ctx.route = "content";
         let route = &policy.routes[route_index];
         let header = session.req_header();
-        let checked = match self.admit(&snapshot, policy, header, None, ctx) {
+        let checked = match self.admit(&snapshot, policy, header, None, false, ctx) {
             Ok(_) => self.check_token(policy, route, header).await,
             Err(refusal) => Err(refusal),
         };

@@ -1,4 +1,5 @@
-//! Rate limits with governor: token buckets per client IP, per device and per requestor.
+//! Rate limits with governor: token buckets per client IP, per device and per requestor,
+//! and for codes tried on the activation page, per client IP and per requestor.
 //! Keyed limiters forget idle keys when `retain_recent` runs, so their memory follows the
 //! number of recently active clients, not the number ever seen.
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::domain::access::{Rate, Throttling};
+use crate::domain::access::{Attempts, Rate, Throttling};
 
 /// Which limit refused a request, for the 429's metric label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub enum Limit {
     ClientIp,
     Device,
     Requestor,
+    CodeEntryClientIp,
+    CodeEntryRequestor,
 }
 
 impl Limit {
@@ -25,6 +28,8 @@ impl Limit {
             Limit::ClientIp => "client_ip",
             Limit::Device => "device",
             Limit::Requestor => "requestor",
+            Limit::CodeEntryClientIp => "code_entry_client_ip",
+            Limit::CodeEntryRequestor => "code_entry_requestor",
         }
     }
 }
@@ -42,12 +47,21 @@ pub struct Limiters {
     per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_device: Option<DefaultKeyedRateLimiter<String>>,
     per_requestor: Option<DefaultDirectRateLimiter>,
+    code_entry_per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    code_entry_per_requestor: Option<DefaultDirectRateLimiter>,
 }
 
 fn quota(rate: Rate) -> Quota {
     let per_second = NonZeroU32::new(rate.per_second).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN);
     Quota::per_second(per_second).allow_burst(burst)
+}
+
+fn attempts_quota(a: Attempts) -> Quota {
+    let burst = NonZeroU32::new(a.attempts).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(a.period / burst.get())
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
+        .allow_burst(burst)
 }
 
 impl Limiters {
@@ -57,15 +71,29 @@ impl Limiters {
             per_ip: t.per_client_ip.map(|r| RateLimiter::keyed(quota(r))),
             per_device: t.per_device.map(|r| RateLimiter::keyed(quota(r))),
             per_requestor: t.per_requestor.map(|r| RateLimiter::direct(quota(r))),
+            code_entry_per_ip: t
+                .code_entry_per_client_ip
+                .map(|a| RateLimiter::keyed(attempts_quota(a))),
+            code_entry_per_requestor: t
+                .code_entry_per_requestor
+                .map(|a| RateLimiter::direct(attempts_quota(a))),
+        }
+    }
+
+    fn refusal(
+        &self,
+        limit: Limit,
+        not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>,
+    ) -> Throttled {
+        Throttled {
+            limit,
+            retry_after: not_until.wait_time_from(self.clock.now()),
         }
     }
 
     /// Spends one token from each applicable bucket, most specific first.
     pub fn check(&self, ip: IpAddr, device: Option<&str>) -> Result<(), Throttled> {
-        let refuse = |limit, not_until: governor::NotUntil<_>| Throttled {
-            limit,
-            retry_after: not_until.wait_time_from(self.clock.now()),
-        };
+        let refuse = |limit, not_until| self.refusal(limit, not_until);
         if let Some(l) = &self.per_ip {
             l.check_key(&ip).map_err(|n| refuse(Limit::ClientIp, n))?;
         }
@@ -80,9 +108,26 @@ impl Limiters {
         Ok(())
     }
 
+    /// Spends one code attempt of the client and one of the requestor.
+    pub fn check_code_entry(&self, ip: IpAddr) -> Result<(), Throttled> {
+        if let Some(l) = &self.code_entry_per_ip {
+            l.check_key(&ip)
+                .map_err(|n| self.refusal(Limit::CodeEntryClientIp, n))?;
+        }
+        if let Some(l) = &self.code_entry_per_requestor {
+            l.check()
+                .map_err(|n| self.refusal(Limit::CodeEntryRequestor, n))?;
+        }
+        Ok(())
+    }
+
     /// Forgets keys whose buckets are full again.
     pub fn retain_recent(&self) {
         if let Some(l) = &self.per_ip {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        if let Some(l) = &self.code_entry_per_ip {
             l.retain_recent();
             l.shrink_to_fit();
         }
@@ -95,6 +140,7 @@ impl Limiters {
     /// Client IPs and devices with state.
     pub fn keys(&self) -> usize {
         self.per_ip.as_ref().map_or(0, |l| l.len())
+            + self.code_entry_per_ip.as_ref().map_or(0, |l| l.len())
             + self.per_device.as_ref().map_or(0, |l| l.len())
     }
 }
@@ -113,6 +159,7 @@ mod tests {
             per_client_ip: ip,
             per_device: device,
             per_requestor: requestor,
+            ..Throttling::default()
         })
     }
 
@@ -153,6 +200,36 @@ mod tests {
         assert!(l.check(ip, Some("other")).is_ok());
         assert!(l.check(ip, None).is_ok());
         assert_eq!(l.check(ip, None).unwrap_err().limit, Limit::Requestor);
+    }
+
+    #[test]
+    fn code_attempts_are_limited_per_client_and_across_clients() {
+        let l = Limiters::new(&Throttling {
+            code_entry_per_client_ip: Some(Attempts {
+                attempts: 3,
+                period: Duration::from_secs(60),
+            }),
+            code_entry_per_requestor: Some(Attempts {
+                attempts: 5,
+                period: Duration::from_secs(60),
+            }),
+            ..Throttling::default()
+        });
+        let ip = |n: u8| IpAddr::from([192, 0, 2, n]);
+        for _ in 0..3 {
+            l.check_code_entry(ip(1)).unwrap();
+        }
+        let refused = l.check_code_entry(ip(1)).unwrap_err();
+        assert_eq!(refused.limit, Limit::CodeEntryClientIp);
+        // One attempt comes back every 20 s.
+        assert!(refused.retry_after > Duration::from_secs(15));
+        assert!(refused.retry_after <= Duration::from_secs(20));
+        // Other limits are untouched by code attempts.
+        assert!(l.check(ip(1), None).is_ok());
+        l.check_code_entry(ip(2)).unwrap();
+        l.check_code_entry(ip(3)).unwrap();
+        let refused = l.check_code_entry(ip(4)).unwrap_err();
+        assert_eq!(refused.limit, Limit::CodeEntryRequestor);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::response::ApiResponse;
 use super::{ApiError, Call};
 use crate::domain::code::CodeRecord;
 use crate::domain::ids::UserId;
+use crate::domain::requestor::RequestorPolicy;
 use crate::service::{Error, Linked};
 
 /// The cookie carrying the sign-in under way.
@@ -255,6 +256,30 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         }
     };
     Ok(clear_cookie(page, requestor))
+}
+
+/// A refusal before the page's handler ran: too many attempts (the wait is said, and sent
+/// as `Retry-After`), or any other reason in its own words.
+pub(crate) fn refusal(requestor: &RequestorPolicy, e: &ApiError) -> ApiResponse {
+    let (title, message) = match e.retry_after {
+        Some(seconds) => (
+            "Too many attempts",
+            format!(
+                "Too many codes were tried, from your network or on {}. For your security, \
+                 wait {seconds} seconds before you try again.",
+                requestor.display_name
+            ),
+        ),
+        None => ("Something went wrong", e.message.to_string()),
+    };
+    let mut response = html(e.status, pages::outcome(title, &message, &requestor.name));
+    if let Some(value) = e
+        .retry_after
+        .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 fn failed(call: &Call<'_>, status: StatusCode, message: &str) -> ApiResponse {
