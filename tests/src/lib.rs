@@ -16,6 +16,7 @@ pub mod decision_point;
 pub mod device_links;
 pub mod dns;
 pub mod kube;
+pub mod oidc_provider;
 pub mod operator;
 pub mod origin;
 pub mod regions;

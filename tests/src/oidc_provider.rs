@@ -1,0 +1,223 @@
+//! An OpenID Connect provider that is not ours — `tests/oidc-provider`, panva's
+//! `oidc-provider` on Node.js, installed by `.ci/setup` — reached through an interceptor of
+//! ours that can spoil the ID tokens its token endpoint answers with: how a test shows that
+//! the gateway refuses a broken signature or a token issued to another client. Locally a
+//! test without Node.js or the package skips, saying so; in CI it fails.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use bytes::Bytes;
+
+/// What the interceptor does to the next token responses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tamper {
+    Nothing,
+    /// One character of the ID token's signature changed.
+    BreakSignature,
+    /// The ID token replaced by this one.
+    Substitute(String),
+}
+
+/// A client of the provider.
+pub struct ProviderClient<'a> {
+    pub id: &'a str,
+    pub secret: &'a str,
+    pub redirect_uri: &'a str,
+}
+
+pub struct ExternalProvider {
+    child: Child,
+    tamper: Arc<Mutex<Tamper>>,
+    pub issuer: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Interceptor {
+    provider: SocketAddr,
+    http: reqwest::Client,
+    tamper: Arc<Mutex<Tamper>>,
+}
+
+fn package_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("oidc-provider")
+}
+
+/// The interceptor's socket, bound before anything is configured with its address.
+pub struct Reserved {
+    listener: tokio::net::TcpListener,
+    /// The issuer URL, as far as anyone can tell.
+    pub issuer: String,
+}
+
+impl ExternalProvider {
+    /// The interceptor's address, to configure the gateway with; `None` (after saying why)
+    /// when the provider package is missing outside CI.
+    pub async fn reserve(test: &str) -> Option<Reserved> {
+        let dir = package_dir();
+        if !dir.join("node_modules/oidc-provider").is_dir() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: CI must run the external OpenID Connect provider, but {} lacks node_modules (run .ci/setup)",
+                dir.display()
+            );
+            let _ = writeln!(
+                std::io::stderr(),
+                "{test}: skipped, the test OpenID Connect provider is not installed (run .ci/setup)"
+            );
+            return None;
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let issuer = format!("http://{}", listener.local_addr().expect("an address"));
+        Some(Reserved { listener, issuer })
+    }
+}
+
+impl Reserved {
+    /// Starts the provider for `clients`, behind the interceptor.
+    pub fn start(self, clients: &[ProviderClient<'_>]) -> ExternalProvider {
+        let clients: Vec<serde_json::Value> = clients
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "client_id": c.id,
+                    "client_secret": c.secret,
+                    "redirect_uris": [c.redirect_uri],
+                })
+            })
+            .collect();
+        let mut child = Command::new("node")
+            .arg(package_dir().join("provider.mjs"))
+            .arg(&self.issuer)
+            .arg(serde_json::Value::from(clients).to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node starts");
+        // Its first line is its port, once it listens; the rest is drained, for a provider
+        // whose output pipe closed would die at its next line.
+        let mut output = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        output.read_line(&mut line).expect("the provider's output");
+        std::thread::spawn(move || std::io::copy(&mut output, &mut std::io::sink()));
+        let Ok(port) = line.trim().parse::<u16>() else {
+            let _ = child.kill();
+            panic!("the OpenID Connect provider did not start: {line:?}");
+        };
+        let tamper = Arc::new(Mutex::new(Tamper::Nothing));
+        let interceptor = Arc::new(Interceptor {
+            provider: SocketAddr::from(([127, 0, 0, 1], port)),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("an HTTP client"),
+            tamper: Arc::clone(&tamper),
+        });
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(interceptor);
+        let listener = self.listener;
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.ok();
+        });
+        ExternalProvider {
+            child,
+            tamper,
+            issuer: self.issuer,
+            task,
+        }
+    }
+}
+
+impl ExternalProvider {
+    pub fn tamper(&self, tamper: Tamper) {
+        *self.tamper.lock().expect("not poisoned") = tamper;
+    }
+}
+
+impl Drop for ExternalProvider {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Passes a request to the provider as it came (the Host header included, so the provider
+/// names the interceptor in its URLs), and its answer back, spoiled when asked to.
+async fn forward(State(i): State<Arc<Interceptor>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .expect("a small body");
+    let target = format!(
+        "http://{}{}",
+        i.provider,
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    let mut headers = parts.headers;
+    // Bodies stay readable for the tampering.
+    headers.remove(http::header::ACCEPT_ENCODING);
+    let answer = match i
+        .http
+        .request(parts.method, target)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(answer) => answer,
+        Err(e) => {
+            let mut response = Response::new(Body::from(format!("provider unreachable: {e:?}")));
+            *response.status_mut() = http::StatusCode::BAD_GATEWAY;
+            return response;
+        }
+    };
+    let status = answer.status();
+    let mut headers = answer.headers().clone();
+    let mut body = answer.bytes().await.expect("the provider's body");
+    let tamper = i.tamper.lock().expect("not poisoned").clone();
+    if parts.uri.path() == "/token" && status.is_success() && tamper != Tamper::Nothing {
+        body = spoil(&body, &tamper);
+        headers.remove(http::header::CONTENT_LENGTH);
+    }
+    headers.remove(http::header::TRANSFER_ENCODING);
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+fn spoil(body: &Bytes, tamper: &Tamper) -> Bytes {
+    let mut tokens: serde_json::Value = serde_json::from_slice(body).expect("a token response");
+    let id_token = tokens["id_token"].as_str().expect("an ID token").to_owned();
+    tokens["id_token"] = match tamper {
+        Tamper::Substitute(other) => other.clone(),
+        Tamper::BreakSignature => {
+            let (signed, signature) = id_token.rsplit_once('.').expect("a JWS");
+            let mut signature = signature.as_bytes().to_vec();
+            // A character in the middle: the last one may carry only padding bits.
+            let middle = signature.len() / 2;
+            signature[middle] = if signature[middle] == b'A' {
+                b'B'
+            } else {
+                b'A'
+            };
+            format!(
+                "{signed}.{}",
+                String::from_utf8(signature).expect("base64url")
+            )
+        }
+        Tamper::Nothing => id_token,
+    }
+    .into();
+    Bytes::from(tokens.to_string())
+}
