@@ -1,0 +1,186 @@
+//! The activation page in a real browser: headless Chromium (Debian's, installed by
+//! `.ci/setup`) driven over WebDriver by chromedriver. It types the code shown on the TV,
+//! picks the provider, signs in at the built-in test MVPD and reaches the success page; the
+//! device is then linked. Locally a machine without chromedriver skips, saying so; CI fails.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+
+use fantoccini::{ClientBuilder, Locator};
+use linkgate_tests::{Gateway, free_port, requestors_config, unthrottled};
+
+/// chromedriver on a port of its own, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Option<Self> {
+        if Command::new("chromedriver")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the browser test, but chromedriver is missing (run .ci/setup)"
+            );
+            let _ = writeln!(
+                std::io::stderr(),
+                "activation_browser: skipped, no chromedriver (run .ci/setup)"
+            );
+            return None;
+        }
+        // A port another process took in between makes chromedriver exit: try another.
+        for _ in 0..5 {
+            let port = free_port().port();
+            let mut child = Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver starts");
+            let mut output = BufReader::new(child.stdout.take().expect("piped"));
+            let mut started = false;
+            let mut line = String::new();
+            while output.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line.contains("started successfully") {
+                    started = true;
+                    break;
+                }
+                line.clear();
+            }
+            if started {
+                // Drained from now on: a driver whose output pipe closed would fail to log.
+                std::thread::spawn(move || std::io::copy(&mut output, &mut std::io::sink()));
+                return Some(Self {
+                    child,
+                    url: format!("http://127.0.0.1:{port}"),
+                });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("chromedriver did not start");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Headless Chromium without the background connections this machine's network refuses.
+fn capabilities(profile: &std::path::Path) -> fantoccini::wd::Capabilities {
+    let options = serde_json::json!({
+        "binary": "/usr/bin/chromium",
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync",
+            format!("--user-data-dir={}", profile.display()),
+        ],
+    });
+    [("goog:chromeOptions".to_owned(), options)]
+        .into_iter()
+        .collect()
+}
+
+#[tokio::test]
+async fn chromium_types_the_code_signs_in_and_reaches_the_success_page() {
+    let Some(driver) = Driver::start() else {
+        return;
+    };
+    let listen = free_port();
+    let config = requestors_config(
+        &format!("testMvpd: {{listen: '{listen}'}}\n"),
+        &[("demo", "")],
+    )
+    .replace(
+        "mvpds: [{id: test-mvpd, decision: {allow: ['*']}}]",
+        &format!(
+            "mvpds: [{{id: test-mvpd, displayName: Test Cable, decision: {{allow: ['*']}}, \
+                 oidc: {{issuer: 'http://{listen}', clientId: demo}}}}]"
+        ),
+    );
+    let gw = Gateway::with_config(&unthrottled(&config)).await;
+    let code = gw.issue_code("demo", "living-room-tv").await;
+
+    let profile = tempfile::tempdir().expect("a profile directory");
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities(profile.path()))
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session");
+
+    browser.goto(&gw.url("/activate/demo")).await.unwrap();
+    // Typed as a person might: lower case, without the dash.
+    let typed = code.replace('-', "").to_lowercase();
+    browser
+        .find(Locator::Id("code"))
+        .await
+        .unwrap()
+        .send_keys(&typed)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let provider = browser
+        .wait()
+        .for_element(Locator::XPath("//button[normalize-space()='Test Cable']"))
+        .await
+        .unwrap();
+    assert!(browser.source().await.unwrap().contains("living-room-tv"));
+    provider.click().await.unwrap();
+
+    // The test MVPD's sign-in form.
+    let user = browser
+        .wait()
+        .for_element(Locator::Id("user"))
+        .await
+        .unwrap();
+    user.send_keys("alice").await.unwrap();
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let heading = browser
+        .wait()
+        .for_element(Locator::XPath("//h1[normalize-space()=\"You're all set\"]"))
+        .await
+        .unwrap();
+    assert_eq!(heading.text().await.unwrap(), "You're all set");
+    let at = browser.current_url().await.unwrap();
+    assert_eq!(at.path(), "/activate/demo/callback");
+    assert!(
+        browser
+            .find(Locator::Css("main p"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("living-room-tv")
+    );
+    browser.close().await.unwrap();
+
+    let (status, body) = gw
+        .get("/v1/requestors/demo/devices/living-room-tv/authn", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["users"][0]["userId"], "alice");
+    assert_eq!(body["users"][0]["mvpd"], "test-mvpd");
+}
