@@ -36,6 +36,18 @@ pub fn unthrottled(yaml: &str) -> String {
     )
 }
 
+/// Skips a test whose outside tool is missing, saying why — locally. In CI (`CI` set) it
+/// fails instead, so that a test can never silently not run there.
+pub fn skip(test: &str, reason: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: CI must run this test, but: {reason}"
+    );
+    // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{test}: skipped, {reason}");
+}
+
 /// The backend API key of the demo requestor.
 pub const DEMO_KEY: &str = "demo-backend-key";
 
@@ -408,6 +420,22 @@ pub fn requestors_config(top: &str, requestors: &[(&str, &str)]) -> String {
         ));
     }
     out
+}
+
+/// A gateway whose `demo` requestor signs people in on the activation page at the built-in
+/// test MVPD (shown as "Test Cable"), over OpenID Connect.
+pub async fn with_test_mvpd_sign_in() -> Gateway {
+    let listen = free_port();
+    let top = format!("testMvpd: {{listen: '{listen}'}}\n");
+    let config = requestors_config(&top, &[("demo", "")]).replace(
+        "mvpds: [{id: test-mvpd, decision: {allow: ['*']}}]",
+        &format!(
+            "mvpds: [{{id: test-mvpd, displayName: Test Cable, decision: {{allow: ['*']}}, \
+             oidc: {{issuer: 'http://{listen}', clientId: demo}}}}]"
+        ),
+    );
+    assert!(config.contains("oidc"), "the MVPD line was found");
+    Gateway::with_config(&unthrottled(&config)).await
 }
 
 /// Links `device` to `user` through the test MVPD and returns a media token for `resource`.

@@ -3,11 +3,11 @@
 //! picks the provider, signs in at the built-in test MVPD and reaches the success page; the
 //! device is then linked. Locally a machine without chromedriver skips, saying so; CI fails.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use fantoccini::{ClientBuilder, Locator};
-use linkgate_tests::{Gateway, free_port, requestors_config, unthrottled};
+use linkgate_tests::free_port;
 
 /// chromedriver on a port of its own, stopped when dropped.
 struct Driver {
@@ -22,14 +22,7 @@ impl Driver {
             .output()
             .is_err()
         {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the browser test, but chromedriver is missing (run .ci/setup)"
-            );
-            let _ = writeln!(
-                std::io::stderr(),
-                "activation_browser: skipped, no chromedriver (run .ci/setup)"
-            );
+            linkgate_tests::skip("activation_browser", "no chromedriver (run .ci/setup)");
             return None;
         }
         // A port another process took in between makes chromedriver exit: try another.
@@ -89,24 +82,25 @@ fn capabilities(profile: &std::path::Path) -> fantoccini::wd::Capabilities {
         .collect()
 }
 
+/// Types `text` into the field `id` once the page has it, and submits its form.
+async fn fill_and_submit(browser: &fantoccini::Client, id: &str, text: &str) {
+    let field = browser.wait().for_element(Locator::Id(id)).await.unwrap();
+    field.send_keys(text).await.unwrap();
+    browser
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn chromium_types_the_code_signs_in_and_reaches_the_success_page() {
     let Some(driver) = Driver::start() else {
         return;
     };
-    let listen = free_port();
-    let config = requestors_config(
-        &format!("testMvpd: {{listen: '{listen}'}}\n"),
-        &[("demo", "")],
-    )
-    .replace(
-        "mvpds: [{id: test-mvpd, decision: {allow: ['*']}}]",
-        &format!(
-            "mvpds: [{{id: test-mvpd, displayName: Test Cable, decision: {{allow: ['*']}}, \
-                 oidc: {{issuer: 'http://{listen}', clientId: demo}}}}]"
-        ),
-    );
-    let gw = Gateway::with_config(&unthrottled(&config)).await;
+    let gw = linkgate_tests::with_test_mvpd_sign_in().await;
     let code = gw.issue_code("demo", "living-room-tv").await;
 
     let profile = tempfile::tempdir().expect("a profile directory");
@@ -119,20 +113,7 @@ async fn chromium_types_the_code_signs_in_and_reaches_the_success_page() {
     browser.goto(&gw.url("/activate/demo")).await.unwrap();
     // Typed as a person might: lower case, without the dash.
     let typed = code.replace('-', "").to_lowercase();
-    browser
-        .find(Locator::Id("code"))
-        .await
-        .unwrap()
-        .send_keys(&typed)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_and_submit(&browser, "code", &typed).await;
 
     let provider = browser
         .wait()
@@ -143,19 +124,7 @@ async fn chromium_types_the_code_signs_in_and_reaches_the_success_page() {
     provider.click().await.unwrap();
 
     // The test MVPD's sign-in form.
-    let user = browser
-        .wait()
-        .for_element(Locator::Id("user"))
-        .await
-        .unwrap();
-    user.send_keys("alice").await.unwrap();
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_and_submit(&browser, "user", "alice").await;
 
     let heading = browser
         .wait()

@@ -3,22 +3,11 @@
 //! TV provider picked, the sign-in at the provider (the built-in test MVPD, over OpenID
 //! Connect with PKCE, state and nonce), and the device linked to the user the provider named.
 
-use linkgate_tests::{Gateway, free_port, requestors_config, unthrottled};
+use linkgate_tests::Gateway;
 use reqwest::Client;
 
-/// A gateway whose `demo` requestor signs people in at the built-in test MVPD.
 async fn gateway() -> Gateway {
-    let listen = free_port();
-    let top = format!("testMvpd: {{listen: '{listen}'}}\n");
-    let config = requestors_config(&top, &[("demo", "")]).replace(
-        "mvpds: [{id: test-mvpd, decision: {allow: ['*']}}]",
-        &format!(
-            "mvpds: [{{id: test-mvpd, displayName: Test Cable, decision: {{allow: ['*']}}, \
-             oidc: {{issuer: 'http://{listen}', clientId: demo}}}}]"
-        ),
-    );
-    assert!(config.contains("oidc"), "the MVPD line was found");
-    Gateway::with_config(&unthrottled(&config)).await
+    linkgate_tests::with_test_mvpd_sign_in().await
 }
 
 fn browser() -> Client {
