@@ -148,8 +148,13 @@ pub struct Gateway {
 impl Gateway {
     /// The built-in demo configuration, unthrottled so that tests can make many calls
     /// from one address (the throttling tests configure their own limits).
+    /// Its test MVPD moves to a free port, so that demo gateways of parallel tests do not
+    /// meet there.
     pub async fn demo() -> Self {
-        Self::with_config(&unthrottled(DEMO_YAML)).await
+        let test_mvpd = free_port().to_string();
+        let config = DEMO_YAML.replace("127.0.0.1:8081", &test_mvpd);
+        assert_eq!(config.matches(&test_mvpd).count(), 2, "listen and issuer");
+        Self::with_config(&unthrottled(&config)).await
     }
 
     /// The standalone gateway exactly as `linkgate-proxy` runs with no configuration.
@@ -420,22 +425,6 @@ pub fn requestors_config(top: &str, requestors: &[(&str, &str)]) -> String {
         ));
     }
     out
-}
-
-/// A gateway whose `demo` requestor signs people in on the activation page at the built-in
-/// test MVPD (shown as "Test Cable"), over OpenID Connect.
-pub async fn with_test_mvpd_sign_in() -> Gateway {
-    let listen = free_port();
-    let top = format!("testMvpd: {{listen: '{listen}'}}\n");
-    let config = requestors_config(&top, &[("demo", "")]).replace(
-        "mvpds: [{id: test-mvpd, decision: {allow: ['*']}}]",
-        &format!(
-            "mvpds: [{{id: test-mvpd, displayName: Test Cable, decision: {{allow: ['*']}}, \
-             oidc: {{issuer: 'http://{listen}', clientId: demo}}}}]"
-        ),
-    );
-    assert!(config.contains("oidc"), "the MVPD line was found");
-    Gateway::with_config(&unthrottled(&config)).await
 }
 
 /// Links `device` to `user` through the test MVPD and returns a media token for `resource`.

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use fantoccini::{ClientBuilder, Locator};
-use linkgate_tests::free_port;
+use linkgate_tests::{Gateway, free_port};
 
 /// chromedriver on a port of its own, stopped when dropped.
 struct Driver {
@@ -100,7 +100,7 @@ async fn chromium_types_the_code_signs_in_and_reaches_the_success_page() {
     let Some(driver) = Driver::start() else {
         return;
     };
-    let gw = linkgate_tests::with_test_mvpd_sign_in().await;
+    let gw = Gateway::demo().await;
     let code = gw.issue_code("demo", "living-room-tv").await;
 
     let profile = tempfile::tempdir().expect("a profile directory");
@@ -117,7 +117,9 @@ async fn chromium_types_the_code_signs_in_and_reaches_the_success_page() {
 
     let provider = browser
         .wait()
-        .for_element(Locator::XPath("//button[normalize-space()='Test Cable']"))
+        .for_element(Locator::XPath(
+            "//button[normalize-space()='Test TV Provider']",
+        ))
         .await
         .unwrap();
     assert!(browser.source().await.unwrap().contains("living-room-tv"));

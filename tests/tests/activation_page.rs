@@ -1,14 +1,11 @@
 //! The activation page walked as a browser walks it — an HTTP client keeping cookies and
 //! following redirects through forms: the code typed in any case and without its dash, the
 //! TV provider picked, the sign-in at the provider (the built-in test MVPD, over OpenID
-//! Connect with PKCE, state and nonce), and the device linked to the user the provider named.
+//! Connect with PKCE, state and nonce), and the device linked to the user the provider named;
+//! all as the demo configuration runs it.
 
 use linkgate_tests::Gateway;
 use reqwest::Client;
-
-async fn gateway() -> Gateway {
-    linkgate_tests::with_test_mvpd_sign_in().await
-}
 
 fn browser() -> Client {
     Client::builder()
@@ -24,7 +21,7 @@ fn typed(code: &str) -> String {
 
 #[tokio::test]
 async fn a_person_activates_a_tv_from_a_phone_through_the_page_and_their_provider() {
-    let gw = gateway().await;
+    let gw = Gateway::demo().await;
     let code = gw.issue_code("demo", "living-room-tv").await;
     let browser = browser();
 
@@ -63,7 +60,7 @@ async fn a_person_activates_a_tv_from_a_phone_through_the_page_and_their_provide
     assert_eq!(choose.status(), 200);
     let choose = choose.text().await.unwrap();
     assert!(
-        choose.contains("living-room-tv") && choose.contains("Test Cable"),
+        choose.contains("living-room-tv") && choose.contains("Test TV Provider"),
         "{choose}"
     );
 
@@ -114,7 +111,7 @@ async fn a_person_activates_a_tv_from_a_phone_through_the_page_and_their_provide
 
 #[tokio::test]
 async fn a_verification_uri_complete_skips_the_typing_and_a_stranger_s_callback_is_refused() {
-    let gw = gateway().await;
+    let gw = Gateway::demo().await;
     let code = gw.issue_code("demo", "kitchen-tv").await;
     let page = browser()
         .get(gw.url(&format!("/activate/demo?user_code={code}")))

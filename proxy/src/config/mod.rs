@@ -181,8 +181,24 @@ mod tests {
     fn the_demo_configuration_serves_the_demo_requestor() {
         let config = Config::demo();
         let demo = config.requestors.get("demo").expect("demo requestor");
-        assert!(demo.mvpd("test-mvpd").is_some());
         assert!(demo.accepts_backend_key(b"demo-backend-key"));
+        // People sign in at the built-in test MVPD, which the demo runs.
+        let (listen, issuer) = config.test_mvpd.clone().expect("the test MVPD");
+        assert_eq!(listen.port(), 8081);
+        let oidc = demo.mvpd("test-mvpd").and_then(|m| m.oidc.clone());
+        assert_eq!(oidc.map(|o| o.issuer), Some(issuer));
+        // The demo backend's statement key (beside the demo configuration) registers clients.
+        let statement = crate::domain::clients::Statement {
+            software_id: "demo-backend".into(),
+            software_version: None,
+            aud: "demo".into(),
+            exp: None,
+        }
+        .sign(include_bytes!("demo-statement-key.pem"))
+        .unwrap();
+        let keys = &demo.clients.as_ref().expect("clients").statement_keys;
+        let now = crate::domain::time::Timestamp::from_unix_millis(0);
+        assert!(crate::domain::clients::Statement::verify(&statement, keys, "demo", now).is_ok());
         assert_eq!(config.listen.port(), 8080);
         assert_eq!(config.admin.port(), 9090);
         assert_eq!(config.store, StoreBackend::File);
