@@ -6,12 +6,18 @@
 //
 // CLIENTS_JSON is its client metadata list ({client_id, client_secret, redirect_uris}).
 // It listens on a free port of 127.0.0.1 and prints the port once it accepts connections.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import Provider from 'oidc-provider';
 
 const [issuer, clients] = process.argv.slice(2);
 
+// A signing key of its own at each start: a restart rotates the keys.
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signing = { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+
 const provider = new Provider(issuer, {
   clients: JSON.parse(clients),
+  jwks: { keys: [signing] },
   // A login name is the subject, and its name claim too.
   findAccount: (_ctx, id) => ({
     accountId: id,

@@ -33,15 +33,17 @@ pub struct ProviderClient<'a> {
 
 pub struct ExternalProvider {
     child: Child,
-    tamper: Arc<Mutex<Tamper>>,
+    interceptor: Arc<Interceptor>,
+    /// The provider's client list, for a restart.
+    clients: String,
     pub issuer: String,
     task: tokio::task::JoinHandle<()>,
 }
 
 struct Interceptor {
-    provider: SocketAddr,
+    provider: Mutex<SocketAddr>,
     http: reqwest::Client,
-    tamper: Arc<Mutex<Tamper>>,
+    tamper: Mutex<Tamper>,
 }
 
 fn package_dir() -> PathBuf {
@@ -86,52 +88,69 @@ impl Reserved {
                 })
             })
             .collect();
-        let mut child = Command::new("node")
-            .arg(package_dir().join("provider.mjs"))
-            .arg(&self.issuer)
-            .arg(serde_json::Value::from(clients).to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node starts");
-        // Its first line is its port, once it listens; the rest is drained, for a provider
-        // whose output pipe closed would die at its next line.
-        let mut output = BufReader::new(child.stdout.take().expect("piped"));
-        let mut line = String::new();
-        output.read_line(&mut line).expect("the provider's output");
-        std::thread::spawn(move || std::io::copy(&mut output, &mut std::io::sink()));
-        let Ok(port) = line.trim().parse::<u16>() else {
-            let _ = child.kill();
-            panic!("the OpenID Connect provider did not start: {line:?}");
-        };
-        let tamper = Arc::new(Mutex::new(Tamper::Nothing));
+        let clients = serde_json::Value::from(clients).to_string();
+        let (child, provider) = spawn(&self.issuer, &clients);
         let interceptor = Arc::new(Interceptor {
-            provider: SocketAddr::from(([127, 0, 0, 1], port)),
+            provider: Mutex::new(provider),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("an HTTP client"),
-            tamper: Arc::clone(&tamper),
+            tamper: Mutex::new(Tamper::Nothing),
         });
         let app = axum::Router::new()
             .fallback(forward)
-            .with_state(interceptor);
+            .with_state(Arc::clone(&interceptor));
         let listener = self.listener;
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.ok();
         });
         ExternalProvider {
             child,
-            tamper,
+            interceptor,
+            clients,
             issuer: self.issuer,
             task,
         }
     }
 }
 
+/// The provider process for `issuer`, and where it listens.
+fn spawn(issuer: &str, clients: &str) -> (Child, SocketAddr) {
+    let mut child = Command::new("node")
+        .arg(package_dir().join("provider.mjs"))
+        .arg(issuer)
+        .arg(clients)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node starts");
+    // Its first line is its port, once it listens; the rest is drained, for a provider
+    // whose output pipe closed would die at its next line.
+    let mut output = BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = String::new();
+    output.read_line(&mut line).expect("the provider's output");
+    std::thread::spawn(move || std::io::copy(&mut output, &mut std::io::sink()));
+    let Ok(port) = line.trim().parse::<u16>() else {
+        let _ = child.kill();
+        panic!("the OpenID Connect provider did not start: {line:?}");
+    };
+    (child, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
 impl ExternalProvider {
     pub fn tamper(&self, tamper: Tamper) {
-        *self.tamper.lock().expect("not poisoned") = tamper;
+        *self.interceptor.tamper.lock().expect("not poisoned") = tamper;
+    }
+
+    /// Stops the provider and starts it again, behind the same address: its development
+    /// signing keys are made at each start, so this is a key rotation.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, provider) = spawn(&self.issuer, &self.clients);
+        self.child = child;
+        *self.interceptor.provider.lock().expect("not poisoned") = provider;
     }
 }
 
@@ -150,9 +169,9 @@ async fn forward(State(i): State<Arc<Interceptor>>, request: Request) -> Respons
     let body = axum::body::to_bytes(body, 1 << 20)
         .await
         .expect("a small body");
+    let provider = *i.provider.lock().expect("not poisoned");
     let target = format!(
-        "http://{}{}",
-        i.provider,
+        "http://{provider}{}",
         parts.uri.path_and_query().map_or("/", |p| p.as_str())
     );
     let mut headers = parts.headers;

@@ -2,8 +2,9 @@
 //! (panva's `oidc-provider`, run on 127.0.0.1 by the test): discovery, its sign-in and
 //! consent forms, the code redeemed with PKCE, its RS256 ID token verified against its JWK
 //! set. Then the same walk with the ID token spoiled on its way back to the gateway: a broken
-//! signature, and a genuine token of the same provider issued to another client (same nonce).
-//! Neither links the device; the clean walk afterwards does.
+//! signature, a genuine token of the same provider issued to another client (same nonce), an
+//! answer naming another issuer. None links the device; the clean walk afterwards does. And
+//! the provider rotating its keys between two sign-ins.
 
 use linkgate_tests::oidc_provider::{ExternalProvider, ProviderClient, Tamper};
 use linkgate_tests::{Gateway, requestors_config, unthrottled};
@@ -63,20 +64,31 @@ fn browser() -> Client {
         .expect("a browser-like client")
 }
 
-/// Follows redirects until a page, or until one points `ELSEWHERE` (returned unfollowed).
-async fn follow(browser: &Client, mut response: Response) -> Response {
+/// Where a redirect points.
+fn location(response: &Response) -> Url {
+    let location = response.headers()[header::LOCATION].to_str().unwrap();
+    response.url().join(location).unwrap()
+}
+
+/// Follows redirects until a page, or until one points where `stop` says (returned
+/// unfollowed).
+async fn follow_until(
+    browser: &Client,
+    mut response: Response,
+    stop: impl Fn(&Url) -> bool,
+) -> Response {
     for _ in 0..10 {
-        if !response.status().is_redirection() {
+        if !response.status().is_redirection() || stop(&location(&response)) {
             return response;
         }
-        let location = response.headers()[header::LOCATION].to_str().unwrap();
-        let next = response.url().join(location).unwrap();
-        if next.as_str().starts_with(ELSEWHERE) {
-            return response;
-        }
-        response = browser.get(next).send().await.unwrap();
+        response = browser.get(location(&response)).send().await.unwrap();
     }
     panic!("too many redirects");
+}
+
+/// Follows redirects until a page, or until one points `ELSEWHERE`.
+async fn follow(browser: &Client, response: Response) -> Response {
+    follow_until(browser, response, |url| url.as_str().starts_with(ELSEWHERE)).await
 }
 
 /// The `action` of the page's first form, as a URL.
@@ -99,6 +111,12 @@ async fn form_action(page: Response) -> Url {
 
 /// From the provider's sign-in form: sign in as `login`, consent, and follow on.
 async fn sign_in(browser: &Client, login_page: Response, login: &str) -> Response {
+    let consented = sign_in_and_consent(browser, login_page, login).await;
+    follow(browser, consented).await
+}
+
+/// From the provider's sign-in form: sign in as `login` and consent; the provider's answer.
+async fn sign_in_and_consent(browser: &Client, login_page: Response, login: &str) -> Response {
     let login_form = form_action(login_page).await;
     let answer = browser
         .post(login_form)
@@ -107,13 +125,12 @@ async fn sign_in(browser: &Client, login_page: Response, login: &str) -> Respons
         .await
         .unwrap();
     let consent_form = form_action(follow(browser, answer).await).await;
-    let answer = browser
+    browser
         .post(consent_form)
         .form(&[("prompt", "consent")])
         .send()
         .await
-        .unwrap();
-    follow(browser, answer).await
+        .unwrap()
 }
 
 /// The gateway's walk up to the provider's sign-in form: the page for it, and the nonce the
@@ -153,8 +170,7 @@ async fn token_of_another_client(issuer: &str, nonce: &str) -> String {
         .append_pair("code_challenge_method", "S256");
     let login = follow(&browser, browser.get(authorize).send().await.unwrap()).await;
     let back = sign_in(&browser, login, "mallory").await;
-    let location = Url::parse(back.headers()[header::LOCATION].to_str().unwrap()).unwrap();
-    let code = location
+    let code = location(&back)
         .query_pairs()
         .find(|(k, _)| k == "code")
         .map(|(_, v)| v.into_owned())
@@ -182,15 +198,24 @@ async fn authn(gw: &Gateway, device: &str) -> (u16, serde_json::Value) {
         .await
 }
 
+/// One activation of `device` as `login`, through the provider: the gateway's last page.
+async fn activate(gw: &Gateway, device: &str, login: &str) -> Response {
+    let code = gw.issue_code("demo", device).await;
+    let browser = browser();
+    let (login_page, _) = start_activation(gw, &browser, &code).await;
+    sign_in(&browser, login_page, login).await
+}
+
 #[tokio::test]
-async fn a_tv_is_activated_by_signing_in_at_an_independent_provider() {
-    let Some(Setup { gw, provider: _p }) = setup("independent provider").await else {
+async fn a_tv_is_activated_by_signing_in_at_an_independent_provider_also_after_it_rotates_keys() {
+    let Some(Setup {
+        gw,
+        provider: mut p,
+    }) = setup("independent provider").await
+    else {
         return;
     };
-    let code = gw.issue_code("demo", "living-room-tv").await;
-    let browser = browser();
-    let (login_page, _) = start_activation(&gw, &browser, &code).await;
-    let done = sign_in(&browser, login_page, "alice").await;
+    let done = activate(&gw, "living-room-tv", "alice").await;
     assert_eq!(done.url().path(), "/activate/demo/callback");
     assert_eq!(done.status(), StatusCode::OK);
     assert!(done.text().await.unwrap().contains("living-room-tv"));
@@ -199,6 +224,15 @@ async fn a_tv_is_activated_by_signing_in_at_an_independent_provider() {
     assert_eq!(body["users"][0]["userId"], "alice");
     assert_eq!(body["users"][0]["mvpd"], "test-mvpd");
     assert_eq!(body["users"][0]["metadata"]["name"], "User alice");
+
+    // The provider comes back with new signing keys: the gateway, which keeps the old ones
+    // for a while, fetches them again when an ID token names a key it lacks.
+    p.restart();
+    let done = activate(&gw, "kitchen-tv", "bob").await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let (status, body) = authn(&gw, "kitchen-tv").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["users"][0]["userId"], "bob");
 }
 
 #[tokio::test]
@@ -236,8 +270,40 @@ async fn a_broken_signature_or_another_client_s_token_links_nothing() {
     );
     assert_eq!(authn(&gw, "den-tv").await.0, 403);
 
-    // Unspoiled, the same code and provider work: the refusals were the tokens'.
     provider.tamper(Tamper::Nothing);
+
+    // An answer saying it comes from another issuer (RFC 9207): a mix-up, refused.
+    let browser_d = browser();
+    let (login_page, _) = start_activation(&gw, &browser_d, &code).await;
+    let consented = sign_in_and_consent(&browser_d, login_page, "alice").await;
+    let at_callback = follow_until(&browser_d, consented, |url| {
+        url.path() == "/activate/demo/callback"
+    })
+    .await;
+    let mut answer = location(&at_callback);
+    let params: Vec<(String, String)> = answer.query_pairs().into_owned().collect();
+    assert!(
+        params
+            .iter()
+            .any(|(k, v)| k == "iss" && *v == provider.issuer),
+        "{answer}"
+    );
+    answer
+        .query_pairs_mut()
+        .clear()
+        .extend_pairs(params.iter().map(|(k, v)| {
+            (
+                k.as_str(),
+                if k == "iss" { "http://127.0.0.1:1" } else { v },
+            )
+        }));
+    let refused = browser_d.get(answer).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("another issuer"), "{page}");
+    assert_eq!(authn(&gw, "den-tv").await.0, 403);
+
+    // Unspoiled, the same code and provider work: the refusals were the answers'.
     let browser_c = browser();
     let (login_page, _) = start_activation(&gw, &browser_c, &code).await;
     let done = sign_in(&browser_c, login_page, "alice").await;

@@ -88,6 +88,7 @@ impl Activation {
         cookie: &str,
         state: &str,
         code: &str,
+        iss: Option<&str>,
         redirect: &str,
     ) -> Result<Returned, ActivationError> {
         let now = self.clock.now();
@@ -109,7 +110,7 @@ impl Activation {
             .ok_or_else(|| ActivationError::NoSignIn(mvpd.id.clone()))?;
         let user = self
             .sign_in
-            .finish(provider, redirect, session.pending, code)
+            .finish(provider, redirect, session.pending, code, iss)
             .await?;
         Ok(Returned {
             code: session.code,

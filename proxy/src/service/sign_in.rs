@@ -1,13 +1,21 @@
 //! Signing a person in at their MVPD with OpenID Connect: the authorization code flow with
 //! PKCE, state and nonce, against the provider's discovery document, and the ID token
 //! checked (signature by the provider's published keys, issuer, audience, nonce, expiry).
+//! A provider's discovery document and keys are kept for a few minutes, and fetched again
+//! at once when an ID token names a key they lack (the provider rotated its keys).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreClient, CoreIdTokenClaims, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType,
+    CoreClient, CoreIdToken, CoreIdTokenClaims, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreResponseType,
 };
 use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 
@@ -36,11 +44,17 @@ pub enum SignInError {
     Exchange(String),
     #[error("the provider's ID token is not valid: {0}")]
     IdToken(String),
+    #[error("the sign-in came back from another issuer ({0})")]
+    Issuer(String),
 }
 
-#[derive(Clone)]
+/// How long a provider's discovery document and keys are used before being fetched again.
+const METADATA_TTL: Duration = Duration::from_secs(300);
+
 pub struct SignIn {
     http: openidconnect::reqwest::Client,
+    /// By issuer: when fetched, and what.
+    metadata: Mutex<HashMap<String, (Instant, Arc<CoreProviderMetadata>)>>,
 }
 
 impl Default for SignIn {
@@ -51,6 +65,7 @@ impl Default for SignIn {
                 .redirect(openidconnect::reqwest::redirect::Policy::none())
                 .build()
                 .expect("a default HTTP client builds"),
+            metadata: Mutex::default(),
         }
     }
 }
@@ -65,16 +80,50 @@ type Client = CoreClient<
 >;
 
 impl SignIn {
-    async fn client(&self, provider: &OidcProvider, redirect: &str) -> Result<Client, SignInError> {
-        let issuer = IssuerUrl::new(provider.issuer.as_str().trim_end_matches('/').to_owned())
-            .map_err(|e| SignInError::Discovery(e.to_string()))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
-            .await
-            .map_err(|e| SignInError::Discovery(e.to_string()))?;
+    /// The provider's discovery document and keys: kept ones, unless `fresh` or too old.
+    async fn metadata(
+        &self,
+        provider: &OidcProvider,
+        fresh: bool,
+    ) -> Result<Arc<CoreProviderMetadata>, SignInError> {
+        let issuer = provider.issuer.as_str().trim_end_matches('/').to_owned();
+        let kept = self
+            .metadata
+            .lock()
+            .expect("not poisoned")
+            .get(&issuer)
+            .cloned();
+        if let Some((fetched, metadata)) = kept
+            && !fresh
+            && fetched.elapsed() < METADATA_TTL
+        {
+            return Ok(metadata);
+        }
+        let url =
+            IssuerUrl::new(issuer.clone()).map_err(|e| SignInError::Discovery(e.to_string()))?;
+        let metadata = Arc::new(
+            CoreProviderMetadata::discover_async(url, &self.http)
+                .await
+                .map_err(|e| SignInError::Discovery(e.to_string()))?,
+        );
+        self.metadata
+            .lock()
+            .expect("not poisoned")
+            .insert(issuer, (Instant::now(), Arc::clone(&metadata)));
+        Ok(metadata)
+    }
+
+    async fn client(
+        &self,
+        provider: &OidcProvider,
+        redirect: &str,
+        fresh: bool,
+    ) -> Result<Client, SignInError> {
+        let metadata = self.metadata(provider, fresh).await?;
         let redirect = RedirectUrl::new(redirect.to_owned())
             .map_err(|e| SignInError::Discovery(e.to_string()))?;
         Ok(CoreClient::from_provider_metadata(
-            metadata,
+            (*metadata).clone(),
             ClientId::new(provider.client_id.clone()),
             provider.client_secret.clone().map(ClientSecret::new),
         )
@@ -87,7 +136,7 @@ impl SignIn {
         provider: &OidcProvider,
         redirect: &str,
     ) -> Result<(url::Url, Pending), SignInError> {
-        let client = self.client(provider, redirect).await?;
+        let client = self.client(provider, redirect, false).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = client
             .authorize_url(
@@ -107,14 +156,20 @@ impl SignIn {
     }
 
     /// Redeems the code the provider sent back and checks the ID token it answers with.
+    /// `iss`, when the provider sent one back (RFC 9207), must be its own.
     pub async fn finish(
         &self,
         provider: &OidcProvider,
         redirect: &str,
         pending: Pending,
         code: &str,
+        iss: Option<&str>,
     ) -> Result<SignedIn, SignInError> {
-        let client = self.client(provider, redirect).await?;
+        let issuer = provider.issuer.as_str().trim_end_matches('/');
+        if let Some(iss) = iss.filter(|iss| iss.trim_end_matches('/') != issuer) {
+            return Err(SignInError::Issuer(iss.to_owned()));
+        }
+        let client = self.client(provider, redirect, false).await?;
         let tokens = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| SignInError::Exchange(e.to_string()))?
@@ -125,20 +180,37 @@ impl SignIn {
         let id_token = tokens
             .id_token()
             .ok_or_else(|| SignInError::IdToken("none was given".into()))?;
-        let verifier = client.id_token_verifier().set_allowed_algs([
-            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-            CoreJwsSigningAlgorithm::EdDsa,
-        ]);
-        let claims: &CoreIdTokenClaims = id_token
-            .claims(&verifier, &Nonce::new(pending.nonce))
-            .map_err(|e| SignInError::IdToken(e.to_string()))?;
-        Ok(SignedIn {
-            subject: claims.subject().as_str().to_owned(),
-            name: claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.as_str().to_owned()),
-        })
+        let nonce = Nonce::new(pending.nonce);
+        match verify(&client, id_token, &nonce) {
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                let client = self.client(provider, redirect, true).await?;
+                verify(&client, id_token, &nonce)
+            }
+            verified => verified,
+        }
+        .map_err(|e| SignInError::IdToken(e.to_string()))
     }
+}
+
+/// Who the ID token names, once its signature, issuer, audience, nonce and expiry are good.
+fn verify(
+    client: &Client,
+    id_token: &CoreIdToken,
+    nonce: &Nonce,
+) -> Result<SignedIn, ClaimsVerificationError> {
+    let verifier = client.id_token_verifier().set_allowed_algs([
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        CoreJwsSigningAlgorithm::EdDsa,
+    ]);
+    let claims: &CoreIdTokenClaims = id_token.claims(&verifier, nonce)?;
+    Ok(SignedIn {
+        subject: claims.subject().as_str().to_owned(),
+        name: claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().to_owned()),
+    })
 }

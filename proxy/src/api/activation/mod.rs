@@ -186,7 +186,14 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let redirect = redirect_uri(&call);
     let returned = match call
         .activation
-        .finish(call.requestor, &cookie, &state, &code, &redirect)
+        .finish(
+            call.requestor,
+            &cookie,
+            &state,
+            &code,
+            call.input.get("iss").as_deref(),
+            &redirect,
+        )
         .await
     {
         Ok(returned) => returned,
