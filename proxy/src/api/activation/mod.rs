@@ -272,8 +272,8 @@ pub(crate) fn refusal(requestor: &RequestorPolicy, e: &ApiError) -> ApiResponse 
         Some(seconds) => (
             "Too many attempts",
             format!(
-                "Too many codes were tried, from your network or on {}. For your security, \
-                 wait {seconds} seconds before you try again.",
+                "There have been too many attempts, from your network or on {}. For your \
+                 security, wait {seconds} seconds before you try again.",
                 requestor.display_name
             ),
         ),
