@@ -159,13 +159,15 @@ async fn one_link_written_in_two_regions_at_once_ends_the_same_everywhere() {
     );
     assert_ne!(in_a.spec, in_b.spec);
 
-    // Then rewritten in both at once, each over the copy it holds, a's clock a minute ahead:
-    // the later clock wins everywhere.
+    // Then rewritten in both at once, each over the copy both held (as two partitioned
+    // regions would: a write that already saw the other's would rightly follow it), a's clock
+    // a minute ahead: the later clock wins everywhere.
+    let base = revision(&links["console"]);
     let rewrites = [(a, "carol", 60_000), (b, "dave", 0)].map(|(region, user_id, ahead)| {
+        let next = Revision::next(Some(&base), now_millis() + ahead, &region.name).to_string();
         rewrite(&region.links, "console", move |spec| {
-            let next = Revision::next(Some(&revision(spec)), now_millis() + ahead, &region.name);
             spec.users = vec![serde_json::from_value(user(user_id, 3600.0)).expect("a user")];
-            spec.revision = Some(next.to_string());
+            spec.revision = Some(next.clone());
         })
     });
     let [in_a, in_b] = rewrites;
