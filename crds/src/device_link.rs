@@ -48,6 +48,10 @@ pub struct DeviceLinkSpec {
     /// The users linked to the device.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<LinkedUserSpec>,
+    /// The credential the device holds once it has exchanged its device secret for tokens;
+    /// removing it (or the link) revokes the device's tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<DeviceCredentialSpec>,
     /// When the link was revoked; a revoked link is kept as a tombstone until it could have
     /// expired, so that a late copy cannot bring it back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,6 +146,19 @@ pub struct LinkedUserSpec {
     /// What the MVPD or the requestor's backend told about the user.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
+}
+
+/// A device's token family: no token is stored, only what checks one.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceCredentialSpec {
+    /// Random identifier of the family every access and refresh token of the device names.
+    #[schemars(regex(pattern = r"^[0-9a-f]{32}$"))]
+    pub family: String,
+    /// The sequence number of the family's current refresh token; a lower one presented
+    /// again is a replay and revokes the family.
+    #[schemars(range(min = 1))]
+    pub refresh_sequence: u64,
 }
 
 /// The lifecycle of a device link.

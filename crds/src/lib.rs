@@ -11,18 +11,19 @@ mod revision;
 mod secret_ref;
 
 pub use device_link::{
-    AwaitingUserSpec, CodeStateSpec, DeviceLink, DeviceLinkPhase, DeviceLinkSpec, DeviceLinkStatus,
-    LinkedUserSpec, PendingCodeSpec,
+    AwaitingUserSpec, CodeStateSpec, DeviceCredentialSpec, DeviceLink, DeviceLinkPhase,
+    DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec, PendingCodeSpec,
 };
 pub use region_sync::{ORIGIN_REGION_ANNOTATION, RegionSync};
 pub use requestor::{
     AttemptLimit, BackendCredentials, ClientRegistration, CodeEntryLimits, CodePolicy,
     ContentRouteSpec, DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_AUTHN_TTL_SECONDS,
     DEFAULT_AUTHZ_TTL_SECONDS, DEFAULT_CODE_ALPHABET, DEFAULT_CODE_LENGTH,
-    DEFAULT_CODE_TTL_SECONDS, DEFAULT_KEY_ROTATION_SECONDS, DEFAULT_MEDIA_TOKEN_TTL_SECONDS,
-    DEFAULT_PREAUTHORIZE_LIMIT, DecisionSpec, DeviceFlowPolicy, ManagedKeyStatus, MediaTokenPolicy,
-    MvpdSpec, OidcSpec, RateLimit, Requestor, RequestorSpec, RequestorStatus, SigningKeyRef,
-    ThrottlingPolicy, UpstreamSpec, WebhookSpec,
+    DEFAULT_CODE_TTL_SECONDS, DEFAULT_DEVICE_ACCESS_TOKEN_TTL_SECONDS,
+    DEFAULT_KEY_ROTATION_SECONDS, DEFAULT_MEDIA_TOKEN_TTL_SECONDS, DEFAULT_PREAUTHORIZE_LIMIT,
+    DecisionSpec, DeviceAuthPolicy, DeviceDialect, DeviceFlowPolicy, ManagedKeyStatus,
+    MediaTokenPolicy, MvpdSpec, OidcSpec, RateLimit, Requestor, RequestorSpec, RequestorStatus,
+    SigningKeyRef, ThrottlingPolicy, UpstreamSpec, WebhookSpec,
 };
 pub use revision::{Revision, RevisionError, is_region};
 pub use secret_ref::SecretKeyRef;

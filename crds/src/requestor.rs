@@ -106,6 +106,10 @@ pub struct RequestorSpec {
     #[serde(default)]
     pub device_flow: DeviceFlowPolicy,
 
+    /// How devices prove who they are on the calls they make about themselves.
+    #[serde(default)]
+    pub device_auth: DeviceAuthPolicy,
+
     /// Request rate limits on this requestor's API calls and content.
     #[serde(default)]
     pub throttling: ThrottlingPolicy,
@@ -268,6 +272,48 @@ pub struct DeviceFlowPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 60))]
     pub interval_seconds: Option<u32>,
+}
+
+/// Default lifetime of a device's access token.
+pub const DEFAULT_DEVICE_ACCESS_TOKEN_TTL_SECONDS: u32 = 3600;
+
+/// Device credentials: every device-side call carries the device's own access token
+/// (exchanged for the secret it got with its code, renewed with rotating refresh tokens)
+/// or the requestor backend's credential. There is no setting that accepts neither.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceAuthPolicy {
+    /// Lifetime of a device's access token, in seconds; it never outlives the link.
+    #[serde(default = "default_device_access_token_ttl")]
+    #[schemars(range(min = 60, max = 86_400))]
+    pub access_token_ttl_seconds: u32,
+    /// Dialects whose device-side calls only the requestor's backend makes (existing
+    /// clients that cannot hold a device token, fronted by the programmer's service):
+    /// there the backend's credential is required and device tokens are refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backend_only: Vec<DeviceDialect>,
+}
+
+impl Default for DeviceAuthPolicy {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_seconds: DEFAULT_DEVICE_ACCESS_TOKEN_TTL_SECONDS,
+            backend_only: Vec::new(),
+        }
+    }
+}
+
+fn default_device_access_token_ttl() -> u32 {
+    DEFAULT_DEVICE_ACCESS_TOKEN_TTL_SECONDS
+}
+
+/// An API dialect devices speak.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceDialect {
+    Native,
+    Adobe,
+    Matchmaker,
 }
 
 /// Token-bucket limits; a limit set to null is off.

@@ -49,6 +49,10 @@ pub fn plan(spec: &DeviceLinkSpec, now: Timestamp) -> Plan {
     let mut live = spec.clone();
     live.code.take_if(|code| code.expires_at.0 <= now);
     live.users.retain(|user| user.authn_expires_at.0 > now);
+    if live.users.is_empty() {
+        // The device's tokens end with its last user.
+        live.credential = None;
+    }
     let code_expiry = live.code.as_ref().map(|code| code.expires_at.0);
     let Some(expires_at) = earliest(code_expiry, latest_authn(&live)) else {
         return Plan::Delete;
@@ -141,6 +145,7 @@ mod tests {
             device_id: "tv".into(),
             code: None,
             users: vec![],
+            credential: None,
             revoked_at: None,
             origin_region: None,
             revision: None,
@@ -186,6 +191,33 @@ mod tests {
         // The status tells the latest authentication; the next look is at the earliest.
         assert_eq!(outlook.expires_at, at(600));
         assert_eq!(outlook.next_change, at(60));
+    }
+
+    #[test]
+    fn the_device_credential_goes_with_the_last_user() {
+        let credential = Some(linkgate_crds::DeviceCredentialSpec {
+            family: "0".repeat(32),
+            refresh_sequence: 3,
+        });
+        let spec = DeviceLinkSpec {
+            code: Some(code(60, CodeStateSpec::Redeemed)),
+            users: vec![user("alice", -1)],
+            credential: credential.clone(),
+            ..link()
+        };
+        let Plan::Replace(kept, _) = plan(&spec, at(0)) else {
+            panic!("expected a replace");
+        };
+        assert_eq!(kept.credential, None);
+        let spec = DeviceLinkSpec {
+            users: vec![user("alice", -1), user("bob", 60)],
+            credential: credential.clone(),
+            ..link()
+        };
+        let Plan::Replace(kept, _) = plan(&spec, at(0)) else {
+            panic!("expected a replace");
+        };
+        assert_eq!(kept.credential, credential, "bob's device keeps its tokens");
     }
 
     #[test]

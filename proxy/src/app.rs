@@ -24,7 +24,9 @@ use crate::domain::time::{Clock, SystemClock};
 use crate::edge::{Gateway, Upstreams};
 use crate::live::{Live, Reloader, Snapshot};
 use crate::metrics::Metrics;
-use crate::service::{Activation, Clients, DecisionClient, DeviceFlow, Entitlements, Linking};
+use crate::service::{
+    Activation, Clients, DecisionClient, DeviceFlow, DeviceTokens, Entitlements, Linking,
+};
 use crate::store::{FileStore, KubeStore, MemoryStore, Store};
 use crate::test_mvpd::TestMvpd;
 
@@ -92,9 +94,16 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         DecisionClient::new(),
         Arc::clone(&metrics),
     ));
+    let device_tokens = Arc::new(DeviceTokens::new(
+        &code_key,
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        Arc::clone(&metrics),
+    ));
     let device_flow = Arc::new(DeviceFlow::new(
         Arc::clone(&linking),
         Arc::clone(&entitlements),
+        Arc::clone(&device_tokens),
         Arc::clone(&store),
         Arc::clone(&clock),
         code_key.clone(),
@@ -109,6 +118,7 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         linking,
         entitlements,
         device_flow,
+        device_tokens,
     };
     let api = Arc::new(Api::new(services));
     let live = Arc::new(Live::new(Snapshot::new(config.requestors)));

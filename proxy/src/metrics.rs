@@ -23,6 +23,7 @@ pub struct Metrics {
     throttled: IntCounterVec,
     token_rejections: IntCounterVec,
     upstream_errors: IntCounterVec,
+    device_auth_failures: IntCounterVec,
     throttle_keys: IntGauge,
     stored_codes: IntGauge,
     stored_links: IntGauge,
@@ -121,6 +122,14 @@ impl Metrics {
             &["requestor", "kind"],
         )
         .expect("valid metric");
+        let device_auth_failures = IntCounterVec::new(
+            Opts::new(
+                "device_auth_failures_total",
+                "Device-side calls and refreshes refused for their credential, by requestor and reason",
+            ),
+            &["requestor", "reason"],
+        )
+        .expect("valid metric");
         let throttle_keys = IntGauge::new(
             "throttle_keys",
             "Client IPs and devices the rate limiters hold state for",
@@ -142,6 +151,7 @@ impl Metrics {
             Box::new(throttled.clone()),
             Box::new(token_rejections.clone()),
             Box::new(upstream_errors.clone()),
+            Box::new(device_auth_failures.clone()),
             Box::new(throttle_keys.clone()),
             Box::new(stored_codes.clone()),
             Box::new(stored_links.clone()),
@@ -163,6 +173,7 @@ impl Metrics {
             throttled,
             token_rejections,
             upstream_errors,
+            device_auth_failures,
             throttle_keys,
             stored_codes,
             stored_links,
@@ -219,6 +230,12 @@ impl Metrics {
     pub fn upstream_error(&self, requestor: &str, kind: &'static str) {
         self.upstream_errors
             .with_label_values(&[requestor, kind])
+            .inc();
+    }
+
+    pub fn device_auth_failure(&self, requestor: &str, reason: &'static str) {
+        self.device_auth_failures
+            .with_label_values(&[requestor, reason])
             .inc();
     }
 

@@ -16,6 +16,7 @@ const LOOKUPS: usize = 1_000_000;
 
 fn link(i: usize) -> DeviceLink {
     DeviceLink {
+        credential: None,
         requestor: "bench".into(),
         device: DeviceId::parse(&format!("device-{i:08}")).expect("valid ID"),
         users: vec![LinkedUser {

@@ -48,6 +48,7 @@ mod tests {
             device_id: "tv".into(),
             code: None,
             users: Vec::new(),
+            credential: None,
             revoked_at: None,
             origin_region: Some("a".into()),
             revision: Some(revision.into()),

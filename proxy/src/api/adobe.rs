@@ -19,6 +19,9 @@ struct Regcode<'a> {
     generated: i64,
     expires: i64,
     info: Info<'a>,
+    /// Only in the answer to the device that asked: what it exchanges for its tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_secret: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -41,16 +44,18 @@ fn regcode_view<'a>(record: &'a CodeRecord, code: &'a str) -> Regcode<'a> {
             device_id: record.device.as_str(),
             device_type: record.device_type.as_deref(),
         },
+        device_secret: None,
     }
 }
 
 pub(super) async fn create_regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let request = super::native::issue_request(&call, "ttl")?;
     let issued = call.linking.issue_code(call.requestor, request).await?;
-    Ok(json(
-        StatusCode::CREATED,
-        &regcode_view(&issued.record, issued.code.as_str()),
-    ))
+    let view = Regcode {
+        device_secret: Some(&issued.device_secret),
+        ..regcode_view(&issued.record, issued.code.as_str())
+    };
+    Ok(json(StatusCode::CREATED, &view))
 }
 
 pub(super) fn regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {

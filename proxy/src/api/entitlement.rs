@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::response::{ApiResponse, json, no_content, rfc3339};
 use super::{ApiError, Call};
-use crate::domain::ids::DeviceId;
 use crate::domain::link::{LinkError, Unlink};
 use crate::domain::time::Timestamp;
 use crate::service::Error;
@@ -19,14 +18,6 @@ pub(super) enum Dialect {
 }
 
 impl Dialect {
-    fn device(self, call: &Call<'_>) -> Result<DeviceId, ApiError> {
-        let raw = match self {
-            Dialect::Native => call.path.device.unwrap_or_default().into(),
-            Dialect::Adobe => call.input.require("deviceId")?,
-        };
-        Ok(DeviceId::parse(&raw)?)
-    }
-
     fn time(self, t: Timestamp) -> Value {
         match self {
             Dialect::Native => Value::String(rfc3339(t)),
@@ -47,7 +38,7 @@ fn with_status(e: Error, status: StatusCode) -> ApiError {
 }
 
 pub(super) fn check_authn(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
-    let device = d.device(&call)?;
+    let device = call.device()?;
     let user = call.entitlements.authn(call.requestor, &device)?;
     let mut body = json!({
         "requestor": call.requestor.name,
@@ -61,7 +52,7 @@ pub(super) fn check_authn(call: Call<'_>, d: Dialect) -> Result<ApiResponse, Api
 
 /// The authentication token: 404 when there is none, 410 when it has expired.
 pub(super) fn authn_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
-    let device = d.device(&call)?;
+    let device = call.device()?;
     match call.entitlements.authn(call.requestor, &device) {
         Ok(user) => {
             let mut body = json!({
@@ -88,7 +79,7 @@ fn authz_body(call: &Call<'_>, d: Dialect, authz: &crate::service::Authz) -> Val
 }
 
 pub(super) async fn authorize(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
-    let device = d.device(&call)?;
+    let device = call.device()?;
     let resource = call.input.require("resource")?;
     let authz = call
         .entitlements
@@ -99,7 +90,7 @@ pub(super) async fn authorize(call: Call<'_>, d: Dialect) -> Result<ApiResponse,
 
 /// The cached authorization: 412 without authentication, 404 none, 410 expired.
 pub(super) async fn authz_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
-    let device = d.device(&call)?;
+    let device = call.device()?;
     let resource = call.input.require("resource")?;
     let authz = call
         .entitlements
@@ -108,8 +99,8 @@ pub(super) async fn authz_token(call: Call<'_>, d: Dialect) -> Result<ApiRespons
     Ok(json(StatusCode::OK, &authz_body(&call, d, &authz)))
 }
 
-pub(super) async fn preauthorize(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
-    let device = d.device(&call)?;
+pub(super) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = call.device()?;
     let resources: Vec<String> = call
         .input
         .require("resource")?
@@ -136,7 +127,7 @@ pub(super) async fn preauthorize(call: Call<'_>, d: Dialect) -> Result<ApiRespon
 }
 
 pub(super) async fn media_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
-    let device = d.device(&call)?;
+    let device = call.device()?;
     let resource = call.input.require("resource")?;
     let (token, claims) = call
         .entitlements
@@ -165,8 +156,8 @@ pub(super) async fn media_token(call: Call<'_>, d: Dialect) -> Result<ApiRespons
 }
 
 /// Removes the device's authentication; logging out twice is not an error.
-pub(super) async fn logout(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
-    let device = d.device(&call)?;
+pub(super) async fn logout(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = call.device()?;
     match call
         .linking
         .unlink(call.requestor, &device, Unlink::Everyone)
@@ -177,8 +168,8 @@ pub(super) async fn logout(call: Call<'_>, d: Dialect) -> Result<ApiResponse, Ap
     }
 }
 
-pub(super) fn user_metadata(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
-    let device = d.device(&call)?;
+pub(super) fn user_metadata(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = call.device()?;
     let user = call.entitlements.authn(call.requestor, &device)?;
     Ok(json(
         StatusCode::OK,

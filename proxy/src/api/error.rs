@@ -134,7 +134,7 @@ impl From<Error> for ApiError {
             Error::AccountUnauthorized => S::FORBIDDEN,
             Error::NotAwaitingApproval => S::NOT_FOUND,
             Error::BadApproval(_) | Error::Client(ClientError::Statement(_)) => S::BAD_REQUEST,
-            Error::Client(_) => S::UNAUTHORIZED,
+            Error::Client(_) | Error::DeviceCredentialRequired => S::UNAUTHORIZED,
             Error::ClientsDisabled => S::FORBIDDEN,
             Error::CodeSpaceExhausted
             | Error::Contended

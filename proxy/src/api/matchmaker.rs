@@ -13,10 +13,10 @@ use crate::service::{Error, IssueCode, Linked};
 pub(super) async fn get_auth_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = DeviceId::parse(&call.input.require("device_id")?)?;
     let request = IssueCode {
+        proven: call.principal.acts_for(&device),
         device,
         mvpd: None,
         device_type: None,
-        device_code: None,
         ttl: None,
     };
     let issued = call.linking.issue_code(call.requestor, request).await?;
@@ -25,6 +25,7 @@ pub(super) async fn get_auth_code(call: Call<'_>) -> Result<ApiResponse, ApiErro
         &json!({
             "device_id": issued.record.device.as_str(),
             "auth_code": issued.code.as_str(),
+            "device_secret": issued.device_secret,
         }),
     ))
 }
@@ -50,7 +51,7 @@ pub(super) async fn link_device(call: Call<'_>) -> Result<ApiResponse, ApiError>
 }
 
 pub(super) fn get_user(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let device = DeviceId::parse(&call.input.require("device_id")?)?;
+    let device = call.device()?;
     let users = call.linking.authenticated_users(call.requestor, &device);
     if users.is_empty() {
         return Err(Error::NoUser.into());

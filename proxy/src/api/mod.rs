@@ -4,6 +4,7 @@
 
 mod activation;
 mod adobe;
+mod caller;
 mod entitlement;
 mod error;
 mod input;
@@ -13,6 +14,7 @@ mod oauth;
 mod response;
 mod routes;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -37,11 +39,17 @@ pub fn refusal_response(route: Route, requestor: &RequestorPolicy, e: &ApiError)
     }
 }
 pub use input::query_param;
-pub use routes::Route;
+pub use routes::{Credential, Route, RouteInfo, table as route_table};
 
+use crate::domain::ids::DeviceId;
 use crate::domain::requestor::RequestorPolicy;
-use crate::service::{Activation, Clients, DeviceFlow, Entitlements, Linking, Requestors};
+use crate::service::{
+    Activation, Clients, DeviceAuthError, DeviceFlow, DeviceTokens, Entitlements, Linking,
+    Requestors,
+};
+use caller::{Credentials, Principal};
 use input::Input;
+use routes::{Check, DeviceFrom};
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -49,8 +57,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// What a request is for, as far as the path and query tell.
 pub struct Target<'a> {
     pub route: Route,
-    pub requestor: Option<std::borrow::Cow<'a, str>>,
-    pub device: Option<std::borrow::Cow<'a, str>>,
+    pub requestor: Option<Cow<'a, str>>,
+    pub device: Option<Cow<'a, str>>,
 }
 
 /// A request as the API sees it.
@@ -60,6 +68,8 @@ pub struct ApiRequest<'a> {
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: Bytes,
+    /// The client's address as the edge decided it (trusted proxies considered).
+    pub client_ip: std::net::IpAddr,
 }
 
 pub struct Api {
@@ -68,6 +78,7 @@ pub struct Api {
     linking: Arc<Linking>,
     entitlements: Arc<Entitlements>,
     device_flow: Arc<DeviceFlow>,
+    device_tokens: Arc<DeviceTokens>,
     router: matchit::Router<Route>,
 }
 
@@ -78,11 +89,16 @@ pub struct Services {
     pub linking: Arc<Linking>,
     pub entitlements: Arc<Entitlements>,
     pub device_flow: Arc<DeviceFlow>,
+    pub device_tokens: Arc<DeviceTokens>,
 }
 
-/// What a handler gets: the requestor named in the path, path parameters and input.
+/// What a handler gets: the requestor named in the path, who is calling, the device a
+/// device-side route acts on (decided, and checked against the caller, before the handler
+/// runs), path parameters and input.
 struct Call<'a> {
     requestor: &'a RequestorPolicy,
+    principal: Principal,
+    device: Option<DeviceId>,
     path: PathParams<'a>,
     input: Input,
     headers: &'a HeaderMap,
@@ -91,6 +107,14 @@ struct Call<'a> {
     linking: &'a Linking,
     entitlements: &'a Entitlements,
     device_flow: &'a DeviceFlow,
+    device_tokens: &'a DeviceTokens,
+}
+
+impl Call<'_> {
+    /// The device a device-side route acts on.
+    fn device(&self) -> Result<DeviceId, ApiError> {
+        self.device.clone().ok_or(ApiError::not_found())
+    }
 }
 
 #[derive(Default)]
@@ -108,6 +132,7 @@ impl Api {
             linking: services.linking,
             entitlements: services.entitlements,
             device_flow: services.device_flow,
+            device_tokens: services.device_tokens,
             router: routes::router(),
         }
     }
@@ -122,15 +147,11 @@ impl Api {
     pub fn target<'a>(&self, path: &'a str, query: Option<&'a str>) -> Option<Target<'a>> {
         let matched = self.router.at(path).ok()?;
         let from = |name: &str, alternatives: &[&str]| {
-            matched
-                .params
-                .get(name)
-                .map(std::borrow::Cow::Borrowed)
-                .or_else(|| {
-                    alternatives
-                        .iter()
-                        .find_map(|a| input::query_param(query, a))
-                })
+            matched.params.get(name).map(Cow::Borrowed).or_else(|| {
+                alternatives
+                    .iter()
+                    .find_map(|a| input::query_param(query, a))
+            })
         };
         Some(Target {
             route: *matched.value,
@@ -180,69 +201,66 @@ impl Api {
         }
         // The Adobe entitlement calls name the requestor in the query string.
         let name = match params.get("requestor") {
-            Some(name) => std::borrow::Cow::Borrowed(name),
+            Some(name) => Cow::Borrowed(name),
             None => input::query_param(request.query, "requestor")
                 .ok_or(ApiError::missing_parameter("requestor"))?,
         };
         let requestor = requestors
             .get(&name)
             .ok_or_else(|| ApiError::unknown_requestor(&name))?;
-        if route.needs_backend(request.method) {
-            self.authenticate_backend(requestor, request.headers)?;
-        }
+        // Who is calling is settled before any input is read.
+        let credentials = Credentials {
+            clients: &self.clients,
+            tokens: &self.device_tokens,
+            requestor,
+            headers: request.headers,
+            client_ip: request.client_ip,
+        };
+        let check = route.check(request.method);
+        let principal = match check {
+            Check::Anyone => Principal::Anyone,
+            Check::Backend => credentials.backend()?,
+            Check::CodeIssuer => credentials.principal()?,
+            Check::Device(_) => match credentials.principal()? {
+                Principal::Anyone => return Err(credentials.refuse(DeviceAuthError::Missing)),
+                known => known,
+            },
+        };
         if request.body.len() > MAX_BODY_BYTES {
             return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
         }
+        let input = Input::parse(request.query, request.headers, &request.body)?;
+        let device = match check {
+            Check::Device(from) => {
+                let (raw, name) = match from {
+                    DeviceFrom::Path => (params.get("device").map(Cow::Borrowed), "device"),
+                    DeviceFrom::Param(name) => (input.get(name), name),
+                };
+                let device = DeviceId::parse(&raw.ok_or(ApiError::missing_parameter(name))?)?;
+                credentials.device(&principal, &device, route.dialect())?;
+                Some(device)
+            }
+            _ => None,
+        };
         let call = Call {
             requestor,
+            principal,
+            device,
             path: PathParams {
                 code: params.get("code"),
                 device: params.get("device"),
                 user: params.get("user"),
             },
-            input: Input::parse(request.query, request.headers, &request.body)?,
+            input,
             headers: request.headers,
             activation: &self.activation,
             clients: &self.clients,
             linking: &self.linking,
             entitlements: &self.entitlements,
             device_flow: &self.device_flow,
+            device_tokens: &self.device_tokens,
         };
         route.handle(request.method, call).await
-    }
-}
-
-impl Api {
-    /// Server-to-server calls carry a registered client's access token, or the requestor
-    /// backend's API key, as a bearer token.
-    fn authenticate_backend(
-        &self,
-        requestor: &RequestorPolicy,
-        headers: &HeaderMap,
-    ) -> Result<(), ApiError> {
-        let Some(value) = headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing_credential",
-                "this call is made by the requestor's backend: send Authorization: Bearer <access token or API key>",
-            ));
-        };
-        let presented = value
-            .as_bytes()
-            .strip_prefix(b"Bearer ")
-            .unwrap_or_default();
-        let as_token = std::str::from_utf8(presented).unwrap_or_default();
-        if requestor.accepts_backend_key(presented)
-            || self.clients.authenticates(requestor, as_token)
-        {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credential",
-                "the credential is not valid for this requestor",
-            ))
-        }
     }
 }
 
@@ -273,9 +291,16 @@ mod tests {
             Default::default(),
             metrics,
         ));
+        let device_tokens = Arc::new(DeviceTokens::new(
+            &CodeKey::new(b"k"),
+            store.clone(),
+            Arc::new(SystemClock),
+            Arc::new(Metrics::new()),
+        ));
         let device_flow = Arc::new(DeviceFlow::new(
             linking.clone(),
             entitlements.clone(),
+            device_tokens.clone(),
             store,
             Arc::new(SystemClock),
             CodeKey::new(b"k"),
@@ -290,6 +315,7 @@ mod tests {
             linking,
             entitlements,
             device_flow,
+            device_tokens,
         };
         Api::new(services)
     }
@@ -319,6 +345,7 @@ mod tests {
                     query: uri.query(),
                     headers: &map,
                     body: Bytes::copy_from_slice(body.as_bytes()),
+                    client_ip: std::net::Ipv4Addr::LOCALHOST.into(),
                 },
             )
             .await;
@@ -348,18 +375,13 @@ mod tests {
     #[tokio::test]
     async fn only_the_matchmaker_dialect_adds_error_message() {
         let api = api();
-        let (status, _, body) = call(
-            &api,
-            "GET",
-            "/matchmaker/demo/get_user?device_id=tv",
-            &[],
-            "",
-        )
-        .await;
+        let backend = [("authorization", "Bearer demo-backend-key")];
+        let get_user = "/matchmaker/demo/get_user?device_id=tv";
+        let (status, _, body) = call(&api, "GET", get_user, &backend, "").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["error_message"], "No such user exists");
-        let (status, _, body) =
-            call(&api, "GET", "/v1/requestors/demo/devices/tv/authn", &[], "").await;
+        let authn = "/v1/requestors/demo/devices/tv/authn";
+        let (status, _, body) = call(&api, "GET", authn, &backend, "").await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(body.get("error_message").is_none(), "{body}");
     }

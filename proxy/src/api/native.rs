@@ -25,6 +25,9 @@ struct CodeView<'a> {
     device_type: Option<&'a str>,
     issued_at: String,
     expires_at: String,
+    /// Only in the answer to the device that asked: what it exchanges for its tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_secret: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -58,6 +61,7 @@ fn code_view<'a>(record: &'a CodeRecord, code: Option<&'a Code>) -> CodeView<'a>
         device_type: record.device_type.as_deref(),
         issued_at: rfc3339(record.issued_at),
         expires_at: rfc3339(record.expires_at),
+        device_secret: None,
     }
 }
 
@@ -89,19 +93,28 @@ pub(super) fn issue_request(
     call: &Call<'_>,
     ttl_param: &'static str,
 ) -> Result<IssueCode, ApiError> {
+    let device = DeviceId::parse(&call.input.require("deviceId")?)?;
     Ok(IssueCode {
-        device: DeviceId::parse(&call.input.require("deviceId")?)?,
+        proven: call.principal.acts_for(&device),
+        device,
         mvpd: call.input.get("mvpd").map(Into::into),
         device_type: call.input.get("deviceType").map(Into::into),
         ttl: call.input.seconds(ttl_param)?,
-        device_code: None,
     })
 }
 
 pub(super) async fn issue_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let request = issue_request(&call, "ttlSeconds")?;
-    let IssuedCode { code, record } = call.linking.issue_code(call.requestor, request).await?;
-    Ok(json(StatusCode::CREATED, &code_view(&record, Some(&code))))
+    let IssuedCode {
+        code,
+        record,
+        device_secret,
+    } = call.linking.issue_code(call.requestor, request).await?;
+    let view = CodeView {
+        device_secret: Some(&device_secret),
+        ..code_view(&record, Some(&code))
+    };
+    Ok(json(StatusCode::CREATED, &view))
 }
 
 pub(super) fn code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
@@ -156,12 +169,13 @@ fn linked_view(linked: Linked) -> ApiResponse {
     }
 }
 
+/// The device in the path of a backend call.
 fn device(call: &Call<'_>) -> Result<DeviceId, ApiError> {
     Ok(DeviceId::parse(call.path.device.unwrap_or_default())?)
 }
 
 pub(super) fn users(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let device = device(&call)?;
+    let device = call.device()?;
     let users = call.linking.authenticated_users(call.requestor, &device);
     Ok(json(
         StatusCode::OK,
@@ -170,7 +184,7 @@ pub(super) fn users(call: Call<'_>) -> Result<ApiResponse, ApiError> {
 }
 
 pub(super) fn authn(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let device = device(&call)?;
+    let device = call.device()?;
     call.entitlements.authn(call.requestor, &device)?;
     let users = call.linking.authenticated_users(call.requestor, &device);
     Ok(json(

@@ -11,10 +11,11 @@ use serde_json::json;
 use super::response::{ApiResponse, json};
 use super::{ApiError, Call};
 use crate::domain::ids::DeviceId;
-use crate::service::PollError;
+use crate::service::{PollError, RefreshError, TokenPair};
 
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const CLIENT_CREDENTIALS_GRANT: &str = "client_credentials";
+const REFRESH_TOKEN_GRANT: &str = "refresh_token";
 
 fn oauth_error(status: StatusCode, error: &'static str, message: impl ToString) -> ApiError {
     ApiError::new(status, error, message.to_string())
@@ -66,7 +67,11 @@ pub(super) async fn device_authorization(call: Call<'_>) -> Result<ApiResponse, 
         .get("device_id")
         .map(|d| DeviceId::parse(&d))
         .transpose()?;
-    let started = call.device_flow.start(call.requestor, device).await?;
+    let proven = device.as_ref().is_some_and(|d| call.principal.acts_for(d));
+    let started = call
+        .device_flow
+        .start(call.requestor, device, proven)
+        .await?;
     let verification_uri = match &call.requestor.verification_uri {
         Some(uri) => uri.to_string(),
         None => {
@@ -141,11 +146,14 @@ pub(super) async fn token(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         return client_credentials(&call);
     }
     check_client(&call)?;
+    if grant == REFRESH_TOKEN_GRANT {
+        return refresh(&call).await;
+    }
     if grant != DEVICE_CODE_GRANT {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            format!("{DEVICE_CODE_GRANT} or {CLIENT_CREDENTIALS_GRANT}"),
+            format!("{DEVICE_CODE_GRANT}, {REFRESH_TOKEN_GRANT} or {CLIENT_CREDENTIALS_GRANT}"),
         ));
     }
     let Some(device_code) = call.input.get("device_code") else {
@@ -169,16 +177,32 @@ pub(super) async fn token(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             return Err(oauth_error(StatusCode::BAD_REQUEST, error, e));
         }
     };
-    Ok(no_store(json(
-        StatusCode::OK,
-        &json!({
-            "access_token": granted.token,
-            "token_type": "Bearer",
-            "expires_in": granted.expires_in.as_secs(),
-            "device_id": granted.device.as_str(),
-            "user_id": granted.user.as_str(),
-        }),
-    )))
+    let mut body = token_body(&granted.tokens);
+    body["device_id"] = granted.device.as_str().into();
+    body["user_id"] = granted.user.as_str().into();
+    Ok(no_store(json(StatusCode::OK, &body)))
+}
+
+/// RFC 6749 §6: a device's refresh token for a new pair; the old one is spent.
+async fn refresh(call: &Call<'_>) -> Result<ApiResponse, ApiError> {
+    let presented = call.input.require("refresh_token")?;
+    match call.device_tokens.refresh(call.requestor, &presented).await {
+        Ok(tokens) => Ok(no_store(json(StatusCode::OK, &token_body(&tokens)))),
+        Err(RefreshError::Server(e)) => Err(e.into()),
+        Err(RefreshError::Refused(e)) => {
+            Err(oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", e))
+        }
+    }
+}
+
+/// RFC 6749 §5.1, for a device's tokens.
+fn token_body(tokens: &TokenPair) -> serde_json::Value {
+    json!({
+        "access_token": tokens.access_token,
+        "token_type": "Bearer",
+        "expires_in": tokens.expires_in.as_secs(),
+        "refresh_token": tokens.refresh_token,
+    })
 }
 
 /// RFC 6749 §5.1: token responses must not be cached.

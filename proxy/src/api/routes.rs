@@ -1,6 +1,7 @@
 //! The route table of every dialect.
 
 use http::Method;
+use linkgate_crds::DeviceDialect;
 
 use super::entitlement::{self, Dialect};
 use super::error::ErrorFields;
@@ -66,15 +67,42 @@ enum Handler {
 /// Who may call a route.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Caller {
-    /// Devices (and anyone): no credential.
-    Device,
-    /// The requestor's backend, with its key.
+    /// Anyone: discovery, OAuth grants (their own credentials) and the pages people read.
+    Anyone,
+    /// Devices asking for a code; a linked device must prove it is that device.
+    CodeIssuer,
+    /// The requestor's backend.
     Backend,
-    /// Devices read, the backend changes.
-    BackendWrites,
+    /// A device about itself (its access token), or the backend on its behalf.
+    Device(DeviceFrom),
+    /// Devices read (as `Device`), the backend changes.
+    DeviceReadsBackendWrites(DeviceFrom),
 }
 
-use Caller::{Backend, BackendWrites, Device};
+/// Where a device-side route names its device.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum DeviceFrom {
+    /// The `{device}` path parameter.
+    Path,
+    /// A query or body parameter of this name.
+    Param(&'static str),
+}
+
+/// How a route checks its caller, for a given method.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Check {
+    Anyone,
+    CodeIssuer,
+    Backend,
+    Device(DeviceFrom),
+}
+
+use Caller::{Anyone, Backend, CodeIssuer, DeviceReadsBackendWrites};
+
+/// A device-side route with its device in the path.
+const DEVICE: Caller = Caller::Device(DeviceFrom::Path);
+/// A device-side route of the Adobe dialect, which names the device `deviceId`.
+const ADOBE_DEVICE: Caller = Caller::Device(DeviceFrom::Param("deviceId"));
 
 pub(super) struct Entry {
     path: &'static str,
@@ -115,44 +143,92 @@ macro_rules! device {
 
 #[rustfmt::skip]
 const TABLE: &[Entry] = &[
-    entry("/v1/requestors/{requestor}/codes", Handler::NativeCodes, "native_codes", POST, Device),
+    entry("/v1/requestors/{requestor}/codes", Handler::NativeCodes, "native_codes", POST, CodeIssuer),
     entry("/v1/requestors/{requestor}/codes/{code}", Handler::NativeCode, "native_code", GET_DELETE, Backend),
     entry("/v1/requestors/{requestor}/links", Handler::NativeLinks, "native_links", POST, Backend),
     entry("/v1/requestors/{requestor}/codes/{code}/approval", Handler::NativeApproval, "native_approval", POST, Backend),
-    entry("/v1/requestors/{requestor}/mvpds", Handler::NativeMvpds, "native_mvpds", GET, Device),
-    entry("/v1/requestors/{requestor}/media-keys", Handler::NativeMediaKeys, "native_media_keys", GET, Device),
-    entry(device!("/users"), Handler::NativeDeviceUsers, "native_device_users", GET_DELETE, BackendWrites),
+    entry("/v1/requestors/{requestor}/mvpds", Handler::NativeMvpds, "native_mvpds", GET, Anyone),
+    entry("/v1/requestors/{requestor}/media-keys", Handler::NativeMediaKeys, "native_media_keys", GET, Anyone),
+    entry(device!("/users"), Handler::NativeDeviceUsers, "native_device_users", GET_DELETE, DeviceReadsBackendWrites(DeviceFrom::Path)),
     entry(device!("/users/{user}"), Handler::NativeDeviceUser, "native_device_user", DELETE, Backend),
-    entry(device!("/authn"), Handler::NativeAuthn, "native_authn", GET_DELETE, Device),
-    entry(device!("/authn/token"), Handler::NativeAuthnToken, "native_authn_token", GET, Device),
-    entry(device!("/authorize"), Handler::NativeAuthorize, "native_authorize", GET, Device),
-    entry(device!("/authz"), Handler::NativeAuthzToken, "native_authz_token", GET, Device),
-    entry(device!("/preauthorize"), Handler::NativePreauthorize, "native_preauthorize", GET, Device),
-    entry(device!("/media-token"), Handler::NativeMediaToken, "native_media_token", GET, Device),
-    entry(device!("/metadata"), Handler::NativeMetadata, "native_metadata", GET, Device),
-    entry("/matchmaker/{requestor}/get_auth_code", Handler::MatchmakerGetAuthCode, "matchmaker_get_auth_code", GET_POST, Device),
+    entry(device!("/authn"), Handler::NativeAuthn, "native_authn", GET_DELETE, DEVICE),
+    entry(device!("/authn/token"), Handler::NativeAuthnToken, "native_authn_token", GET, DEVICE),
+    entry(device!("/authorize"), Handler::NativeAuthorize, "native_authorize", GET, DEVICE),
+    entry(device!("/authz"), Handler::NativeAuthzToken, "native_authz_token", GET, DEVICE),
+    entry(device!("/preauthorize"), Handler::NativePreauthorize, "native_preauthorize", GET, DEVICE),
+    entry(device!("/media-token"), Handler::NativeMediaToken, "native_media_token", GET, DEVICE),
+    entry(device!("/metadata"), Handler::NativeMetadata, "native_metadata", GET, DEVICE),
+    entry("/matchmaker/{requestor}/get_auth_code", Handler::MatchmakerGetAuthCode, "matchmaker_get_auth_code", GET_POST, CodeIssuer),
     entry("/matchmaker/{requestor}/link_device", Handler::MatchmakerLinkDevice, "matchmaker_link_device", POST, Backend),
     entry("/matchmaker/{requestor}/register_user", Handler::MatchmakerLinkDevice, "matchmaker_link_device", POST, Backend),
-    entry("/matchmaker/{requestor}/get_user", Handler::MatchmakerGetUser, "matchmaker_get_user", GET_POST, Device),
+    entry("/matchmaker/{requestor}/get_user", Handler::MatchmakerGetUser, "matchmaker_get_user", GET_POST, Caller::Device(DeviceFrom::Param("device_id"))),
     entry("/matchmaker/{requestor}/unlink_device", Handler::MatchmakerUnlinkDevice, "matchmaker_unlink_device", POST, Backend),
-    entry("/reggie/v1/{requestor}/regcode", Handler::AdobeRegcode, "adobe_regcode", POST, Device),
+    entry("/reggie/v1/{requestor}/regcode", Handler::AdobeRegcode, "adobe_regcode", POST, CodeIssuer),
     entry("/reggie/v1/{requestor}/regcode/{code}", Handler::AdobeRegcodeRecord, "adobe_regcode_record", GET_DELETE, Backend),
-    entry("/api/v1/config/{requestor}", Handler::AdobeConfig, "adobe_config", GET, Device),
-    entry("/api/v1/checkauthn", Handler::AdobeCheckAuthn, "adobe_checkauthn", GET, Device),
-    entry("/api/v1/tokens/authn", Handler::AdobeAuthnToken, "adobe_authn_token", GET, Device),
-    entry("/api/v1/authorize", Handler::AdobeAuthorize, "adobe_authorize", GET, Device),
-    entry("/api/v1/tokens/authz", Handler::AdobeAuthzToken, "adobe_authz_token", GET, Device),
-    entry("/api/v1/tokens/media", Handler::AdobeMediaToken, "adobe_media_token", GET, Device),
-    entry("/api/v1/preauthorize", Handler::AdobePreauthorize, "adobe_preauthorize", GET, Device),
-    entry("/api/v1/logout", Handler::AdobeLogout, "adobe_logout", DELETE, Device),
-    entry("/api/v1/tokens/usermetadata", Handler::AdobeUserMetadata, "adobe_usermetadata", GET, Device),
-    entry("/oauth/{requestor}/device_authorization", Handler::OAuthDeviceAuthorization, "oauth_device_authorization", POST, Device),
-    entry("/oauth/{requestor}/token", Handler::OAuthToken, "oauth_token", POST, Device),
-    entry("/oauth/{requestor}/register", Handler::OAuthRegister, "oauth_register", POST, Device),
-    entry("/activate/{requestor}", Handler::ActivationEntry, "activation_entry", GET_POST, Device),
-    entry("/activate/{requestor}/signin", Handler::ActivationSignIn, "activation_signin", POST, Device),
-    entry("/activate/{requestor}/callback", Handler::ActivationCallback, "activation_callback", GET, Device),
+    entry("/api/v1/config/{requestor}", Handler::AdobeConfig, "adobe_config", GET, Anyone),
+    entry("/api/v1/checkauthn", Handler::AdobeCheckAuthn, "adobe_checkauthn", GET, ADOBE_DEVICE),
+    entry("/api/v1/tokens/authn", Handler::AdobeAuthnToken, "adobe_authn_token", GET, ADOBE_DEVICE),
+    entry("/api/v1/authorize", Handler::AdobeAuthorize, "adobe_authorize", GET, ADOBE_DEVICE),
+    entry("/api/v1/tokens/authz", Handler::AdobeAuthzToken, "adobe_authz_token", GET, ADOBE_DEVICE),
+    entry("/api/v1/tokens/media", Handler::AdobeMediaToken, "adobe_media_token", GET, ADOBE_DEVICE),
+    entry("/api/v1/preauthorize", Handler::AdobePreauthorize, "adobe_preauthorize", GET, ADOBE_DEVICE),
+    entry("/api/v1/logout", Handler::AdobeLogout, "adobe_logout", DELETE, ADOBE_DEVICE),
+    entry("/api/v1/tokens/usermetadata", Handler::AdobeUserMetadata, "adobe_usermetadata", GET, ADOBE_DEVICE),
+    entry("/oauth/{requestor}/device_authorization", Handler::OAuthDeviceAuthorization, "oauth_device_authorization", POST, CodeIssuer),
+    entry("/oauth/{requestor}/token", Handler::OAuthToken, "oauth_token", POST, Anyone),
+    entry("/oauth/{requestor}/register", Handler::OAuthRegister, "oauth_register", POST, Anyone),
+    entry("/activate/{requestor}", Handler::ActivationEntry, "activation_entry", GET_POST, Anyone),
+    entry("/activate/{requestor}/signin", Handler::ActivationSignIn, "activation_signin", POST, Anyone),
+    entry("/activate/{requestor}/callback", Handler::ActivationCallback, "activation_callback", GET, Anyone),
 ];
+
+/// What the caller of one method of a route must hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// Nothing: discovery, OAuth grants and pages.
+    None,
+    /// Nothing for a device that is not linked; a linked device's token, or the backend's.
+    WhenLinked,
+    /// The requestor's backend credential.
+    Backend,
+    /// The device's access token, or the backend's credential.
+    DeviceOrBackend,
+}
+
+/// One method of one route, as the table declares it.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteInfo {
+    pub path: &'static str,
+    pub method: &'static str,
+    pub name: &'static str,
+    pub credential: Credential,
+    /// The query or body parameter naming the device, when the path does not.
+    pub device_param: Option<&'static str>,
+}
+
+/// Every method of every route: what the README's credential table and the tests that call
+/// each route as a stranger are made from.
+pub fn table() -> impl Iterator<Item = RouteInfo> {
+    TABLE.iter().flat_map(|e| {
+        e.methods.iter().map(move |&method| {
+            let check = Route(e).check(&method.parse().expect("table methods parse"));
+            let (credential, device_param) = match check {
+                Check::Anyone => (Credential::None, None),
+                Check::CodeIssuer => (Credential::WhenLinked, None),
+                Check::Backend => (Credential::Backend, None),
+                Check::Device(DeviceFrom::Path) => (Credential::DeviceOrBackend, None),
+                Check::Device(DeviceFrom::Param(p)) => (Credential::DeviceOrBackend, Some(p)),
+            };
+            RouteInfo {
+                path: e.path,
+                method,
+                name: e.name,
+                credential,
+                device_param,
+            }
+        })
+    })
+}
 
 pub(super) fn router() -> matchit::Router<Route> {
     let mut router = matchit::Router::new();
@@ -178,12 +254,27 @@ impl Route {
         self.entry().methods
     }
 
-    /// Calls only the requestor's backend may make: linking, unlinking, reading codes.
-    pub fn needs_backend(self, method: &Method) -> bool {
+    /// How the caller of `method` on this route is checked.
+    pub(super) fn check(self, method: &Method) -> Check {
         match self.entry().caller {
-            Device => false,
-            Backend => true,
-            BackendWrites => method != Method::GET,
+            Anyone => Check::Anyone,
+            CodeIssuer => Check::CodeIssuer,
+            Backend => Check::Backend,
+            Caller::Device(from) => Check::Device(from),
+            DeviceReadsBackendWrites(from) if method == Method::GET => Check::Device(from),
+            DeviceReadsBackendWrites(_) => Check::Backend,
+        }
+    }
+
+    /// The dialect of the route, for the requestor's backend-only setting.
+    pub(super) fn dialect(self) -> DeviceDialect {
+        let name = self.entry().name;
+        if name.starts_with("adobe_") {
+            DeviceDialect::Adobe
+        } else if name.starts_with("matchmaker_") {
+            DeviceDialect::Matchmaker
+        } else {
+            DeviceDialect::Native
         }
     }
 
@@ -236,14 +327,14 @@ impl Route {
             Handler::NativeDeviceUsers if delete => native::unlink_all(call).await,
             Handler::NativeDeviceUsers => native::users(call),
             Handler::NativeDeviceUser => native::unlink_user(call).await,
-            Handler::NativeAuthn if delete => entitlement::logout(call, Native).await,
+            Handler::NativeAuthn if delete => entitlement::logout(call).await,
             Handler::NativeAuthn => native::authn(call),
             Handler::NativeAuthnToken => entitlement::authn_token(call, Native),
             Handler::NativeAuthorize => entitlement::authorize(call, Native).await,
             Handler::NativeAuthzToken => entitlement::authz_token(call, Native).await,
-            Handler::NativePreauthorize => entitlement::preauthorize(call, Native).await,
+            Handler::NativePreauthorize => entitlement::preauthorize(call).await,
             Handler::NativeMediaToken => entitlement::media_token(call, Native).await,
-            Handler::NativeMetadata => entitlement::user_metadata(call, Native),
+            Handler::NativeMetadata => entitlement::user_metadata(call),
             Handler::NativeMvpds => entitlement::mvpds(call),
             Handler::NativeMediaKeys => entitlement::media_keys(call),
             Handler::MatchmakerGetAuthCode => matchmaker::get_auth_code(call).await,
@@ -259,9 +350,9 @@ impl Route {
             Handler::AdobeAuthorize => entitlement::authorize(call, Adobe).await,
             Handler::AdobeAuthzToken => entitlement::authz_token(call, Adobe).await,
             Handler::AdobeMediaToken => entitlement::media_token(call, Adobe).await,
-            Handler::AdobePreauthorize => entitlement::preauthorize(call, Adobe).await,
-            Handler::AdobeLogout => entitlement::logout(call, Adobe).await,
-            Handler::AdobeUserMetadata => entitlement::user_metadata(call, Adobe),
+            Handler::AdobePreauthorize => entitlement::preauthorize(call).await,
+            Handler::AdobeLogout => entitlement::logout(call).await,
+            Handler::AdobeUserMetadata => entitlement::user_metadata(call),
             Handler::OAuthDeviceAuthorization => oauth::device_authorization(call).await,
             Handler::OAuthToken => oauth::token(call).await,
             Handler::OAuthRegister => oauth::register(call),

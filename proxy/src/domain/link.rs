@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::device_token::DeviceCredential;
 use super::ids::{DeviceId, UserId};
 use super::time::Timestamp;
 
@@ -17,6 +18,9 @@ pub struct DeviceLink {
     pub requestor: String,
     pub device: DeviceId,
     pub users: Vec<LinkedUser>,
+    /// The device's own credential, once it has exchanged its device secret for tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<DeviceCredential>,
 }
 
 /// A user linked to a device.
@@ -76,6 +80,11 @@ pub fn add_user(
     let mut users: Vec<LinkedUser> = existing
         .map(|link| link.live_users(now).cloned().collect())
         .unwrap_or_default();
+    // A device's credential outlives no link: once every user has expired, whoever links
+    // the device next starts a new one.
+    let credential = existing
+        .filter(|_| !users.is_empty())
+        .and_then(|link| link.credential.clone());
     let already = users.iter().position(|u| u.user == user.user);
     match (allow_multiple, already) {
         (true, Some(_)) => return Err(LinkError::AlreadyRegisteredToYou),
@@ -89,6 +98,7 @@ pub fn add_user(
         requestor: requestor.to_owned(),
         device: device.clone(),
         users,
+        credential,
     })
 }
 
@@ -157,6 +167,7 @@ mod tests {
             requestor: "demo".into(),
             device: device(),
             users,
+            credential: None,
         }
     }
 
@@ -228,6 +239,32 @@ mod tests {
         assert_eq!(l.users.len(), 2);
         let again = add_user(Some(&l), "demo", &device(), true, user("bob", LATER), T0);
         assert_eq!(again, Err(LinkError::AlreadyRegisteredToYou));
+    }
+
+    #[test]
+    fn the_device_s_credential_stays_with_a_live_link_only() {
+        let credential = Some(DeviceCredential::new_family([1; 16]));
+        let live = DeviceLink {
+            credential: credential.clone(),
+            ..link(vec![user("alice", LATER)])
+        };
+        let more = add_user(Some(&live), "demo", &device(), true, user("bob", LATER), T0);
+        assert_eq!(more.unwrap().credential, credential);
+        let fewer = remove_users(Some(&live), false, Unlink::Everyone, T0);
+        assert_eq!(fewer, Ok(None), "no link, no credential");
+        let expired = DeviceLink {
+            credential,
+            ..link(vec![user("alice", T0.unix_millis())])
+        };
+        let next = add_user(
+            Some(&expired),
+            "demo",
+            &device(),
+            false,
+            user("eve", LATER),
+            T0,
+        );
+        assert_eq!(next.unwrap().credential, None);
     }
 
     #[test]

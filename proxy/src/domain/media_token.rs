@@ -38,21 +38,6 @@ pub struct MediaClaims {
     pub jti: String,
 }
 
-/// What an RFC 8628 access token asserts: the device is linked to the user until `exp`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceAccessClaims {
-    pub iss: String,
-    /// The requestor.
-    pub aud: String,
-    /// The user.
-    pub sub: String,
-    /// The device.
-    pub dev: String,
-    pub iat: i64,
-    pub exp: i64,
-    pub jti: String,
-}
-
 /// Why a token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {

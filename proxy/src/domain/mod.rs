@@ -8,6 +8,7 @@ pub mod account;
 pub mod clients;
 pub mod code;
 pub mod decision;
+pub mod device_token;
 pub mod ids;
 pub mod link;
 pub mod media_token;

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use linkgate_crds::{RequestorSpec, SecretKeyRef};
+use linkgate_crds::{DeviceDialect, RequestorSpec, SecretKeyRef};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -71,6 +71,10 @@ pub struct RequestorPolicy {
     pub verification_uri: Option<url::Url>,
     /// The least time between two polls of one device code.
     pub poll_interval: Duration,
+    /// How long a device's access token lives (never past its link).
+    pub device_access_ttl: Duration,
+    /// Dialects whose device-side calls only the backend makes.
+    pub backend_only: Vec<DeviceDialect>,
     pub throttling: Throttling,
     pub trusted_proxies: Vec<IpNet>,
     /// Where backend calls may come from; empty: anywhere.
@@ -264,6 +268,10 @@ impl RequestorPolicy {
             poll_interval: Duration::from_secs(
                 spec.device_flow.interval_seconds.unwrap_or(5).into(),
             ),
+            device_access_ttl: Duration::from_secs(
+                spec.device_auth.access_token_ttl_seconds.into(),
+            ),
+            backend_only: spec.device_auth.backend_only.clone(),
             throttling: Throttling::from_spec(&spec.throttling)?,
             trusted_proxies: parse_networks("trustedProxies", &spec.trusted_proxies)?,
             backend_allow_list: parse_networks("backendAllowList", &spec.backend_allow_list)?,

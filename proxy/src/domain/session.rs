@@ -60,6 +60,7 @@ mod tests {
 
     fn link(users: Vec<LinkedUser>) -> DeviceLink {
         DeviceLink {
+            credential: None,
             requestor: "demo".into(),
             device: DeviceId::parse("tv").unwrap(),
             users,

@@ -75,6 +75,12 @@ pub struct RequestCtx {
     request_id: String,
 }
 
+impl RequestCtx {
+    fn peer_ip(&self) -> IpAddr {
+        self.peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip())
+    }
+}
+
 impl Gateway {
     pub fn new(
         api: Arc<Api>,
@@ -103,7 +109,7 @@ impl Gateway {
         tries_code: bool,
         ctx: &mut RequestCtx,
     ) -> Result<IpAddr, ApiError> {
-        let peer_ip = ctx.peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip());
+        let peer_ip = ctx.peer_ip();
         ctx.peer_trusted = policy.trusted_proxies.iter().any(|n| n.contains(&peer_ip));
         let forwarded = forwarded_entries(
             header
@@ -145,6 +151,8 @@ impl Gateway {
             .target(header.uri.path(), header.uri.query())
             .expect("called for API routes");
         ctx.route = target.route.name();
+        // Without a known requestor the API refuses the call; the peer stands for the client.
+        let mut client_ip = ctx.peer_ip();
         if let Some(policy) = target
             .requestor
             .as_deref()
@@ -152,29 +160,13 @@ impl Gateway {
         {
             let tries_code = target.route.tries_code(&header.method, header.uri.query());
             let device = target.device.as_deref();
-            let admitted = self.admit(&snapshot, policy, header, device, tries_code, ctx);
-            let refusal = match admitted {
-                Err(refusal) => Some(refusal),
-                Ok(client)
-                    if target.route.needs_backend(&header.method)
-                        && !policy.backend_allow_list.is_empty()
-                        && !policy
-                            .backend_allow_list
-                            .iter()
-                            .any(|n| n.contains(&client)) =>
-                {
-                    Some(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        "ip_not_allowed",
-                        format!("{client} may not make the requestor's server-to-server calls"),
-                    ))
+            match self.admit(&snapshot, policy, header, device, tries_code, ctx) {
+                Ok(client) => client_ip = client,
+                Err(refusal) => {
+                    let response = refusal_response(target.route, policy, &refusal);
+                    local::respond(session, response).await?;
+                    return Ok(true);
                 }
-                Ok(_) => None,
-            };
-            if let Some(refusal) = refusal {
-                let response = refusal_response(target.route, policy, &refusal);
-                local::respond(session, response).await?;
-                return Ok(true);
             }
         }
         let body = match local::read_body(session).await? {
@@ -191,6 +183,7 @@ impl Gateway {
             query: header.uri.query(),
             headers: &header.headers,
             body,
+            client_ip,
         };
         let response = self.api.handle(&snapshot.requestors, request).await;
         local::respond(session, response).await?;

@@ -5,14 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parking_lot::Mutex;
 
-use super::{Entitlements, Error, IssueCode, Linking};
+use super::{DeviceTokens, Entitlements, Error, IssueCode, Linking, TokenPair};
 use crate::domain::code::{Code, CodeHash, CodeKey, CodeState};
 use crate::domain::ids::{DeviceId, UserId};
-use crate::domain::media_token::{DeviceAccessClaims, ISSUER};
 use crate::domain::requestor::{MAX_CODE_TTL, RequestorPolicy};
 use crate::domain::time::{Clock, Timestamp};
 use crate::store::Store;
@@ -30,11 +27,10 @@ pub struct DeviceAuthorization {
     pub interval: Duration,
 }
 
-/// A granted access token.
+/// The device's first tokens.
 #[derive(Debug, Clone)]
-pub struct AccessToken {
-    pub token: String,
-    pub expires_in: Duration,
+pub struct Granted {
+    pub tokens: TokenPair,
     pub device: DeviceId,
     pub user: UserId,
 }
@@ -66,6 +62,7 @@ struct Pace {
 pub struct DeviceFlow {
     linking: Arc<Linking>,
     entitlements: Arc<Entitlements>,
+    tokens: Arc<DeviceTokens>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     code_key: CodeKey,
@@ -77,6 +74,7 @@ impl DeviceFlow {
     pub fn new(
         linking: Arc<Linking>,
         entitlements: Arc<Entitlements>,
+        tokens: Arc<DeviceTokens>,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         code_key: CodeKey,
@@ -84,6 +82,7 @@ impl DeviceFlow {
         Self {
             linking,
             entitlements,
+            tokens,
             store,
             clock,
             code_key,
@@ -91,14 +90,14 @@ impl DeviceFlow {
         }
     }
 
-    /// Issues a user code bound to a fresh device code. A device that names itself keeps
-    /// its ID; otherwise it gets one.
+    /// Issues a user code and its device code (the code's device secret). A device that
+    /// names itself keeps its ID; otherwise it gets one. `proven`: see `IssueCode`.
     pub async fn start(
         &self,
         p: &RequestorPolicy,
         device: Option<DeviceId>,
+        proven: bool,
     ) -> Result<DeviceAuthorization, Error> {
-        let device_code = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         let device = match device {
             Some(device) => device,
             None => DeviceId::parse(&format!("oauth-{}", uuid::Uuid::new_v4().simple()))?,
@@ -112,12 +111,12 @@ impl DeviceFlow {
                     mvpd: None,
                     device_type: None,
                     ttl: None,
-                    device_code: Some(self.code_key.hash_device_code(&p.name, &device_code)),
+                    proven,
                 },
             )
             .await?;
         Ok(DeviceAuthorization {
-            device_code,
+            device_code: issued.device_secret,
             user_code: issued.code,
             device,
             expires_in: issued.record.issued_at.until(issued.record.expires_at),
@@ -125,12 +124,8 @@ impl DeviceFlow {
         })
     }
 
-    /// One poll of the token endpoint.
-    pub async fn poll(
-        &self,
-        p: &RequestorPolicy,
-        device_code: &str,
-    ) -> Result<AccessToken, PollError> {
+    /// One poll of the token endpoint: once the code is used, the device's first tokens.
+    pub async fn poll(&self, p: &RequestorPolicy, device_code: &str) -> Result<Granted, PollError> {
         let hash = self.code_key.hash_device_code(&p.name, device_code);
         let record = self
             .store
@@ -149,28 +144,19 @@ impl DeviceFlow {
                     .entitlements
                     .authn(p, &record.device)
                     .map_err(|_| PollError::AccessDenied)?;
-                let claims = DeviceAccessClaims {
-                    iss: ISSUER.into(),
-                    aud: p.name.clone(),
-                    sub: user.user.to_string(),
-                    dev: record.device.to_string(),
-                    iat: now.unix_millis() / 1000,
-                    exp: user.authn_expires_at.unix_millis() / 1000,
-                    jti: uuid::Uuid::new_v4().to_string(),
+                let tokens = match self.tokens.grant(p, &record.device).await {
+                    Ok(tokens) => tokens,
+                    Err(Error::AuthnMissing) => return Err(PollError::AccessDenied),
+                    Err(e) => return Err(PollError::Server(e)),
                 };
-                let token = p
-                    .media_keys
-                    .sign(&claims)
-                    .ok_or(PollError::Server(Error::NoSigningKey))?;
-                // One token per device code: the code is used up.
+                // One grant per device code: the code is used up.
                 self.store
                     .delete_code(&record.hash)
                     .await
                     .map_err(|e| PollError::Server(Error::Store(e)))?;
                 self.paces.lock().remove(&hash);
-                Ok(AccessToken {
-                    token,
-                    expires_in: now.until(user.authn_expires_at),
+                Ok(Granted {
+                    tokens,
                     device: record.device,
                     user: user.user,
                 })
@@ -205,11 +191,18 @@ mod tests {
     use super::*;
     use crate::domain::time::ManualClock;
     use crate::metrics::Metrics;
-    use crate::service::DecisionClient;
+    use crate::service::{DecisionClient, DeviceAuthError, RefreshError};
     use crate::store::MemoryStore;
     use rand::SeedableRng;
 
-    fn flow(clock: Arc<ManualClock>) -> (DeviceFlow, RequestorPolicy) {
+    struct Setup {
+        flow: DeviceFlow,
+        linking: Arc<Linking>,
+        tokens: Arc<DeviceTokens>,
+        p: RequestorPolicy,
+    }
+
+    fn setup(clock: Arc<ManualClock>) -> Setup {
         let store = Arc::new(MemoryStore::new());
         let metrics = Arc::new(Metrics::new());
         let key = CodeKey::new(b"k");
@@ -224,6 +217,12 @@ mod tests {
             store.clone(),
             clock.clone(),
             DecisionClient::new(),
+            metrics.clone(),
+        ));
+        let tokens = Arc::new(DeviceTokens::new(
+            &key,
+            store.clone(),
+            clock.clone(),
             metrics,
         ));
         let spec = serde_yaml_ng::from_str(
@@ -231,18 +230,126 @@ mod tests {
         )
         .unwrap();
         let secrets = |_: &linkgate_crds::SecretKeyRef| Some(b"key".to_vec());
-        let policy = RequestorPolicy::from_spec("tv", &spec, &secrets).unwrap();
-        (
-            DeviceFlow::new(linking, entitlements, store, clock, key),
-            policy,
-        )
+        let p = RequestorPolicy::from_spec("tv", &spec, &secrets).unwrap();
+        let flow = DeviceFlow::new(
+            linking.clone(),
+            entitlements,
+            tokens.clone(),
+            store,
+            clock,
+            key,
+        );
+        Setup {
+            flow,
+            linking,
+            tokens,
+            p,
+        }
+    }
+
+    /// A device that asked for a code, was linked to alice, and exchanged its device code.
+    async fn granted(s: &Setup) -> Granted {
+        let tv = DeviceId::parse("tv").unwrap();
+        let started = s.flow.start(&s.p, Some(tv), false).await.unwrap();
+        let alice = UserId::parse("alice").unwrap();
+        let link = s.linking.link(
+            &s.p,
+            started.user_code.as_str(),
+            alice,
+            None,
+            Default::default(),
+        );
+        link.await.unwrap();
+        s.flow.poll(&s.p, &started.device_code).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_device_code_grants_tokens_once_and_they_prove_the_device() {
+        let s = setup(Arc::new(ManualClock::at(1_000_000)));
+        let tv = DeviceId::parse("tv").unwrap();
+        let started = s.flow.start(&s.p, Some(tv.clone()), false).await.unwrap();
+        let alice = UserId::parse("alice").unwrap();
+        let link = s.linking.link(
+            &s.p,
+            started.user_code.as_str(),
+            alice,
+            None,
+            Default::default(),
+        );
+        link.await.unwrap();
+        let granted = s.flow.poll(&s.p, &started.device_code).await.unwrap();
+        assert_eq!(granted.tokens.expires_in, Duration::from_secs(3600));
+        assert_eq!(
+            s.tokens.authenticate(&s.p, &granted.tokens.access_token),
+            Ok(tv)
+        );
+        assert!(matches!(
+            s.flow.poll(&s.p, &started.device_code).await,
+            Err(PollError::InvalidGrant)
+        ));
+        let mut other = s.p.clone();
+        other.name = "other".into();
+        assert_eq!(
+            s.tokens.authenticate(&other, &granted.tokens.access_token),
+            Err(DeviceAuthError::WrongRequestor)
+        );
+        assert_eq!(
+            s.tokens.authenticate(&s.p, &granted.tokens.refresh_token),
+            Err(DeviceAuthError::Invalid),
+            "a refresh token is no access token"
+        );
+    }
+
+    #[tokio::test]
+    async fn refresh_tokens_rotate_and_a_replayed_one_revokes_the_family() {
+        let clock = Arc::new(ManualClock::at(1_000_000));
+        let s = setup(clock.clone());
+        let first = granted(&s).await.tokens;
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(
+            s.tokens.authenticate(&s.p, &first.access_token),
+            Err(DeviceAuthError::Expired)
+        );
+        let second = s.tokens.refresh(&s.p, &first.refresh_token).await.unwrap();
+        assert!(s.tokens.authenticate(&s.p, &second.access_token).is_ok());
+        assert!(matches!(
+            s.tokens.refresh(&s.p, &first.refresh_token).await,
+            Err(RefreshError::Refused(DeviceAuthError::RefreshReused))
+        ));
+        assert_eq!(
+            s.tokens.authenticate(&s.p, &second.access_token),
+            Err(DeviceAuthError::Revoked)
+        );
+        assert!(matches!(
+            s.tokens.refresh(&s.p, &second.refresh_token).await,
+            Err(RefreshError::Refused(DeviceAuthError::Revoked))
+        ));
+    }
+
+    #[tokio::test]
+    async fn unlinking_revokes_both_tokens_at_once() {
+        let s = setup(Arc::new(ManualClock::at(1_000_000)));
+        let tokens = granted(&s).await.tokens;
+        let tv = DeviceId::parse("tv").unwrap();
+        s.linking
+            .unlink(&s.p, &tv, crate::domain::link::Unlink::Everyone)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.tokens.authenticate(&s.p, &tokens.access_token),
+            Err(DeviceAuthError::Revoked)
+        );
+        assert!(matches!(
+            s.tokens.refresh(&s.p, &tokens.refresh_token).await,
+            Err(RefreshError::Refused(DeviceAuthError::Revoked))
+        ));
     }
 
     #[tokio::test]
     async fn polls_are_paced_and_the_code_expires() {
         let clock = Arc::new(ManualClock::at(1_000_000));
-        let (flow, p) = flow(clock.clone());
-        let started = flow.start(&p, None).await.unwrap();
+        let Setup { flow, p, .. } = setup(clock.clone());
+        let started = flow.start(&p, None, false).await.unwrap();
         assert!(started.device.as_str().starts_with("oauth-"));
         assert_eq!(started.expires_in, Duration::from_secs(60));
         let code = &started.device_code;

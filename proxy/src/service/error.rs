@@ -43,6 +43,9 @@ pub enum Error {
     /// An authZ token was asked for without a valid authentication.
     #[error("the device must be authenticated first")]
     AuthnRequired,
+    /// A linked device asked for a code without proving it is that device.
+    #[error("the device is linked: ask for a new code with its access token")]
+    DeviceCredentialRequired,
     #[error("not authorized: {reason}")]
     AuthzDenied { reason: String },
     #[error("no authorization was given for this resource")]
@@ -94,6 +97,7 @@ impl Error {
             Error::MvpdNotAllowed(_) => "mvpd_not_allowed",
             Error::AuthnMissing | Error::AuthnRequired => "authenticated_profile_missing",
             Error::AuthnExpired => "authenticated_profile_expired",
+            Error::DeviceCredentialRequired => "device_credential_required",
             Error::AuthzDenied { .. } => "authorization_denied_by_mvpd",
             Error::AuthzMissing => "authorization_missing",
             Error::AuthzExpired => "authorization_expired",

@@ -2,6 +2,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parking_lot::Mutex;
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -52,15 +54,19 @@ pub struct IssueCode {
     pub device_type: Option<String>,
     /// Overrides the requestor's code TTL, up to the maximum.
     pub ttl: Option<Duration>,
-    /// The hash of the RFC 8628 device code that will poll for this code.
-    pub device_code: Option<CodeHash>,
+    /// Whether the caller proved it is the device (its access token) or the backend: a
+    /// device that is linked gets a new code only then, so that nobody else can add a user
+    /// to it and take its credential.
+    pub proven: bool,
 }
 
-/// A code just issued: the clear code exists only in this answer.
+/// A code just issued: the clear code and the device secret exist only in this answer.
 #[derive(Debug, Clone)]
 pub struct IssuedCode {
     pub code: Code,
     pub record: CodeRecord,
+    /// What the device exchanges for its tokens once linked (RFC 8628's device code).
+    pub device_secret: String,
 }
 
 impl Linking {
@@ -98,6 +104,14 @@ impl Linking {
         if let Some(mvpd) = &request.mvpd {
             allowed_mvpd(requestor, mvpd)?;
         }
+        if !request.proven && self.is_linked(requestor, &request.device) {
+            return Err(Error::DeviceCredentialRequired);
+        }
+        let device_secret = URL_SAFE_NO_PAD.encode(self.rng.lock().random::<[u8; 32]>());
+        let device_code = Some(
+            self.code_key
+                .hash_device_code(&requestor.name, &device_secret),
+        );
         for _ in 0..CODE_DRAWS {
             let (code, id) = {
                 let mut rng = self.rng.lock();
@@ -115,20 +129,32 @@ impl Linking {
                 expires_at: now.after(ttl),
                 mvpd: request.mvpd.clone(),
                 device_type: request.device_type.clone(),
-                device_code: request.device_code,
+                device_code,
                 state: CodeState::Pending,
                 awaiting: None,
             };
             match self.store.issue_code(record.clone(), now).await {
                 Ok(()) => {
                     self.metrics.code_issued(&requestor.name);
-                    return Ok(IssuedCode { code, record });
+                    return Ok(IssuedCode {
+                        code,
+                        record,
+                        device_secret,
+                    });
                 }
                 Err(StoreError::CodeTaken) => continue,
                 Err(e) => return Err(Error::Store(e)),
             }
         }
         Err(Error::CodeSpaceExhausted)
+    }
+
+    /// Whether the device has a user whose authentication is valid.
+    fn is_linked(&self, requestor: &RequestorPolicy, device: &DeviceId) -> bool {
+        let now = self.clock.now();
+        self.store
+            .link(&LinkKey::new(&requestor.name, device))
+            .is_some_and(|v| v.link.live_users(now).next().is_some())
     }
 
     /// The live record of a code as a person typed it.
@@ -409,8 +435,8 @@ mod tests {
             device: DeviceId::parse(device).unwrap(),
             mvpd: None,
             device_type: None,
-            device_code: None,
             ttl: None,
+            proven: false,
         }
     }
 
@@ -431,6 +457,32 @@ mod tests {
             svc.find_code(&p, issued.code.as_str()),
             Err(Error::CodeNotFound)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_linked_device_gets_a_new_code_only_with_proof() {
+        let svc = linking(Arc::new(ManualClock::at(0)));
+        let p = policy("allowMultipleUsers: true");
+        let first = svc.issue_code(&p, issue("tv")).await.unwrap();
+        let link = svc.link(
+            &p,
+            first.code.as_str(),
+            user("alice"),
+            None,
+            Default::default(),
+        );
+        link.await.unwrap();
+        assert!(matches!(
+            svc.issue_code(&p, issue("tv")).await,
+            Err(Error::DeviceCredentialRequired)
+        ));
+        let proven = IssueCode {
+            proven: true,
+            ..issue("tv")
+        };
+        let second = svc.issue_code(&p, proven).await.unwrap();
+        assert_eq!(second.device_secret.len(), 43, "32 random bytes, base64url");
+        assert_ne!(second.device_secret, first.device_secret);
     }
 
     #[tokio::test]

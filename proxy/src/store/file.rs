@@ -186,6 +186,7 @@ mod tests {
 
     fn link(device: &str) -> DeviceLink {
         DeviceLink {
+            credential: None,
             requestor: "demo".into(),
             device: DeviceId::parse(device).unwrap(),
             users: vec![LinkedUser {

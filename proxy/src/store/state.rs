@@ -246,6 +246,7 @@ mod tests {
 
     fn link(device: &str, expires: i64) -> DeviceLink {
         DeviceLink {
+            credential: None,
             requestor: "demo".into(),
             device: DeviceId::parse(device).unwrap(),
             users: vec![LinkedUser {

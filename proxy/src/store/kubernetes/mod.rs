@@ -27,7 +27,7 @@ use crate::domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use crate::domain::link::DeviceLink;
 use crate::domain::time::{Clock, SystemClock, Timestamp};
 use index::Index;
-use object::{Entry, code_spec, entry, micro, new_object, user_spec};
+use object::{Entry, code_spec, entry, micro, new_object, write_link};
 
 /// The field manager of the proxies' writes.
 const FIELD_MANAGER: &str = "linkgate-proxy";
@@ -402,7 +402,7 @@ impl Store for KubeStore {
                     ..code.clone()
                 })
             });
-            object.spec.users = link.users.iter().map(user_spec).collect();
+            write_link(&mut object.spec, &link);
             object.spec.revoked_at = None;
             Write::replace(entry, object)
         };
@@ -421,7 +421,7 @@ impl Store for KubeStore {
                 Some(entry) => editable(entry),
                 None => new_object(&link.requestor, &link.device),
             };
-            object.spec.users = link.users.iter().map(user_spec).collect();
+            write_link(&mut object.spec, &link);
             object.spec.revoked_at = None;
             match entry {
                 Some(entry) => Write::replace(entry, object),

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::ObjectMeta;
 use linkgate_crds::{
-    AwaitingUserSpec, CodeStateSpec, DeviceLinkSpec, LinkedUserSpec, PendingCodeSpec,
+    AwaitingUserSpec, CodeStateSpec, DeviceCredentialSpec, DeviceLinkSpec, LinkedUserSpec,
+    PendingCodeSpec,
 };
 use sha2::{Digest, Sha256};
 
 use crate::domain::code::{AwaitingUser, CodeRecord, CodeState};
+use crate::domain::device_token::DeviceCredential;
 use crate::domain::ids::{DeviceId, UserId};
 use crate::domain::link::{DeviceLink, LinkedUser};
 use crate::domain::time::Timestamp;
@@ -76,6 +78,10 @@ pub fn entry(object: linkgate_crds::DeviceLink) -> Result<Entry, ObjectError> {
             requestor: spec.requestor.clone(),
             device,
             users,
+            credential: spec.credential.as_ref().map(|c| DeviceCredential {
+                family: c.family.clone(),
+                refresh_seq: c.refresh_sequence,
+            }),
         }))
     } else {
         None
@@ -101,6 +107,7 @@ pub fn new_object(requestor: &str, device: &DeviceId) -> linkgate_crds::DeviceLi
             device_id: device.as_str().to_owned(),
             code: None,
             users: Vec::new(),
+            credential: None,
             revoked_at: None,
             origin_region: None,
             revision: None,
@@ -132,7 +139,16 @@ pub fn code_spec(code: &CodeRecord) -> PendingCodeSpec {
     }
 }
 
-pub fn user_spec(user: &LinkedUser) -> LinkedUserSpec {
+/// The spec fields a link writes: its users and the device's credential.
+pub fn write_link(spec: &mut DeviceLinkSpec, link: &DeviceLink) {
+    spec.users = link.users.iter().map(user_spec).collect();
+    spec.credential = link.credential.as_ref().map(|c| DeviceCredentialSpec {
+        family: c.family.clone(),
+        refresh_sequence: c.refresh_seq,
+    });
+}
+
+fn user_spec(user: &LinkedUser) -> LinkedUserSpec {
     LinkedUserSpec {
         user_id: user.user.as_str().to_owned(),
         mvpd: user.mvpd.clone(),

@@ -1,0 +1,157 @@
+//! Who is calling: the requestor's backend (its API key or a registered client's token, from
+//! an allowed network), one device proving itself with its access token, or anyone.
+
+use std::net::IpAddr;
+
+use http::{HeaderMap, StatusCode, header};
+use linkgate_crds::DeviceDialect;
+
+use super::ApiError;
+use crate::domain::ids::DeviceId;
+use crate::domain::requestor::RequestorPolicy;
+use crate::service::{Clients, DeviceAuthError, DeviceTokens};
+
+/// The caller, as its credential proves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Principal {
+    /// No credential was sent.
+    Anyone,
+    /// The requestor's backend.
+    Backend,
+    /// The holder of this device's access token.
+    Device(DeviceId),
+}
+
+impl Principal {
+    /// Whether the caller may act for `device`: the device itself, or the backend.
+    pub fn acts_for(&self, device: &DeviceId) -> bool {
+        match self {
+            Principal::Anyone => false,
+            Principal::Backend => true,
+            Principal::Device(own) => own == device,
+        }
+    }
+}
+
+/// What checks credentials: the backend's clients and the devices' tokens.
+pub(super) struct Credentials<'a> {
+    pub clients: &'a Clients,
+    pub tokens: &'a DeviceTokens,
+    pub requestor: &'a RequestorPolicy,
+    pub headers: &'a HeaderMap,
+    pub client_ip: IpAddr,
+}
+
+impl Credentials<'_> {
+    /// A call only the backend makes: its credential, from an allowed network.
+    pub fn backend(&self) -> Result<Principal, ApiError> {
+        self.check_network()?;
+        if !self.headers.contains_key(header::AUTHORIZATION) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_credential",
+                "this call is made by the requestor's backend: send Authorization: Bearer <access token or API key>",
+            ));
+        };
+        if self.bearer().is_some_and(|presented| self.is_backend(presented)) {
+            Ok(Principal::Backend)
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credential",
+                "the credential is not valid for this requestor",
+            ))
+        }
+    }
+
+    /// Whoever the bearer token proves; `Anyone` without one. A token that proves nobody
+    /// is refused, never taken for no token.
+    pub fn principal(&self) -> Result<Principal, ApiError> {
+        let Some(presented) = self.bearer() else {
+            return Ok(Principal::Anyone);
+        };
+        if self.is_backend(presented) {
+            self.check_network()?;
+            return Ok(Principal::Backend);
+        }
+        let token =
+            std::str::from_utf8(presented).map_err(|_| self.refuse(DeviceAuthError::Invalid))?;
+        match self.tokens.authenticate(self.requestor, token) {
+            Ok(device) => Ok(Principal::Device(device)),
+            Err(e) => Err(self.refuse(e)),
+        }
+    }
+
+    /// A call a device makes about `device`: that device's token, or the backend's
+    /// credential; in a dialect the requestor keeps to its backend, the backend's only.
+    pub fn device(
+        &self,
+        principal: &Principal,
+        device: &DeviceId,
+        dialect: DeviceDialect,
+    ) -> Result<(), ApiError> {
+        match principal {
+            Principal::Backend => Ok(()),
+            Principal::Anyone => Err(self.refuse(DeviceAuthError::Missing)),
+            Principal::Device(_) if self.requestor.backend_only.contains(&dialect) => {
+                Err(self.refuse(DeviceAuthError::BackendOnly))
+            }
+            Principal::Device(own) if own == device => Ok(()),
+            Principal::Device(_) => Err(self.refuse(DeviceAuthError::WrongDevice)),
+        }
+    }
+
+    /// Counts the refusal and words it; nothing of the token is repeated.
+    pub fn refuse(&self, e: DeviceAuthError) -> ApiError {
+        refusal(self.tokens.refused(self.requestor, e))
+    }
+
+    fn bearer(&self) -> Option<&[u8]> {
+        self.headers
+            .get(header::AUTHORIZATION)?
+            .as_bytes()
+            .strip_prefix(b"Bearer ")
+    }
+
+    fn is_backend(&self, presented: &[u8]) -> bool {
+        self.requestor.accepts_backend_key(presented)
+            || std::str::from_utf8(presented)
+                .is_ok_and(|token| self.clients.authenticates(self.requestor, token))
+    }
+
+    /// Server-to-server calls come from the requestor's networks, when it names them.
+    fn check_network(&self) -> Result<(), ApiError> {
+        let allowed = &self.requestor.backend_allow_list;
+        if allowed.is_empty() || allowed.iter().any(|n| n.contains(&self.client_ip)) {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "ip_not_allowed",
+            format!(
+                "{} may not make the requestor's server-to-server calls",
+                self.client_ip
+            ),
+        ))
+    }
+}
+
+/// The status and code of a refused device credential (RFC 6750 §3.1: a missing or bad
+/// token is 401, a good token that does not reach this far is 403).
+pub(super) fn refusal(e: DeviceAuthError) -> ApiError {
+    let (status, code) = match e {
+        DeviceAuthError::Missing => (StatusCode::UNAUTHORIZED, "missing_credential"),
+        DeviceAuthError::Invalid | DeviceAuthError::Expired | DeviceAuthError::Revoked => {
+            (StatusCode::UNAUTHORIZED, "invalid_token")
+        }
+        DeviceAuthError::WrongRequestor => (StatusCode::FORBIDDEN, "wrong_requestor"),
+        DeviceAuthError::WrongDevice => (StatusCode::FORBIDDEN, "wrong_device"),
+        DeviceAuthError::BackendOnly => (StatusCode::FORBIDDEN, "backend_credential_required"),
+        DeviceAuthError::RefreshReused => (StatusCode::BAD_REQUEST, "invalid_grant"),
+    };
+    let message = match e {
+        DeviceAuthError::Missing => "this call needs the device's access token (Authorization: Bearer <token>) or the requestor's backend credential".to_owned(),
+        other => other.to_string(),
+    };
+    ApiError::new(status, code, message)
+}
