@@ -285,7 +285,7 @@ pub const DEFAULT_DEVICE_ACCESS_TOKEN_TTL_SECONDS: u32 = 3600;
 pub struct DeviceAuthPolicy {
     /// Lifetime of a device's access token, in seconds; it never outlives the link.
     #[serde(default = "default_device_access_token_ttl")]
-    #[schemars(range(min = 60, max = 86_400))]
+    #[schemars(range(min = 1, max = 86_400))]
     pub access_token_ttl_seconds: u32,
     /// Dialects whose device-side calls only the requestor's backend makes (existing
     /// clients that cannot hold a device token, fronted by the programmer's service):

@@ -51,6 +51,9 @@ pub fn skip(test: &str, reason: &str) {
 /// The backend API key of the demo requestor.
 pub const DEMO_KEY: &str = "demo-backend-key";
 
+/// The demo backend's key as a header, for raw requests made server to server.
+pub const BACKEND_AUTH: (&str, &str) = ("authorization", "Bearer demo-backend-key");
+
 /// How long a gateway may take to start; generous for a loaded CI machine.
 const START_PATIENCE: Duration = Duration::from_secs(30);
 
@@ -360,18 +363,95 @@ impl Gateway {
 
     /// Issues a native code for `device` and returns it as displayed (`XXXX-XXXX`).
     pub async fn issue_code(&self, requestor: &str, device: &str) -> String {
+        self.issue_code_with_secret(requestor, device).await.0
+    }
+
+    /// Issues a native code for `device`: the code as displayed, and the device secret.
+    pub async fn issue_code_with_secret(&self, requestor: &str, device: &str) -> (String, String) {
+        self.issue_code_as(requestor, device, None).await
+    }
+
+    /// Issues a native code for `device` as the holder of `credential` (what a device that
+    /// is linked already needs): the code as displayed, and the device secret.
+    pub async fn issue_code_as(
+        &self,
+        requestor: &str,
+        device: &str,
+        credential: Option<&str>,
+    ) -> (String, String) {
         let (status, body) = self
             .post_json(
                 &format!("/v1/requestors/{requestor}/codes"),
                 serde_json::json!({ "deviceId": device }),
-                None,
+                credential,
             )
             .await;
         assert_eq!(status, 201, "{body}");
-        body["displayCode"]
-            .as_str()
-            .expect("displayCode")
-            .to_owned()
+        let field = |name: &str| body[name].as_str().expect(name).to_owned();
+        (field("displayCode"), field("deviceSecret"))
+    }
+
+    /// Exchanges the device secret of a linked code for the device's first tokens.
+    pub async fn device_tokens(&self, requestor: &str, secret: &str) -> DeviceTokens {
+        let (status, body) = self
+            .post_form(
+                &format!("/oauth/{requestor}/token"),
+                &[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                    ("device_code", secret),
+                    ("client_id", requestor),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        DeviceTokens::from(&body)
+    }
+
+    /// Renews a device's tokens with its refresh token: status and body.
+    pub async fn refresh(&self, requestor: &str, refresh_token: &str) -> (u16, serde_json::Value) {
+        self.post_form(
+            &format!("/oauth/{requestor}/token"),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", requestor),
+            ],
+            None,
+        )
+        .await
+    }
+
+    /// Issues a code for `device`, links it to `user` through the backend, and exchanges
+    /// the device secret: the device's tokens.
+    pub async fn linked_device(&self, requestor: &str, device: &str, user: &str) -> DeviceTokens {
+        let (code, secret) = self.issue_code_with_secret(requestor, device).await;
+        let (status, body) = self
+            .post_json(
+                &format!("/v1/requestors/{requestor}/links"),
+                serde_json::json!({"code": code, "userId": user, "mvpd": "test-mvpd"}),
+                Some(DEMO_KEY),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        self.device_tokens(requestor, &secret).await
+    }
+}
+
+/// A device's access and refresh tokens.
+#[derive(Clone, Debug)]
+pub struct DeviceTokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl From<&serde_json::Value> for DeviceTokens {
+    fn from(body: &serde_json::Value) -> Self {
+        let field = |name: &str| body[name].as_str().expect(name).to_owned();
+        Self {
+            access: field("access_token"),
+            refresh: field("refresh_token"),
+        }
     }
 }
 
@@ -429,19 +509,11 @@ pub fn requestors_config(top: &str, requestors: &[(&str, &str)]) -> String {
 
 /// Links `device` to `user` through the test MVPD and returns a media token for `resource`.
 pub async fn media_token(gw: &Gateway, requestor: &str, device: &str, resource: &str) -> String {
-    let code = gw.issue_code(requestor, device).await;
-    let (status, body) = gw
-        .post_json(
-            &format!("/v1/requestors/{requestor}/links"),
-            serde_json::json!({"code": code, "userId": "alice", "mvpd": "test-mvpd"}),
-            Some(DEMO_KEY),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    let tokens = gw.linked_device(requestor, device, "alice").await;
     let (status, body) = gw
         .get(
             &format!("/v1/requestors/{requestor}/devices/{device}/media-token?resource={resource}"),
-            None,
+            Some(&tokens.access),
         )
         .await;
     assert_eq!(status, 200, "{body}");

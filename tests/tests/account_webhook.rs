@@ -39,7 +39,10 @@ async fn approve(gw: &Gateway, code: &str, answer: Value) -> (u16, Value) {
 /// The users the device authenticates as; empty when it is not linked.
 async fn users(gw: &Gateway, device: &str) -> Vec<String> {
     let (status, body) = gw
-        .get(&format!("/v1/requestors/demo/devices/{device}/authn"), None)
+        .get(
+            &format!("/v1/requestors/demo/devices/{device}/authn"),
+            Some(DEMO_KEY),
+        )
         .await;
     if status != 200 {
         return Vec::new();

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use fantoccini::{ClientBuilder, Locator};
-use linkgate_tests::{Gateway, free_port};
+use linkgate_tests::{DEMO_KEY, Gateway, free_port};
 
 /// chromedriver on a port of its own, stopped when dropped.
 struct Driver {
@@ -149,7 +149,10 @@ async fn chromium_types_the_code_signs_in_and_reaches_the_success_page() {
     browser.close().await.unwrap();
 
     let (status, body) = gw
-        .get("/v1/requestors/demo/devices/living-room-tv/authn", None)
+        .get(
+            "/v1/requestors/demo/devices/living-room-tv/authn",
+            Some(DEMO_KEY),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["users"][0]["userId"], "alice");

@@ -4,7 +4,7 @@
 //! Connect with PKCE, state and nonce), and the device linked to the user the provider named;
 //! all as the demo configuration runs it.
 
-use linkgate_tests::Gateway;
+use linkgate_tests::{DEMO_KEY, Gateway};
 use reqwest::Client;
 
 fn browser() -> Client {
@@ -98,7 +98,10 @@ async fn a_person_activates_a_tv_from_a_phone_through_the_page_and_their_provide
     assert_eq!(done.status(), 200);
     assert!(done.text().await.unwrap().contains("living-room-tv"));
     let (status, body) = gw
-        .get("/v1/requestors/demo/devices/living-room-tv/authn", None)
+        .get(
+            "/v1/requestors/demo/devices/living-room-tv/authn",
+            Some(DEMO_KEY),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["users"][0]["userId"], "alice");
@@ -130,7 +133,10 @@ async fn a_verification_uri_complete_skips_the_typing_and_a_stranger_s_callback_
         .unwrap();
     assert_eq!(forged.status(), 400);
     let (status, _) = gw
-        .get("/v1/requestors/demo/devices/kitchen-tv/authn", None)
+        .get(
+            "/v1/requestors/demo/devices/kitchen-tv/authn",
+            Some(DEMO_KEY),
+        )
         .await;
     assert_eq!(status, 403);
 }

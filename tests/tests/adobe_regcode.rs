@@ -34,6 +34,14 @@ async fn regcode_create_read_delete() {
         )
         .await;
     assert_eq!(status, 200, "{record}");
+    // The record is the created one, less the device secret only the device ever sees.
+    let mut created = created;
+    let secret = created
+        .as_object_mut()
+        .unwrap()
+        .remove("deviceSecret")
+        .expect("the device gets its secret");
+    assert!(secret.as_str().unwrap().len() >= 43, "256 bits");
     assert_eq!(record, created);
 
     let (status, _) = gw

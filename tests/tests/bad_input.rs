@@ -92,7 +92,7 @@ async fn malformed_and_overlong_ids_are_illegal() {
         assert_code(got, 400, "illegal_user_id");
     }
     assert_code(
-        gw.get("/v1/requestors/demo/devices/bad%20id/authn", None)
+        gw.get("/v1/requestors/demo/devices/bad%20id/authn", Some(DEMO_KEY))
             .await,
         400,
         "illegal_device_id",

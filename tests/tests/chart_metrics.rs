@@ -87,7 +87,7 @@ async fn proxy_exposition() -> String {
     let (status, body) = gw
         .get(
             "/v1/requestors/tv/devices/tv-1/authorize?resource=news",
-            None,
+            Some(DEMO_KEY),
         )
         .await;
     assert_eq!(status, 200, "an authorization: {body}");
@@ -101,7 +101,8 @@ async fn proxy_exposition() -> String {
     assert_eq!(status, 204, "an unlink: {body}");
     // A burst of 10 per device: the eleventh call is throttled.
     for _ in 0..11 {
-        gw.get("/v1/requestors/tv/devices/tv-3/authn", None).await;
+        gw.get("/v1/requestors/tv/devices/tv-3/authn", Some(DEMO_KEY))
+            .await;
     }
     gw.write_config("requestors: [");
     let patience = Duration::from_secs(10);

@@ -99,6 +99,7 @@ async fn an_oauth2_client_library_drives_the_device_flow_through_slow_down_to_a_
         "slow_down added 5 s: {pauses:?}"
     );
 
+    // The token is the device's own credential, for the device the flow named.
     let payload = token
         .access_token()
         .secret()
@@ -113,17 +114,40 @@ async fn an_oauth2_client_library_drives_the_device_flow_through_slow_down_to_a_
     )
     .unwrap();
     assert_eq!(
-        (&claims["aud"], &claims["sub"]),
-        (&json!("tv"), &json!("alice"))
+        (&claims["aud"], &claims["typ"]),
+        (&json!("tv"), &json!("access"))
     );
     let device = claims["dev"].as_str().unwrap();
+    let access = token.access_token().secret();
+    let base = format!("/v1/requestors/tv/devices/{device}");
+    let (status, body) = gw.get(&format!("{base}/authn"), Some(access)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["users"][0]["userId"], "alice");
+    let (status, body) = gw
+        .get(&format!("{base}/authorize?resource=news"), Some(access))
+        .await;
+    assert_eq!((status, &body["resource"]), (200, &json!("news")), "{body}");
+    let (status, body) = gw
+        .get(&format!("{base}/media-token?resource=news"), Some(access))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["token"].is_string());
+    let checkauthn = format!("/api/v1/checkauthn?requestor=tv&deviceId={device}");
+    assert_eq!(gw.get(&checkauthn, Some(access)).await.0, 200);
+
+    // The library's refresh grant renews it.
+    let renewed = client
+        .exchange_refresh_token(token.refresh_token().expect("a refresh token"))
+        .request_async(&http)
+        .await
+        .expect("a refreshed token");
     let (status, _) = gw
         .get(
-            &format!("/api/v1/checkauthn?requestor=tv&deviceId={device}"),
-            None,
+            &format!("{base}/authn"),
+            Some(renewed.access_token().secret()),
         )
         .await;
-    assert_eq!(status, 200, "the device the flow named is authenticated");
+    assert_eq!(status, 200);
 }
 
 async fn poll(gw: &Gateway, device_code: &str) -> (u16, Value) {
@@ -214,6 +238,7 @@ async fn a_device_code_yields_one_token() {
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["user_id"], "bob");
     assert!(body["expires_in"].as_u64().unwrap() > 0);
+    assert!(body["refresh_token"].is_string(), "{body}");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_oauth_error(poll(&gw, device_code).await, 400, "invalid_grant");
 }

@@ -22,7 +22,9 @@ async fn an_acknowledged_link_survives_kill_9() {
     gw.kill();
     gw.restart().await;
 
-    let (status, body) = gw.get("/v1/requestors/demo/devices/tv-1/authn", None).await;
+    let (status, body) = gw
+        .get("/v1/requestors/demo/devices/tv-1/authn", Some(DEMO_KEY))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["users"][0]["userId"], "alice");
     assert_eq!(body["users"][0]["metadata"]["tier"], "gold");
@@ -56,7 +58,9 @@ async fn an_acknowledged_unlink_survives_kill_9() {
 
     gw.restart().await;
 
-    let (status, _) = gw.get("/v1/requestors/demo/devices/tv/authn", None).await;
+    let (status, _) = gw
+        .get("/v1/requestors/demo/devices/tv/authn", Some(DEMO_KEY))
+        .await;
     assert_eq!(status, 403);
 }
 
@@ -99,7 +103,10 @@ async fn concurrent_acknowledged_links_all_survive() {
     gw.restart().await;
     for device in acknowledged {
         let (status, _) = gw
-            .get(&format!("/v1/requestors/demo/devices/{device}/authn"), None)
+            .get(
+                &format!("/v1/requestors/demo/devices/{device}/authn"),
+                Some(DEMO_KEY),
+            )
             .await;
         assert_eq!(status, 200, "{device}");
     }
@@ -119,6 +126,8 @@ async fn sigterm_shuts_down_cleanly_and_keeps_links() {
     assert_eq!(status, 201);
     assert_eq!(gw.terminate().await, Some(0));
     gw.restart().await;
-    let (status, _) = gw.get("/v1/requestors/demo/devices/tv/authn", None).await;
+    let (status, _) = gw
+        .get("/v1/requestors/demo/devices/tv/authn", Some(DEMO_KEY))
+        .await;
     assert_eq!(status, 200);
 }

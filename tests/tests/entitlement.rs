@@ -59,7 +59,7 @@ async fn adobe(gw: &Gateway, call: &str, device: &str, resource: Option<&str>) -
     if let Some(resource) = resource {
         path.push_str(&format!("&resource={resource}"));
     }
-    gw.get(&path, None).await
+    gw.get(&path, Some(DEMO_KEY)).await
 }
 
 fn verify(jwks: &std::path::Path, requestor: &str, resource: &str, token: &str) -> (i32, String) {
@@ -204,7 +204,8 @@ async fn concurrent_identical_authorizations_share_one_webhook_call() {
         let http = gw.http.clone();
         let url = gw.url("/v1/requestors/tv/devices/tv/authorize?resource=movies");
         tasks.push(tokio::spawn(async move {
-            http.get(url).send().await.unwrap().status().as_u16()
+            let request = http.get(url).bearer_auth(DEMO_KEY);
+            request.send().await.unwrap().status().as_u16()
         }));
     }
     for task in tasks {
@@ -326,6 +327,7 @@ async fn a_down_slow_or_confused_decision_point_is_a_clear_error_not_a_hang() {
         let response = gw
             .http
             .get(gw.url("/api/v1/authorize?requestor=tv&deviceId=tv&resource=news"))
+            .bearer_auth(DEMO_KEY)
             .timeout(Duration::from_secs(4))
             .send()
             .await
@@ -383,7 +385,7 @@ async fn preauthorize_answers_per_resource_within_the_limit() {
     let (status, body) = gw
         .get(
             "/v1/requestors/tv/devices/tv/preauthorize?resource=x,a",
-            None,
+            Some(DEMO_KEY),
         )
         .await;
     assert_eq!(status, 200);
@@ -404,15 +406,19 @@ async fn logout_and_user_metadata() {
         body,
         json!({"userId": "alice", "mvpd": "test-mvpd", "data": {"zip": "10001"}})
     );
-    let (status, body) = gw.get("/v1/requestors/tv/devices/tv/metadata", None).await;
+    let (status, body) = gw
+        .get("/v1/requestors/tv/devices/tv/metadata", Some(DEMO_KEY))
+        .await;
     assert_eq!((status, &body["data"]["zip"]), (200, &json!("10001")));
 
     let (status, _) = gw
-        .delete("/api/v1/logout?requestor=tv&deviceId=tv", None)
+        .delete("/api/v1/logout?requestor=tv&deviceId=tv", Some(DEMO_KEY))
         .await;
     assert_eq!(status, 204);
     assert_eq!(adobe(&gw, "checkauthn", "tv", None).await.0, 403);
-    let (status, _) = gw.delete("/v1/requestors/tv/devices/tv/authn", None).await;
+    let (status, _) = gw
+        .delete("/v1/requestors/tv/devices/tv/authn", Some(DEMO_KEY))
+        .await;
     assert_eq!(status, 204, "logging out twice is fine");
     assert_eq!(adobe(&gw, "tokens/usermetadata", "tv", None).await.0, 403);
 }
@@ -423,33 +429,35 @@ async fn the_native_dialect_answers_the_same_questions() {
     link(&gw, "tv", "alice", "cable").await;
     let base = "/v1/requestors/tv/devices/tv";
 
-    let (status, body) = gw.get(&format!("{base}/authn/token"), None).await;
+    let (status, body) = gw.get(&format!("{base}/authn/token"), Some(DEMO_KEY)).await;
     assert_eq!((status, &body["userId"]), (200, &json!("alice")));
     assert!(
         body["expiresAt"].as_str().unwrap().ends_with('Z'),
         "RFC 3339: {body}"
     );
     let (status, body) = gw
-        .get(&format!("{base}/authorize?resource=news"), None)
+        .get(&format!("{base}/authorize?resource=news"), Some(DEMO_KEY))
         .await;
     assert_eq!((status, &body["mvpd"]), (200, &json!("cable")));
     let (status, body) = gw
-        .get(&format!("{base}/authorize?resource=sports"), None)
+        .get(&format!("{base}/authorize?resource=sports"), Some(DEMO_KEY))
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("authorization_denied_by_mvpd"))
     );
-    let (status, _) = gw.get(&format!("{base}/authz?resource=news"), None).await;
+    let (status, _) = gw
+        .get(&format!("{base}/authz?resource=news"), Some(DEMO_KEY))
+        .await;
     assert_eq!(status, 200);
     let (status, body) = gw
-        .get(&format!("{base}/media-token?resource=news"), None)
+        .get(&format!("{base}/media-token?resource=news"), Some(DEMO_KEY))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token"].as_str().unwrap().split('.').count(), 3);
     let (status, body) = gw.get("/v1/requestors/tv/mvpds", None).await;
     assert_eq!((status, body["mvpds"].as_array().unwrap().len()), (200, 2));
-    let (status, body) = gw.get(&format!("{base}/authorize"), None).await;
+    let (status, body) = gw.get(&format!("{base}/authorize"), Some(DEMO_KEY)).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (400, Some("missing_parameter"))

@@ -11,7 +11,10 @@ async fn code_link_authn_users_unlink_on_the_demo_gateway() {
 
     // Before linking the device is not authenticated.
     let (status, body) = gw
-        .get("/v1/requestors/demo/devices/living-room-tv/authn", None)
+        .get(
+            "/v1/requestors/demo/devices/living-room-tv/authn",
+            Some(DEMO_KEY),
+        )
         .await;
     assert_eq!(status, 403);
     assert_eq!(body["code"], "authenticated_profile_missing");
@@ -31,13 +34,19 @@ async fn code_link_authn_users_unlink_on_the_demo_gateway() {
     assert_eq!(body["users"][0]["metadata"]["zip"], "10001");
 
     let (status, body) = gw
-        .get("/v1/requestors/demo/devices/living-room-tv/authn", None)
+        .get(
+            "/v1/requestors/demo/devices/living-room-tv/authn",
+            Some(DEMO_KEY),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["users"][0]["mvpd"], "test-mvpd");
 
     let (status, body) = gw
-        .get("/v1/requestors/demo/devices/living-room-tv/users", None)
+        .get(
+            "/v1/requestors/demo/devices/living-room-tv/users",
+            Some(DEMO_KEY),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["users"].as_array().unwrap().len(), 1);
@@ -63,11 +72,17 @@ async fn code_link_authn_users_unlink_on_the_demo_gateway() {
         .await;
     assert_eq!(status, 204);
     let (status, _) = gw
-        .get("/v1/requestors/demo/devices/living-room-tv/authn", None)
+        .get(
+            "/v1/requestors/demo/devices/living-room-tv/authn",
+            Some(DEMO_KEY),
+        )
         .await;
     assert_eq!(status, 403);
     let (_, body) = gw
-        .get("/v1/requestors/demo/devices/living-room-tv/users", None)
+        .get(
+            "/v1/requestors/demo/devices/living-room-tv/users",
+            Some(DEMO_KEY),
+        )
         .await;
     assert_eq!(body["users"], json!([]));
 
@@ -94,7 +109,8 @@ async fn code_link_authn_users_unlink_on_the_demo_gateway() {
 async fn a_single_user_device_refuses_a_second_user() {
     let gw = Gateway::demo().await;
     for (user, expected) in [("alice", 201), ("bob", 409)] {
-        let code = gw.issue_code("demo", "tv").await;
+        // The device is linked after the first: the backend asks for the second code.
+        let code = gw.issue_code_as("demo", "tv", Some(DEMO_KEY)).await.0;
         let (status, body) = gw
             .post_json(
                 "/v1/requestors/demo/links",
@@ -105,7 +121,9 @@ async fn a_single_user_device_refuses_a_second_user() {
         assert_eq!(status, expected, "{user}: {body}");
     }
     // The refused code is still live: unlinking alice lets bob use it... with a new code.
-    let (_, body) = gw.get("/v1/requestors/demo/devices/tv/users", None).await;
+    let (_, body) = gw
+        .get("/v1/requestors/demo/devices/tv/users", Some(DEMO_KEY))
+        .await;
     assert_eq!(body["users"][0]["userId"], "alice");
 }
 
@@ -113,7 +131,10 @@ async fn a_single_user_device_refuses_a_second_user() {
 async fn multiple_users_link_and_unlink_one_by_one() {
     let gw = Gateway::with_config(&config_with("family", "      allowMultipleUsers: true\n")).await;
     for user in ["alice", "bob"] {
-        let code = gw.issue_code("family", "shared-tv").await;
+        let code = gw
+            .issue_code_as("family", "shared-tv", Some(DEMO_KEY))
+            .await
+            .0;
         let (status, body) = gw
             .post_json(
                 "/v1/requestors/family/links",
@@ -124,7 +145,10 @@ async fn multiple_users_link_and_unlink_one_by_one() {
         assert_eq!(status, 201, "{body}");
     }
     let (_, body) = gw
-        .get("/v1/requestors/family/devices/shared-tv/users", None)
+        .get(
+            "/v1/requestors/family/devices/shared-tv/users",
+            Some(DEMO_KEY),
+        )
         .await;
     let users: Vec<&str> = body["users"]
         .as_array()
@@ -156,7 +180,10 @@ async fn multiple_users_link_and_unlink_one_by_one() {
         .await;
     assert_eq!(status, 204);
     let (_, body) = gw
-        .get("/v1/requestors/family/devices/shared-tv/users", None)
+        .get(
+            "/v1/requestors/family/devices/shared-tv/users",
+            Some(DEMO_KEY),
+        )
         .await;
     assert_eq!(body["users"][0]["userId"], "bob");
     assert_eq!(body["users"].as_array().unwrap().len(), 1);
@@ -181,7 +208,10 @@ async fn multiple_users_link_and_unlink_one_by_one() {
         .await;
     assert_eq!(status, 200);
     let (status, _) = gw
-        .get("/v1/requestors/family/devices/shared-tv/authn", None)
+        .get(
+            "/v1/requestors/family/devices/shared-tv/authn",
+            Some(DEMO_KEY),
+        )
         .await;
     assert_eq!(status, 403);
 }

@@ -9,7 +9,8 @@ async fn auth_code(gw: &Gateway, requestor: &str, device: &str) -> String {
         .post_form(
             &format!("/matchmaker/{requestor}/get_auth_code"),
             &[("device_id", device)],
-            None,
+            // Some of these devices are linked already: the backend asks for them.
+            Some(DEMO_KEY),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -61,7 +62,7 @@ async fn the_matchmaker_flow_answers_like_the_seed() {
     assert_eq!(status, 200);
 
     let (status, body) = gw
-        .get("/matchmaker/demo/get_user?device_id=roku-2", None)
+        .get("/matchmaker/demo/get_user?device_id=roku-2", Some(DEMO_KEY))
         .await;
     assert_eq!(status, 200);
     assert_eq!(body, json!({"device_id": "roku-2", "user_id": ["bob"]}));
@@ -95,7 +96,7 @@ async fn every_matchmaker_error_string_is_reachable() {
         "Illegal device ID",
     );
     assert_error(
-        gw.get("/matchmaker/demo/get_user?device_id=a%2Fb", None)
+        gw.get("/matchmaker/demo/get_user?device_id=a%2Fb", Some(DEMO_KEY))
             .await,
         400,
         "Illegal device ID",
@@ -124,7 +125,7 @@ async fn every_matchmaker_error_string_is_reachable() {
         "No device associated with that auth code",
     );
     assert_error(
-        gw.get("/matchmaker/demo/get_user?device_id=tv-1", None)
+        gw.get("/matchmaker/demo/get_user?device_id=tv-1", Some(DEMO_KEY))
             .await,
         404,
         "No such user exists",
@@ -205,11 +206,14 @@ async fn storage_failures_report_registration_failed_and_could_not_remove() {
     );
     // Neither failed write took effect: alice is still linked, new-tv still is not.
     let (status, body) = gw
-        .get("/matchmaker/demo/get_user?device_id=linked-tv", None)
+        .get(
+            "/matchmaker/demo/get_user?device_id=linked-tv",
+            Some(DEMO_KEY),
+        )
         .await;
     assert_eq!((status, &body["user_id"]), (200, &json!(["alice"])));
     let (status, _) = gw
-        .get("/matchmaker/demo/get_user?device_id=new-tv", None)
+        .get("/matchmaker/demo/get_user?device_id=new-tv", Some(DEMO_KEY))
         .await;
     assert_eq!(status, 404);
 }

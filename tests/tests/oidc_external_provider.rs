@@ -7,7 +7,7 @@
 //! the provider rotating its keys between two sign-ins.
 
 use linkgate_tests::oidc_provider::{ExternalProvider, ProviderClient, Tamper};
-use linkgate_tests::{Gateway, requestors_config, unthrottled};
+use linkgate_tests::{DEMO_KEY, Gateway, requestors_config, unthrottled};
 use openidconnect::PkceCodeChallenge;
 use reqwest::{Client, Response, StatusCode, header};
 use url::Url;
@@ -194,8 +194,11 @@ async fn token_of_another_client(issuer: &str, nonce: &str) -> String {
 }
 
 async fn authn(gw: &Gateway, device: &str) -> (u16, serde_json::Value) {
-    gw.get(&format!("/v1/requestors/demo/devices/{device}/authn"), None)
-        .await
+    gw.get(
+        &format!("/v1/requestors/demo/devices/{device}/authn"),
+        Some(DEMO_KEY),
+    )
+    .await
 }
 
 /// One activation of `device` as `login`, through the provider: the gateway's last page.

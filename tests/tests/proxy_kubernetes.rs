@@ -85,8 +85,11 @@ async fn link(gw: &Gateway, code: &str, user: &str) -> (u16, serde_json::Value) 
 }
 
 async fn authn(gw: &Gateway, device: &str) -> (u16, serde_json::Value) {
-    gw.get(&format!("/v1/requestors/demo/devices/{device}/authn"), None)
-        .await
+    gw.get(
+        &format!("/v1/requestors/demo/devices/{device}/authn"),
+        Some(DEMO_KEY),
+    )
+    .await
 }
 
 /// Waits (bounded) until `check` holds for the authn answer of `device` on `gw`.

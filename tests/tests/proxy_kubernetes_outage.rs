@@ -48,7 +48,9 @@ async fn writes_fail_cleanly_and_reads_keep_serving_while_the_api_server_is_away
 
     server.pause();
     // Reads never leave the process.
-    let (status, body) = gw.get("/v1/requestors/demo/devices/tv/authn", None).await;
+    let (status, body) = gw
+        .get("/v1/requestors/demo/devices/tv/authn", Some(DEMO_KEY))
+        .await;
     assert_eq!(status, 200, "{body}");
     // A write cannot be stored, so it is refused, in bounded time, and says why.
     let (status, body) = gw
@@ -82,7 +84,7 @@ async fn writes_fail_cleanly_and_reads_keep_serving_while_the_api_server_is_away
     };
     assert_eq!(link(code).await.0, 201);
     let (status, _) = gw
-        .get("/v1/requestors/demo/devices/other-tv/authn", None)
+        .get("/v1/requestors/demo/devices/other-tv/authn", Some(DEMO_KEY))
         .await;
     assert_eq!(status, 200);
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use linkgate_tests::origin::Origin;
-use linkgate_tests::{Gateway, raw_get, requestors_config, wait_for_metric};
+use linkgate_tests::{BACKEND_AUTH, Gateway, raw_get, requestors_config, wait_for_metric};
 
 fn config(origin: std::net::SocketAddr, burst: u32) -> String {
     let spec = format!(
@@ -30,10 +30,10 @@ async fn reload_changes_limits_live_without_dropping_a_long_request() {
     )
     .await;
     let users = "/v1/requestors/tv/devices/tv/users";
-    assert_eq!(raw_get(gw.api, users, &[]).await.0, 200);
-    assert_eq!(raw_get(gw.api, users, &[]).await.0, 200);
+    assert_eq!(raw_get(gw.api, users, &[BACKEND_AUTH]).await.0, 200);
+    assert_eq!(raw_get(gw.api, users, &[BACKEND_AUTH]).await.0, 200);
     assert_eq!(
-        raw_get(gw.api, users, &[]).await.0,
+        raw_get(gw.api, users, &[BACKEND_AUTH]).await.0,
         429,
         "the new burst of 2 applies"
     );
@@ -52,7 +52,7 @@ async fn reload_changes_limits_live_without_dropping_a_long_request() {
     // The old configuration still serves, burst of 2 and all.
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     let mut admitted = 0;
-    while raw_get(gw.api, users, &[]).await.0 == 200 {
+    while raw_get(gw.api, users, &[BACKEND_AUTH]).await.0 == 200 {
         admitted += 1;
         assert!(admitted <= 2, "more than the burst got through");
     }
@@ -68,6 +68,6 @@ async fn reload_changes_limits_live_without_dropping_a_long_request() {
     )
     .await;
     for _ in 0..5 {
-        assert_eq!(raw_get(gw.api, users, &[]).await.0, 200);
+        assert_eq!(raw_get(gw.api, users, &[BACKEND_AUTH]).await.0, 200);
     }
 }

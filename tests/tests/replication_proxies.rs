@@ -46,9 +46,12 @@ async fn link(gw: &Gateway, device: &str, user: &str) {
 }
 
 async fn authn(gw: &Gateway, device: &str) -> u16 {
-    gw.get(&format!("/v1/requestors/demo/devices/{device}/authn"), None)
-        .await
-        .0
+    gw.get(
+        &format!("/v1/requestors/demo/devices/{device}/authn"),
+        Some(DEMO_KEY),
+    )
+    .await
+    .0
 }
 
 /// Waits until `device`'s authn answers `status` on `gw`; returns how long that took.

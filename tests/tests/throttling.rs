@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use linkgate_tests::{DEMO_KEY, Gateway, raw_get, requestors_config, wait_for_metric};
+use linkgate_tests::{
+    BACKEND_AUTH, DEMO_KEY, Gateway, raw_get, requestors_config, wait_for_metric,
+};
 use serde_json::json;
 
 #[tokio::test]
@@ -11,15 +13,15 @@ async fn the_builtin_demo_allows_a_burst_of_ten_per_client_then_429() {
     let gw = Gateway::builtin_demo().await;
     let path = "/v1/requestors/demo/devices/tv/users";
     for i in 0..10 {
-        let (status, _, _) = raw_get(gw.api, path, &[]).await;
+        let (status, _, _) = raw_get(gw.api, path, &[BACKEND_AUTH]).await;
         assert_eq!(status, 200, "request {i} is within the burst");
     }
-    let (status, answer, _) = raw_get(gw.api, path, &[]).await;
+    let (status, answer, _) = raw_get(gw.api, path, &[BACKEND_AUTH]).await;
     assert_eq!(status, 429, "{answer}");
     assert!(answer.to_lowercase().contains("retry-after: 1"), "{answer}");
     assert!(answer.contains("too_many_requests"));
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let (status, _, _) = raw_get(gw.api, path, &[]).await;
+    let (status, _, _) = raw_get(gw.api, path, &[BACKEND_AUTH]).await;
     assert_eq!(status, 200, "one token is back after a second");
     let metrics = gw.metrics().await;
     assert!(
@@ -33,16 +35,20 @@ async fn devices_are_limited_apart_from_each_other() {
     let spec = "      throttling: {perClientIp: null, perDevice: {perSecond: 1, burst: 2}}\n";
     let gw = Gateway::with_config(&requestors_config("", &[("tv", spec)])).await;
     let users = |device: &str| format!("/v1/requestors/tv/devices/{device}/users");
-    assert_eq!(raw_get(gw.api, &users("a"), &[]).await.0, 200);
-    assert_eq!(raw_get(gw.api, &users("a"), &[]).await.0, 200);
-    assert_eq!(raw_get(gw.api, &users("a"), &[]).await.0, 429);
+    assert_eq!(raw_get(gw.api, &users("a"), &[BACKEND_AUTH]).await.0, 200);
+    assert_eq!(raw_get(gw.api, &users("a"), &[BACKEND_AUTH]).await.0, 200);
+    assert_eq!(raw_get(gw.api, &users("a"), &[BACKEND_AUTH]).await.0, 429);
     assert_eq!(
-        raw_get(gw.api, "/api/v1/checkauthn?requestor=tv&deviceId=a", &[])
-            .await
-            .0,
+        raw_get(
+            gw.api,
+            "/api/v1/checkauthn?requestor=tv&deviceId=a",
+            &[BACKEND_AUTH]
+        )
+        .await
+        .0,
         429
     );
-    assert_eq!(raw_get(gw.api, &users("b"), &[]).await.0, 200);
+    assert_eq!(raw_get(gw.api, &users("b"), &[BACKEND_AUTH]).await.0, 200);
 }
 
 #[tokio::test]
@@ -58,6 +64,7 @@ async fn many_client_addresses_do_not_grow_limiter_memory_without_bound() {
                 let ip = std::net::Ipv4Addr::from(0x0a00_0000 + t * 1_000 + i);
                 let status = http
                     .get(&url)
+                    .bearer_auth(DEMO_KEY)
                     .header("x-forwarded-for", ip.to_string())
                     .send()
                     .await
@@ -86,7 +93,7 @@ async fn many_client_addresses_do_not_grow_limiter_memory_without_bound() {
 async fn the_backend_allow_list_admits_only_its_networks() {
     let spec = "      throttling: {perClientIp: null}\n      trustedProxies: [127.0.0.1]\n      backendAllowList: [192.0.2.0/24]\n";
     let gw = Gateway::with_config(&requestors_config("", &[("tv", spec)])).await;
-    let code = gw.issue_code("tv", "tv-1").await;
+    let (code, secret) = gw.issue_code_with_secret("tv", "tv-1").await;
     let link = |from: &'static str| {
         gw.http
             .post(gw.url("/v1/requestors/tv/links"))
@@ -102,13 +109,24 @@ async fn the_backend_allow_list_admits_only_its_networks() {
     );
     let admitted = linkgate_tests::read(link("192.0.2.10").await.unwrap()).await;
     assert_eq!(admitted.0, 201, "{}", admitted.1);
-    // Device calls are not server-to-server: the list does not apply.
-    let device = gw
-        .http
-        .get(gw.url("/v1/requestors/tv/devices/tv-1/authn"))
-        .header("x-forwarded-for", "198.51.100.1")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(device.status(), 200);
+    // A device call made with the backend's credential is server to server: the list
+    // applies. With the device's own token it is the device's, from wherever it is.
+    let tokens = gw.device_tokens("tv", &secret).await;
+    let authn = |from: &'static str, credential: &str| {
+        gw.http
+            .get(gw.url("/v1/requestors/tv/devices/tv-1/authn"))
+            .bearer_auth(credential)
+            .header("x-forwarded-for", from)
+            .send()
+    };
+    let (status, body) = linkgate_tests::read(authn("198.51.100.1", DEMO_KEY).await.unwrap()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("ip_not_allowed"))
+    );
+    let (status, body) = linkgate_tests::read(authn("192.0.2.10", DEMO_KEY).await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) =
+        linkgate_tests::read(authn("198.51.100.1", &tokens.access).await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
 }

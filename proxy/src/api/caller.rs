@@ -53,7 +53,10 @@ impl Credentials<'_> {
                 "this call is made by the requestor's backend: send Authorization: Bearer <access token or API key>",
             ));
         };
-        if self.bearer().is_some_and(|presented| self.is_backend(presented)) {
+        if self
+            .bearer()
+            .is_some_and(|presented| self.is_backend(presented))
+        {
             Ok(Principal::Backend)
         } else {
             Err(ApiError::new(
