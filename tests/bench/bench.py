@@ -136,10 +136,16 @@ def main():
         wait_listening(ports["linkgate"], procs["linkgate"], "linkgate")
 
         api = f"http://127.0.0.1:{ports['linkgate']}"
-        code = http("POST", f"{api}/v1/requestors/bench/codes", {"deviceId": "tv"})["code"]
-        http("POST", f"{api}/v1/requestors/bench/links", {"code": code, "userId": "alice", "mvpd": "test-mvpd"},
+        issued = http("POST", f"{api}/v1/requestors/bench/codes", {"deviceId": "tv"})
+        http("POST", f"{api}/v1/requestors/bench/links", {"code": issued["code"], "userId": "alice", "mvpd": "test-mvpd"},
              {"authorization": f"Bearer {BACKEND_KEY}"})
-        token = http("GET", f"{api}/v1/requestors/bench/devices/tv/media-token?resource=news")["token"]
+        # The device's own access token, as every device-side call carries it.
+        grant = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                 "device_code": issued["deviceSecret"], "client_id": "bench"}
+        device = http("POST", f"{api}/oauth/bench/token", grant)["access_token"]
+        as_device = [f"Authorization: Bearer {device}"]
+        token = http("GET", f"{api}/v1/requestors/bench/devices/tv/media-token?resource=news", None,
+                     {"authorization": f"Bearer {device}"})["token"]
         q = "requestor=bench&deviceId=tv"
 
         targets = [
@@ -150,9 +156,9 @@ def main():
             ("proxy", "haproxy (http-reuse always)", "haproxy", f"http://127.0.0.1:{ports['haproxy']}/seg.ts", []),
             ("local", "nginx return 200", "origin", f"http://127.0.0.1:{ports['origin']}/", []),
             ("local", "bare Pingora answering in request_filter", "answer", f"http://127.0.0.1:{ports['answer']}/", []),
-            ("local", "linkgate checkauthn (linked device)", "linkgate", f"{api}/api/v1/checkauthn?{q}", []),
-            ("local", "linkgate authorize (cached decision)", "linkgate", f"{api}/api/v1/authorize?{q}&resource=news", []),
-            ("local", "linkgate media token (signs each)", "linkgate", f"{api}/api/v1/tokens/media?{q}&resource=news", []),
+            ("local", "linkgate checkauthn (linked device)", "linkgate", f"{api}/api/v1/checkauthn?{q}", as_device),
+            ("local", "linkgate authorize (cached decision)", "linkgate", f"{api}/api/v1/authorize?{q}&resource=news", as_device),
+            ("local", "linkgate media token (signs each)", "linkgate", f"{api}/api/v1/tokens/media?{q}&resource=news", as_device),
         ]
         results = {t[1]: [] for t in targets}
         for r in range(rounds):

@@ -148,7 +148,9 @@ async fn a_link_made_through_one_proxy_serves_on_the_other_and_survives_restarts
     assert_eq!(object.spec.requestor, "demo");
     assert_eq!(object.spec.users[0].user_id, "alice");
     assert_eq!(object.spec.users[0].mvpd.as_deref(), Some("test-mvpd"));
-    assert!(object.spec.code.is_none(), "the code was consumed");
+    // The code is used up, kept only until the device exchanges its secret (or it expires).
+    let kept = object.spec.code.as_ref().expect("the used code");
+    assert_eq!(kept.state, linkgate_crds::CodeStateSpec::Redeemed);
     // Stamped for replication: the creating region, and the revision of the latest write.
     assert_eq!(object.spec.origin_region.as_deref(), Some("eu-west"));
     let revision = |link: &DeviceLink| -> Revision {
@@ -173,7 +175,8 @@ async fn a_link_made_through_one_proxy_serves_on_the_other_and_survives_restarts
         assert_eq!(body["users"][0]["userId"], "alice");
     }
     // Every later write of the device orders after the earlier ones.
-    a.issue_code("demo", "living-room-tv").await;
+    a.issue_code_as("demo", "living-room-tv", Some(DEMO_KEY))
+        .await;
     let reissued = fleet
         .links()
         .get(&object.name_any())
@@ -323,6 +326,63 @@ async fn deleting_a_devicelink_or_changing_the_requestor_applies_on_every_proxy(
         .unwrap();
     for proxy in [a, b] {
         until_authn(proxy, "attic-tv", |s, _| s == 403).await;
+    }
+}
+
+#[tokio::test]
+async fn a_device_s_tokens_work_on_every_proxy_and_kubectl_delete_revokes_them() {
+    let Some(fleet) = fleet("proxy_kubernetes_device_tokens").await else {
+        return;
+    };
+    let [a, b] = &fleet.proxies;
+    let (code, secret) = a.issue_code_with_secret("demo", "study-tv").await;
+    link_when_seen(a, &code, "erin").await;
+    let first = a.device_tokens("demo", &secret).await;
+    // The credential lives in the DeviceLink: the other proxy checks the token too, and
+    // rotates the refresh token through the API server.
+    until_status(b, "study-tv", &first.access, 200).await;
+    let (status, body) = b.refresh("demo", &first.refresh).await;
+    assert_eq!(status, 200, "{body}");
+    let second = linkgate_tests::DeviceTokens::from(&body);
+    until_status(a, "study-tv", &second.access, 200).await;
+
+    // `kubectl delete devicelink ...`: both tokens stop on every proxy.
+    let links = fleet.links();
+    let name = links
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|l| l.spec.device_id == "study-tv")
+        .expect("the DeviceLink")
+        .name_any();
+    links.delete(&name, &DeleteParams::default()).await.unwrap();
+    for proxy in [a, b] {
+        until_status(proxy, "study-tv", &second.access, 401).await;
+        let (status, body) = proxy.refresh("demo", &second.refresh).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    }
+}
+
+/// Waits (bounded) until the device's authn call with `token` answers `expected`.
+async fn until_status(gw: &Gateway, device: &str, token: &str, expected: u16) {
+    let deadline = Instant::now() + PATIENCE;
+    let path = format!("/v1/requestors/demo/devices/{device}/authn");
+    loop {
+        let (status, body) = gw.get(&path, Some(token)).await;
+        if status == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{device} on {}: still {status} {body}",
+            gw.api
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
