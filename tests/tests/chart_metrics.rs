@@ -99,6 +99,9 @@ async fn proxy_exposition() -> String {
         .delete("/v1/requestors/tv/devices/tv-1/users", Some(DEMO_KEY))
         .await;
     assert_eq!(status, 204, "an unlink: {body}");
+    // A device-side call without the device's credential.
+    let (status, _) = gw.get("/v1/requestors/tv/devices/tv-2/authn", None).await;
+    assert_eq!(status, 401, "a device credential refusal");
     // A burst of 10 per device: the eleventh call is throttled.
     for _ in 0..11 {
         gw.get("/v1/requestors/tv/devices/tv-3/authn", Some(DEMO_KEY))
