@@ -1,0 +1,49 @@
+//! The README's table of who may call each route is the route table itself: a route added,
+//! or its protection changed, without the table following fails here.
+
+use linkgate_proxy::api::{Credential, route_table};
+
+const README: &str = include_str!("../../README.md");
+const BEGIN: &str = "<!-- credentials:begin -->\n";
+const END: &str = "<!-- credentials:end -->";
+
+fn expected() -> String {
+    let mut out = String::from(
+        "| method | path | who may call | the device is named by |\n|---|---|---|---|\n",
+    );
+    for route in route_table() {
+        let who = match route.credential {
+            Credential::None => "anyone",
+            Credential::WhenLinked => {
+                "anyone; once the device is linked, the device or the backend"
+            }
+            Credential::Backend => "the backend",
+            Credential::DeviceOrBackend => "the device, or the backend",
+        };
+        let named_by = match (route.credential, route.device_param) {
+            (Credential::DeviceOrBackend, Some(param)) => format!("`{param}`"),
+            (Credential::DeviceOrBackend, None) => "`{device}`".to_owned(),
+            _ => "—".to_owned(),
+        };
+        out.push_str(&format!(
+            "| {} | `{}` | {who} | {named_by} |\n",
+            route.method, route.path
+        ));
+    }
+    out
+}
+
+#[test]
+fn the_readme_credential_table_is_the_route_table() {
+    let start = README
+        .find(BEGIN)
+        .expect("the README marks its credential table")
+        + BEGIN.len();
+    let end = README[start..].find(END).expect("the table's end marker") + start;
+    let expected = expected();
+    assert_eq!(
+        &README[start..end],
+        expected,
+        "the README's credential table is stale; it should read:\n{expected}"
+    );
+}
