@@ -32,9 +32,10 @@ async fn proxy(region: &Region) -> Gateway {
     Gateway::with_config_env(&config, env).await
 }
 
-/// Links `device` through `gw`: a code issued by the device, then the user's link.
-async fn link(gw: &Gateway, device: &str, user: &str) {
-    let code = gw.issue_code("demo", device).await;
+/// Links `device` through `gw`: a code issued by the device, then the user's link; returns
+/// the device's secret.
+async fn link(gw: &Gateway, device: &str, user: &str) -> String {
+    let (code, secret) = gw.issue_code_with_secret("demo", device).await;
     let (status, body) = gw
         .post_json(
             "/v1/requestors/demo/links",
@@ -43,6 +44,23 @@ async fn link(gw: &Gateway, device: &str, user: &str) {
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    secret
+}
+
+/// Waits until the device's own token gets `status` from its authn call on `gw`.
+async fn until_token(gw: &Gateway, device: &str, token: &str, status: u16) {
+    let path = format!("/v1/requestors/demo/devices/{device}/authn");
+    eventually(
+        &format!("{device}'s token answers {status} on {}", gw.api),
+        || async {
+            if gw.get(&path, Some(token)).await.0 == status {
+                return Some(());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            None
+        },
+    )
+    .await;
 }
 
 async fn authn(gw: &Gateway, device: &str) -> u16 {
@@ -106,9 +124,12 @@ async fn a_device_linked_in_one_region_is_served_in_every_region_until_unlinked(
     }
     let (a, b, c) = (&proxies[0], &proxies[1], &proxies[2]);
 
-    link(a, "living-room-tv", "alice").await;
+    let secret = link(a, "living-room-tv", "alice").await;
+    // The device's credential travels with its DeviceLink: its token works in every region.
+    let tokens = a.device_tokens("demo", &secret).await;
     for gw in [b, c] {
         until_authn(gw, "living-room-tv", 200).await;
+        until_token(gw, "living-room-tv", &tokens.access, 200).await;
     }
 
     // Unlinked through b: refused in every region.
@@ -123,6 +144,10 @@ async fn a_device_linked_in_one_region_is_served_in_every_region_until_unlinked(
     assert!(refused >= 400, "unlinked in b: {refused}");
     for gw in [a, c] {
         until_authn(gw, "living-room-tv", refused).await;
+    }
+    // ...and the device's token with it, wherever it is shown.
+    for gw in [a, b, c] {
+        until_token(gw, "living-room-tv", &tokens.access, 401).await;
     }
 
     // Lag from a link acknowledged by a's proxy to the device authenticating on b's.
