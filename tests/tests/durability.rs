@@ -4,6 +4,26 @@ use linkgate_tests::{DEMO_KEY, Gateway};
 use serde_json::json;
 
 #[tokio::test]
+async fn a_device_s_tokens_and_their_rotation_survive_kill_9() {
+    let mut gw = Gateway::demo().await;
+    let first = gw.linked_device("demo", "tv-1", "alice").await;
+    let (status, body) = gw.refresh("demo", &first.refresh).await;
+    assert_eq!(status, 200, "{body}");
+    let second = linkgate_tests::DeviceTokens::from(&body);
+
+    gw.kill();
+    gw.restart().await;
+
+    let authn = "/v1/requestors/demo/devices/tv-1/authn";
+    assert_eq!(gw.get(authn, Some(&second.access)).await.0, 200);
+    // The rotation was acknowledged: the spent token is still spent, and its replay still
+    // revokes the family.
+    let (status, _) = gw.refresh("demo", &first.refresh).await;
+    assert_eq!(status, 400);
+    assert_eq!(gw.get(authn, Some(&second.access)).await.0, 401);
+}
+
+#[tokio::test]
 async fn an_acknowledged_link_survives_kill_9() {
     let mut gw = Gateway::demo().await;
     let code = gw.issue_code("demo", "tv-1").await;

@@ -226,7 +226,7 @@ mod tests {
             metrics,
         ));
         let spec = serde_yaml_ng::from_str(
-            "backend: {apiKeySecretRef: {name: b, key: k}}\ncodes: {ttlSeconds: 60}\ndeviceFlow: {intervalSeconds: 2}\n",
+            "backend: {apiKeySecretRef: {name: b, key: k}}\ncodes: {ttlSeconds: 60}\ndeviceFlow: {intervalSeconds: 2}\nauthnTtlSeconds: 5400\n",
         )
         .unwrap();
         let secrets = |_: &linkgate_crds::SecretKeyRef| Some(b"key".to_vec());
@@ -323,6 +323,26 @@ mod tests {
         assert!(matches!(
             s.tokens.refresh(&s.p, &second.refresh_token).await,
             Err(RefreshError::Refused(DeviceAuthError::Revoked))
+        ));
+    }
+
+    #[tokio::test]
+    async fn no_token_outlives_the_link_s_authentication() {
+        let clock = Arc::new(ManualClock::at(1_000_000));
+        let s = setup(clock.clone());
+        let first = granted(&s).await.tokens;
+        clock.advance(Duration::from_secs(3600));
+        let second = s.tokens.refresh(&s.p, &first.refresh_token).await.unwrap();
+        // The link authenticates 5400 s: the second access token ends with it, not 3600 s on.
+        assert_eq!(second.expires_in, Duration::from_secs(1800));
+        clock.advance(Duration::from_secs(1800));
+        assert_eq!(
+            s.tokens.authenticate(&s.p, &second.access_token),
+            Err(DeviceAuthError::Expired)
+        );
+        assert!(matches!(
+            s.tokens.refresh(&s.p, &second.refresh_token).await,
+            Err(RefreshError::Refused(DeviceAuthError::Expired))
         ));
     }
 

@@ -270,17 +270,23 @@ mod tests {
             authn_expires_at: Timestamp::from_unix_millis(1_800_000_000_789),
             metadata: BTreeMap::from([("zip".into(), "10001".into())]),
         };
+        let link = DeviceLink {
+            requestor: "demo".into(),
+            device: device(),
+            users: vec![user],
+            credential: Some(DeviceCredential::new_family([3; 16])),
+        };
         let mut object = new_object("demo", &device());
         object.metadata.resource_version = Some("42".into());
         object.spec.code = Some(code_spec(&code));
-        object.spec.users = vec![user_spec(&user)];
+        write_link(&mut object.spec, &link);
         // Through JSON, as the API server stores it.
         let object = serde_json::from_value(serde_json::to_value(&object).unwrap()).unwrap();
         let entry = entry(object).unwrap();
         assert_eq!(entry.version, 42);
         assert_eq!(entry.key, LinkKey::new("demo", &device()));
         assert_eq!(entry.code, Some(code));
-        assert_eq!(entry.link.unwrap().users, vec![user]);
+        assert_eq!(entry.link.as_deref(), Some(&link));
     }
 
     #[test]
