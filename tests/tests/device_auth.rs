@@ -126,8 +126,8 @@ async fn another_device_s_or_requestor_s_token_is_forbidden_and_the_device_s_own
     let base = "/v1/requestors/tv/devices/tv-1";
     let (status, body) = gw.get(&format!("{base}/metadata"), Some(&own.access)).await;
     assert_eq!((status, &body["userId"]), (200, &json!("alice")), "{body}");
-    let media = format!("/api/v1/tokens/media?requestor=tv&deviceId=tv-1&resource=news");
-    let (status, body) = gw.get(&media, Some(&own.access)).await;
+    let media = "/api/v1/tokens/media?requestor=tv&deviceId=tv-1&resource=news";
+    let (status, body) = gw.get(media, Some(&own.access)).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = gw
         .post_form(
