@@ -73,6 +73,21 @@ impl Fleet {
     fn links(&self) -> Api<DeviceLink> {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
+
+    /// `kubectl delete devicelink ...` of `device`'s object.
+    async fn kubectl_delete(&self, device: &str) {
+        let links = self.links();
+        let name = links
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|l| l.spec.device_id == device)
+            .expect("the DeviceLink")
+            .name_any();
+        links.delete(&name, &DeleteParams::default()).await.unwrap();
+    }
 }
 
 async fn link(gw: &Gateway, code: &str, user: &str) -> (u16, serde_json::Value) {
@@ -293,18 +308,7 @@ async fn deleting_a_devicelink_or_changing_the_requestor_applies_on_every_proxy(
     for proxy in [a, b] {
         until_authn(proxy, "den-tv", |s, _| s == 200).await;
     }
-    // `kubectl delete devicelink ...`
-    let links = fleet.links();
-    let name = links
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .find(|l| l.spec.device_id == "den-tv")
-        .expect("the DeviceLink")
-        .name_any();
-    links.delete(&name, &DeleteParams::default()).await.unwrap();
+    fleet.kubectl_delete("den-tv").await;
     for proxy in [a, b] {
         until_authn(proxy, "den-tv", |s, body| {
             s == 403 && body["code"] == "authenticated_profile_missing"
@@ -346,18 +350,8 @@ async fn a_device_s_tokens_work_on_every_proxy_and_kubectl_delete_revokes_them()
     let second = linkgate_tests::DeviceTokens::from(&body);
     until_status(a, "study-tv", &second.access, 200).await;
 
-    // `kubectl delete devicelink ...`: both tokens stop on every proxy.
-    let links = fleet.links();
-    let name = links
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .find(|l| l.spec.device_id == "study-tv")
-        .expect("the DeviceLink")
-        .name_any();
-    links.delete(&name, &DeleteParams::default()).await.unwrap();
+    // Both tokens stop on every proxy.
+    fleet.kubectl_delete("study-tv").await;
     for proxy in [a, b] {
         until_status(proxy, "study-tv", &second.access, 401).await;
         let (status, body) = proxy.refresh("demo", &second.refresh).await;

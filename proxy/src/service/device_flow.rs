@@ -316,14 +316,16 @@ mod tests {
             s.tokens.refresh(&s.p, &first.refresh_token).await,
             Err(RefreshError::Refused(DeviceAuthError::RefreshReused))
         ));
-        assert_eq!(
-            s.tokens.authenticate(&s.p, &second.access_token),
-            Err(DeviceAuthError::Revoked)
-        );
-        assert!(matches!(
-            s.tokens.refresh(&s.p, &second.refresh_token).await,
-            Err(RefreshError::Refused(DeviceAuthError::Revoked))
-        ));
+        assert_refused(&s, &second, DeviceAuthError::Revoked).await;
+    }
+
+    /// Both of `tokens` are refused for `why`.
+    async fn assert_refused(s: &Setup, tokens: &TokenPair, why: DeviceAuthError) {
+        assert_eq!(s.tokens.authenticate(&s.p, &tokens.access_token), Err(why));
+        match s.tokens.refresh(&s.p, &tokens.refresh_token).await {
+            Err(RefreshError::Refused(refused)) => assert_eq!(refused, why),
+            other => panic!("refresh: {other:?}"),
+        }
     }
 
     #[tokio::test]
@@ -336,14 +338,7 @@ mod tests {
         // The link authenticates 5400 s: the second access token ends with it, not 3600 s on.
         assert_eq!(second.expires_in, Duration::from_secs(1800));
         clock.advance(Duration::from_secs(1800));
-        assert_eq!(
-            s.tokens.authenticate(&s.p, &second.access_token),
-            Err(DeviceAuthError::Expired)
-        );
-        assert!(matches!(
-            s.tokens.refresh(&s.p, &second.refresh_token).await,
-            Err(RefreshError::Refused(DeviceAuthError::Expired))
-        ));
+        assert_refused(&s, &second, DeviceAuthError::Expired).await;
     }
 
     #[tokio::test]
@@ -355,14 +350,7 @@ mod tests {
             .unlink(&s.p, &tv, crate::domain::link::Unlink::Everyone)
             .await
             .unwrap();
-        assert_eq!(
-            s.tokens.authenticate(&s.p, &tokens.access_token),
-            Err(DeviceAuthError::Revoked)
-        );
-        assert!(matches!(
-            s.tokens.refresh(&s.p, &tokens.refresh_token).await,
-            Err(RefreshError::Refused(DeviceAuthError::Revoked))
-        ));
+        assert_refused(&s, &tokens, DeviceAuthError::Revoked).await;
     }
 
     #[tokio::test]
