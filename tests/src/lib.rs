@@ -128,11 +128,26 @@ async fn terminate(mut child: Child, name: &str) -> Option<i32> {
     }
 }
 
-/// A loopback address nothing listens on yet.
+/// A loopback address nothing listens on yet, for a server a test starts at once.
+///
+/// Drawn below Linux's ephemeral range (32768–60999), where an outgoing connection of any
+/// test could take a port between the moment it is chosen and the moment the server binds
+/// it, and below the test control plane's range (20000–32000); one counter per process, so
+/// two servers of one test process are never handed the same port.
 pub fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 10_000;
+    const SPAN: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7_919) % SPAN;
+    for _ in 0..SPAN {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        let port = u16::try_from(LOW + offset).expect("ports fit in u16");
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            return listener.local_addr().expect("a bound address");
+        }
+    }
+    panic!("no free loopback port between {LOW} and {}", LOW + SPAN)
 }
 
 /// A running gateway.

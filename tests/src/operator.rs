@@ -2,7 +2,7 @@
 //! confined to one test's namespace: it watches only that namespace and elects its leader
 //! with a Lease there, so tests running side by side never meet.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
 use crate::kube::eventually;
@@ -68,9 +68,7 @@ impl Operator {
     fn new(namespace: &str, identity: &str, extra: &[&str]) -> Self {
         Self {
             child: None,
-            admin: TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free loopback port"),
+            admin: crate::free_port(),
             identity: identity.into(),
             namespace: namespace.into(),
             extra: extra.iter().map(|&a| a.to_owned()).collect(),

@@ -7,12 +7,7 @@ use std::time::Duration;
 
 #[test]
 fn json_logs_are_one_object_per_line_with_level_message_and_fields() {
-    let port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .to_string()
-    };
+    let port = || linkgate_tests::free_port().to_string();
     let (api, admin) = (port(), port());
     let mut child = Command::new(linkgate_tests::proxy_binary())
         .args(["--store", "memory", "--log-format", "json"])
