@@ -14,6 +14,7 @@ use tokio::sync::Mutex;
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub path: String,
+    pub query: Option<String>,
     pub headers: BTreeMap<String, String>,
 }
 
@@ -71,6 +72,7 @@ async fn record(State(shared): State<Shared>, request: Request) -> String {
         .and_then(|v| v.parse().ok());
     shared.seen.lock().await.push(Seen {
         path: request.uri().path().to_owned(),
+        query: request.uri().query().map(str::to_owned),
         headers,
     });
     if let Some(ms) = sleep_ms {

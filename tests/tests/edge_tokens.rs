@@ -90,3 +90,83 @@ async fn only_valid_tokens_for_the_route_s_resource_reach_the_origin() {
         "{metrics}"
     );
 }
+
+/// `/free` open to all and `/news` behind media tokens, on one origin.
+fn free_and_news(origin: std::net::SocketAddr) -> String {
+    let port = origin.port();
+    requestors_config(
+        "",
+        &[(
+            "tv",
+            &format!(
+                "      throttling: {{perClientIp: null}}\n      routes:\n\
+                 \x20       - {{prefix: /free, upstream: {{host: 127.0.0.1, port: {port}}}}}\n\
+                 \x20       - {{prefix: /news, upstream: {{host: 127.0.0.1, port: {port}}}, resource: news}}\n"
+            ),
+        )],
+    )
+}
+
+#[tokio::test]
+async fn path_tricks_are_decided_on_the_normal_path_which_is_what_the_origin_gets() {
+    let origin = Origin::start("segment").await;
+    let gw = Gateway::with_config(&free_and_news(origin.addr)).await;
+    for trick in [
+        "/free/../news/secret.ts",
+        "/free/%2e%2e/news/secret.ts",
+        "/free/%2E./news/secret.ts",
+        "/free/./../news/secret.ts",
+    ] {
+        let (status, answer, _) = raw_get(gw.api, trick, &[]).await;
+        assert_eq!(status, 401, "{trick} is /news/secret.ts: {answer}");
+        assert!(answer.contains("media_token_missing"), "{answer}");
+    }
+    for refused in [
+        "/free/..%2fnews/secret.ts",
+        "/free/..%5Cnews/secret.ts",
+        "/free/a%00.ts",
+        "/free/a%zz.ts",
+        "/../news/secret.ts",
+        "/free/../../news/secret.ts",
+    ] {
+        let (status, answer, _) = raw_get(gw.api, refused, &[]).await;
+        assert_eq!(status, 400, "{refused}: {answer}");
+        assert!(answer.contains("invalid_path"), "{answer}");
+        assert!(
+            !answer.contains("news/secret"),
+            "the refusal repeats no path: {answer}"
+        );
+    }
+    assert!(
+        origin.seen().await.is_empty(),
+        "no trick reached the origin"
+    );
+
+    let (status, _, _) = raw_get(gw.api, "/free/a/./b/../%63.ts?x=%2F", &[]).await;
+    assert_eq!(status, 200);
+    let seen = origin.seen().await;
+    assert_eq!(
+        (seen[0].path.as_str(), seen[0].query.as_deref()),
+        ("/free/a/c.ts", Some("x=%2F"))
+    );
+}
+
+#[tokio::test]
+async fn a_media_token_in_the_query_goes_no_further_than_the_edge() {
+    let origin = Origin::start("segment").await;
+    let gw = Gateway::with_config(&free_and_news(origin.addr)).await;
+    let token = media_token(&gw, "tv", "tv-1", "news").await;
+    let (status, _, _) = raw_get(gw.api, &format!("/news/1.ts?token={token}&x=1"), &[]).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = raw_get(gw.api, &format!("/news/2.ts?token={token}"), &[]).await;
+    assert_eq!(status, 200);
+    let seen = origin.seen().await;
+    assert_eq!(seen[0].query.as_deref(), Some("x=1"));
+    assert_eq!(seen[1].query, None);
+    for request in &seen {
+        assert!(
+            !request.headers.values().any(|v| v.contains(&token)),
+            "{request:?}"
+        );
+    }
+}

@@ -12,6 +12,7 @@ pub mod device_token;
 pub mod ids;
 pub mod link;
 pub mod media_token;
+pub mod path;
 pub mod requestor;
 pub mod sealed;
 pub mod session;

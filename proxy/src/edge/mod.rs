@@ -9,6 +9,7 @@ mod plan;
 mod throttle;
 mod tokens;
 mod upstreams;
+mod uri;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -267,6 +268,11 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
     ) -> pingora::Result<bool> {
         ctx.peer = session.client_addr().and_then(|a| a.as_inet()).copied();
+        // Every later decision, and the origin, see the path in its normal form only.
+        if let Err(refusal) = uri::normalise_path(session) {
+            local::respond(session, error_response(&refusal)).await?;
+            return Ok(true);
+        }
         let path = session.req_header().uri.path();
         if self.api.route(path).is_some() {
             return self.serve_api(session, ctx).await;
@@ -284,6 +290,13 @@ impl ProxyHttp for Gateway {
             Err(refusal) => Err(refusal),
         };
         let claims = match checked {
+            Ok(claims) if route.resource.is_some() => {
+                // The token has done its work here: it goes no further, not even into logs.
+                uri::remove_query_param(session, &route.token_query).map(|()| claims)
+            }
+            other => other,
+        };
+        let claims = match claims {
             Ok(claims) => claims,
             Err(refusal) => {
                 local::respond(session, error_response(&refusal)).await?;
