@@ -1,5 +1,6 @@
-//! What the origin learns about the client: X-Forwarded-For, -Port, -Proto and a request
-//! ID, for direct clients, behind trusted proxies, and when an untrusted client lies.
+//! What the origin learns about the client: X-Forwarded-For, -Port, -Proto, Forwarded and a
+//! request ID, for direct clients, behind trusted proxies, and when an untrusted client lies
+//! (no header of its claiming an address or an identity gets through).
 
 use linkgate_tests::origin::Origin;
 use linkgate_tests::{Gateway, raw_get, requestors_config};
@@ -49,6 +50,15 @@ async fn the_origin_sees_the_right_client_for_direct_trusted_and_spoofing_client
             ("X-Forwarded-For", "6.6.6.6"),
             ("X-Forwarded-Port", "1"),
             ("X-Forwarded-Proto", "https"),
+            ("Forwarded", "for=6.6.6.6;proto=https"),
+            ("X-Real-IP", "6.6.6.6"),
+            ("True-Client-IP", "6.6.6.6"),
+            ("X-Client-IP", "6.6.6.6"),
+            ("CF-Connecting-IP", "6.6.6.6"),
+            ("Fastly-Client-IP", "6.6.6.6"),
+            ("X-Cluster-Client-IP", "6.6.6.6"),
+            ("X-Linkgate-User", "admin"),
+            ("X-Linkgate-Anything", "admin"),
         ],
     )
     .await;
@@ -82,6 +92,17 @@ async fn the_origin_sees_the_right_client_for_direct_trusted_and_spoofing_client
     assert_eq!(h(1, "x-forwarded-for"), "127.0.0.1");
     assert_eq!(h(1, "x-forwarded-port"), spoofer_port.to_string());
     assert_eq!(h(1, "x-forwarded-proto"), "http");
+    assert_eq!(h(1, "forwarded"), "for=127.0.0.1;proto=http");
+    let claims: Vec<_> = seen[1]
+        .headers
+        .iter()
+        .filter(|(_, v)| v.contains("6.6.6.6") || v.as_str() == "admin")
+        .collect();
+    assert!(
+        claims.is_empty(),
+        "a direct client's claims reached the origin: {claims:?}"
+    );
+    assert_eq!(h(0, "forwarded"), "for=127.0.0.1;proto=http");
     assert_eq!(h(2, "x-forwarded-for"), "203.0.113.5, 127.0.0.1");
     assert_eq!(h(2, "x-forwarded-port"), "443");
     assert_eq!(h(2, "x-forwarded-proto"), "https");

@@ -1,7 +1,8 @@
 //! What the origin learns about the request: who the client is (X-Forwarded-For, -Port,
-//! -Proto), a request ID, and the user and device the media token vouched for.
+//! -Proto and RFC 7239 Forwarded), a request ID, and the user and device the media token
+//! vouched for. Nothing a client says about its own address or identity gets through.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use pingora::http::RequestHeader;
 
@@ -10,6 +11,19 @@ use crate::domain::media_token::MediaClaims;
 /// Set by the gateway only: a client sending them has them removed.
 pub const USER_HEADER: &str = "x-linkgate-user";
 pub const DEVICE_HEADER: &str = "x-linkgate-device";
+/// Every header of ours starts so; none from a client reaches the origin.
+const OWN_PREFIX: &str = "x-linkgate-";
+
+/// Headers by which clients, CDNs and proxies claim a client address. Only a trusted
+/// proxy's are passed on.
+const ADDRESS_CLAIMS: &[&str] = &[
+    "x-real-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "cf-connecting-ip",
+    "fastly-client-ip",
+    "x-cluster-client-ip",
+];
 
 /// Rewrites the upstream request's headers; returns the request ID.
 ///
@@ -45,18 +59,47 @@ pub fn forward(
             .to_string()
     });
 
+    let forwarded = forwarded_element(peer.map(|p| p.ip()), &proto);
+    let forwarded = match kept("forwarded") {
+        Some(chain) => format!("{chain}, {forwarded}"),
+        None => forwarded,
+    };
+
+    if !peer_trusted {
+        for name in ADDRESS_CLAIMS {
+            upstream.remove_header(*name);
+        }
+    }
+    let own: Vec<_> = upstream
+        .headers
+        .keys()
+        .filter(|name| name.as_str().starts_with(OWN_PREFIX))
+        .cloned()
+        .collect();
+    for name in own {
+        upstream.remove_header(&name);
+    }
     upstream.insert_header("x-forwarded-for", forwarded_for)?;
     upstream.insert_header("x-forwarded-port", port)?;
     upstream.insert_header("x-forwarded-proto", proto)?;
+    upstream.insert_header("forwarded", forwarded)?;
     upstream.insert_header("x-request-id", &request_id)?;
-    upstream.remove_header(USER_HEADER);
-    upstream.remove_header(DEVICE_HEADER);
     if let Some(claims) = claims {
         upstream.insert_header(USER_HEADER, &claims.sub)?;
         upstream.insert_header(DEVICE_HEADER, &claims.dev)?;
     }
     upstream.insert_header(http::header::HOST, host)?;
     Ok(request_id)
+}
+
+/// This hop's RFC 7239 element: `for=` the peer (IPv6 quoted and bracketed, §6) and `proto=`.
+fn forwarded_element(peer: Option<IpAddr>, proto: &str) -> String {
+    let node = match peer {
+        Some(IpAddr::V6(ip)) => format!("\"[{ip}]\""),
+        Some(IpAddr::V4(ip)) => ip.to_string(),
+        None => "unknown".to_owned(),
+    };
+    format!("for={node};proto={proto}")
 }
 
 #[cfg(test)]
@@ -84,8 +127,22 @@ mod tests {
             ("x-forwarded-port", "1"),
             ("x-request-id", "chosen"),
             ("x-linkgate-user", "admin"),
+            ("x-linkgate-role", "admin"),
+            ("forwarded", "for=10.0.0.1"),
+            ("x-real-ip", "10.0.0.1"),
+            ("true-client-ip", "10.0.0.1"),
+            ("cf-connecting-ip", "10.0.0.1"),
         ]);
         let id = forward(&mut r, Some(PEER.parse().unwrap()), false, None, "origin").unwrap();
+        assert_eq!(get(&r, "forwarded"), "for=198.51.100.7;proto=http");
+        for spoofed in [
+            "x-real-ip",
+            "true-client-ip",
+            "cf-connecting-ip",
+            "x-linkgate-role",
+        ] {
+            assert!(r.headers.get(spoofed).is_none(), "{spoofed}");
+        }
         assert_eq!(get(&r, "x-forwarded-for"), "198.51.100.7");
         assert_eq!(get(&r, "x-forwarded-port"), "51234");
         assert_eq!(get(&r, "x-forwarded-proto"), "http");
@@ -102,16 +159,27 @@ mod tests {
             ("x-forwarded-port", "443"),
             ("x-forwarded-proto", "https"),
             ("x-request-id", "edge-1"),
+            ("forwarded", "for=203.0.113.5;proto=https"),
+            ("x-real-ip", "203.0.113.5"),
         ]);
         let id = forward(
             &mut r,
-            Some("10.0.0.2:4000".parse().unwrap()),
+            Some("[2001:db8::2]:4000".parse().unwrap()),
             true,
             None,
             "o",
         )
         .unwrap();
-        assert_eq!(get(&r, "x-forwarded-for"), "203.0.113.5, 10.0.0.2");
+        assert_eq!(get(&r, "x-forwarded-for"), "203.0.113.5, 2001:db8::2");
+        assert_eq!(
+            get(&r, "forwarded"),
+            "for=203.0.113.5;proto=https, for=\"[2001:db8::2]\";proto=https"
+        );
+        assert_eq!(
+            get(&r, "x-real-ip"),
+            "203.0.113.5",
+            "the trusted proxy's own"
+        );
         assert_eq!(get(&r, "x-forwarded-port"), "443");
         assert_eq!(get(&r, "x-forwarded-proto"), "https");
         assert_eq!(id, "edge-1");
