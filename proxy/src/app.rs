@@ -19,7 +19,7 @@ use crate::admin::Admin;
 use crate::api::{Api, Services};
 use crate::cluster::{Cluster, watch_requestors};
 use crate::config::{Config, StoreBackend};
-use crate::domain::code::CodeKey;
+use crate::domain::code::{CodeKey, MIN_CODE_KEY_BYTES};
 use crate::domain::time::{Clock, SystemClock};
 use crate::edge::{Gateway, Upstreams};
 use crate::live::{Live, Reloader, Snapshot};
@@ -192,25 +192,51 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The code key must survive restarts, or every live code would stop matching.
+/// The code key must survive restarts, or every live code would stop matching. A key file
+/// too short to be one (empty after a crash, truncated, edited) stops the start: a fresh
+/// key would silently orphan every code and token, a short one is guessed offline.
 fn load_or_create_code_key(dir: &Path) -> anyhow::Result<Vec<u8>> {
     let path = dir.join(CODE_KEY_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(hex::decode(text.trim())
-            .map_err(|e| anyhow::anyhow!("{} is not a hex key: {e}", path.display()))?),
+        Ok(text) => {
+            let key = hex::decode(text.trim())
+                .map_err(|e| anyhow::anyhow!("{} is not a hex key: {e}", path.display()))?;
+            if key.len() < MIN_CODE_KEY_BYTES {
+                anyhow::bail!(
+                    "{} holds a {}-byte key; at least {MIN_CODE_KEY_BYTES} bytes ({} hex digits) are required",
+                    path.display(),
+                    key.len(),
+                    MIN_CODE_KEY_BYTES * 2
+                );
+            }
+            Ok(key)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key: [u8; 32] = rand::random();
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)?;
-            file.write_all(hex::encode(key).as_bytes())?;
-            file.sync_all()?;
+            write_atomically(&path, hex::encode(key).as_bytes())?;
             Ok(key.to_vec())
         }
         Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
     }
+}
+
+/// Writes `bytes` to `path` (mode 0600) so that a crash leaves the old file or the whole new
+/// one, never a part: a temporary file, synced, renamed over, and the directory synced.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let staged = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&staged)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&staged, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// Periodic chores: expired codes and links leave the store; rate limiters forget idle

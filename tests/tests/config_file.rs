@@ -41,6 +41,13 @@ fn broken_configurations_exit_non_zero_with_the_reason() {
             &config_with("demo", "").replace("apiKey: ", "other: "),
             "secret \"backend\"",
         ),
+        (
+            &format!(
+                "codeKeySecretRef: {{name: codes, key: key}}\n{}",
+                config_with("demo", "").replace("secrets:\n", "secrets:\n  codes: {key: short}\n")
+            ),
+            "has 5 bytes; at least 32",
+        ),
     ];
     for (yaml, expected) in cases {
         let (code, stderr) = run_with_config(yaml);
@@ -54,6 +61,44 @@ fn broken_configurations_exit_non_zero_with_the_reason() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
+}
+
+#[test]
+fn a_code_key_file_left_empty_or_short_stops_the_start_and_a_new_one_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("code-hash.key");
+    for (content, expected) in [("", "0-byte key"), ("abcd\n", "2-byte key")] {
+        std::fs::write(&key_file, content).unwrap();
+        let out = Command::new(proxy_binary())
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--listen", "127.0.0.1:1", "--admin", "127.0.0.1:1"])
+            .output()
+            .expect("run linkgate-proxy");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(stderr.contains(expected), "{expected:?} not in {stderr}");
+        assert!(stderr.contains("at least 32 bytes"), "{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn the_code_key_file_a_gateway_creates_is_whole_and_its_owner_s_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let gw = Gateway::demo().await;
+    let key_file = gw.data_dir().join("code-hash.key");
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(hex_len(&key), 64, "32 bytes in hex: {key}");
+    assert!(
+        !gw.data_dir().join("code-hash.tmp").exists(),
+        "no staged file is left"
+    );
+}
+
+fn hex_len(s: &str) -> usize {
+    s.trim().chars().filter(char::is_ascii_hexdigit).count()
 }
 
 #[tokio::test]

@@ -45,7 +45,7 @@ async fn fleet(test: &str) -> Option<Fleet> {
     let config = format!(
         "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {namespace}, region: eu-west}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\n\
-         secrets:\n  codes: {{key: shared-by-every-proxy}}\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}"
+         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}"
     );
     let (kubeconfig, as_proxy) =
         linkgate_tests::kube::service_account(&client, &namespace, "linkgate-proxy", PROXY_ROLE)

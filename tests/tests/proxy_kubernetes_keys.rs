@@ -82,7 +82,7 @@ async fn proxies_sign_with_the_operators_keys_and_follow_their_rotation() {
     let config = format!(
         "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {ns}}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\nsecretsDir: {}\n\
-         secrets:\n  codes: {{key: k}}\n",
+         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n",
         mounted.path().display()
     );
     let gw = Gateway::with_config(&config).await;

@@ -22,7 +22,7 @@ async fn proxy(region: &Region) -> Gateway {
     let config = format!(
         "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {}, region: {}}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\n\
-         secrets:\n  codes: {{key: shared-by-every-proxy}}\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}",
+         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}",
         region.namespace, region.name
     );
     let env = vec![(

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::domain::code::MIN_CODE_KEY_BYTES;
 use crate::domain::requestor::{PolicyError, RequestorPolicy, Secrets};
 use crate::edge::DnsSettings;
 use crate::service::Requestors;
@@ -71,6 +72,10 @@ pub enum ConfigError {
     },
     #[error("{origin}: no requestors are configured")]
     NoRequestors { origin: String },
+    #[error(
+        "{origin}: the code key (codeKeySecretRef) has {len} bytes; at least {MIN_CODE_KEY_BYTES} are required"
+    )]
+    ShortCodeKey { origin: String, len: usize },
     #[error("{origin}: kubernetes.region {region:?} must be a lower-case DNS label")]
     BadRegion { origin: String, region: String },
 }
@@ -137,6 +142,13 @@ impl Config {
                 })
             })
             .transpose()?;
+        // Client secrets and every token are keyed by it: a short key is guessed offline.
+        if let Some(key) = code_key.as_ref().filter(|k| k.len() < MIN_CODE_KEY_BYTES) {
+            return Err(ConfigError::ShortCodeKey {
+                origin: origin.to_owned(),
+                len: key.len(),
+            });
+        }
         if !linkgate_crds::is_region(&file.kubernetes.region) {
             return Err(ConfigError::BadRegion {
                 origin: origin.to_owned(),

@@ -117,6 +117,10 @@ impl Code {
 #[derive(Clone)]
 pub struct CodeKey(Hmac<Sha256>);
 
+/// The shortest code key a gateway starts with: codes, device secrets, client secrets and
+/// every token are keyed by it.
+pub const MIN_CODE_KEY_BYTES: usize = 32;
+
 impl CodeKey {
     pub fn new(secret: &[u8]) -> Self {
         Self(Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"))
