@@ -191,6 +191,44 @@ async fn oversize_bodies_are_refused_declared_or_streamed() {
 }
 
 #[tokio::test]
+async fn broken_body_framing_is_the_client_s_400_never_a_500() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let gw = Gateway::demo().await;
+    for (path, body) in [
+        ("/v1/requestors/demo/codes", "zz\r\n{}\r\n0\r\n\r\n"),
+        (
+            "/v1/requestors/demo/codes",
+            "5\r\n{\"de\r\nffffffffffffffffffff\r\n",
+        ),
+        ("/oauth/demo/token", "-1\r\nx\r\n0\r\n\r\n"),
+        ("/matchmaker/demo/get_auth_code", "3\r\nabcdef\r\n0\r\n\r\n"),
+    ] {
+        let mut socket = tokio::net::TcpStream::connect(gw.api).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+             Transfer-Encoding: chunked\r\n\r\n{body}"
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            socket.read_to_end(&mut answer),
+        )
+        .await
+        .expect("answered, not left hanging")
+        .ok();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 400"),
+            "{path} {body:?}: {answer}"
+        );
+        assert!(answer.contains("\"invalid_body\""), "{answer}");
+    }
+    // And the gateway serves on.
+    assert_eq!(gw.get("/v1/requestors/demo/mvpds", None).await.0, 200);
+}
+
+#[tokio::test]
 async fn wrong_methods_unknown_paths_and_requestors() {
     let gw = Gateway::demo().await;
     let response = gw

@@ -110,6 +110,25 @@ async fn the_origin_sees_the_right_client_for_direct_trusted_and_spoofing_client
 }
 
 #[tokio::test]
+async fn a_proxied_request_with_broken_body_framing_is_a_400() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let origin = Origin::start("origin").await;
+    let gw = Gateway::with_config(&config(origin.addr)).await;
+    let mut socket = tokio::net::TcpStream::connect(gw.api).await.unwrap();
+    let request = "POST /direct/upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\
+                   zz\r\nabc\r\n0\r\n\r\n";
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = socket.read_to_end(&mut answer);
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("answered, not left hanging")
+        .ok();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+}
+
+#[tokio::test]
 async fn an_unreachable_origin_is_a_502_not_a_hang() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -20,13 +20,31 @@ pub async fn read_body(session: &mut Session) -> pingora::Result<Result<Bytes, A
         return Ok(Err(too_large(session)));
     }
     let mut body = BytesMut::new();
-    while let Some(chunk) = session.read_request_body().await? {
+    loop {
+        let chunk = match session.read_request_body().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => return Ok(Ok(body.freeze())),
+            // Broken framing (a bad chunk size, a body cut short) is the client's: a 400.
+            Err(e) => {
+                tracing::debug!(error = %e, "malformed request body");
+                return Ok(Err(malformed(session)));
+            }
+        };
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Ok(Err(too_large(session)));
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Ok(body.freeze()))
+}
+
+fn malformed(session: &mut Session) -> ApiResponse {
+    // Where the next request would start is unknown: the connection cannot be reused.
+    session.set_keepalive(None);
+    crate::api::error_response(&ApiError::new(
+        http::StatusCode::BAD_REQUEST,
+        "invalid_body",
+        "the request body is not validly framed",
+    ))
 }
 
 fn too_large(session: &mut Session) -> ApiResponse {
