@@ -111,6 +111,37 @@ async fn one_address_guessing_codes_is_stopped_after_ten_and_others_are_not() {
 }
 
 #[tokio::test]
+async fn codes_sent_in_a_get_s_body_spend_attempts_too() {
+    let gw = gateway("").await;
+    let attacker = "203.0.113.8";
+    let get_with_body = |body: String, content_type: &'static str| {
+        Client::new()
+            .get(gw.url("/activate/demo"))
+            .header("x-forwarded-for", attacker)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    for n in 0..10 {
+        let (body, content_type) = if n % 2 == 0 {
+            (
+                format!("code={}", guess(n)),
+                "application/x-www-form-urlencoded",
+            )
+        } else {
+            (format!("{{\"code\":\"{}\"}}", guess(n)), "application/json")
+        };
+        let wrong = get_with_body(body, content_type).await.unwrap();
+        assert_eq!(wrong.status(), 404, "guess {n}");
+    }
+    let refused = get_with_body(
+        format!("code={}", guess(10)),
+        "application/x-www-form-urlencoded",
+    );
+    assert_told_to_wait(refused.await.unwrap()).await;
+}
+
+#[tokio::test]
 async fn many_addresses_guessing_together_are_stopped_by_the_requestor_wide_limit() {
     // 40 attempts an hour across all clients, so the test stays small.
     let gw = gateway(", codeEntry: {perRequestor: {attempts: 40, perSeconds: 3600}}").await;

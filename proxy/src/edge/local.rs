@@ -47,6 +47,15 @@ fn malformed(session: &mut Session) -> ApiResponse {
     ))
 }
 
+/// Whether a body follows the request's header, whatever its method.
+pub fn has_body(header: &pingora::http::RequestHeader) -> bool {
+    let declared = header
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() != b"0");
+    declared || header.headers.contains_key(header::TRANSFER_ENCODING)
+}
+
 fn too_large(session: &mut Session) -> ApiResponse {
     // The rest of the body is never read, so the connection cannot be reused.
     session.set_keepalive(None);

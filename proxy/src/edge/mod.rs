@@ -159,7 +159,11 @@ impl Gateway {
             .as_deref()
             .and_then(|r| snapshot.requestors.get(r))
         {
-            let tries_code = target.route.tries_code(&header.method, header.uri.query());
+            let tries_code = target.route.tries_code(
+                &header.method,
+                header.uri.query(),
+                local::has_body(header),
+            );
             let device = target.device.as_deref();
             match self.admit(&snapshot, policy, header, device, tries_code, ctx) {
                 Ok(client) => client_ip = client,
