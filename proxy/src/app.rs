@@ -109,7 +109,11 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         code_key.clone(),
     ));
     let services = Services {
-        activation: Arc::new(Activation::new(&code_key, Arc::clone(&clock))),
+        activation: Arc::new(Activation::new(
+            &code_key,
+            Arc::clone(&clock),
+            config.public_url.clone(),
+        )),
         clients: Arc::new(Clients::new(
             &code_key,
             Arc::clone(&clock),

@@ -140,3 +140,62 @@ async fn a_verification_uri_complete_skips_the_typing_and_a_stranger_s_callback_
         .await;
     assert_eq!(status, 403);
 }
+
+/// The demo with `top` lines added to its configuration and `spec` lines to its requestor.
+async fn demo_with(top: &str, spec: &str) -> Gateway {
+    let test_mvpd = linkgate_tests::free_port().to_string();
+    let config = linkgate_tests::DEMO_YAML
+        .replace("127.0.0.1:8081", &test_mvpd)
+        .replace("    spec:\n", &format!("    spec:\n{spec}"));
+    Gateway::with_config(&linkgate_tests::unthrottled(&format!("{top}{config}"))).await
+}
+
+/// Picks the provider for a fresh code, sending `headers`: the redirect URI the provider
+/// is asked to return to, and the sign-in cookie set.
+async fn sign_in_start(gw: &Gateway, headers: &[(&str, &str)]) -> (String, String) {
+    let code = gw.issue_code("demo", "den-tv").await;
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut request = client
+        .post(gw.url("/activate/demo/signin"))
+        .form(&[("code", code.as_str()), ("mvpd", "test-mvpd")]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let redirect = location
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .expect("a redirect_uri");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (redirect, cookie)
+}
+
+#[tokio::test]
+async fn the_sign_in_returns_to_the_public_url_with_a_secure_cookie_whatever_the_host() {
+    let spoofed = [("host", "evil.example"), ("x-forwarded-proto", "https")];
+
+    let configured = demo_with("publicUrl: https://tv.example/\n", "").await;
+    let (redirect, cookie) = sign_in_start(&configured, &spoofed).await;
+    assert_eq!(redirect, "https://tv.example/activate/demo/callback");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+
+    // Without one, a direct client's claim of https is not believed...
+    let demo = demo_with("", "").await;
+    let (redirect, cookie) = sign_in_start(&demo, &spoofed).await;
+    assert!(redirect.starts_with("http://"), "{redirect}");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    // ...a trusted proxy's is.
+    let behind = demo_with("", "      trustedProxies: [127.0.0.1]\n").await;
+    let (redirect, cookie) = sign_in_start(&behind, &[("x-forwarded-proto", "https")]).await;
+    assert!(redirect.starts_with("https://"), "{redirect}");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}

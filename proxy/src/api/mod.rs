@@ -70,6 +70,8 @@ pub struct ApiRequest<'a> {
     pub body: Bytes,
     /// The client's address as the edge decided it (trusted proxies considered).
     pub client_ip: std::net::IpAddr,
+    /// Whether the browser reached us over https (a trusted proxy's `X-Forwarded-Proto`).
+    pub secure: bool,
 }
 
 pub struct Api {
@@ -102,6 +104,8 @@ struct Call<'a> {
     path: PathParams<'a>,
     input: Input,
     headers: &'a HeaderMap,
+    /// See `ApiRequest::secure`.
+    secure: bool,
     activation: &'a Activation,
     clients: &'a Clients,
     linking: &'a Linking,
@@ -253,6 +257,7 @@ impl Api {
             },
             input,
             headers: request.headers,
+            secure: request.secure,
             activation: &self.activation,
             clients: &self.clients,
             linking: &self.linking,
@@ -306,7 +311,11 @@ mod tests {
             CodeKey::new(b"k"),
         ));
         let services = Services {
-            activation: Arc::new(Activation::new(&CodeKey::new(b"k"), Arc::new(SystemClock))),
+            activation: Arc::new(Activation::new(
+                &CodeKey::new(b"k"),
+                Arc::new(SystemClock),
+                None,
+            )),
             clients: Arc::new(Clients::new(
                 &CodeKey::new(b"k"),
                 Arc::new(SystemClock),
@@ -346,6 +355,7 @@ mod tests {
                     headers: &map,
                     body: Bytes::copy_from_slice(body.as_bytes()),
                     client_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+                    secure: false,
                 },
             )
             .await;

@@ -42,6 +42,11 @@ pub struct ConfigFile {
     /// The requestors served; with the `kubernetes` store they come from the cluster.
     #[serde(default)]
     pub requestors: Vec<RequestorEntry>,
+    /// The gateway's URL as people's browsers reach it (`https://tv.example.com`): sign-in
+    /// redirect URIs are made from it, never from a request's `Host`, and an `https` one
+    /// marks the sign-in cookie `Secure`.
+    #[serde(default)]
+    pub public_url: Option<url::Url>,
     /// A built-in OpenID Connect provider standing in for an MVPD, for demos and tests.
     #[serde(default)]
     pub test_mvpd: Option<TestMvpdSection>,

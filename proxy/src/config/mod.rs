@@ -39,6 +39,8 @@ pub struct Config {
     pub region: String,
     /// Where the built-in test MVPD listens, and the issuer URL it is reached at.
     pub test_mvpd: Option<(SocketAddr, url::Url)>,
+    /// The gateway's URL as browsers reach it, when set.
+    pub public_url: Option<url::Url>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +176,7 @@ impl Config {
             secrets,
             namespace: file.kubernetes.namespace,
             region: file.kubernetes.region,
+            public_url: file.public_url,
             test_mvpd: file.test_mvpd.map(|t| {
                 let issuer = t.issuer.unwrap_or_else(|| {
                     url::Url::parse(&format!("http://{}", t.listen))

@@ -76,6 +76,13 @@ pub struct RequestCtx {
     request_id: String,
 }
 
+/// Whether a trusted proxy says the client reached it over https.
+fn forwarded_https(headers: &http::HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
 impl RequestCtx {
     fn peer_ip(&self) -> IpAddr {
         self.peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip())
@@ -189,6 +196,7 @@ impl Gateway {
             headers: &header.headers,
             body,
             client_ip,
+            secure: ctx.peer_trusted && forwarded_https(&header.headers),
         };
         let response = self.api.handle(&snapshot.requestors, request).await;
         local::respond(session, response).await?;

@@ -46,15 +46,22 @@ pub struct Activation {
     sign_in: SignIn,
     sealer: Sealer,
     clock: Arc<dyn Clock>,
+    public_url: Option<url::Url>,
 }
 
 impl Activation {
-    pub fn new(code_key: &CodeKey, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(code_key: &CodeKey, clock: Arc<dyn Clock>, public_url: Option<url::Url>) -> Self {
         Self {
             sign_in: SignIn::default(),
             sealer: Sealer::new(code_key.derive("activation-cookie")),
             clock,
+            public_url,
         }
+    }
+
+    /// The gateway's configured URL as browsers reach it.
+    pub fn public_url(&self) -> Option<&url::Url> {
+        self.public_url.as_ref()
     }
 
     /// Where to send the browser to sign in at `mvpd`, and the cookie value to set.

@@ -31,23 +31,32 @@ fn html(status: StatusCode, page: String) -> ApiResponse {
     response
 }
 
-/// Where the provider sends the browser back: this gateway, as the browser reached it.
+/// Where the provider sends the browser back: the configured public URL; without one (a
+/// demo), this gateway as the browser reached it.
 fn redirect_uri(call: &Call<'_>) -> String {
+    let path = format!("activate/{}/callback", call.requestor.name);
+    if let Some(base) = call.activation.public_url() {
+        return format!("{}/{path}", base.as_str().trim_end_matches('/'));
+    }
     let host = call
         .headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let scheme = match call
-        .headers
-        .get("x-forwarded-proto")
-        .and_then(|p| p.to_str().ok())
-    {
-        Some("https") => "https",
-        _ => "http",
-    };
+    let scheme = if call.secure { "https" } else { "http" };
+    format!("{scheme}://{host}/{path}")
+}
+
+/// The sign-in cookie's attributes: `Secure` whenever the browser is on https.
+fn cookie_attributes(call: &Call<'_>) -> String {
+    let https = call.secure
+        || call
+            .activation
+            .public_url()
+            .is_some_and(|u| u.scheme() == "https");
+    let secure = if https { "; Secure" } else { "" };
     format!(
-        "{scheme}://{host}/activate/{}/callback",
+        "Path=/activate/{}; HttpOnly; SameSite=Lax{secure}",
         call.requestor.name
     )
 }
@@ -132,8 +141,8 @@ pub(super) async fn sign_in(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             let mut response = Response::new(Bytes::new());
             *response.status_mut() = StatusCode::SEE_OTHER;
             let set = format!(
-                "{COOKIE}={cookie}; Path=/activate/{}; Max-Age=600; HttpOnly; SameSite=Lax",
-                call.requestor.name
+                "{COOKIE}={cookie}; Max-Age=600; {}",
+                cookie_attributes(&call)
             );
             let headers = response.headers_mut();
             headers.insert(
@@ -226,6 +235,7 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         )
         .await;
     let requestor = &call.requestor.name;
+    let attributes = cookie_attributes(&call);
     let page = match linked {
         Ok(Linked::Now { .. }) => html(
             StatusCode::OK,
@@ -262,7 +272,7 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             )
         }
     };
-    Ok(clear_cookie(page, requestor))
+    Ok(clear_cookie(page, &attributes))
 }
 
 /// A refusal before the page's handler ran: too many attempts (the wait is said, and sent
@@ -296,8 +306,8 @@ fn failed(call: &Call<'_>, status: StatusCode, message: &str) -> ApiResponse {
     )
 }
 
-fn clear_cookie(mut response: ApiResponse, requestor: &str) -> ApiResponse {
-    let clear = format!("{COOKIE}=; Path=/activate/{requestor}; Max-Age=0; HttpOnly; SameSite=Lax");
+fn clear_cookie(mut response: ApiResponse, attributes: &str) -> ApiResponse {
+    let clear = format!("{COOKIE}=; Max-Age=0; {attributes}");
     if let Ok(value) = HeaderValue::from_str(&clear) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
