@@ -457,6 +457,10 @@ pub struct ClientRegistration {
     #[serde(default = "default_access_token_ttl")]
     #[schemars(range(min = 60, max = 86400))]
     pub access_token_ttl_seconds: u32,
+    /// Client IDs no longer accepted: their secrets get no token, and the tokens they hold
+    /// are refused from the moment a proxy reads this list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked_clients: Vec<String>,
 }
 
 impl RequestorSpec {

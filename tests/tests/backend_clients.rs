@@ -164,3 +164,48 @@ async fn wrong_statements_secrets_and_tokens_are_refused() {
     forged.replace_range(forged.len() - 4.., "AAAA");
     assert_eq!(issue_and_link(&gw, "demo", "tv", &forged).await.0, 401);
 }
+
+#[tokio::test]
+async fn one_client_is_revoked_on_its_own_while_the_gateway_runs() {
+    let mut gw = Gateway::with_config(&config()).await;
+    let mut clients = Vec::new();
+    for _ in 0..2 {
+        let (status, client) = register(&gw, "demo", &statement(TEST_SIGNING_KEY, "demo")).await;
+        assert_eq!(status, 201, "{client}");
+        let id = client["client_id"].as_str().unwrap().to_owned();
+        let secret = client["client_secret"].as_str().unwrap().to_owned();
+        let token = access_token(&gw, "demo", &id, &secret).await.unwrap();
+        clients.push((id, secret, token));
+    }
+    let [
+        (revoked, revoked_secret, revoked_token),
+        (kept, kept_secret, kept_token),
+    ] = <[_; 2]>::try_from(clients).unwrap();
+
+    gw.write_config(&config().replace(
+        "accessTokenTtlSeconds: 600}",
+        &format!("accessTokenTtlSeconds: 600, revokedClients: [{revoked}]}}"),
+    ));
+    linkgate_tests::wait_for_metric(
+        &gw,
+        "linkgate_config_reloads_total{outcome=\"applied\"} 1",
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    let (status, body) = issue_and_link(&gw, "demo", "tv-1", &revoked_token).await;
+    assert_eq!((status, &body["code"]), (401, &json!("invalid_credential")));
+    assert!(
+        access_token(&gw, "demo", &revoked, &revoked_secret)
+            .await
+            .is_err()
+    );
+    // The other client of the same software goes on.
+    assert_eq!(
+        issue_and_link(&gw, "demo", "tv-2", &kept_token).await.0,
+        201
+    );
+    let renewed = access_token(&gw, "demo", &kept, &kept_secret)
+        .await
+        .unwrap();
+    assert_eq!(issue_and_link(&gw, "demo", "tv-3", &renewed).await.0, 201);
+}

@@ -216,6 +216,7 @@ impl RequestorPolicy {
                 Some(ClientPolicy {
                     statement_keys: keys,
                     access_token_ttl_seconds: clients.access_token_ttl_seconds,
+                    revoked: clients.revoked_clients.iter().cloned().collect(),
                 })
             }
             None if backend_key_digest.is_none() => return Err(PolicyError::NoBackendCredential),
@@ -319,6 +320,8 @@ pub struct ClientPolicy {
     /// The keys software statements are verified with.
     pub statement_keys: Vec<jsonwebtoken::DecodingKey>,
     pub access_token_ttl_seconds: u32,
+    /// Client IDs revoked one by one.
+    pub revoked: HashSet<String>,
 }
 
 impl std::fmt::Debug for ClientPolicy {

@@ -8,7 +8,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::Error;
-use crate::domain::clients::{ClientKey, Statement};
+use crate::domain::clients::{ClientError, ClientKey, Statement};
 use crate::domain::code::CodeKey;
 use crate::domain::requestor::{ClientPolicy, RequestorPolicy};
 use crate::domain::time::{Clock, Timestamp};
@@ -71,20 +71,25 @@ impl Clients {
         client_id: &str,
         secret: &str,
     ) -> Result<(String, u32), Error> {
-        let ttl = Self::policy(requestor)?.access_token_ttl_seconds;
+        let policy = Self::policy(requestor)?;
         self.key.check_secret(&requestor.name, client_id, secret)?;
+        if policy.revoked.contains(client_id) {
+            return Err(ClientError::Client.into());
+        }
+        let ttl = policy.access_token_ttl_seconds;
         let token = self
             .key
             .access_token(&requestor.name, client_id, self.clock.now(), ttl);
         Ok((token, ttl))
     }
 
-    /// Whether `token` is a live access token of one of `requestor`'s clients.
+    /// Whether `token` is a live access token of one of `requestor`'s clients, not revoked.
     pub fn authenticates(&self, requestor: &RequestorPolicy, token: &str) -> bool {
-        requestor.clients.is_some()
-            && self
-                .key
-                .verify_access_token(token, &requestor.name, self.clock.now())
-                .is_ok()
+        let Some(policy) = &requestor.clients else {
+            return false;
+        };
+        self.key
+            .verify_access_token(token, &requestor.name, self.clock.now())
+            .is_ok_and(|client| !policy.revoked.contains(&client))
     }
 }
