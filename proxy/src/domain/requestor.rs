@@ -452,6 +452,7 @@ mod tests {
                 key: "a".into(),
             }],
             access_token_ttl_seconds: 600,
+            revoked_clients: Vec::new(),
         });
         // A private key where a public one belongs is refused, like any non-key.
         assert!(matches!(
