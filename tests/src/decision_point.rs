@@ -28,6 +28,8 @@ pub enum Mode {
     Garbage,
     /// Answers with this status.
     Status(u16),
+    /// Sends the question on to this URL (307): a decision point must not be followed there.
+    Redirect(String),
 }
 
 #[derive(Clone)]
@@ -105,6 +107,9 @@ async fn answer(State(shared): State<Shared>, Json(question): Json<Value>) -> Re
             return StatusCode::from_u16(code)
                 .expect("a valid status")
                 .into_response();
+        }
+        Mode::Redirect(to) => {
+            return (StatusCode::TEMPORARY_REDIRECT, [("location", to)]).into_response();
         }
     };
     let decisions: Vec<Value> = question["resources"]

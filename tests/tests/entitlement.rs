@@ -294,6 +294,28 @@ async fn an_mvpd_blocked_after_linking_no_longer_authenticates() {
 }
 
 #[tokio::test]
+async fn a_decision_point_s_redirect_is_not_followed_and_its_secret_not_told() {
+    let elsewhere = DecisionPoint::start(Mode::Answer {
+        allow: vec!["news".into()],
+        omit: vec![],
+    })
+    .await;
+    let dp = DecisionPoint::start(Mode::Redirect(elsewhere.url())).await;
+    let url = format!("{}?apiKey=s3cret-key", dp.url());
+    let gw = Gateway::with_config(&config(&webhook(&url, 1000), LONG, "")).await;
+    link(&gw, "tv", "alice", "cable").await;
+    let (status, body) = adobe(&gw, "authorize", "tv", Some("news")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("decision_point_invalid_answer")),
+        "{body}"
+    );
+    assert_eq!(dp.calls(), 1);
+    assert_eq!(elsewhere.calls(), 0, "the redirect was followed");
+    assert!(!body.to_string().contains("s3cret"), "{body}");
+}
+
+#[tokio::test]
 async fn a_down_slow_or_confused_decision_point_is_a_clear_error_not_a_hang() {
     let cases = [
         (dead_url(), None, 502, "decision_point_unavailable"),
@@ -338,6 +360,9 @@ async fn a_down_slow_or_confused_decision_point_is_a_clear_error_not_a_hang() {
             (status, Some(code)),
             "{url}"
         );
+        // The device is told what failed, never where the decision point is.
+        let host = url.split('/').nth(2).unwrap_or_default();
+        assert!(!body.to_string().contains(host), "{body}");
         // Errors are not cached: nothing was decided.
         assert_eq!(adobe(&gw, "tokens/authz", "tv", Some("news")).await.0, 404);
     }

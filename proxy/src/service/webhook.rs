@@ -31,6 +31,8 @@ impl WebhookClient {
         Self {
             http: reqwest::Client::builder()
                 .user_agent(concat!("linkgate/", env!("CARGO_PKG_VERSION")))
+                // An endpoint answers where it was asked; a redirect could lead anywhere.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a default HTTP client builds"),
         }
@@ -58,7 +60,7 @@ impl WebhookClient {
             .json(question)
             .send()
             .await
-            .map_err(|e| WebhookError::Unavailable(e.to_string()))?;
+            .map_err(unavailable)?;
         if !response.status().is_success() {
             return Err(WebhookError::InvalidAnswer(format!(
                 "status {}",
@@ -66,11 +68,7 @@ impl WebhookClient {
             )));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| WebhookError::Unavailable(e.to_string()))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(unavailable)? {
             if body.len() + chunk.len() > MAX_ANSWER_BYTES {
                 return Err(WebhookError::InvalidAnswer("answer too large".into()));
             }
@@ -78,6 +76,12 @@ impl WebhookClient {
         }
         serde_json::from_slice(&body).map_err(|e| WebhookError::InvalidAnswer(e.to_string()))
     }
+}
+
+/// Why an endpoint could not be reached, without its URL: it may carry a key in its query,
+/// and the message reaches devices.
+fn unavailable(e: reqwest::Error) -> WebhookError {
+    WebhookError::Unavailable(e.without_url().to_string())
 }
 
 impl Default for WebhookClient {
