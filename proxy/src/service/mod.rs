@@ -10,6 +10,7 @@ mod device_tokens;
 mod entitlement;
 mod error;
 mod linking;
+mod provider_http;
 mod requestors;
 mod sign_in;
 mod webhook;

@@ -19,6 +19,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::provider_http::ProviderHttp;
 use crate::domain::requestor::OidcProvider;
 
 /// What must come back, unchanged, with the browser: kept sealed in its cookie meanwhile.
@@ -52,7 +53,7 @@ pub enum SignInError {
 const METADATA_TTL: Duration = Duration::from_secs(300);
 
 pub struct SignIn {
-    http: openidconnect::reqwest::Client,
+    http: ProviderHttp,
     /// By issuer: when fetched, and what.
     metadata: Mutex<HashMap<String, (Instant, Arc<CoreProviderMetadata>)>>,
 }
@@ -60,11 +61,7 @@ pub struct SignIn {
 impl Default for SignIn {
     fn default() -> Self {
         Self {
-            // The provider's endpoints answer directly; a redirect there is refused.
-            http: openidconnect::reqwest::ClientBuilder::new()
-                .redirect(openidconnect::reqwest::redirect::Policy::none())
-                .build()
-                .expect("a default HTTP client builds"),
+            http: ProviderHttp::new(),
             metadata: Mutex::default(),
         }
     }

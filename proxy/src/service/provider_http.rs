@@ -1,0 +1,77 @@
+//! How sign-in speaks to providers: answers from where it asked (no redirects), within a
+//! time limit, and no larger than a cap, so that a slow, hostile or broken provider costs a
+//! refused sign-in, never a hung request or the gateway's memory.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use openidconnect::reqwest;
+use openidconnect::{HttpRequest, HttpResponse};
+
+/// The whole exchange, from connecting to the last byte of the answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Discovery documents, key sets and token answers are a few KiB.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// Why a provider gave no usable answer; never names the URL asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderHttpError {
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    #[error("its answer is over {MAX_ANSWER_BYTES} bytes")]
+    TooLarge,
+    #[error("its answer is malformed")]
+    Malformed,
+}
+
+pub struct ProviderHttp(reqwest::Client);
+
+impl ProviderHttp {
+    pub fn new() -> Self {
+        Self(
+            reqwest::ClientBuilder::new()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(TIMEOUT)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .build()
+                .expect("a default HTTP client builds"),
+        )
+    }
+
+    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, ProviderHttpError> {
+        let unreachable =
+            |e: reqwest::Error| ProviderHttpError::Unreachable(e.without_url().to_string());
+        let request = reqwest::Request::try_from(request).map_err(unreachable)?;
+        let mut response = self.0.execute(request).await.map_err(unreachable)?;
+        let mut answer = http::Response::builder().status(response.status());
+        for (name, value) in response.headers() {
+            answer = answer.header(name, value);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(ProviderHttpError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        answer.body(body).map_err(|_| ProviderHttpError::Malformed)
+    }
+}
+
+/// The `openidconnect` crate's HTTP client.
+impl<'c> openidconnect::AsyncHttpClient<'c> for ProviderHttp {
+    type Error = ProviderHttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(self.exchange(request))
+    }
+}
+
+impl Default for ProviderHttp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
