@@ -52,19 +52,11 @@ pub enum SignInError {
 /// How long a provider's discovery document and keys are used before being fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(300);
 
+#[derive(Default)]
 pub struct SignIn {
     http: ProviderHttp,
     /// By issuer: when fetched, and what.
     metadata: Mutex<HashMap<String, (Instant, Arc<CoreProviderMetadata>)>>,
-}
-
-impl Default for SignIn {
-    fn default() -> Self {
-        Self {
-            http: ProviderHttp::new(),
-            metadata: Mutex::default(),
-        }
-    }
 }
 
 type Client = CoreClient<
