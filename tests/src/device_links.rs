@@ -29,18 +29,22 @@ pub fn user(id: &str, authn_in: f64) -> Value {
 
 /// Creates the DeviceLink `name` (device `name` of requestor `demo`) with `spec`'s fields.
 pub async fn create(api: &Api<DeviceLink>, name: &str, spec: Value) -> DeviceLink {
+    api.create(&PostParams::default(), &object(name, spec))
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e}"))
+}
+
+/// The DeviceLink `name` (device `name` of requestor `demo`) with `spec`'s fields.
+pub fn object(name: &str, spec: Value) -> DeviceLink {
     let mut full = json!({"requestor": "demo", "deviceId": name});
     if let (Some(full), Some(spec)) = (full.as_object_mut(), spec.as_object()) {
         full.extend(spec.clone());
     }
-    let link: DeviceLink = serde_json::from_value(json!({
+    serde_json::from_value(json!({
         "apiVersion": "linkgate.dev/v1alpha1", "kind": "DeviceLink",
         "metadata": {"name": name}, "spec": full,
     }))
-    .expect("a DeviceLink");
-    api.create(&PostParams::default(), &link)
-        .await
-        .unwrap_or_else(|e| panic!("create {name}: {e}"))
+    .expect("a DeviceLink")
 }
 
 /// Waits until the link's status has `phase` for its current generation; returns it.

@@ -152,6 +152,23 @@ pub async fn pushes(operator: &Operator, peer: &str, kind: &str, outcome: &str) 
         .unwrap_or(0.0)
 }
 
+/// Writes the link `name` with `spec`'s fields as a partitioned region's proxy would: it
+/// creates the link, or, when a peer's copy arrived first, writes over that copy.
+pub async fn write_over(
+    links: &Api<DeviceLink>,
+    name: &str,
+    spec: serde_json::Value,
+) -> DeviceLink {
+    let ours = crate::device_links::object(name, spec);
+    match links.create(&Default::default(), &ours).await {
+        Ok(written) => written,
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            rewrite(links, name, |current| *current = ours.spec.clone()).await
+        }
+        Err(e) => panic!("create {name}: {e}"),
+    }
+}
+
 /// Rewrites the spec of link `name` as a proxy would: read, `edit`, replace conditionally,
 /// again on a conflict (the operator writes the status in between).
 pub async fn rewrite(

@@ -149,8 +149,8 @@ async fn one_link_written_in_two_regions_at_once_ends_the_same_everywhere() {
                "revision": Revision { millis, counter: 0, region: region.into() }.to_string()})
     };
     let (in_a, in_b) = tokio::join!(
-        create(&a.links, "console", write("a", "alice")),
-        create(&b.links, "console", write("b", "bob")),
+        regions::write_over(&a.links, "console", write("a", "alice")),
+        regions::write_over(&b.links, "console", write("b", "bob")),
     );
     let links = converged(&regions).await;
     assert_eq!(
