@@ -181,4 +181,22 @@ mod tests {
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
     }
+
+    proptest::proptest! {
+        /// Any query and any body, form or JSON, is read or refused with a 4xx, never a panic.
+        #[test]
+        fn any_query_and_body_is_read_or_refused(
+            query in "\\PC{0,64}",
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+            json in proptest::bool::ANY,
+        ) {
+            let content_type = if json { "application/json" } else { "application/x-www-form-urlencoded" };
+            match Input::parse(Some(&query), &headers(content_type), &Bytes::from(body)) {
+                Ok(input) => {
+                    let _ = input.get("deviceId");
+                }
+                Err(e) => proptest::prop_assert!(e.status.is_client_error()),
+            }
+        }
+    }
 }

@@ -421,4 +421,19 @@ mod tests {
         assert!(!redeemed.is_live(Timestamp::from_unix_millis(999)));
         assert!(!redeemed.is_expired(Timestamp::from_unix_millis(999)));
     }
+
+    proptest::proptest! {
+        /// Normalising any input never panics, gives a code of the format or nothing, and
+        /// a normal code is its own normal form.
+        #[test]
+        fn code_normalisation_is_total_and_idempotent(input in "\\PC{0,24}") {
+            let format = rfc8628();
+            if let Some(code) = format.normalise(&input) {
+                proptest::prop_assert_eq!(code.as_str().chars().count(), 8);
+                proptest::prop_assert!(code.as_str().chars().all(|c| "BCDFGHJKLMNPQRSTVWXZ".contains(c)));
+                proptest::prop_assert_eq!(format.normalise(code.as_str()), Some(code.clone()));
+                proptest::prop_assert_eq!(format.normalise(&code.display()), Some(code));
+            }
+        }
+    }
 }

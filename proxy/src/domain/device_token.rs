@@ -278,4 +278,15 @@ mod tests {
         assert!(!is_current(None, &refresh_claims("f1", 1)));
         assert!(!is_current(Some(&credential(1)), &refresh_claims("f2", 1)));
     }
+
+    proptest::proptest! {
+        /// Arbitrary text is never a device token of either kind.
+        #[test]
+        fn arbitrary_device_tokens_are_refused(token in "[A-Za-z0-9_.=-]{0,200}") {
+            let key = DeviceTokenKey::new([1; 32]);
+            for kind in [TokenKind::Access, TokenKind::Refresh] {
+                proptest::prop_assert_eq!(key.verify(kind, &token, at(0)), Err(DeviceTokenError::Invalid));
+            }
+        }
+    }
 }

@@ -347,4 +347,13 @@ MC4CAQAwBQYDK2VwBCIEIKBlVwU/I+FqI4C04B8W4CcIYE+JO00lnetttGXsQkzR
         let err = MediaKeys::from_private_pems([("k1", b"not a key".as_slice())]).unwrap_err();
         assert_eq!(err.id, "k1");
     }
+
+    proptest::proptest! {
+        /// Arbitrary text, JWT-shaped or not, is refused without a panic.
+        #[test]
+        fn arbitrary_media_tokens_are_refused(token in "[A-Za-z0-9_.=-]{0,200}") {
+            let k = keys(&[("a", KEY_A)]);
+            proptest::prop_assert!(k.verify(&token, "demo", "news", NOW).is_err());
+        }
+    }
 }
