@@ -332,6 +332,15 @@ pub struct ThrottlingPolicy {
     /// Codes tried on the activation page (RFC 8628 §5.1), on top of the limits above.
     #[serde(default)]
     pub code_entry: CodeEntryLimits,
+    /// IPv6 clients are limited by network: one subscriber gets a whole /64, so a key per
+    /// address would give each one 2^64 buckets.
+    #[serde(default = "default_ipv6_prefix")]
+    #[schemars(range(min = 32, max = 128))]
+    pub ipv6_prefix_length: u8,
+}
+
+fn default_ipv6_prefix() -> u8 {
+    64
 }
 
 impl Default for ThrottlingPolicy {
@@ -341,6 +350,7 @@ impl Default for ThrottlingPolicy {
             per_device: None,
             per_requestor: None,
             code_entry: CodeEntryLimits::default(),
+            ipv6_prefix_length: default_ipv6_prefix(),
         }
     }
 }

@@ -130,3 +130,21 @@ async fn the_backend_allow_list_admits_only_its_networks() {
         linkgate_tests::read(authn("198.51.100.1", &tokens.access).await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test]
+async fn ipv6_clients_are_limited_by_their_slash_64() {
+    let spec = "      trustedProxies: [127.0.0.1]\n      throttling: {perClientIp: {perSecond: 1, burst: 2}}\n";
+    let gw = Gateway::with_config(&requestors_config("", &[("tv", spec)])).await;
+    let mvpds = |from: &'static str| {
+        gw.http
+            .get(gw.url("/v1/requestors/tv/mvpds"))
+            .header("x-forwarded-for", from)
+            .send()
+    };
+    // Two addresses of one subscriber's network share its bucket...
+    assert_eq!(mvpds("2001:db8:1:2::1").await.unwrap().status(), 200);
+    assert_eq!(mvpds("2001:db8:1:2::2").await.unwrap().status(), 200);
+    assert_eq!(mvpds("2001:db8:1:2:ffff::3").await.unwrap().status(), 429);
+    // ...another network has its own.
+    assert_eq!(mvpds("2001:db8:1:3::1").await.unwrap().status(), 200);
+}

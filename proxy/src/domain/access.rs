@@ -22,7 +22,7 @@ pub struct Attempts {
 }
 
 /// The limits of one requestor; `None` is unlimited.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Throttling {
     pub per_client_ip: Option<Rate>,
     pub per_device: Option<Rate>,
@@ -30,6 +30,8 @@ pub struct Throttling {
     /// Codes tried on the activation page, per client IP and across the requestor.
     pub code_entry_per_client_ip: Option<Attempts>,
     pub code_entry_per_requestor: Option<Attempts>,
+    /// The IPv6 network length a client is keyed by.
+    pub ipv6_prefix: u8,
 }
 
 /// A path prefix proxied to an origin.
@@ -58,6 +60,20 @@ pub enum AccessError {
     Route { prefix: String, reason: String },
 }
 
+impl Default for Throttling {
+    /// No limits; IPv6 clients keyed by /64.
+    fn default() -> Self {
+        Self {
+            per_client_ip: None,
+            per_device: None,
+            per_requestor: None,
+            code_entry_per_client_ip: None,
+            code_entry_per_requestor: None,
+            ipv6_prefix: 64,
+        }
+    }
+}
+
 impl Throttling {
     pub fn from_spec(spec: &ThrottlingPolicy) -> Result<Self, AccessError> {
         let rate = |r: &Option<RateLimit>| match r {
@@ -74,7 +90,21 @@ impl Throttling {
             per_requestor: rate(&spec.per_requestor)?,
             code_entry_per_client_ip: attempts(&spec.code_entry.per_client_ip)?,
             code_entry_per_requestor: attempts(&spec.code_entry.per_requestor)?,
+            ipv6_prefix: spec.ipv6_prefix_length.clamp(32, 128),
         })
+    }
+
+    /// What a client is limited by: its IPv4 address, or its IPv6 network.
+    pub fn client_key(&self, ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V4(_) => ip,
+            IpAddr::V6(v6) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.ipv6_prefix))
+                    .unwrap_or(0);
+                IpAddr::V6((u128::from(v6) & mask).into())
+            }
+        }
     }
 }
 
@@ -271,5 +301,26 @@ mod tests {
         let off = Throttling::from_spec(&off).unwrap();
         assert_eq!(off.code_entry_per_requestor, None);
         assert!(off.code_entry_per_client_ip.is_some());
+    }
+
+    proptest::proptest! {
+        /// Whatever the header says, the client is the peer or one of the entries, and an
+        /// untrusted peer is never overruled.
+        #[test]
+        fn the_forwarded_for_walk_never_panics_nor_invents_an_address(
+            header in "[0-9a-f:., ]{0,60}",
+            peer_trusted in proptest::bool::ANY,
+        ) {
+            let peer = ip("10.0.0.2");
+            let trusted = if peer_trusted { nets(&["10.0.0.0/8"]) } else { Vec::new() };
+            let entries = forwarded_entries(std::iter::once(header.as_str()));
+            let client = client_ip(peer, entries.iter().copied(), &trusted);
+            proptest::prop_assert!(
+                client == peer || entries.iter().any(|e| e.parse::<IpAddr>() == Ok(client))
+            );
+            if !peer_trusted {
+                proptest::prop_assert_eq!(client, peer);
+            }
+        }
     }
 }

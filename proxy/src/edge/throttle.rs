@@ -49,6 +49,7 @@ pub struct Limiters {
     per_requestor: Option<DefaultDirectRateLimiter>,
     code_entry_per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
     code_entry_per_requestor: Option<DefaultDirectRateLimiter>,
+    throttling: Throttling,
 }
 
 fn quota(rate: Rate) -> Quota {
@@ -77,6 +78,7 @@ impl Limiters {
             code_entry_per_requestor: t
                 .code_entry_per_requestor
                 .map(|a| RateLimiter::direct(attempts_quota(a))),
+            throttling: *t,
         }
     }
 
@@ -95,7 +97,8 @@ impl Limiters {
     pub fn check(&self, ip: IpAddr, device: Option<&str>) -> Result<(), Throttled> {
         let refuse = |limit, not_until| self.refusal(limit, not_until);
         if let Some(l) = &self.per_ip {
-            l.check_key(&ip).map_err(|n| refuse(Limit::ClientIp, n))?;
+            l.check_key(&self.throttling.client_key(ip))
+                .map_err(|n| refuse(Limit::ClientIp, n))?;
         }
         if let (Some(l), Some(device)) = (&self.per_device, device) {
             // Keys are owned; a hit costs one small allocation, only when devices are limited.
@@ -111,7 +114,7 @@ impl Limiters {
     /// Spends one code attempt of the client and one of the requestor.
     pub fn check_code_entry(&self, ip: IpAddr) -> Result<(), Throttled> {
         if let Some(l) = &self.code_entry_per_ip {
-            l.check_key(&ip)
+            l.check_key(&self.throttling.client_key(ip))
                 .map_err(|n| self.refusal(Limit::CodeEntryClientIp, n))?;
         }
         if let Some(l) = &self.code_entry_per_requestor {
@@ -200,6 +203,26 @@ mod tests {
         assert!(l.check(ip, Some("other")).is_ok());
         assert!(l.check(ip, None).is_ok());
         assert_eq!(l.check(ip, None).unwrap_err().limit, Limit::Requestor);
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_bucket_per_network() {
+        let l = limiters(Some(ONE_BURST_3), None, None);
+        for ip in ["2001:db8::1", "2001:db8::2", "2001:db8::ffff:1"] {
+            assert!(l.check(ip.parse().unwrap(), None).is_ok(), "{ip}");
+        }
+        let same_64 = "2001:db8::9".parse().unwrap();
+        assert_eq!(l.check(same_64, None).unwrap_err().limit, Limit::ClientIp);
+        assert!(l.check("2001:db8:0:1::1".parse().unwrap(), None).is_ok());
+        let per_address = Limiters::new(&Throttling {
+            per_client_ip: Some(ONE_BURST_3),
+            ipv6_prefix: 128,
+            ..Throttling::default()
+        });
+        for i in 0..5 {
+            let ip = format!("2001:db8::{i}").parse().unwrap();
+            assert!(per_address.check(ip, None).is_ok(), "a /128 key each");
+        }
     }
 
     #[test]
