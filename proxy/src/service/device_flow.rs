@@ -144,16 +144,13 @@ impl DeviceFlow {
                     .entitlements
                     .authn(p, &record.device)
                     .map_err(|_| PollError::AccessDenied)?;
-                let tokens = match self.tokens.grant(p, &record.device).await {
+                // One grant per device code: the grant spends the code.
+                let tokens = match self.tokens.grant(p, &record.device, &record.hash).await {
                     Ok(tokens) => tokens,
                     Err(Error::AuthnMissing) => return Err(PollError::AccessDenied),
+                    Err(Error::CodeNotFound) => return Err(PollError::InvalidGrant),
                     Err(e) => return Err(PollError::Server(e)),
                 };
-                // One grant per device code: the code is used up.
-                self.store
-                    .delete_code(&record.hash)
-                    .await
-                    .map_err(|e| PollError::Server(Error::Store(e)))?;
                 self.paces.lock().remove(&hash);
                 Ok(Granted {
                     tokens,

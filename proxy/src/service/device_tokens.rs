@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Error;
-use crate::domain::code::CodeKey;
+use crate::domain::code::{CodeHash, CodeKey};
 use crate::domain::device_token::{
     DeviceClaims, DeviceCredential, DeviceTokenError, DeviceTokenKey, Refresh, TokenKind,
     is_current, plan_refresh,
@@ -20,7 +20,14 @@ use crate::metrics::Metrics;
 use crate::store::{LinkKey, Store, StoreError, Versioned};
 
 /// Compare-and-swap rounds before a contended credential write gives up.
-const WRITE_ROUNDS: usize = 8;
+const WRITE_ROUNDS: u32 = 8;
+
+/// A growing pause after a lost race: in Kubernetes mode the operator writes the same
+/// object's status right after a link changes, and a burst of those should not exhaust the
+/// rounds.
+async fn back_off(round: u32) {
+    tokio::time::sleep(Duration::from_millis(5 << round.min(6))).await;
+}
 
 /// An access token and the refresh token that renews it.
 #[derive(Debug, Clone)]
@@ -113,18 +120,35 @@ impl DeviceTokens {
         e
     }
 
-    /// Starts a new token family for the linked `device`, replacing any earlier one: the
-    /// device has just exchanged the secret of the code it was linked with.
-    pub async fn grant(&self, p: &RequestorPolicy, device: &DeviceId) -> Result<TokenPair, Error> {
+    /// Starts a new token family for the linked `device`, replacing any earlier one, and
+    /// spends the used code `code` in the same write: the device has just exchanged the
+    /// secret of the code it was linked with.
+    pub async fn grant(
+        &self,
+        p: &RequestorPolicy,
+        device: &DeviceId,
+        code: &CodeHash,
+    ) -> Result<TokenPair, Error> {
         let key = LinkKey::new(&p.name, device);
-        for _ in 0..WRITE_ROUNDS {
+        for round in 0..WRITE_ROUNDS {
+            if self.store.code(code).is_none() {
+                return Err(Error::CodeNotFound);
+            }
             let Some(stored) = self.live_link(&key) else {
                 return Err(Error::AuthnMissing);
             };
             let credential = DeviceCredential::new_family(rand::random());
-            match self.write(&stored, Some(credential.clone())).await {
-                Ok(()) => return Ok(self.pair(p, &stored.link, &credential)),
-                Err(StoreError::Conflict) => continue,
+            let link = DeviceLink {
+                credential: Some(credential.clone()),
+                ..(*stored.link).clone()
+            };
+            match self
+                .store
+                .exchange_code(code, Some(stored.version), link)
+                .await
+            {
+                Ok(_) => return Ok(self.pair(p, &stored.link, &credential)),
+                Err(StoreError::Conflict) => back_off(round).await,
                 Err(e) => return Err(Error::Store(e)),
             }
         }
@@ -144,7 +168,7 @@ impl DeviceTokens {
             .verify(TokenKind::Refresh, refresh_token, now)
             .map_err(|e| refuse(e.into()))?;
         let key = self.link_key(p, &claims).map_err(refuse)?;
-        for _ in 0..WRITE_ROUNDS {
+        for round in 0..WRITE_ROUNDS {
             let stored = self
                 .live_link(&key)
                 .ok_or_else(|| refuse(DeviceAuthError::Revoked))?;
@@ -156,7 +180,10 @@ impl DeviceTokens {
             };
             match self.write(&stored, credential.clone()).await {
                 Ok(()) => {}
-                Err(StoreError::Conflict) => continue,
+                Err(StoreError::Conflict) => {
+                    back_off(round).await;
+                    continue;
+                }
                 Err(e) => return Err(RefreshError::Server(Error::Store(e))),
             }
             outcome.map_err(refuse)?;

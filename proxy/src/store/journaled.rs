@@ -144,6 +144,17 @@ impl<J: Journal> Store for JournaledStore<J> {
             .await
     }
 
+    async fn exchange_code(
+        &self,
+        hash: &CodeHash,
+        expected: Option<u64>,
+        link: DeviceLink,
+    ) -> Result<u64> {
+        let hash = *hash;
+        self.write(Box::new(move |s| s.plan_exchange(&hash, expected, link)))
+            .await
+    }
+
     async fn put_link(&self, expected: Option<u64>, link: DeviceLink) -> Result<u64> {
         self.write(Box::new(move |s| s.plan_put_link(expected, link)))
             .await

@@ -103,6 +103,16 @@ pub trait Store: Send + Sync + 'static {
         link: DeviceLink,
     ) -> Result<u64>;
 
+    /// Removes a used code and writes its device's link (with the credential its secret was
+    /// exchanged for) in one atomic step: the code must still be there, used, issued to that
+    /// device, and the link must still be at `expected`.
+    async fn exchange_code(
+        &self,
+        hash: &CodeHash,
+        expected: Option<u64>,
+        link: DeviceLink,
+    ) -> Result<u64>;
+
     /// Writes a link if the stored one is still at `expected`; returns the new version.
     async fn put_link(&self, expected: Option<u64>, link: DeviceLink) -> Result<u64>;
 

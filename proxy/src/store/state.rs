@@ -115,6 +115,25 @@ impl State {
         Ok(([vec![consume], put].concat(), version))
     }
 
+    /// Removes the used code of the link's device and writes the link.
+    pub fn plan_exchange(
+        &self,
+        hash: &CodeHash,
+        expected: Option<u64>,
+        link: DeviceLink,
+    ) -> Result<(Vec<Change>, u64)> {
+        let used = self.codes.get(hash).is_some_and(|c| {
+            c.state == CodeState::Redeemed
+                && c.requestor == link.requestor
+                && c.device == link.device
+        });
+        if !used {
+            return Err(StoreError::Conflict);
+        }
+        let (put, version) = self.plan_put_link(expected, link)?;
+        Ok(([vec![Change::DeleteCode(*hash)], put].concat(), version))
+    }
+
     /// Returns the plan and the version the link will have.
     pub fn plan_put_link(
         &self,
@@ -403,6 +422,41 @@ mod tests {
         ));
         state.apply(state.plan_purge(Timestamp::from_unix_millis(20_000)));
         assert!(state.code_by_device_code(&device_code).is_none());
+    }
+
+    #[test]
+    fn only_a_used_code_is_exchanged_and_the_exchange_spends_it() {
+        let mut state = State::default();
+        let device_code = CodeHash::from_bytes([7; 32]);
+        let polled = CodeRecord {
+            device_code: Some(device_code),
+            ..code(1, "tv", 20_000)
+        };
+        apply_ok(&mut state, |s| s.plan_issue_code(polled, NOW));
+        let hash = CodeHash::from_bytes([1; 32]);
+        assert!(
+            matches!(
+                state.plan_exchange(&hash, None, link("tv", 99_000)),
+                Err(StoreError::Conflict)
+            ),
+            "a pending code has no link to exchange for"
+        );
+        let version = apply_versioned(&mut state, |s| {
+            s.plan_redeem(&hash, None, link("tv", 99_000))
+        });
+        assert!(matches!(
+            state.plan_exchange(&hash, Some(version), link("other", 99_000)),
+            Err(StoreError::Conflict)
+        ));
+        apply_versioned(&mut state, |s| {
+            s.plan_exchange(&hash, Some(version), link("tv", 99_000))
+        });
+        assert!(state.code(&hash).is_none());
+        assert!(state.code_by_device_code(&device_code).is_none());
+        assert!(matches!(
+            state.plan_exchange(&hash, Some(version + 1), link("tv", 99_000)),
+            Err(StoreError::Conflict)
+        ));
     }
 
     #[test]

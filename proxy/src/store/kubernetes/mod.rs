@@ -409,6 +409,36 @@ impl Store for KubeStore {
         self.commit(write).await?.ok_or(StoreError::Conflict)
     }
 
+    async fn exchange_code(
+        &self,
+        hash: &CodeHash,
+        expected: Option<u64>,
+        link: DeviceLink,
+    ) -> Result<u64> {
+        let write = {
+            let index = self.index.read();
+            let entry = index.by_code(hash).filter(|e| {
+                e.code.as_ref().is_some_and(|c| {
+                    c.state == CodeState::Redeemed
+                        && c.requestor == link.requestor
+                        && c.device == link.device
+                })
+            });
+            let Some(entry) = entry else {
+                return Err(StoreError::Conflict);
+            };
+            if entry.link.as_ref().map(|_| entry.version) != expected {
+                return Err(StoreError::Conflict);
+            }
+            let mut object = editable(entry);
+            object.spec.code = None;
+            write_link(&mut object.spec, &link);
+            object.spec.revoked_at = None;
+            Write::replace(entry, object)
+        };
+        self.commit(write).await?.ok_or(StoreError::Conflict)
+    }
+
     async fn put_link(&self, expected: Option<u64>, link: DeviceLink) -> Result<u64> {
         let write = {
             let index = self.index.read();
