@@ -429,6 +429,31 @@ pub struct UpstreamSpec {
     /// Whether to speak TLS to it.
     #[serde(default)]
     pub tls: bool,
+    /// How long connecting (TLS included) may take, in milliseconds.
+    #[serde(default = "default_connect_timeout")]
+    #[schemars(range(min = 10, max = 60_000))]
+    pub connect_timeout_millis: u32,
+    /// How long the origin may be silent while answering (each read, each write), in
+    /// milliseconds.
+    #[serde(default = "default_read_timeout")]
+    #[schemars(range(min = 10, max = 600_000))]
+    pub read_timeout_millis: u32,
+    /// How long an idle connection to the origin is kept for reuse, in seconds.
+    #[serde(default = "default_idle_timeout")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub idle_timeout_seconds: u32,
+}
+
+fn default_connect_timeout() -> u32 {
+    2_000
+}
+
+fn default_read_timeout() -> u32 {
+    30_000
+}
+
+fn default_idle_timeout() -> u32 {
+    60
 }
 
 /// One signing key.

@@ -143,3 +143,26 @@ async fn an_unreachable_origin_is_a_502_not_a_hang() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn an_origin_that_never_answers_is_given_up_on_after_the_route_s_read_timeout() {
+    // Accepts connections, reads nothing, answers nothing.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let spec = format!(
+        "      throttling: {{perClientIp: null}}\n      routes: [{{prefix: /slow, upstream: {{host: 127.0.0.1, port: {port}, readTimeoutMillis: 500}}}}]\n"
+    );
+    let gw = Gateway::with_config(&requestors_config("", &[("slow", &spec)])).await;
+    let started = std::time::Instant::now();
+    let request = raw_get(gw.api, "/slow/seg.ts", &[]);
+    let (status, answer, _) = tokio::time::timeout(std::time::Duration::from_secs(20), request)
+        .await
+        .expect("answered, not left hanging");
+    assert!(status >= 500, "{answer}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "given up after {:?}",
+        started.elapsed()
+    );
+    drop(silent);
+}

@@ -41,6 +41,10 @@ pub struct ContentRoute {
     pub host: String,
     pub port: u16,
     pub tls: bool,
+    /// Limits on talking to the origin: connecting, each read or write, idle reuse.
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub idle_timeout: Duration,
     /// When set, requests need a media token for this resource.
     pub resource: Option<String>,
     pub token_header: http::HeaderName,
@@ -153,6 +157,9 @@ impl ContentRoute {
             host: spec.upstream.host.clone(),
             port: spec.upstream.port,
             tls: spec.upstream.tls,
+            connect_timeout: Duration::from_millis(spec.upstream.connect_timeout_millis.into()),
+            read_timeout: Duration::from_millis(spec.upstream.read_timeout_millis.into()),
+            idle_timeout: Duration::from_secs(spec.upstream.idle_timeout_seconds.into()),
             resource: spec.resource.clone(),
             token_header,
             token_query: spec.token_query.clone(),

@@ -346,7 +346,14 @@ impl ProxyHttp for Gateway {
             }
         };
         ctx.upstream = Some(addr);
-        Ok(Box::new(HttpPeer::new(addr, route.tls, route.host.clone())))
+        let mut peer = HttpPeer::new(addr, route.tls, route.host.clone());
+        // A silent or stalled origin is an error after the route's limits, never a hang.
+        peer.options.connection_timeout = Some(route.connect_timeout);
+        peer.options.total_connection_timeout = Some(route.connect_timeout);
+        peer.options.read_timeout = Some(route.read_timeout);
+        peer.options.write_timeout = Some(route.read_timeout);
+        peer.options.idle_timeout = Some(route.idle_timeout);
+        Ok(Box::new(peer))
     }
 
     fn fail_to_connect(
