@@ -244,8 +244,8 @@ mod tests {
         }
     }
 
-    /// A device that asked for a code, was linked to alice, and exchanged its device code.
-    async fn granted(s: &Setup) -> Granted {
+    /// Device `tv` asked for a code, and alice linked it.
+    async fn linked(s: &Setup) -> DeviceAuthorization {
         let tv = DeviceId::parse("tv").unwrap();
         let started = s.flow.start(&s.p, Some(tv), false).await.unwrap();
         let alice = UserId::parse("alice").unwrap();
@@ -257,6 +257,12 @@ mod tests {
             Default::default(),
         );
         link.await.unwrap();
+        started
+    }
+
+    /// A linked device that exchanged its device code.
+    async fn granted(s: &Setup) -> Granted {
+        let started = linked(s).await;
         s.flow.poll(&s.p, &started.device_code).await.unwrap()
     }
 
@@ -264,16 +270,7 @@ mod tests {
     async fn the_device_code_grants_tokens_once_and_they_prove_the_device() {
         let s = setup(Arc::new(ManualClock::at(1_000_000)));
         let tv = DeviceId::parse("tv").unwrap();
-        let started = s.flow.start(&s.p, Some(tv.clone()), false).await.unwrap();
-        let alice = UserId::parse("alice").unwrap();
-        let link = s.linking.link(
-            &s.p,
-            started.user_code.as_str(),
-            alice,
-            None,
-            Default::default(),
-        );
-        link.await.unwrap();
+        let started = linked(&s).await;
         let granted = s.flow.poll(&s.p, &started.device_code).await.unwrap();
         assert_eq!(granted.tokens.expires_in, Duration::from_secs(3600));
         assert_eq!(
