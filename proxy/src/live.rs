@@ -24,7 +24,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn new(requestors: Requestors) -> Self {
-        let edge = EdgePlan::new(&requestors);
+        let edge = EdgePlan::new(&requestors, None);
         Self { requestors, edge }
     }
 }
@@ -40,8 +40,11 @@ impl Live {
         self.0.load_full()
     }
 
-    pub fn store(&self, snapshot: Snapshot) {
-        self.0.store(Arc::new(snapshot));
+    /// Serves `requestors` from now on. Limiter state carries over wherever a limit is
+    /// unchanged (one writer per mode: the file reloader or the Requestor watch).
+    pub fn serve(&self, requestors: Requestors) {
+        let edge = EdgePlan::new(&requestors, Some(&self.load().edge));
+        self.0.store(Arc::new(Snapshot { requestors, edge }));
     }
 }
 
@@ -66,7 +69,7 @@ impl Reloader {
     fn reload(&self, why: &str) {
         match Config::load(&self.path) {
             Ok(config) => {
-                self.live.store(Snapshot::new(config.requestors));
+                self.live.serve(config.requestors);
                 self.metrics.config_reload(true);
                 tracing::info!(path = %self.path.display(), why, "configuration reloaded");
             }

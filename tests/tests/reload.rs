@@ -71,3 +71,72 @@ async fn reload_changes_limits_live_without_dropping_a_long_request() {
         assert_eq!(raw_get(gw.api, users, &[BACKEND_AUTH]).await.0, 200);
     }
 }
+
+/// Two tenants, each with a code-entry budget of `tv_attempts` and `radio_attempts` per client.
+fn two_tenants(tv_attempts: u32, radio_attempts: u32) -> String {
+    let spec = |attempts| {
+        format!(
+            "      throttling: {{perClientIp: null, codeEntry: {{perClientIp: {{attempts: {attempts}, perSeconds: 3600}}}}}}\n"
+        )
+    };
+    requestors_config(
+        "",
+        &[("tv", &spec(tv_attempts)), ("radio", &spec(radio_attempts))],
+    )
+}
+
+async fn try_code(gw: &Gateway, requestor: &str) -> u16 {
+    reqwest::Client::new()
+        .post(gw.url(&format!("/activate/{requestor}")))
+        .form(&[("code", "BCDFGHJK")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_reload_resets_only_the_limits_it_changes() {
+    let mut gw = Gateway::with_config(&two_tenants(3, 3)).await;
+    for _ in 0..3 {
+        assert_eq!(try_code(&gw, "tv").await, 404, "an unknown code");
+    }
+    assert_eq!(try_code(&gw, "tv").await, 429);
+
+    // Another tenant's limit changes: this tenant's spent attempts stay spent.
+    gw.write_config(&two_tenants(3, 5));
+    wait_for_metric(
+        &gw,
+        "linkgate_config_reloads_total{outcome=\"applied\"} 1",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        try_code(&gw, "tv").await,
+        429,
+        "the budget survived the reload"
+    );
+    for _ in 0..5 {
+        assert_eq!(try_code(&gw, "radio").await, 404);
+    }
+    assert_eq!(try_code(&gw, "radio").await, 429, "the new limit applies");
+
+    // This tenant's own limit changes: that limit starts afresh.
+    gw.write_config(&two_tenants(4, 5));
+    wait_for_metric(
+        &gw,
+        "linkgate_config_reloads_total{outcome=\"applied\"} 2",
+        Duration::from_secs(10),
+    )
+    .await;
+    for _ in 0..4 {
+        assert_eq!(try_code(&gw, "tv").await, 404);
+    }
+    assert_eq!(try_code(&gw, "tv").await, 429);
+    assert_eq!(
+        try_code(&gw, "radio").await,
+        429,
+        "untouched by the tv edit"
+    );
+}

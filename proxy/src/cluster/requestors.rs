@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use super::Cluster;
 use crate::config::SecretSource;
 use crate::domain::requestor::{RequestorPolicy, Secrets};
-use crate::live::{Live, Snapshot};
+use crate::live::Live;
 use crate::metrics::Metrics;
 
 /// How often the Secrets requestors name are read again (and a requestor that could not be
@@ -177,7 +177,7 @@ impl Tenants {
 
     fn publish(&self) {
         let requestors = self.served.values().map(|(_, p)| Arc::clone(p)).collect();
-        self.live.store(Snapshot::new(requestors));
+        self.live.serve(requestors);
         self.metrics.config_reload(true);
         tracing::info!(
             requestors = self.served.len(),

@@ -15,10 +15,15 @@ pub struct EdgePlan {
 }
 
 impl EdgePlan {
-    pub fn new(requestors: &Requestors) -> Self {
+    /// The plan for `requestors`, keeping the limiter state of `previous` for every limit
+    /// that did not change, so an edit to one tenant leaves every other budget as it was.
+    pub fn new(requestors: &Requestors, previous: Option<&EdgePlan>) -> Self {
         let limiters = requestors
             .iter()
-            .map(|p| (p.name.clone(), Limiters::new(&p.throttling)))
+            .map(|p| {
+                let kept = previous.and_then(|plan| plan.limiters(&p.name));
+                (p.name.clone(), Limiters::carry(&p.throttling, kept))
+            })
             .collect();
         let mut routes: Vec<(Arc<RequestorPolicy>, usize)> = requestors
             .iter()
@@ -75,7 +80,7 @@ mod tests {
 
     #[test]
     fn the_longest_whole_segment_prefix_wins() {
-        let plan = EdgePlan::new(&requestors());
+        let plan = EdgePlan::new(&requestors(), None);
         let port = |path| plan.content_route(path).map(|(p, i)| p.routes[i].port);
         assert_eq!(port("/news/live/1.ts"), Some(2));
         assert_eq!(port("/news/1.ts"), Some(1));

@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -41,14 +42,40 @@ pub struct Throttled {
     pub retry_after: Duration,
 }
 
+/// A limiter and the setting it was built from: a new configuration with the same setting
+/// keeps the limiter, buckets and all, so a reload resets only the limits it changes.
+struct Kept<S, L> {
+    setting: S,
+    limiter: Arc<L>,
+}
+
+impl<S: PartialEq + Copy, L> Kept<S, L> {
+    fn carry(
+        setting: Option<S>,
+        previous: Option<&Option<Self>>,
+        build: impl FnOnce(S) -> L,
+    ) -> Option<Self> {
+        let setting = setting?;
+        let limiter = match previous {
+            Some(Some(kept)) if kept.setting == setting => Arc::clone(&kept.limiter),
+            _ => Arc::new(build(setting)),
+        };
+        Some(Self { setting, limiter })
+    }
+}
+
+type Keyed<K, S> = Option<Kept<S, DefaultKeyedRateLimiter<K>>>;
+type Direct<S> = Option<Kept<S, DefaultDirectRateLimiter>>;
+
 pub struct Limiters {
     /// Built once: creating a clock calibrates it, which costs more than a check.
     clock: DefaultClock,
-    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    per_device: Option<DefaultKeyedRateLimiter<String>>,
-    per_requestor: Option<DefaultDirectRateLimiter>,
-    code_entry_per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    code_entry_per_requestor: Option<DefaultDirectRateLimiter>,
+    /// Client limits are keyed by network for IPv6, so the prefix is part of their setting.
+    per_ip: Keyed<IpAddr, (Rate, u8)>,
+    per_device: Keyed<String, Rate>,
+    per_requestor: Direct<Rate>,
+    code_entry_per_ip: Keyed<IpAddr, (Attempts, u8)>,
+    code_entry_per_requestor: Direct<Attempts>,
     throttling: Throttling,
 }
 
@@ -67,17 +94,35 @@ fn attempts_quota(a: Attempts) -> Quota {
 
 impl Limiters {
     pub fn new(t: &Throttling) -> Self {
+        Self::carry(t, None)
+    }
+
+    /// Limiters for `t` that keep the state of `previous` wherever a limit is unchanged.
+    pub fn carry(t: &Throttling, previous: Option<&Limiters>) -> Self {
+        let prefix = t.ipv6_prefix;
         Self {
             clock: DefaultClock::default(),
-            per_ip: t.per_client_ip.map(|r| RateLimiter::keyed(quota(r))),
-            per_device: t.per_device.map(|r| RateLimiter::keyed(quota(r))),
-            per_requestor: t.per_requestor.map(|r| RateLimiter::direct(quota(r))),
-            code_entry_per_ip: t
-                .code_entry_per_client_ip
-                .map(|a| RateLimiter::keyed(attempts_quota(a))),
-            code_entry_per_requestor: t
-                .code_entry_per_requestor
-                .map(|a| RateLimiter::direct(attempts_quota(a))),
+            per_ip: Kept::carry(
+                t.per_client_ip.map(|r| (r, prefix)),
+                previous.map(|p| &p.per_ip),
+                |(r, _)| RateLimiter::keyed(quota(r)),
+            ),
+            per_device: Kept::carry(t.per_device, previous.map(|p| &p.per_device), |r| {
+                RateLimiter::keyed(quota(r))
+            }),
+            per_requestor: Kept::carry(t.per_requestor, previous.map(|p| &p.per_requestor), |r| {
+                RateLimiter::direct(quota(r))
+            }),
+            code_entry_per_ip: Kept::carry(
+                t.code_entry_per_client_ip.map(|a| (a, prefix)),
+                previous.map(|p| &p.code_entry_per_ip),
+                |(a, _)| RateLimiter::keyed(attempts_quota(a)),
+            ),
+            code_entry_per_requestor: Kept::carry(
+                t.code_entry_per_requestor,
+                previous.map(|p| &p.code_entry_per_requestor),
+                |a| RateLimiter::direct(attempts_quota(a)),
+            ),
             throttling: *t,
         }
     }
@@ -96,16 +141,16 @@ impl Limiters {
     /// Spends one token from each applicable bucket, most specific first.
     pub fn check(&self, ip: IpAddr, device: Option<&str>) -> Result<(), Throttled> {
         let refuse = |limit, not_until| self.refusal(limit, not_until);
-        if let Some(l) = &self.per_ip {
+        if let Some(Kept { limiter: l, .. }) = &self.per_ip {
             l.check_key(&self.throttling.client_key(ip))
                 .map_err(|n| refuse(Limit::ClientIp, n))?;
         }
-        if let (Some(l), Some(device)) = (&self.per_device, device) {
+        if let (Some(Kept { limiter: l, .. }), Some(device)) = (&self.per_device, device) {
             // Keys are owned; a hit costs one small allocation, only when devices are limited.
             l.check_key(&device.to_owned())
                 .map_err(|n| refuse(Limit::Device, n))?;
         }
-        if let Some(l) = &self.per_requestor {
+        if let Some(Kept { limiter: l, .. }) = &self.per_requestor {
             l.check().map_err(|n| refuse(Limit::Requestor, n))?;
         }
         Ok(())
@@ -113,11 +158,11 @@ impl Limiters {
 
     /// Spends one code attempt of the client and one of the requestor.
     pub fn check_code_entry(&self, ip: IpAddr) -> Result<(), Throttled> {
-        if let Some(l) = &self.code_entry_per_ip {
+        if let Some(Kept { limiter: l, .. }) = &self.code_entry_per_ip {
             l.check_key(&self.throttling.client_key(ip))
                 .map_err(|n| self.refusal(Limit::CodeEntryClientIp, n))?;
         }
-        if let Some(l) = &self.code_entry_per_requestor {
+        if let Some(Kept { limiter: l, .. }) = &self.code_entry_per_requestor {
             l.check()
                 .map_err(|n| self.refusal(Limit::CodeEntryRequestor, n))?;
         }
@@ -126,25 +171,23 @@ impl Limiters {
 
     /// Forgets keys whose buckets are full again.
     pub fn retain_recent(&self) {
-        if let Some(l) = &self.per_ip {
-            l.retain_recent();
-            l.shrink_to_fit();
+        fn forget<K: std::hash::Hash + Eq + Clone, S>(l: &Keyed<K, S>) {
+            if let Some(Kept { limiter, .. }) = l {
+                limiter.retain_recent();
+                limiter.shrink_to_fit();
+            }
         }
-        if let Some(l) = &self.code_entry_per_ip {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-        if let Some(l) = &self.per_device {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
+        forget(&self.per_ip);
+        forget(&self.code_entry_per_ip);
+        forget(&self.per_device);
     }
 
     /// Client IPs and devices with state.
     pub fn keys(&self) -> usize {
-        self.per_ip.as_ref().map_or(0, |l| l.len())
-            + self.code_entry_per_ip.as_ref().map_or(0, |l| l.len())
-            + self.per_device.as_ref().map_or(0, |l| l.len())
+        fn held<K: std::hash::Hash + Eq + Clone, S>(l: &Keyed<K, S>) -> usize {
+            l.as_ref().map_or(0, |k| k.limiter.len())
+        }
+        held(&self.per_ip) + held(&self.code_entry_per_ip) + held(&self.per_device)
     }
 }
 
@@ -253,6 +296,53 @@ mod tests {
         l.check_code_entry(ip(3)).unwrap();
         let refused = l.check_code_entry(ip(4)).unwrap_err();
         assert_eq!(refused.limit, Limit::CodeEntryRequestor);
+    }
+
+    #[test]
+    fn a_new_configuration_keeps_the_buckets_of_limits_it_leaves_alone() {
+        let three = Attempts {
+            attempts: 3,
+            period: Duration::from_secs(60),
+        };
+        let before = Limiters::new(&Throttling {
+            per_client_ip: Some(ONE_BURST_3),
+            code_entry_per_client_ip: Some(three),
+            ..Throttling::default()
+        });
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..3 {
+            before.check(ip, None).unwrap();
+            before.check_code_entry(ip).unwrap();
+        }
+        // Only the client rate changes: code attempts stay spent, the rate starts afresh.
+        let after = Limiters::carry(
+            &Throttling {
+                per_client_ip: Some(Rate {
+                    per_second: 1,
+                    burst: 4,
+                }),
+                code_entry_per_client_ip: Some(three),
+                ..Throttling::default()
+            },
+            Some(&before),
+        );
+        assert_eq!(
+            after.check_code_entry(ip).unwrap_err().limit,
+            Limit::CodeEntryClientIp
+        );
+        for _ in 0..4 {
+            after.check(ip, None).unwrap();
+        }
+        // A new IPv6 prefix changes what a key means, so client limits start afresh.
+        let rekeyed = Limiters::carry(
+            &Throttling {
+                code_entry_per_client_ip: Some(three),
+                ipv6_prefix: 56,
+                ..Throttling::default()
+            },
+            Some(&after),
+        );
+        rekeyed.check_code_entry(ip).unwrap();
     }
 
     #[test]
