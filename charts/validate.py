@@ -31,7 +31,7 @@ EXAMPLE_REQUESTOR = {
     "spec": {
         "displayName": "ACME TV",
         "mvpds": [{"id": "test-mvpd", "decision": {"allow": ["*"]}}],
-        "backend": {"apiKeySecretRef": {"name": "acme-backend", "key": "apiKey"}},
+        "backend": {"apiKeySecretRef": {"name": "acme.backend", "key": "apiKey"}},
         "throttling": {"perClientIp": {"perSecond": 5, "burst": 20}},
     },
 }
@@ -42,7 +42,7 @@ COMBINATIONS = {
     "everything": {
         "proxy": {
             "autoscaling": {"enabled": True},
-            "mountedSecrets": [{"name": "acme-backend"}, {"name": "acme-media-keys", "optional": True}],
+            "mountedSecrets": [{"name": "acme.backend"}, {"name": "acme.media-keys", "optional": True}],
             "dnsNameservers": ["10.0.0.10:53"],
             "dnsMaxTtlSeconds": 10,
         },
@@ -245,20 +245,30 @@ def strict(schema):
 
 
 def check_rbac_is_the_files(combination, docs, values):
-    peer_access = values.get("operator", {}).get("replication", {}).get("peerAccess", {}).get("enabled", False)
-    roles = [("ClusterRole", "operator", "operator-role.yaml", 1), ("Role", "proxy", "proxy-role.yaml", 1),
-             ("Role", "replication", "replication-role.yaml", 1 if peer_access else 0)]
-    for kind, component, file, count in roles:
-        expected = yaml.safe_load((CHART / "rbac" / file).read_text())["rules"]
+    operator = values.get("operator", {})
+    peer_access = operator.get("replication", {}).get("peerAccess", {}).get("enabled", False)
+    peers = [p["secret"] for p in operator.get("replication", {}).get("peers", [])]
+    # Watching one namespace, the operator gets a Role there, never a ClusterRole.
+    operator_kind = "Role" if operator.get("watchNamespace") else "ClusterRole"
+    lease_rules = yaml.safe_load((CHART / "rbac" / "operator-lease-role.yaml").read_text())["rules"]
+    if peers:
+        lease_rules = lease_rules + [
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"], "resourceNames": peers}]
+    roles = [(operator_kind, "operator", "operator-role.yaml", 1, None),
+             ("Role", "operator-lease", "operator-lease-role.yaml", 1, lease_rules),
+             ("Role", "proxy", "proxy-role.yaml", 1, None),
+             ("Role", "replication", "replication-role.yaml", 1 if peer_access else 0, None)]
+    for kind, component, file, count, expected in roles:
+        expected = expected or yaml.safe_load((CHART / "rbac" / file).read_text())["rules"]
         rendered = [d for d in docs
                     if d["kind"] == kind and d["metadata"]["labels"]["app.kubernetes.io/component"] == component]
         if len(rendered) != count:
             fail(f"{combination}: {len(rendered)} {component} {kind}s rendered, not {count}")
         if any(r["rules"] != expected for r in rendered):
             fail(f"{combination}: the {component} {kind}'s rules are not rbac/{file}'s")
-    if len([d for d in docs if d["kind"] in ("Role", "ClusterRole")]) != 2 + peer_access:
+    if len([d for d in docs if d["kind"] in ("Role", "ClusterRole")]) != 3 + peer_access:
         fail(f"{combination}: a Role or ClusterRole that is no rbac/*.yaml's")
-    ok(f"{combination}: the ClusterRole and {1 + peer_access} Roles carry rbac/*.yaml's rules exactly")
+    ok(f"{combination}: the operator's {operator_kind} and {2 + peer_access} Roles carry rbac/*.yaml's rules exactly")
 
 
 def check_operator_args(combination, docs, values):
@@ -305,7 +315,7 @@ def check_permissions(namespace, release):
         (proxy, "list", "secrets", namespace, None, False),
         (proxy, "update", "requestors.linkgate.dev", namespace, None, False),
         (proxy, "list", "requestors.linkgate.dev", "default", None, False),
-        # The operator: everywhere, Requestor status, key Secrets, Events, its Lease.
+        # The operator: everywhere, Requestor status, key Secrets, Events; its Lease at home.
         (operator, "watch", "requestors.linkgate.dev", None, None, True),
         (operator, "patch", "requestors.linkgate.dev", None, "status", True),
         (operator, "patch", "devicelinks.linkgate.dev", None, "status", True),
@@ -317,13 +327,38 @@ def check_permissions(namespace, release):
         (operator, "update", "leases.coordination.k8s.io", namespace, None, True),
         (operator, "create", "leases.coordination.k8s.io", namespace, None, True),
         (operator, "update", "requestors.linkgate.dev", None, None, False),
-        (operator, "delete", "secrets", None, None, False),
+        (operator, "delete", "secrets", None, None, True),
+        (operator, "create", "leases.coordination.k8s.io", "default", None, False),
     ]
     for account, verb, resource, where, subresource, expected in expectations:
         if can(namespace, account, verb, resource, where, subresource) != expected:
             what = f"{verb} {resource}{'/' + subresource if subresource else ''} in {where or 'all namespaces'}"
             fail(f"{account} {'cannot' if expected else 'can'} {what}")
     ok(f"{len(expectations)} permission checks (kubectl auth can-i as each ServiceAccount)")
+
+
+def check_namespaced_operator(namespace, release, watched):
+    """Watching one namespace, the operator can do nothing anywhere else."""
+    operator = f"{release}-linkgate-operator"
+    expectations = [
+        ("watch", "requestors.linkgate.dev", watched, None, True),
+        ("patch", "requestors.linkgate.dev", watched, "status", True),
+        ("get", "secrets", watched, None, True),
+        ("create", "secrets", watched, None, True),
+        ("update", "leases.coordination.k8s.io", namespace, None, True),
+        ("watch", "requestors.linkgate.dev", None, None, False),
+        ("watch", "requestors.linkgate.dev", "default", None, False),
+        ("get", "secrets", "default", None, False),
+        ("list", "secrets", None, None, False),
+        # At home, only the Lease: not the code key, nor any other Secret.
+        ("get", "secrets", namespace, None, False),
+        ("create", "leases.coordination.k8s.io", watched, None, False),
+    ]
+    for verb, resource, where, subresource, expected in expectations:
+        if can(namespace, operator, verb, resource, where, subresource) != expected:
+            what = f"{verb} {resource}{'/' + subresource if subresource else ''} in {where or 'all namespaces'}"
+            fail(f"{operator} {'cannot' if expected else 'can'} {what}")
+    ok(f"{len(expectations)} permission checks of an operator watching only {watched}")
 
 
 def check_peer_permissions(namespace, account):
@@ -336,11 +371,16 @@ def check_peer_permissions(namespace, account):
         ("create", "requestors.linkgate.dev", namespace, None, True),
         ("patch", "requestors.linkgate.dev", namespace, None, True),
         ("delete", "requestors.linkgate.dev", namespace, None, True),
-        ("patch", "requestors.linkgate.dev", namespace, "status", True),
         ("create", "secrets", namespace, None, True),
-        ("delete", "secrets", namespace, None, True),
-        # Nothing else: no deletions of links (each region collects its own), no listing
-        # of Secrets, nothing outside this namespace.
+        # Nothing else: no deletions of links (each region collects its own), no reading,
+        # changing or deleting any Secret (the code key among them: a create answers with
+        # only what was sent), nothing outside this namespace.
+        ("get", "secrets", namespace, None, False),
+        ("patch", "secrets", namespace, None, False),
+        ("update", "secrets", namespace, None, False),
+        ("delete", "secrets", namespace, None, False),
+        ("watch", "secrets", namespace, None, False),
+        ("patch", "requestors.linkgate.dev", namespace, "status", False),
         ("delete", "devicelinks.linkgate.dev", namespace, None, False),
         ("patch", "devicelinks.linkgate.dev", namespace, "status", False),
         ("list", "secrets", namespace, None, False),
@@ -411,6 +451,8 @@ async def main():
             check_operator_args(combination, docs, values)
             if combination == "defaults":
                 check_permissions(namespace, release)
+            if combination == "everything":
+                check_namespaced_operator(namespace, release, values["operator"]["watchNamespace"])
             if combination == "replication":
                 check_peer_permissions(namespace, values["operator"]["replication"]["peerAccess"].get(
                     "serviceAccountName", "linkgate-replication"))

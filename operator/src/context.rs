@@ -3,6 +3,9 @@ use std::time::Duration;
 
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::Store;
+use linkgate_crds::Requestor;
+use linkgate_proxy::domain::tenancy::Bounds;
 
 use crate::metrics::Metrics;
 
@@ -18,6 +21,10 @@ pub struct Context {
     /// This region's name, when replicating: Requestors received from another region have
     /// their keys managed there.
     pub region: Option<String>,
+    /// What each Requestor is checked against, as the proxies check it.
+    pub bounds: Bounds,
+    /// Every Requestor watched, to tell which one holds a path two of them claim.
+    pub requestors: Store<Requestor>,
 }
 
 impl Context {
@@ -28,6 +35,8 @@ impl Context {
         instance: Option<String>,
         clock_skew: Duration,
         region: Option<String>,
+        bounds: Bounds,
+        requestors: Store<Requestor>,
     ) -> Self {
         let reporter = Reporter {
             controller: MANAGER.into(),
@@ -39,6 +48,8 @@ impl Context {
             metrics,
             clock_skew,
             region,
+            bounds,
+            requestors,
         }
     }
 }

@@ -146,6 +146,7 @@ mod tests {
     use super::*;
     use crate::metrics::Metrics;
     use crate::mock_api::{self, ApiServer, conflict};
+    use linkgate_proxy::domain::tenancy::Bounds;
 
     const PATH: &str = "/apis/linkgate.dev/v1alpha1/namespaces/tv/devicelinks/demo-tv";
     const NOW: &str = "2027-01-15T10:00:00Z";
@@ -158,6 +159,8 @@ mod tests {
             None,
             Duration::from_secs(60),
             None,
+            Bounds::default(),
+            kube::runtime::reflector::store().0,
         );
         (Arc::new(ctx), server)
     }

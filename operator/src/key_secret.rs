@@ -17,7 +17,7 @@ use crate::keys::{self, Plan};
 /// Marks the Secrets the operator made, for people and label selectors.
 const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", MANAGER);
 
-/// Makes `<requestor>-media-keys` hold exactly the planned keys, creating, rotating, healing
+/// Makes `<requestor>.media-keys` hold exactly the planned keys, creating, rotating, healing
 /// and pruning as planned; returns the plan, whose keys the status is to list.
 pub async fn ensure(
     ctx: &Context,

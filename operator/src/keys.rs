@@ -51,7 +51,8 @@ pub struct Plan {
 
 /// The Secret holding a requestor's managed keys.
 pub fn secret_name(requestor: &str) -> String {
-    format!("{requestor}-media-keys")
+    // Named as a Secret meant for the requestor must be.
+    format!("{requestor}.media-keys")
 }
 
 /// The Secret data key holding key `id`'s PEM.
@@ -177,7 +178,7 @@ mod tests {
         ManagedKeyStatus {
             id: id.into(),
             secret_ref: SecretKeyRef {
-                name: "acme-media-keys".into(),
+                name: "acme.media-keys".into(),
                 key: data_key(id),
             },
             created_at: Time(at(created)),

@@ -6,6 +6,7 @@
 pub mod context;
 pub mod device_link;
 pub mod error;
+pub mod key_delivery;
 pub mod key_secret;
 pub mod keys;
 pub mod leader;

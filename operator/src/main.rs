@@ -9,6 +9,7 @@ use clap::Parser;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
+use kube::core::PartialObjectMeta;
 use kube::runtime::{Controller, watcher};
 use linkgate_crds::Requestor;
 use linkgate_operator::context::Context;
@@ -16,8 +17,11 @@ use linkgate_operator::device_link;
 use linkgate_operator::leader::Elector;
 use linkgate_operator::metrics::Metrics;
 use linkgate_operator::replication::{self, peers::PeerArg};
-use linkgate_operator::requestor::{error_policy, reconcile, requestors_using};
+use linkgate_operator::requestor::{
+    error_policy, reconcile, requestors_sharing_paths, requestors_using,
+};
 use linkgate_operator::scoped;
+use linkgate_proxy::domain::tenancy::Bounds;
 use linkgate_proxy::logging::{self, LogFormat};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -53,6 +57,10 @@ struct Cli {
     /// server's kubeconfig under the key `kubeconfig`. Repeatable.
     #[arg(long = "peer", requires = "region")]
     peers: Vec<PeerArg>,
+    /// Lets Requestors call plain-http URLs on loopback, as the proxies'
+    /// `insecureLoopbackHttp` does: for tests and demos only.
+    #[arg(long)]
+    insecure_loopback_http: bool,
     /// Log lines as text or as JSON objects.
     #[arg(long, env = "LINKGATE_LOG_FORMAT", value_enum, default_value_t)]
     log_format: LogFormat,
@@ -65,12 +73,23 @@ async fn main() -> anyhow::Result<()> {
     let identity = cli.identity.clone().unwrap_or_else(host_and_pid);
     let client = Client::try_default().await?;
     let metrics = Arc::new(Metrics::new());
+    let namespace = cli.namespace.as_deref();
+    let controller = Controller::new(
+        scoped::<Requestor>(&client, namespace),
+        watcher::Config::default(),
+    );
+    let bounds = Bounds {
+        own_secrets_only: true,
+        loopback_http: cli.insecure_loopback_http,
+    };
     let ctx = Arc::new(Context::new(
         client.clone(),
         Arc::clone(&metrics),
         Some(identity.clone()),
         Duration::from_secs(cli.clock_skew_seconds),
         cli.region.clone(),
+        bounds,
+        controller.store(),
     ));
 
     // A standby is as healthy as the leader: both answer ready.
@@ -111,7 +130,6 @@ async fn main() -> anyhow::Result<()> {
         () = shutdown.clone() => return Ok(()),
         acquired = elector.acquire() => acquired,
     };
-    let namespace = cli.namespace.as_deref();
     let replicating = async {
         if let Some(region) = cli.region.clone() {
             replication::run(
@@ -126,7 +144,13 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let controllers = futures::future::join3(
-        requestors(&client, namespace, Arc::clone(&ctx), shutdown.clone()),
+        requestors(
+            controller,
+            &client,
+            namespace,
+            Arc::clone(&ctx),
+            shutdown.clone(),
+        ),
         device_link::run(
             scoped(&client, namespace),
             Arc::clone(&ctx),
@@ -149,25 +173,29 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The Requestor controller until `shutdown`; a Secret a requestor refers to changing (or
-/// appearing) re-checks that requestor.
+/// The Requestor controller until `shutdown`. A Secret a requestor refers to changing (or
+/// appearing) re-checks that requestor, and a Requestor changing re-checks those whose
+/// paths it may have taken or freed.
 fn requestors(
+    controller: Controller<Requestor>,
     client: &Client,
     namespace: Option<&str>,
     ctx: Arc<Context>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> impl Future<Output = ()> {
-    let controller = Controller::new(
-        scoped::<Requestor>(client, namespace),
-        watcher::Config::default(),
-    );
-    let requestors = controller.store();
+    let (by_secret, by_route) = (controller.store(), controller.store());
     controller
         .watches(
-            scoped::<Secret>(client, namespace),
+            // Metadata only: which Secret changed is enough, and no Secret's data is
+            // listed; the reconcile reads only the Secrets meant for its requestor.
+            scoped::<PartialObjectMeta<Secret>>(client, namespace),
             watcher::Config::default(),
-            // A Secret a requestor refers to or owns changing (appearing, going) re-checks it.
-            move |secret: Secret| requestors_using(&secret, &requestors.state()),
+            move |secret| requestors_using(&secret, &by_secret.state()),
+        )
+        .watches(
+            scoped::<Requestor>(client, namespace),
+            watcher::Config::default(),
+            move |changed| requestors_sharing_paths(&changed, &by_route.state()),
         )
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)

@@ -15,21 +15,24 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use linkgate_crds::{ManagedKeyStatus, Requestor, RequestorSpec, SecretKeyRef};
 use linkgate_proxy::domain::requestor::{PolicyError, RequestorPolicy};
+use linkgate_proxy::domain::tenancy::{
+    RouteClash, clash_with_older, prefixes_overlap, secret_is_for,
+};
 use serde_json::json;
 
 use crate::context::{Context, MANAGER};
 use crate::error::{Error, Result};
-use crate::{key_secret, replication, status};
+use crate::{key_delivery, key_secret, replication, status};
 
 /// Even without events, every requestor is looked at this often, so a missed one heals.
 const RESYNC: Duration = Duration::from_secs(300);
 /// How soon a failed reconcile is tried again.
 const RETRY: Duration = Duration::from_secs(15);
 
-/// The requestors to look at again when `secret` changes: those whose spec refers to it
-/// and the one owning it (its managed keys).
+/// The requestors to look at again when `secret` changes: those whose spec refers to it,
+/// the one owning it (its managed keys) and the one it delivers keys to.
 pub fn requestors_using(
-    secret: &Secret,
+    secret: &impl Resource,
     requestors: &[Arc<Requestor>],
 ) -> Vec<ObjectRef<Requestor>> {
     let (ns, name) = (secret.namespace(), secret.name_any());
@@ -46,7 +49,40 @@ pub fn requestors_using(
                 && o.api_version == Requestor::api_version(&())
         })
         .filter_map(|o| Some(ObjectRef::new(&o.name).within(ns.as_deref()?)));
-    referring.chain(owning).collect()
+    let delivered_for = secret
+        .labels()
+        .get(key_delivery::DELIVERY_LABEL)
+        .and_then(|r| Some(ObjectRef::new(r).within(ns.as_deref()?)));
+    referring.chain(owning).chain(delivered_for).collect()
+}
+
+/// The requestors to look at again when `changed` changes: those of its namespace whose
+/// paths overlap its own (it may have freed or claimed them) and those refused for a path
+/// another held (it may have been `changed`'s previous version).
+pub fn requestors_sharing_paths(
+    changed: &Requestor,
+    requestors: &[Arc<Requestor>],
+) -> Vec<ObjectRef<Requestor>> {
+    let ns = changed.namespace();
+    let overlaps = |r: &Requestor| {
+        r.spec
+            .routes
+            .iter()
+            .any(|a| (changed.spec.routes.iter()).any(|b| prefixes_overlap(&a.prefix, &b.prefix)))
+    };
+    let refused_for_a_path = |r: &Requestor| {
+        r.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == status::VALID && c.reason == status::ROUTE_CONFLICT)
+        })
+    };
+    requestors
+        .iter()
+        .filter(|r| r.namespace() == ns && r.name_any() != changed.name_any())
+        .filter(|r| overlaps(r) || refused_for_a_path(r))
+        .map(|r| ObjectRef::from_obj(&**r))
+        .collect()
 }
 
 pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<Action> {
@@ -74,15 +110,25 @@ pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<A
     } else {
         None
     };
-    let media_keys = match &plan {
-        Some(plan) => plan.keys.clone(),
-        None if received => requestor.status.clone().unwrap_or_default().media_keys,
-        None => Vec::new(),
+    // A copy's keys come from its origin, delivered beside it.
+    let delivered = if received {
+        key_delivery::adopt(&ctx.client, &requestor).await?
+    } else {
+        None
+    };
+    let media_keys = match (&plan, &delivered) {
+        (Some(plan), _) => plan.keys.clone(),
+        (None, Some(delivered)) => delivered.clone(),
+        (None, None) if received => requestor.status.clone().unwrap_or_default().media_keys,
+        (None, None) => Vec::new(),
     };
     let spec = effective_spec(&requestor, &media_keys);
-    let data = secret_data(&ctx, &ns, &spec).await?;
+    let data = secret_data(&ctx, &ns, &name, &spec).await?;
     let resolve = |r: &SecretKeyRef| data.get(&(r.name.clone(), r.key.clone())).cloned();
-    let validation = RequestorPolicy::from_spec(&name, &spec, &resolve).map(drop);
+    let validation = match path_clash(&ctx, &requestor, &ns) {
+        Some(clash) => Err(PolicyError::RouteHeld(Box::new(clash))),
+        None => RequestorPolicy::from_spec(&name, &spec, &resolve, ctx.bounds).map(drop),
+    };
     if let Err(e) = &validation {
         tracing::info!(%ns, %name, reason = status::reason(e), error = %e, "requestor is not valid");
     }
@@ -101,10 +147,12 @@ pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<A
     if was_valid != Some(validation.is_ok()) {
         publish(&ctx, &requestor, &validity_event(&validation)).await;
     }
-    let mut status = json!({"observedGeneration": generation, "conditions": conditions});
-    if !received {
-        status["mediaKeys"] = json!(media_keys);
-    }
+    // Always applied (a copy's as last delivered): a field left out of an apply is dropped.
+    let status = json!({
+        "observedGeneration": generation,
+        "conditions": conditions,
+        "mediaKeys": media_keys,
+    });
     let patch = json!({
         "apiVersion": "linkgate.dev/v1alpha1",
         "kind": "Requestor",
@@ -118,8 +166,15 @@ pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<A
         )
         .await?;
 
+    // A refused path is looked at again soon: the holder's change that frees it may reach
+    // this reconcile before it reaches the store the clash is read from.
+    let resync = if matches!(validation, Err(PolicyError::RouteHeld(_))) {
+        RETRY
+    } else {
+        RESYNC
+    };
     let Some(plan) = plan else {
-        return Ok(Action::requeue(RESYNC));
+        return Ok(Action::requeue(resync));
     };
     if let Some((id, change)) = &plan.new_key {
         ctx.metrics.key_created(change.label());
@@ -139,7 +194,7 @@ pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<A
         .duration_since(now)
         .try_into()
         .unwrap_or(Duration::ZERO);
-    Ok(Action::requeue(until_change.min(RESYNC)))
+    Ok(Action::requeue(until_change.min(resync)))
 }
 
 /// The spec the gateway will load: managed keys stand in when the spec names none.
@@ -150,17 +205,38 @@ fn effective_spec(requestor: &Requestor, media_keys: &[ManagedKeyStatus]) -> Req
     effective.spec
 }
 
-/// The values of the Secret keys `spec` refers to that exist, by (Secret, key).
+/// The first path the requestor claims that an older one of its namespace routes.
+fn path_clash(ctx: &Context, requestor: &Requestor, ns: &str) -> Option<RouteClash> {
+    let all = ctx.requestors.state();
+    let prefixes: Vec<&str> = requestor
+        .spec
+        .routes
+        .iter()
+        .map(|r| r.prefix.as_str())
+        .collect();
+    let neighbours = all
+        .iter()
+        .map(|r| &**r)
+        .filter(|r| r.namespace().as_deref() == Some(ns));
+    clash_with_older(requestor, &prefixes, neighbours)
+}
+
+/// The values of the Secret keys `spec` refers to that exist and are meant for the
+/// requestor, by (Secret, key): no other Secret is read.
 async fn secret_data(
     ctx: &Context,
     ns: &str,
+    requestor: &str,
     spec: &RequestorSpec,
 ) -> Result<BTreeMap<(String, String), Vec<u8>>> {
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     // Several references (all managed keys, say) often share one Secret: get it once.
     let mut fetched: BTreeMap<String, Option<Secret>> = BTreeMap::new();
     let mut data = BTreeMap::new();
-    for reference in spec.secret_refs() {
+    let own = spec
+        .secret_refs()
+        .filter(|r| secret_is_for(requestor, &r.name));
+    for reference in own {
         if !fetched.contains_key(&reference.name) {
             let secret = secrets.get_opt(&reference.name).await?;
             fetched.insert(reference.name.clone(), secret);
@@ -266,7 +342,7 @@ mod tests {
             ["a", "b"]
         );
         let owned = secret(
-            "b-media-keys",
+            "b.media-keys",
             "ns",
             vec![b.controller_owner_ref(&()).unwrap()],
         );
@@ -277,7 +353,7 @@ mod tests {
         loose.controller = None;
         let mut foreign = a.controller_owner_ref(&()).unwrap();
         foreign.kind = "ConfigMap".into();
-        let unrelated = secret("a-media-keys", "ns", vec![loose, foreign]);
+        let unrelated = secret("a.media-keys", "ns", vec![loose, foreign]);
         assert!(requestors_using(&unrelated, &all).is_empty());
     }
 }

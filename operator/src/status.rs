@@ -5,6 +5,8 @@ use linkgate_proxy::domain::requestor::PolicyError;
 
 pub const VALID: &str = "Valid";
 pub const READY: &str = "Ready";
+/// The reason of a Requestor refused for routing a path an older one holds.
+pub const ROUTE_CONFLICT: &str = "RouteConflict";
 
 /// A stable, CamelCase reason for each way a spec can be wrong.
 pub fn reason(e: &PolicyError) -> &'static str {
@@ -23,6 +25,8 @@ pub fn reason(e: &PolicyError) -> &'static str {
         PolicyError::VerificationUri(_) => "InvalidVerificationUri",
         PolicyError::Access(_) => "InvalidAccessPolicy",
         PolicyError::AccountWebhook(_) => "InvalidAccountWebhook",
+        PolicyError::ForeignSecret(_) => "ForeignSecret",
+        PolicyError::RouteHeld(_) => ROUTE_CONFLICT,
     }
 }
 

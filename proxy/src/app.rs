@@ -131,6 +131,7 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
             cluster,
             Arc::clone(&live),
             config.secrets,
+            config.bounds,
             Arc::clone(&metrics),
         )?;
     }

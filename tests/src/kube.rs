@@ -94,8 +94,8 @@ pub async fn create_namespace_named(client: &Client, name: &str) {
         .expect("create the namespace");
 }
 
-/// Runs as the ServiceAccount `account` of `namespace` with only `role` (a Role or
-/// ClusterRole manifest, YAML) bound to it in that namespace: creates them, and returns a
+/// Runs as the ServiceAccount `account` of `namespace` with only `role` (Role or
+/// ClusterRole manifests, YAML documents apart by `---` lines) bound to it in that namespace: creates them, and returns a
 /// kubeconfig file impersonating it plus a client that does the same.
 pub async fn service_account(
     client: &Client,
@@ -116,8 +116,7 @@ pub async fn service_account_on(
     role: &str,
 ) -> (tempfile::NamedTempFile, Client) {
     use k8s_openapi::api::core::v1::ServiceAccount;
-    use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding, RoleRef, Subject};
-    use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+    use kube::api::{Api, ObjectMeta, PostParams};
 
     let meta = |name: &str| ObjectMeta {
         name: Some(name.to_owned()),
@@ -135,49 +134,11 @@ pub async fn service_account_on(
         )
         .await
         .expect("create the service account");
-    let manifest: serde_yaml_ng::Value = serde_yaml_ng::from_str(role).expect("YAML");
-    let kind = manifest["kind"].as_str().expect("a kind").to_owned();
-    let role_name = if kind == "ClusterRole" {
-        // Cluster-wide and shared by tests: applied, so that every test may apply it.
-        let role: ClusterRole = serde_yaml_ng::from_value(manifest).expect("a ClusterRole");
-        let name = role.metadata.name.clone().expect("a named ClusterRole");
-        Api::<ClusterRole>::all(client.clone())
-            .patch(
-                &name,
-                &PatchParams::apply("linkgate-tests").force(),
-                &Patch::Apply(&role),
-            )
-            .await
-            .expect("apply the cluster role");
-        name
-    } else {
-        let mut role: Role = serde_yaml_ng::from_value(manifest).expect("a Role");
-        role.metadata.namespace = Some(namespace.to_owned());
-        let name = role.metadata.name.clone().expect("a named Role");
-        Api::<Role>::namespaced(client.clone(), namespace)
-            .create(&post, &role)
-            .await
-            .expect("create the role");
-        name
-    };
-    let binding = RoleBinding {
-        metadata: meta(account),
-        role_ref: RoleRef {
-            api_group: Some("rbac.authorization.k8s.io".into()),
-            kind,
-            name: role_name,
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: account.to_owned(),
-            namespace: Some(namespace.to_owned()),
-            ..Default::default()
-        }]),
-    };
-    Api::<RoleBinding>::namespaced(client.clone(), namespace)
-        .create(&post, &binding)
-        .await
-        .expect("bind the role");
+    // One or more Role or ClusterRole documents, each bound to the account.
+    for document in role.split("\n---\n") {
+        let manifest = serde_yaml_ng::from_str(document).expect("YAML");
+        bind_role(client, namespace, account, manifest).await;
+    }
 
     let mut kubeconfig = Kubeconfig::read_from(kubeconfig).expect("a readable kubeconfig");
     let user = format!("system:serviceaccount:{namespace}:{account}");
@@ -317,7 +278,7 @@ pub async fn condition(api: &Api<Requestor>, name: &str, type_: &str, status: &s
 }
 
 /// Creates the Requestor `demo` in `namespace`: the test MVPD allowing everything, no
-/// per-client throttling, the backend key in Secret `backend`, and `media_tokens` as given.
+/// per-client throttling, the backend key in Secret `demo.backend`, and `media_tokens` as given.
 pub async fn create_demo_requestor(
     client: &Client,
     namespace: &str,
@@ -330,7 +291,7 @@ pub async fn create_demo_requestor(
             "mvpds": [{"id": "test-mvpd", "decision": {"allow": ["*"]}}],
             "throttling": {"perClientIp": null},
             "mediaTokens": media_tokens,
-            "backend": {"apiKeySecretRef": {"name": "backend", "key": "apiKey"}},
+            "backend": {"apiKeySecretRef": {"name": "demo.backend", "key": "apiKey"}},
         }
     }))
     .expect("a Requestor");
@@ -357,4 +318,65 @@ pub async fn create_secret(client: &Client, namespace: &str, name: &str, key: &s
         .create(&PostParams::default(), &secret)
         .await
         .unwrap_or_else(|e| panic!("create Secret {name}: {e}"));
+}
+
+/// Creates the Role or ClusterRole `manifest` (a ClusterRole is shared by tests, so applied)
+/// and binds it to `account` in `namespace`.
+async fn bind_role(
+    client: &Client,
+    namespace: &str,
+    account: &str,
+    manifest: serde_yaml_ng::Value,
+) {
+    use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding, RoleRef, Subject};
+    use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+
+    let meta = |name: &str| ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(namespace.to_owned()),
+        ..Default::default()
+    };
+    let post = PostParams::default();
+    let kind = manifest["kind"].as_str().expect("a kind").to_owned();
+    let role_name = if kind == "ClusterRole" {
+        // Cluster-wide and shared by tests: applied, so that every test may apply it.
+        let role: ClusterRole = serde_yaml_ng::from_value(manifest).expect("a ClusterRole");
+        let name = role.metadata.name.clone().expect("a named ClusterRole");
+        Api::<ClusterRole>::all(client.clone())
+            .patch(
+                &name,
+                &PatchParams::apply("linkgate-tests").force(),
+                &Patch::Apply(&role),
+            )
+            .await
+            .expect("apply the cluster role");
+        name
+    } else {
+        let mut role: Role = serde_yaml_ng::from_value(manifest).expect("a Role");
+        role.metadata.namespace = Some(namespace.to_owned());
+        let name = role.metadata.name.clone().expect("a named Role");
+        Api::<Role>::namespaced(client.clone(), namespace)
+            .create(&post, &role)
+            .await
+            .expect("create the role");
+        name
+    };
+    let binding = RoleBinding {
+        metadata: meta(&format!("{account}-{role_name}")),
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            kind,
+            name: role_name,
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: account.to_owned(),
+            namespace: Some(namespace.to_owned()),
+            ..Default::default()
+        }]),
+    };
+    Api::<RoleBinding>::namespaced(client.clone(), namespace)
+        .create(&post, &binding)
+        .await
+        .expect("bind the role");
 }

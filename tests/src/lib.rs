@@ -493,6 +493,10 @@ pub async fn read(response: reqwest::Response) -> (u16, serde_json::Value) {
     (status, body)
 }
 
+/// The setting that lets requestors call the tests' stand-ins (MVPDs, decision points,
+/// webhooks), which listen on plain http on loopback.
+pub const LOOPBACK_HTTP: &str = "insecureLoopbackHttp: true\n";
+
 /// The demo configuration with other requestor settings: `spec_extra` is YAML lines
 /// indented for the spec (e.g. `"      allowMultipleUsers: true\n"`).
 pub fn config_with(name: &str, spec_extra: &str) -> String {
@@ -510,7 +514,7 @@ pub fn requestors_config(top: &str, requestors: &[(&str, &str)]) -> String {
         .map(|l| format!("      {l}\n"))
         .collect();
     let mut out = format!(
-        "{top}secrets:\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}requestors:\n"
+        "{top}{LOOPBACK_HTTP}secrets:\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}requestors:\n"
     );
     for (name, spec) in requestors {
         out.push_str(&format!(

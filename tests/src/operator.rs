@@ -7,8 +7,11 @@ use std::process::{Child, Command, Stdio};
 
 use crate::kube::eventually;
 
-/// The operator's permissions, as shipped.
-const OPERATOR_ROLE: &str = include_str!("../../charts/linkgate/rbac/operator-role.yaml");
+/// The operator's permissions, as shipped: where it watches, and its Lease.
+const OPERATOR_ROLES: [&str; 2] = [
+    include_str!("../../charts/linkgate/rbac/operator-role.yaml"),
+    include_str!("../../charts/linkgate/rbac/operator-lease-role.yaml"),
+];
 
 /// A running operator, killed on drop.
 pub struct Operator {
@@ -28,7 +31,7 @@ impl Operator {
         Self::start_with(namespace, identity, &[]).await
     }
 
-    /// An operator running as the shipped `linkgate-operator` ClusterRole allows, bound
+    /// An operator running as the shipped roles allow, bound
     /// to a ServiceAccount of `namespace`; the returned file must outlive it.
     pub async fn start_as_service_account(
         client: &kube::Client,
@@ -36,9 +39,9 @@ impl Operator {
         identity: &str,
         extra: &[&str],
     ) -> (Self, tempfile::NamedTempFile) {
+        let roles = OPERATOR_ROLES.join("\n---\n");
         let (kubeconfig, _) =
-            crate::kube::service_account(client, namespace, "linkgate-operator", OPERATOR_ROLE)
-                .await;
+            crate::kube::service_account(client, namespace, "linkgate-operator", &roles).await;
         let mut operator = Self::new(namespace, identity, extra);
         operator.kubeconfig = Some(kubeconfig.path().to_owned());
         operator.spawn().await;

@@ -48,6 +48,41 @@ fn broken_configurations_exit_non_zero_with_the_reason() {
             ),
             "has 5 bytes; at least 32",
         ),
+        // Outbound URLs are https; plain http only to loopback, with insecureLoopbackHttp.
+        (
+            &config_with(
+                "demo",
+                "      accountWebhook: {url: 'http://127.0.0.1:9/accounts'}\n",
+            ),
+            "must be https",
+        ),
+        (
+            &format!(
+                "insecureLoopbackHttp: true\n{}",
+                config_with(
+                    "demo",
+                    "      accountWebhook: {url: 'http://10.0.0.1/accounts'}\n"
+                )
+            ),
+            "must be https",
+        ),
+        (
+            &format!(
+                "{}  - name: late\n    spec:\n      backend: {{apiKeySecretRef: {{name: backend, key: apiKey}}}}\n      routes: [{{prefix: /news/live, upstream: {{host: o, port: 2}}}}]\n",
+                config_with(
+                    "demo",
+                    "      routes: [{prefix: /news, upstream: {host: o, port: 1}}]\n"
+                )
+            ),
+            "which requestor \"demo\" routes already",
+        ),
+        (
+            &format!(
+                "codeKeySecretRef: {{name: demo.codes, key: key}}\n{}",
+                config_with("demo", "")
+            ),
+            "no requestor can refer to it",
+        ),
     ];
     for (yaml, expected) in cases {
         let (code, stderr) = run_with_config(yaml);

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use linkgate_tests::decision_point::{DecisionPoint, Mode, dead_url};
-use linkgate_tests::{DEMO_KEY, Gateway, TEST_SIGNING_KEY, proxy_binary};
+use linkgate_tests::{DEMO_KEY, Gateway, LOOPBACK_HTTP, TEST_SIGNING_KEY, proxy_binary};
 use serde_json::{Value, json};
 
 /// TTLs in seconds for one test requestor.
@@ -28,7 +28,7 @@ fn config(decision: &str, ttls: Ttls, extra_spec: &str) -> String {
         .map(|l| format!("      {l}\n"))
         .collect();
     format!(
-        "secrets:\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}\
+        "{LOOPBACK_HTTP}secrets:\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}\
          requestors:\n  - name: tv\n    spec:\n      throttling: {{perClientIp: null}}\n      mvpds:\n\
          \x20       - id: cable\n          authnTtlSeconds: {}\n          authzTtlSeconds: {}\n          decision: {decision}\n\
          \x20       - id: test-mvpd\n          decision: {{allow: ['*']}}\n\

@@ -15,7 +15,7 @@ use linkgate_tests::operator::Operator;
 use serde_json::json;
 
 const NAME: &str = "acme";
-const KEY_SECRET: &str = "acme-media-keys";
+const KEY_SECRET: &str = "acme.media-keys";
 /// Clock skew the operator allows for, kept small so retirements come quickly.
 const SKEW: &str = "1";
 
@@ -89,7 +89,7 @@ async fn managed_keys_are_made_rotated_retired_and_healed() {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
     let post = PostParams::default();
-    linkgate_tests::kube::create_secret(&client, &ns, "backend", "apiKey", b"k").await;
+    linkgate_tests::kube::create_secret(&client, &ns, "acme.backend", "apiKey", b"k").await;
     // As the shipped ClusterRole allows, and no more.
     let (mut operator, _kubeconfig) = Operator::start_as_service_account(
         &client,
@@ -101,7 +101,7 @@ async fn managed_keys_are_made_rotated_retired_and_healed() {
     let requestor: Requestor = serde_json::from_value(json!({
         "apiVersion": "linkgate.dev/v1alpha1", "kind": "Requestor",
         "metadata": {"name": NAME},
-        "spec": {"backend": {"apiKeySecretRef": {"name": "backend", "key": "apiKey"}}},
+        "spec": {"backend": {"apiKeySecretRef": {"name": "acme.backend", "key": "apiKey"}}},
     }))
     .unwrap();
     let uid = requestors

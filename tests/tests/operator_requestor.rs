@@ -11,8 +11,10 @@ use linkgate_tests::kube::condition;
 use linkgate_tests::operator::Operator;
 use serde_json::json;
 
+/// A Requestor whose backend key is in its own Secret, `<name>.backend`.
 fn requestor(name: &str, extra: serde_json::Value) -> Requestor {
-    let mut spec = json!({"backend": {"apiKeySecretRef": {"name": "backend", "key": "apiKey"}}});
+    let secret = format!("{name}.backend");
+    let mut spec = json!({"backend": {"apiKeySecretRef": {"name": secret, "key": "apiKey"}}});
     if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
         spec.extend(extra.clone());
     }
@@ -41,18 +43,19 @@ async fn requestors_get_valid_and_ready_conditions_with_reasons() {
     let missing = condition(&requestors, "waiting", "Valid", "False").await;
     assert_eq!(missing.reason, "MissingSecret");
     assert!(
-        missing.message.contains("\"backend\""),
+        missing.message.contains("\"waiting.backend\""),
         "{}",
         missing.message
     );
     assert_eq!(missing.observed_generation, Some(1));
     // The Secret appears: the requestor referring to it becomes valid without being touched.
-    linkgate_tests::kube::create_secret(&client, &ns, "backend", "apiKey", b"k").await;
+    linkgate_tests::kube::create_secret(&client, &ns, "waiting.backend", "apiKey", b"k").await;
     condition(&requestors, "waiting", "Valid", "True").await;
     let ready = condition(&requestors, "waiting", "Ready", "True").await;
     assert_eq!(ready.observed_generation, Some(1));
 
     // What the schema cannot check: a network that does not parse.
+    linkgate_tests::kube::create_secret(&client, &ns, "bad-cidr.backend", "apiKey", b"k").await;
     requestors
         .create(
             &post,
@@ -96,4 +99,83 @@ async fn requestors_get_valid_and_ready_conditions_with_reasons() {
         .await
         .expect("the reconcile counter");
     assert!(reconciles >= 3.0, "{reconciles} reconciles");
+}
+
+#[tokio::test]
+async fn tenants_cannot_reach_each_other_s_secrets_paths_or_internal_http() {
+    let Some(client) = linkgate_tests::kube::client("operator_tenants").await else {
+        return;
+    };
+    linkgate_tests::kube::install_crds(&client).await;
+    let ns = linkgate_tests::kube::create_namespace(&client, "tenants").await;
+    let _operator = Operator::start(&ns, "operator-0").await;
+    let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
+    let post = PostParams::default();
+    for name in ["news", "late", "plain"] {
+        let secret = format!("{name}.backend");
+        linkgate_tests::kube::create_secret(&client, &ns, &secret, "apiKey", b"k").await;
+    }
+    let route =
+        |prefix: &str| json!([{"prefix": prefix, "upstream": {"host": "origin", "port": 80}}]);
+    requestors
+        .create(&post, &requestor("news", json!({"routes": route("/news")})))
+        .await
+        .unwrap();
+    condition(&requestors, "news", "Valid", "True").await;
+
+    // Another tenant's Secret, or the gateway's own, cannot be named.
+    for (name, foreign) in [
+        ("intruder", "news.backend"),
+        ("impostor", "linkgate-code-key"),
+    ] {
+        let mut refused = requestor(name, json!({}));
+        refused
+            .spec
+            .backend
+            .api_key_secret_ref
+            .as_mut()
+            .unwrap()
+            .name = foreign.into();
+        requestors.create(&post, &refused).await.unwrap();
+        let valid = condition(&requestors, name, "Valid", "False").await;
+        assert_eq!(valid.reason, "ForeignSecret", "{}", valid.message);
+        assert!(valid.message.contains(foreign), "{}", valid.message);
+    }
+
+    // A path another requestor routes, or one inside it, is refused, not taken over.
+    // (Creation times are whole seconds, and ties go by name: make "late" the younger.)
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    requestors
+        .create(
+            &post,
+            &requestor("late", json!({"routes": route("/news/secret")})),
+        )
+        .await
+        .unwrap();
+    let clash = condition(&requestors, "late", "Valid", "False").await;
+    assert_eq!(clash.reason, "RouteConflict");
+    assert!(
+        clash.message.contains("/news/secret") && clash.message.contains("\"news\""),
+        "{}",
+        clash.message
+    );
+    condition(&requestors, "news", "Valid", "True").await;
+    // Once the holder lets go of the path, the newcomer gets it without being touched.
+    requestors
+        .delete("news", &Default::default())
+        .await
+        .unwrap();
+    condition(&requestors, "late", "Valid", "True").await;
+
+    // Outbound URLs are https: plain http to an internal host is refused.
+    let hook = json!({"accountWebhook": {"url": "http://10.0.0.1/accounts"}});
+    let plain = requestor("plain", hook);
+    requestors.create(&post, &plain).await.unwrap();
+    let refused = condition(&requestors, "plain", "Valid", "False").await;
+    assert_eq!(refused.reason, "InvalidAccountWebhook");
+    assert!(
+        refused.message.contains("must be https"),
+        "{}",
+        refused.message
+    );
 }

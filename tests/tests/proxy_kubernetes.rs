@@ -8,7 +8,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use linkgate_crds::{DeviceLink, Requestor, Revision};
 use linkgate_tests::account_backend::{AccountBackend, Reply};
-use linkgate_tests::{DEMO_KEY, Gateway, TEST_SIGNING_KEY};
+use linkgate_tests::{DEMO_KEY, Gateway, LOOPBACK_HTTP, TEST_SIGNING_KEY};
 use serde_json::json;
 
 /// How long a change may take to reach every proxy in these tests.
@@ -35,7 +35,7 @@ async fn fleet(test: &str) -> Option<Fleet> {
     linkgate_tests::kube::create_demo_requestor(
         &client,
         &namespace,
-        json!({"signingKeys": [{"id": "k1", "privateKeySecretRef": {"name": "media", "key": "key"}}]}),
+        json!({"signingKeys": [{"id": "k1", "privateKeySecretRef": {"name": "demo.media", "key": "key"}}]}),
     )
     .await;
     let pem: String = TEST_SIGNING_KEY
@@ -43,9 +43,9 @@ async fn fleet(test: &str) -> Option<Fleet> {
         .map(|l| format!("      {l}\n"))
         .collect();
     let config = format!(
-        "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {namespace}, region: eu-west}}\n\
+        "{LOOPBACK_HTTP}store: {{backend: kubernetes}}\nkubernetes: {{namespace: {namespace}, region: eu-west}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\n\
-         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}"
+         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n  demo.backend: {{apiKey: {DEMO_KEY}}}\n  demo.media:\n    key: |\n{pem}"
     );
     let (kubeconfig, as_proxy) =
         linkgate_tests::kube::service_account(&client, &namespace, "linkgate-proxy", PROXY_ROLE)

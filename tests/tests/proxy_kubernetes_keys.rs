@@ -65,8 +65,14 @@ async fn proxies_sign_with_the_operators_keys_and_follow_their_rotation() {
     linkgate_tests::kube::install_crds(&client).await;
     let ns = linkgate_tests::kube::create_namespace(&client, "keys").await;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-    linkgate_tests::kube::create_secret(&client, &ns, "backend", "apiKey", DEMO_KEY.as_bytes())
-        .await;
+    linkgate_tests::kube::create_secret(
+        &client,
+        &ns,
+        "demo.backend",
+        "apiKey",
+        DEMO_KEY.as_bytes(),
+    )
+    .await;
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
     linkgate_tests::kube::create_demo_requestor(&client, &ns, json!({"ttlSeconds": 60})).await;
     let _operator = Operator::start(&ns, "operator-0").await;
@@ -77,8 +83,8 @@ async fn proxies_sign_with_the_operators_keys_and_follow_their_rotation() {
     .await;
 
     let mounted = tempfile::tempdir().unwrap();
-    mount(&secrets, "demo-media-keys", mounted.path()).await;
-    mount(&secrets, "backend", mounted.path()).await;
+    mount(&secrets, "demo.media-keys", mounted.path()).await;
+    mount(&secrets, "demo.backend", mounted.path()).await;
     let config = format!(
         "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {ns}}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\nsecretsDir: {}\n\
@@ -125,7 +131,7 @@ async fn proxies_sign_with_the_operators_keys_and_follow_their_rotation() {
     assert_ne!(keys[0], first, "{keys:?}");
     assert!(keys.contains(&first), "the old key is kept: {keys:?}");
 
-    mount(&secrets, "demo-media-keys", mounted.path()).await;
+    mount(&secrets, "demo.media-keys", mounted.path()).await;
     eventually("the proxy serving the rotated keys", async || {
         (published(&gw).await == keys).then_some(())
     })
@@ -144,7 +150,11 @@ async fn proxies_sign_with_the_operators_keys_and_follow_their_rotation() {
 
     // The kubelet updates a mounted Secret in place: a rotated backend key is served
     // without any change to the Requestor.
-    std::fs::write(mounted.path().join("backend/apiKey"), "rotated-backend-key").unwrap();
+    std::fs::write(
+        mounted.path().join("demo.backend/apiKey"),
+        "rotated-backend-key",
+    )
+    .unwrap();
     let code = gw.issue_code("demo", "tv-3").await;
     let path = format!("/v1/requestors/demo/codes/{code}");
     eventually("the rotated backend key accepted", async || {

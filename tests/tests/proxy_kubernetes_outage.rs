@@ -25,7 +25,7 @@ async fn writes_fail_cleanly_and_reads_keep_serving_while_the_api_server_is_away
     let config = format!(
         "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {ns}}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\n\
-         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n  backend: {{apiKey: {DEMO_KEY}}}\n"
+         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n  demo.backend: {{apiKey: {DEMO_KEY}}}\n"
     );
     let env = vec![(
         "KUBECONFIG".to_owned(),

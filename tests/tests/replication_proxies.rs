@@ -22,7 +22,7 @@ async fn proxy(region: &Region) -> Gateway {
     let config = format!(
         "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {}, region: {}}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\n\
-         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n  backend: {{apiKey: {DEMO_KEY}}}\n  media:\n    key: |\n{pem}",
+         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n  demo.backend: {{apiKey: {DEMO_KEY}}}\n  demo.media:\n    key: |\n{pem}",
         region.namespace, region.name
     );
     let env = vec![(
@@ -101,7 +101,7 @@ async fn a_device_linked_in_one_region_is_served_in_every_region_until_unlinked(
     create_demo_requestor(
         &regions[0].client,
         &regions[0].namespace,
-        json!({"signingKeys": [{"id": "k1", "privateKeySecretRef": {"name": "media", "key": "key"}}]}),
+        json!({"signingKeys": [{"id": "k1", "privateKeySecretRef": {"name": "demo.media", "key": "key"}}]}),
     )
     .await;
     let mut proxies = Vec::new();

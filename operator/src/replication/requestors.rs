@@ -15,7 +15,7 @@ use serde_json::json;
 use super::kind::{Pushed, Replicated};
 use super::{MANAGER, copy_meta, create_params};
 use crate::error::{Error, Result};
-use crate::keys;
+use crate::{key_delivery, keys};
 
 /// Reads and conditional writes tried before a push counts as failed (and is retried).
 const ATTEMPTS: usize = 5;
@@ -124,14 +124,8 @@ impl Replicated for Requestor {
         if origin_of(&remote) != Some(region) {
             return Ok(None);
         }
-        // The peer may run no garbage collector for the Secret the copy owns.
-        let secrets: Api<Secret> = Api::namespaced(peer.clone(), ns);
-        let secret = keys::secret_name(&key.name);
-        if let Some(copy) = secrets.get_opt(&secret).await?
-            && origin_of(&copy) == Some(region)
-        {
-            delete(&secrets, &secret).await?;
-        }
+        // The copy's key Secret goes with it (it owns it): a peer never reads or deletes
+        // Secrets here.
         delete(&api, &key.name).await?;
         Ok(Some(Pushed::Deleted))
     }
@@ -157,8 +151,8 @@ impl Replicated for Requestor {
     }
 }
 
-/// Copies the keys the origin's operator manages to the peer: the Secret (owned there by the
-/// peer's copy) before the status that names them. Whether the peer's keys changed.
+/// Hands the keys the origin's operator manages to the peer, as a delivery its operator
+/// moves into place (see `key_delivery`). Whether a new delivery was made.
 async fn push_keys(
     ours: &Requestor,
     copy: &Requestor,
@@ -174,48 +168,26 @@ async fn push_keys(
     if !ours.spec.media_tokens.signing_keys.is_empty() || managed.is_empty() {
         return Ok(false);
     }
+    let held = copy.status.as_ref().map(|s| s.media_keys.as_slice());
+    if held == Some(managed.as_slice()) {
+        return Ok(false);
+    }
     let ns = ours.namespace().ok_or(Error::MissingNamespace)?;
-    let name = keys::secret_name(&ours.name_any());
     let Some(secret) = Api::<Secret>::namespaced(local.clone(), &ns)
-        .get_opt(&name)
+        .get_opt(&keys::secret_name(&ours.name_any()))
         .await?
     else {
         // Not written yet: the status change that names it brings the keys again.
         return Ok(false);
     };
-    let owner = copy.controller_owner_ref(&()).ok_or(Error::MissingUid)?;
-    let secret_patch = json!({
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": name,
-            "annotations": {ORIGIN_REGION_ANNOTATION: region},
-            "ownerReferences": [owner],
-        },
-        "type": secret.type_,
-        "data": secret.data.unwrap_or_default(),
-    });
-    let params = PatchParams::apply(MANAGER).force();
-    Api::<Secret>::namespaced(peer.clone(), &ns)
-        .patch(&name, &params, &Patch::Apply(&secret_patch))
-        .await?;
-    let held = copy
-        .status
-        .as_ref()
-        .map(|s| s.media_keys.clone())
-        .unwrap_or_default();
-    if held == managed {
-        return Ok(false);
-    }
-    let status = json!({
-        "apiVersion": Requestor::api_version(&()),
-        "kind": Requestor::kind(&()),
-        "status": {"mediaKeys": managed},
-    });
-    Api::<Requestor>::namespaced(peer.clone(), &ns)
-        .patch_status(&copy.name_any(), &params, &Patch::Apply(&status))
-        .await?;
-    Ok(true)
+    key_delivery::deliver(
+        peer,
+        copy,
+        region,
+        &managed,
+        secret.data.unwrap_or_default(),
+    )
+    .await
 }
 
 async fn delete<K>(api: &Api<K>, name: &str) -> Result<()>

@@ -18,7 +18,8 @@ use tokio::sync::watch;
 
 use super::Cluster;
 use crate::config::SecretSource;
-use crate::domain::requestor::{RequestorPolicy, Secrets};
+use crate::domain::requestor::{PolicyError, RequestorPolicy, Secrets};
+use crate::domain::tenancy::{Bounds, RouteClash, clash_with_older, secret_is_for};
 use crate::live::Live;
 use crate::metrics::Metrics;
 
@@ -31,6 +32,7 @@ pub fn watch_requestors(
     cluster: &Cluster,
     live: Arc<Live>,
     secrets: SecretSource,
+    bounds: Bounds,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<()> {
     let api: Api<Requestor> = Api::namespaced(cluster.client(), cluster.namespace());
@@ -38,6 +40,7 @@ pub fn watch_requestors(
     let tenants = Tenants {
         live,
         secrets,
+        bounds,
         metrics,
         known: HashMap::new(),
         served: HashMap::new(),
@@ -48,18 +51,20 @@ pub fn watch_requestors(
 }
 
 /// What a policy is built from: a Requestor's spec generation, its keys (the operator
-/// rotates keys in the status, which moves no generation) and the contents of the Secrets
-/// it names.
+/// rotates keys in the status, which moves no generation), the contents of the Secrets
+/// it names, and the older Requestor routing a path it claims, if any.
 #[derive(Clone, PartialEq)]
 struct Source {
     generation: Option<i64>,
     keys: Vec<SigningKeyRef>,
     secrets: [u8; 32],
+    clash: Option<RouteClash>,
 }
 
 struct Tenants {
     live: Arc<Live>,
     secrets: SecretSource,
+    bounds: Bounds,
     metrics: Arc<Metrics>,
     /// The latest version of every Requestor, served or not.
     known: HashMap<String, Requestor>,
@@ -103,10 +108,10 @@ impl Tenants {
                             }
                             synced.send_replace(true);
                         }
+                        // A change may free or claim paths of others: all are looked at again.
                         Ok(Event::Apply(requestor)) => {
-                            let name = requestor.name_any();
-                            self.known.insert(name.clone(), requestor);
-                            if self.admit(&name) {
+                            self.known.insert(requestor.name_any(), requestor);
+                            if self.admit_all() {
                                 self.publish();
                             }
                         }
@@ -114,7 +119,7 @@ impl Tenants {
                             let name = requestor.name_any();
                             self.known.remove(&name);
                             self.refused.remove(&name);
-                            if self.served.remove(&name).is_some() {
+                            if self.served.remove(&name).is_some() | self.admit_all() {
                                 self.publish();
                             }
                         }
@@ -138,19 +143,26 @@ impl Tenants {
             .fold(false, |changed, name| self.admit(name) | changed)
     }
 
-    /// Builds the policy of a new or changed Requestor (or one whose Secrets changed);
-    /// `true` when what is served changed. One that does not build keeps its previous
-    /// version serving.
+    /// The first path `name` claims that an older Requestor routes.
+    fn clash(&self, name: &str, prefixes: &[&str]) -> Option<RouteClash> {
+        clash_with_older(self.known.get(name)?, prefixes, self.known.values())
+    }
+
+    /// Builds the policy of a new or changed Requestor (or one whose Secrets or clashes
+    /// changed); `true` when what is served changed. One that does not build keeps its
+    /// previous version serving, unless that version routes a path an older one holds.
     fn admit(&mut self, name: &str) -> bool {
         let Some(requestor) = self.known.get(name) else {
             return false;
         };
         let mut spec = requestor.spec.clone();
         spec.media_tokens.signing_keys = requestor.signing_keys();
+        let claimed: Vec<&str> = spec.routes.iter().map(|r| r.prefix.as_str()).collect();
         let source = Source {
             generation: requestor.metadata.generation,
             keys: spec.media_tokens.signing_keys.clone(),
-            secrets: secrets_digest(&spec, &self.secrets),
+            secrets: secrets_digest(name, &spec, &self.secrets, self.bounds),
+            clash: self.clash(name, &claimed),
         };
         if self.served.get(name).is_some_and(|(s, _)| *s == source) {
             self.refused.remove(name);
@@ -159,7 +171,11 @@ impl Tenants {
         if self.refused.get(name) == Some(&source) {
             return false;
         }
-        match RequestorPolicy::from_spec(name, &spec, &self.secrets) {
+        let built = match source.clash.clone() {
+            Some(clash) => Err(PolicyError::RouteHeld(Box::new(clash))),
+            None => RequestorPolicy::from_spec(name, &spec, &self.secrets, self.bounds),
+        };
+        match built {
             Ok(policy) => {
                 self.refused.remove(name);
                 self.served
@@ -170,9 +186,24 @@ impl Tenants {
                 tracing::warn!(requestor = %name, error = %e, "cannot serve this version of the requestor");
                 self.metrics.config_reload(false);
                 self.refused.insert(name.to_owned(), source);
-                false
+                self.withdraw_if_clashing(name)
             }
         }
+    }
+
+    /// Stops serving `name` when its served version routes a path an older one holds;
+    /// `true` when it did.
+    fn withdraw_if_clashing(&mut self, name: &str) -> bool {
+        let Some((_, served)) = self.served.get(name) else {
+            return false;
+        };
+        let prefixes: Vec<&str> = served.routes.iter().map(|r| r.prefix.as_str()).collect();
+        let Some(clash) = self.clash(name, &prefixes) else {
+            return false;
+        };
+        tracing::warn!(requestor = %name, error = %PolicyError::RouteHeld(Box::new(clash)), "no longer served");
+        self.served.remove(name);
+        true
     }
 
     fn publish(&self) {
@@ -186,12 +217,22 @@ impl Tenants {
     }
 }
 
-/// A digest of the contents of every Secret the spec names (and of which are missing).
-fn secrets_digest(spec: &RequestorSpec, secrets: &SecretSource) -> [u8; 32] {
+/// A digest of the contents of every Secret the spec names (and of which are missing);
+/// Secrets not meant for the requestor are never read.
+fn secrets_digest(
+    requestor: &str,
+    spec: &RequestorSpec,
+    secrets: &SecretSource,
+    bounds: Bounds,
+) -> [u8; 32] {
     let mut digest = Sha256::new();
     for reference in spec.secret_refs() {
         let SecretKeyRef { name, key } = reference;
         digest.update(format!("{}:{name}/{}:{key}", name.len(), key.len()));
+        if bounds.own_secrets_only && !secret_is_for(requestor, name) {
+            digest.update(b"foreign");
+            continue;
+        }
         match secrets.get(reference) {
             Some(value) => {
                 digest.update(value.len().to_be_bytes());

@@ -47,6 +47,10 @@ pub struct ConfigFile {
     /// marks the sign-in cookie `Secure`.
     #[serde(default)]
     pub public_url: Option<url::Url>,
+    /// Lets requestors call plain-http URLs on loopback (decision points, webhooks, OIDC
+    /// issuers): for demos and tests only. Otherwise every outbound URL must be https.
+    #[serde(default)]
+    pub insecure_loopback_http: bool,
     /// A built-in OpenID Connect provider standing in for an MVPD, for demos and tests.
     #[serde(default)]
     pub test_mvpd: Option<TestMvpdSection>,

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::domain::code::MIN_CODE_KEY_BYTES;
 use crate::domain::requestor::{PolicyError, RequestorPolicy, Secrets};
+use crate::domain::tenancy::{Bounds, route_clash};
 use crate::edge::DnsSettings;
 use crate::service::Requestors;
 use file::ConfigFile;
@@ -41,6 +42,8 @@ pub struct Config {
     pub test_mvpd: Option<(SocketAddr, url::Url)>,
     /// The gateway's URL as browsers reach it, when set.
     pub public_url: Option<url::Url>,
+    /// What every requestor is held to, here and in the cluster.
+    pub bounds: Bounds,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +81,10 @@ pub enum ConfigError {
         "{origin}: the code key (codeKeySecretRef) has {len} bytes; at least {MIN_CODE_KEY_BYTES} are required"
     )]
     ShortCodeKey { origin: String, len: usize },
+    #[error(
+        "{origin}: the code key's Secret {name:?} has a requestor's kind of name (with a dot); name it without one so that no requestor can refer to it"
+    )]
+    CodeKeyNamedForRequestor { origin: String, name: String },
     #[error("{origin}: kubernetes.region {region:?} must be a lower-case DNS label")]
     BadRegion { origin: String, region: String },
 }
@@ -112,6 +119,11 @@ impl Config {
                 origin: origin.to_owned(),
             });
         }
+        let bounds = Bounds {
+            // Where Requestors come from the cluster, their authors are tenants.
+            own_secrets_only: file.store.backend == StoreBackend::Kubernetes,
+            loopback_http: file.insecure_loopback_http,
+        };
         let mut policies = Vec::with_capacity(file.requestors.len());
         for entry in &file.requestors {
             if policies
@@ -123,14 +135,36 @@ impl Config {
                     name: entry.name.clone(),
                 });
             }
-            let policy = RequestorPolicy::from_spec(&entry.name, &entry.spec, &secrets).map_err(
-                |source| ConfigError::Requestor {
-                    origin: origin.to_owned(),
-                    name: entry.name.clone(),
-                    source,
-                },
-            )?;
+            let refused = |source| ConfigError::Requestor {
+                origin: origin.to_owned(),
+                name: entry.name.clone(),
+                source,
+            };
+            let policy = RequestorPolicy::from_spec(&entry.name, &entry.spec, &secrets, bounds)
+                .map_err(refused)?;
+            // One file, one author: a path two requestors route is a mistake to point out.
+            let earlier = policies.iter().map(|p: &RequestorPolicy| {
+                (
+                    p.name.as_str(),
+                    p.routes.iter().map(|r| r.prefix.as_str()).collect(),
+                )
+            });
+            if let Some(clash) =
+                route_clash(policy.routes.iter().map(|r| r.prefix.as_str()), earlier)
+            {
+                return Err(refused(PolicyError::RouteHeld(Box::new(clash))));
+            }
             policies.push(policy);
+        }
+        if let Some(r) = file
+            .code_key_secret_ref
+            .as_ref()
+            .filter(|r| r.name.contains('.'))
+        {
+            return Err(ConfigError::CodeKeyNamedForRequestor {
+                origin: origin.to_owned(),
+                name: r.name.clone(),
+            });
         }
         let code_key = file
             .code_key_secret_ref
@@ -177,6 +211,7 @@ impl Config {
             namespace: file.kubernetes.namespace,
             region: file.kubernetes.region,
             public_url: file.public_url,
+            bounds,
             test_mvpd: file.test_mvpd.map(|t| {
                 let issuer = t.issuer.unwrap_or_else(|| {
                     url::Url::parse(&format!("http://{}", t.listen))
@@ -242,6 +277,33 @@ mod tests {
         assert!(matches!(err, ConfigError::BadRegion { .. }), "{err}");
         let text = format!("kubernetes: {{region: eu-west}}\n{DEMO_YAML}");
         assert_eq!(Config::parse(&text, "t").unwrap().region, "eu-west");
+    }
+
+    #[test]
+    fn two_requestors_routing_one_path_are_refused() {
+        let text = |second: &str| {
+            format!(
+                "insecureLoopbackHttp: true\nsecrets: {{b: {{k: x}}}}\nrequestors:\n\
+                 - {{name: a, spec: {{backend: {{apiKeySecretRef: {{name: b, key: k}}}}, routes: [{{prefix: /news, upstream: {{host: o, port: 1}}}}]}}}}\n\
+                 - {{name: b, spec: {{backend: {{apiKeySecretRef: {{name: b, key: k}}}}, routes: [{{prefix: {second}, upstream: {{host: o, port: 2}}}}]}}}}\n"
+            )
+        };
+        assert!(Config::parse(&text("/newsroom"), "t").is_ok());
+        let err = Config::parse(&text("/news/secret"), "t").unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Requestor { name, source: PolicyError::RouteHeld(c), .. } if name == "b" && c.holder == "a"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_code_key_cannot_be_named_like_a_requestor_s_secret() {
+        let text = format!("codeKeySecretRef: {{name: demo.codes, key: k}}\n{DEMO_YAML}");
+        let err = Config::parse(&text, "t").unwrap_err();
+        assert!(
+            matches!(err, ConfigError::CodeKeyNamedForRequestor { .. }),
+            "{err}"
+        );
     }
 
     #[test]

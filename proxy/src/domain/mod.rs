@@ -16,4 +16,5 @@ pub mod path;
 pub mod requestor;
 pub mod sealed;
 pub mod session;
+pub mod tenancy;
 pub mod time;

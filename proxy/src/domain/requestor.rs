@@ -14,6 +14,7 @@ use super::access::{AccessError, ContentRoute, Throttling, parse_networks};
 use super::code::{CodeFormat, CodeFormatError};
 use super::ids::{UserId, is_valid_requestor_name};
 use super::media_token::{KeyError, MediaKeys};
+use super::tenancy::{Bounds, RouteClash, secret_is_for};
 
 /// The longest a registration code may live (Adobe Pass: 36,000 s).
 pub const MAX_CODE_TTL: Duration = Duration::from_secs(36_000);
@@ -139,16 +140,32 @@ pub enum PolicyError {
     Access(#[from] AccessError),
     #[error("accountWebhook: {0}")]
     AccountWebhook(String),
+    #[error(
+        "Secret {0:?} is not meant for this requestor: the Secrets it names must be called \"<requestor>.<anything>\""
+    )]
+    ForeignSecret(String),
+    #[error(
+        "route {:?} overlaps {:?}, which requestor {:?} routes already", .0.prefix, .0.held, .0.holder
+    )]
+    RouteHeld(Box<RouteClash>),
 }
 
 impl RequestorPolicy {
+    /// Checks `spec` against the gateway's `bounds` and reads the Secrets it names.
     pub fn from_spec(
         name: &str,
         spec: &RequestorSpec,
         secrets: &dyn Secrets,
+        bounds: Bounds,
     ) -> Result<Self, PolicyError> {
         if !is_valid_requestor_name(name) {
             return Err(PolicyError::BadName(name.to_owned()));
+        }
+        // Checked before reading: a foreign Secret is never even looked at.
+        if bounds.own_secrets_only
+            && let Some(r) = spec.secret_refs().find(|r| !secret_is_for(name, &r.name))
+        {
+            return Err(PolicyError::ForeignSecret(r.name.clone()));
         }
         let secret = |what: String, r: &SecretKeyRef| {
             secrets.get(r).ok_or_else(|| PolicyError::MissingSecret {
@@ -175,11 +192,11 @@ impl RequestorPolicy {
                 display_name: m.display_name.clone().unwrap_or_else(|| m.id.clone()),
                 authn_ttl: Duration::from_secs(m.authn_ttl_seconds),
                 authz_ttl: Duration::from_secs(m.authz_ttl_seconds),
-                decision: decision_point(&m.id, &m.decision)?,
+                decision: decision_point(&m.id, &m.decision, bounds)?,
                 oidc: m
                     .oidc
                     .as_ref()
-                    .map(|o| oidc_provider(&m.id, o, &secret))
+                    .map(|o| oidc_provider(&m.id, o, bounds, &secret))
                     .transpose()?,
             });
         }
@@ -247,7 +264,7 @@ impl RequestorPolicy {
         let account_webhook = spec
             .account_webhook
             .as_ref()
-            .map(Webhook::from_spec)
+            .map(|hook| Webhook::from_spec(hook, bounds))
             .transpose()
             .map_err(PolicyError::AccountWebhook)?;
         Ok(Self {
@@ -341,11 +358,11 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    fn from_spec(spec: &linkgate_crds::WebhookSpec) -> Result<Self, String> {
+    fn from_spec(spec: &linkgate_crds::WebhookSpec, bounds: Bounds) -> Result<Self, String> {
         let url = url::Url::parse(&spec.url).map_err(|e| format!("webhook url: {e}"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("webhook url scheme {:?}", url.scheme()));
-        }
+        bounds
+            .check_outbound(&url)
+            .map_err(|e| format!("webhook url {e}"))?;
         Ok(Self {
             url,
             timeout: Duration::from_millis(spec.timeout_millis.into()),
@@ -356,6 +373,7 @@ impl Webhook {
 fn oidc_provider(
     id: &str,
     spec: &linkgate_crds::OidcSpec,
+    bounds: Bounds,
     secret: &impl Fn(String, &SecretKeyRef) -> Result<Vec<u8>, PolicyError>,
 ) -> Result<OidcProvider, PolicyError> {
     let bad = |reason: String| PolicyError::BadOidc {
@@ -363,9 +381,9 @@ fn oidc_provider(
         reason,
     };
     let issuer = url::Url::parse(&spec.issuer).map_err(|e| bad(format!("issuer: {e}")))?;
-    if !matches!(issuer.scheme(), "http" | "https") {
-        return Err(bad(format!("issuer scheme {:?}", issuer.scheme())));
-    }
+    bounds
+        .check_outbound(&issuer)
+        .map_err(|e| bad(format!("issuer {e}")))?;
     if spec.client_id.is_empty() {
         return Err(bad("clientId is empty".into()));
     }
@@ -386,6 +404,7 @@ fn oidc_provider(
 fn decision_point(
     id: &str,
     spec: &linkgate_crds::DecisionSpec,
+    bounds: Bounds,
 ) -> Result<DecisionPoint, PolicyError> {
     let bad = |reason: String| PolicyError::BadDecision {
         id: id.to_owned(),
@@ -394,7 +413,7 @@ fn decision_point(
     match (&spec.webhook, &spec.allow) {
         (Some(_), Some(_)) => Err(bad("set either webhook or allow, not both".into())),
         (Some(hook), None) => Ok(DecisionPoint::Webhook(
-            Webhook::from_spec(hook).map_err(bad)?,
+            Webhook::from_spec(hook, bounds).map_err(bad)?,
         )),
         (None, allow) => {
             let allow = allow.as_deref().unwrap_or_default();
@@ -411,6 +430,12 @@ mod tests {
     use super::*;
     use crate::domain::media_token::tests::KEY_A;
     use std::collections::BTreeMap;
+
+    /// The tests' decision points listen on loopback.
+    const LOOPBACK: Bounds = Bounds {
+        own_secrets_only: false,
+        loopback_http: true,
+    };
 
     fn secrets() -> impl Fn(&SecretKeyRef) -> Option<Vec<u8>> {
         let map = BTreeMap::from([
@@ -433,7 +458,7 @@ mod tests {
     }
 
     fn policy(extra: &str) -> Result<RequestorPolicy, PolicyError> {
-        RequestorPolicy::from_spec("demo", &spec(extra), &secrets())
+        RequestorPolicy::from_spec("demo", &spec(extra), &secrets(), LOOPBACK)
     }
 
     #[test]
@@ -443,7 +468,7 @@ mod tests {
         let mut only_clients = spec("");
         only_clients.backend.api_key_secret_ref = None;
         assert_eq!(
-            RequestorPolicy::from_spec("demo", &only_clients, &secrets()).unwrap_err(),
+            RequestorPolicy::from_spec("demo", &only_clients, &secrets(), LOOPBACK).unwrap_err(),
             PolicyError::NoBackendCredential
         );
         only_clients.backend.clients = Some(linkgate_crds::ClientRegistration {
@@ -456,27 +481,72 @@ mod tests {
         });
         // A private key where a public one belongs is refused, like any non-key.
         assert!(matches!(
-            RequestorPolicy::from_spec("demo", &only_clients, &secrets()),
+            RequestorPolicy::from_spec("demo", &only_clients, &secrets(), LOOPBACK),
             Err(PolicyError::StatementKey(_))
         ));
     }
 
     #[test]
-    fn an_account_webhook_is_an_http_url_with_its_timeout() {
+    fn an_account_webhook_is_an_https_url_with_its_timeout() {
         assert_eq!(policy("").unwrap().account_webhook, None);
         let hook =
-            policy("accountWebhook: {url: 'http://backend:8080/accounts', timeoutMillis: 750}")
+            policy("accountWebhook: {url: 'https://backend:8080/accounts', timeoutMillis: 750}")
                 .unwrap()
                 .account_webhook
                 .unwrap();
-        assert_eq!(hook.url.as_str(), "http://backend:8080/accounts");
+        assert_eq!(hook.url.as_str(), "https://backend:8080/accounts");
         assert_eq!(hook.timeout, Duration::from_millis(750));
-        for bad in ["ftp://backend/accounts", "not a url"] {
+        for bad in [
+            "http://backend:8080/accounts",
+            "ftp://backend/accounts",
+            "not a url",
+        ] {
             assert!(matches!(
                 policy(&format!("accountWebhook: {{url: '{bad}'}}")),
                 Err(PolicyError::AccountWebhook(_))
             ));
         }
+    }
+
+    #[test]
+    fn where_tenants_write_requestors_each_names_only_its_own_secrets() {
+        let tenant = Bounds {
+            own_secrets_only: true,
+            ..LOOPBACK
+        };
+        let own = |r: &SecretKeyRef| (r.name == "demo.backend").then(|| b"secret".to_vec());
+        let mut spec = spec("");
+        assert_eq!(
+            RequestorPolicy::from_spec("demo", &spec, &own, tenant).unwrap_err(),
+            PolicyError::ForeignSecret("b".into())
+        );
+        spec.backend.api_key_secret_ref = Some(SecretKeyRef {
+            name: "demo.backend".into(),
+            key: "k".into(),
+        });
+        assert!(RequestorPolicy::from_spec("demo", &spec, &own, tenant).is_ok());
+        // Another requestor naming the same Secret is refused before it is read.
+        let unread = |_: &SecretKeyRef| -> Option<Vec<u8>> { panic!("a foreign Secret was read") };
+        assert_eq!(
+            RequestorPolicy::from_spec("other", &spec, &unread, tenant).unwrap_err(),
+            PolicyError::ForeignSecret("demo.backend".into())
+        );
+    }
+
+    #[test]
+    fn outbound_urls_are_https_unless_the_gateway_allows_loopback() {
+        let strict = Bounds::default();
+        assert!(matches!(
+            RequestorPolicy::from_spec("demo", &spec(""), &secrets(), strict),
+            Err(PolicyError::BadDecision { reason, .. }) if reason.contains("must be https")
+        ));
+        let mut spec = spec("");
+        spec.mvpds[0].oidc =
+            Some(serde_yaml_ng::from_str("{issuer: 'http://idp.example', clientId: c}").unwrap());
+        assert!(matches!(
+            RequestorPolicy::from_spec("demo", &spec, &secrets(), LOOPBACK),
+            Err(PolicyError::BadOidc { reason, .. }) if reason.contains("must be https")
+        ));
     }
 
     #[test]
@@ -550,7 +620,7 @@ mod tests {
     #[test]
     fn invalid_specs_are_refused_with_a_reason() {
         assert_eq!(
-            RequestorPolicy::from_spec("Demo", &spec(""), &secrets()).unwrap_err(),
+            RequestorPolicy::from_spec("Demo", &spec(""), &secrets(), LOOPBACK).unwrap_err(),
             PolicyError::BadName("Demo".into())
         );
         assert_eq!(
@@ -564,25 +634,25 @@ mod tests {
         let mut dup = spec("");
         dup.mvpds.push(dup.mvpds[0].clone());
         assert_eq!(
-            RequestorPolicy::from_spec("demo", &dup, &secrets()).unwrap_err(),
+            RequestorPolicy::from_spec("demo", &dup, &secrets(), LOOPBACK).unwrap_err(),
             PolicyError::DuplicateMvpd("test-mvpd".into())
         );
         let mut both = spec("");
         both.mvpds[1].decision.allow = Some(vec!["x".into()]);
         assert!(matches!(
-            RequestorPolicy::from_spec("demo", &both, &secrets()).unwrap_err(),
+            RequestorPolicy::from_spec("demo", &both, &secrets(), LOOPBACK).unwrap_err(),
             PolicyError::BadDecision { .. }
         ));
         let mut ftp = spec("");
         ftp.mvpds[1].decision.webhook.as_mut().unwrap().url = "ftp://x/".into();
         assert!(matches!(
-            RequestorPolicy::from_spec("demo", &ftp, &secrets()).unwrap_err(),
+            RequestorPolicy::from_spec("demo", &ftp, &secrets(), LOOPBACK).unwrap_err(),
             PolicyError::BadDecision { .. }
         ));
         let mut missing = spec("");
         missing.backend.api_key_secret_ref.as_mut().unwrap().name = "nope".into();
         assert!(matches!(
-            RequestorPolicy::from_spec("demo", &missing, &secrets()).unwrap_err(),
+            RequestorPolicy::from_spec("demo", &missing, &secrets(), LOOPBACK).unwrap_err(),
             PolicyError::MissingSecret { .. }
         ));
     }

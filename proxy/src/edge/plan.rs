@@ -73,7 +73,7 @@ mod tests {
                     "backend: {{apiKeySecretRef: {{name: x, key: y}}}}\nroutes: {routes}"
                 ))
                 .unwrap();
-                RequestorPolicy::from_spec(name, &spec, &secrets).unwrap()
+                RequestorPolicy::from_spec(name, &spec, &secrets, crate::domain::tenancy::Bounds::default()).unwrap()
             })
             .collect()
     }

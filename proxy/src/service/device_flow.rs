@@ -227,7 +227,13 @@ mod tests {
         )
         .unwrap();
         let secrets = |_: &linkgate_crds::SecretKeyRef| Some(b"key".to_vec());
-        let p = RequestorPolicy::from_spec("tv", &spec, &secrets).unwrap();
+        let p = RequestorPolicy::from_spec(
+            "tv",
+            &spec,
+            &secrets,
+            crate::domain::tenancy::Bounds::default(),
+        )
+        .unwrap();
         let flow = DeviceFlow::new(
             linking.clone(),
             entitlements,

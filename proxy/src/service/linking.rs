@@ -417,7 +417,13 @@ mod tests {
         );
         let spec: RequestorSpec = serde_yaml_ng::from_str(&yaml).unwrap();
         let secrets = |_: &linkgate_crds::SecretKeyRef| Some(b"key".to_vec());
-        RequestorPolicy::from_spec("demo", &spec, &secrets).unwrap()
+        RequestorPolicy::from_spec(
+            "demo",
+            &spec,
+            &secrets,
+            crate::domain::tenancy::Bounds::default(),
+        )
+        .unwrap()
     }
 
     fn linking(clock: Arc<ManualClock>) -> Linking {
