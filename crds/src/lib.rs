@@ -14,7 +14,7 @@ pub use device_link::{
     AwaitingUserSpec, CodeStateSpec, DeviceCredentialSpec, DeviceLink, DeviceLinkPhase,
     DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec, PendingCodeSpec,
 };
-pub use region_sync::{ORIGIN_REGION_ANNOTATION, RegionSync};
+pub use region_sync::{ORIGIN_REGION_ANNOTATION, RegionSync, origin_of};
 pub use requestor::{
     AttemptLimit, BackendCredentials, ClientRegistration, CodeEntryLimits, CodePolicy,
     ContentRouteSpec, DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_AUTHN_TTL_SECONDS,

@@ -6,6 +6,16 @@ use serde::{Deserialize, Serialize};
 /// region received is never pushed back from there.
 pub const ORIGIN_REGION_ANNOTATION: &str = "linkgate.dev/origin-region";
 
+/// The region a copy came from; `None` for an object authored where it is.
+pub fn origin_of(object: &impl kube::Resource) -> Option<&str> {
+    object
+        .meta()
+        .annotations
+        .as_ref()?
+        .get(ORIGIN_REGION_ANNOTATION)
+        .map(String::as_str)
+}
+
 /// How far one peer region is in step with the origin object, as its origin's operator
 /// last pushed it. Each peer's entry is written by a field manager of its own.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]

@@ -10,12 +10,11 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Client, Resource, ResourceExt};
-use linkgate_crds::{ManagedKeyStatus, ORIGIN_REGION_ANNOTATION, Requestor};
+use linkgate_crds::{ManagedKeyStatus, ORIGIN_REGION_ANNOTATION, Requestor, origin_of};
 
 use crate::context::MANAGER;
 use crate::error::{Error, Result};
 use crate::keys;
-use crate::replication::requestors::origin_of;
 
 /// Labels a delivery with the requestor it is for.
 pub const DELIVERY_LABEL: &str = "linkgate.dev/key-delivery";

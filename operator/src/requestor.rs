@@ -22,7 +22,7 @@ use serde_json::json;
 
 use crate::context::{Context, MANAGER};
 use crate::error::{Error, Result};
-use crate::{key_delivery, key_secret, replication, status};
+use crate::{key_delivery, key_secret, status};
 
 /// Even without events, every requestor is looked at this often, so a missed one heals.
 const RESYNC: Duration = Duration::from_secs(300);
@@ -102,7 +102,7 @@ pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<A
 
     let now = jiff::Timestamp::now();
     // A copy received from another region has its keys managed there, and replicated.
-    let received = replication::requestors::origin_of(&requestor)
+    let received = linkgate_crds::origin_of(&requestor)
         .is_some_and(|origin| Some(origin) != ctx.region.as_deref());
     // Written (the Secret) before the status names them.
     let plan = if requestor.spec.media_tokens.signing_keys.is_empty() && !received {

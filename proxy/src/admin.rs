@@ -8,7 +8,7 @@ use http::{Response, StatusCode, header};
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 
-use crate::live::Live;
+use crate::edge::Live;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -38,10 +38,12 @@ impl ServeHttp for Admin {
             "/metrics" => {
                 self.metrics
                     .set_throttle_keys(self.live.load().edge.throttle_keys());
+                let held = self.store.counts();
+                self.metrics.set_held(held.codes, held.links);
                 (
                     StatusCode::OK,
                     "text/plain; version=0.0.4",
-                    self.metrics.render(self.store.counts()).into_bytes(),
+                    self.metrics.render().into_bytes(),
                 )
             }
             _ => (StatusCode::NOT_FOUND, "text/plain", b"not found\n".to_vec()),

@@ -21,9 +21,9 @@ use crate::cluster::{Cluster, watch_requestors};
 use crate::config::{Config, StoreBackend};
 use crate::domain::code::{CodeKey, MIN_CODE_KEY_BYTES};
 use crate::domain::time::{Clock, SystemClock};
-use crate::edge::{Gateway, Upstreams};
-use crate::live::{Live, Reloader, Snapshot};
+use crate::edge::{Gateway, Live, Snapshot, Upstreams};
 use crate::metrics::Metrics;
+use crate::reload::Reloader;
 use crate::service::{
     Activation, Clients, DecisionClient, DeviceFlow, DeviceTokens, Entitlements, Linking,
 };
@@ -127,9 +127,10 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
     let api = Arc::new(Api::new(services));
     let live = Arc::new(Live::new(Snapshot::new(config.requestors)));
     if let Some(cluster) = &cluster {
+        let served = Arc::clone(&live);
         watch_requestors(
             cluster,
-            Arc::clone(&live),
+            Box::new(move |requestors| served.serve(requestors)),
             config.secrets,
             config.bounds,
             Arc::clone(&metrics),

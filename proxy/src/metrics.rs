@@ -8,8 +8,6 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
-use crate::store::Counts;
-
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
@@ -243,12 +241,14 @@ impl Metrics {
         self.throttle_keys.set(keys.try_into().unwrap_or(i64::MAX));
     }
 
-    /// The text exposition, with the store's gauges refreshed.
-    pub fn render(&self, store: Counts) -> String {
-        self.stored_codes
-            .set(store.codes.try_into().unwrap_or(i64::MAX));
-        self.stored_links
-            .set(store.links.try_into().unwrap_or(i64::MAX));
+    /// The codes and links the store holds, read at each scrape.
+    pub fn set_held(&self, codes: usize, links: usize) {
+        self.stored_codes.set(codes.try_into().unwrap_or(i64::MAX));
+        self.stored_links.set(links.try_into().unwrap_or(i64::MAX));
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
@@ -299,7 +299,8 @@ mod tests {
         m.request("native_issue_code", 201, Duration::from_millis(2));
         m.code_issued("demo");
         m.device_linked("demo");
-        let text = m.render(Counts { codes: 3, links: 4 });
+        m.set_held(3, 4);
+        let text = m.render();
         assert!(
             text.contains("linkgate_requests_total{route=\"native_issue_code\",status=\"201\"} 1")
         );

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
-use linkgate_crds::{ORIGIN_REGION_ANNOTATION, RegionSync, Requestor};
+use linkgate_crds::{ORIGIN_REGION_ANNOTATION, RegionSync, Requestor, origin_of};
 use serde_json::json;
 
 use super::kind::{Pushed, Replicated};
@@ -19,16 +19,6 @@ use crate::{key_delivery, keys};
 
 /// Reads and conditional writes tried before a push counts as failed (and is retried).
 const ATTEMPTS: usize = 5;
-
-/// The region a copy came from; `None` for one authored where it is.
-pub fn origin_of(object: &impl Resource) -> Option<&str> {
-    object
-        .meta()
-        .annotations
-        .as_ref()?
-        .get(ORIGIN_REGION_ANNOTATION)
-        .map(String::as_str)
-}
 
 impl Replicated for Requestor {
     fn pushed_from(&self, region: &str) -> bool {

@@ -43,9 +43,9 @@ pub use routes::{Credential, Route, RouteInfo, table as route_table};
 
 use crate::domain::ids::DeviceId;
 use crate::domain::requestor::RequestorPolicy;
+use crate::domain::requestors::Requestors;
 use crate::service::{
     Activation, Clients, DeviceAuthError, DeviceFlow, DeviceTokens, Entitlements, Linking,
-    Requestors,
 };
 use caller::{Credentials, Principal};
 use input::Input;

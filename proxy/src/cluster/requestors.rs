@@ -19,8 +19,8 @@ use tokio::sync::watch;
 use super::Cluster;
 use crate::config::SecretSource;
 use crate::domain::requestor::{PolicyError, RequestorPolicy, Secrets};
+use crate::domain::requestors::Requestors;
 use crate::domain::tenancy::{Bounds, RouteClash, clash_with_older, secret_is_for};
-use crate::live::Live;
 use crate::metrics::Metrics;
 
 /// How often the Secrets requestors name are read again (and a requestor that could not be
@@ -30,7 +30,7 @@ const RECHECK_EVERY: Duration = Duration::from_secs(10);
 /// Starts serving the namespace's Requestors; returns once the first list is served.
 pub fn watch_requestors(
     cluster: &Cluster,
-    live: Arc<Live>,
+    serve: Serve,
     secrets: SecretSource,
     bounds: Bounds,
     metrics: Arc<Metrics>,
@@ -38,7 +38,7 @@ pub fn watch_requestors(
     let api: Api<Requestor> = Api::namespaced(cluster.client(), cluster.namespace());
     let (synced_tx, synced) = watch::channel(false);
     let tenants = Tenants {
-        live,
+        serve,
         secrets,
         bounds,
         metrics,
@@ -61,8 +61,11 @@ struct Source {
     clash: Option<RouteClash>,
 }
 
+/// Where each new set of requestors goes to be served (the edge's live snapshot).
+pub type Serve = Box<dyn Fn(Requestors) + Send + Sync>;
+
 struct Tenants {
-    live: Arc<Live>,
+    serve: Serve,
     secrets: SecretSource,
     bounds: Bounds,
     metrics: Arc<Metrics>,
@@ -208,7 +211,7 @@ impl Tenants {
 
     fn publish(&self) {
         let requestors = self.served.values().map(|(_, p)| Arc::clone(p)).collect();
-        self.live.serve(requestors);
+        (self.serve)(requestors);
         self.metrics.config_reload(true);
         tracing::info!(
             requestors = self.served.len(),

@@ -10,15 +10,32 @@ use std::time::Duration;
 
 use crate::domain::code::MIN_CODE_KEY_BYTES;
 use crate::domain::requestor::{PolicyError, RequestorPolicy, Secrets};
+use crate::domain::requestors::Requestors;
 use crate::domain::tenancy::{Bounds, route_clash};
-use crate::edge::DnsSettings;
-use crate::service::Requestors;
 use file::ConfigFile;
 pub use file::StoreBackend;
 pub use secrets::SecretSource;
 
 /// The demo configuration the gateway runs with when given none.
 pub const DEMO_YAML: &str = include_str!("demo.yaml");
+
+/// How the gateway resolves origins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsSettings {
+    /// Name servers to ask; empty: the system's.
+    pub nameservers: Vec<SocketAddr>,
+    /// The longest an answer is used, whatever its TTL.
+    pub max_ttl: Duration,
+}
+
+impl Default for DnsSettings {
+    fn default() -> Self {
+        Self {
+            nameservers: Vec::new(),
+            max_ttl: Duration::from_secs(30),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct Config {

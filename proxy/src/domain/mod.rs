@@ -14,6 +14,7 @@ pub mod link;
 pub mod media_token;
 pub mod path;
 pub mod requestor;
+pub mod requestors;
 pub mod sealed;
 pub mod session;
 pub mod tenancy;

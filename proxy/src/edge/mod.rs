@@ -4,6 +4,7 @@
 //! the origin with forwarding headers. Metrics are recorded in `logging`, once per request.
 
 mod headers;
+mod live;
 mod local;
 mod plan;
 mod throttle;
@@ -21,15 +22,15 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::{HttpPeer, ProxyHttp, Session};
 use pingora::{Error as PingoraError, ErrorType};
 
+pub use live::{Live, Snapshot};
 pub use plan::EdgePlan;
-pub use upstreams::{DnsSettings, Upstreams};
+pub use upstreams::Upstreams;
 
 use crate::api::{Api, ApiError, ApiRequest, error_response, refusal_response};
 use crate::domain::access::{client_ip, forwarded_entries};
 use crate::domain::media_token::{MediaClaims, TokenError};
 use crate::domain::requestor::RequestorPolicy;
 use crate::domain::time::Clock;
-use crate::live::{Live, Snapshot};
 use crate::metrics::Metrics;
 use throttle::retry_after_secs;
 use tokens::VerifiedTokens;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::throttle::Limiters;
 use crate::domain::requestor::RequestorPolicy;
-use crate::service::Requestors;
+use crate::domain::requestors::Requestors;
 
 pub struct EdgePlan {
     limiters: HashMap<String, Limiters>,

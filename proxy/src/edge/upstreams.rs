@@ -13,28 +13,12 @@ use hickory_resolver::config::{NameServerConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use parking_lot::Mutex;
 
+use crate::config::DnsSettings;
+
 /// How long a previous answer is reused when a lookup fails.
 const STALE_GRACE: Duration = Duration::from_secs(5);
 /// How long an address that refused a connection is skipped.
 const UNHEALTHY_FOR: Duration = Duration::from_secs(10);
-
-/// How the gateway resolves origins.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DnsSettings {
-    /// Name servers to ask; empty: the system's.
-    pub nameservers: Vec<SocketAddr>,
-    /// The longest an answer is used, whatever its TTL.
-    pub max_ttl: Duration,
-}
-
-impl Default for DnsSettings {
-    fn default() -> Self {
-        Self {
-            nameservers: Vec::new(),
-            max_ttl: Duration::from_secs(30),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {

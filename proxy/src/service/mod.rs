@@ -11,7 +11,6 @@ mod entitlement;
 mod error;
 mod linking;
 mod provider_http;
-mod requestors;
 mod sign_in;
 mod webhook;
 
@@ -23,6 +22,5 @@ pub use device_tokens::{DeviceAuthError, DeviceTokens, RefreshError, TokenPair};
 pub use entitlement::{Authz, Entitlements, Preauthorized};
 pub use error::Error;
 pub use linking::{IssueCode, IssuedCode, Linked, Linking};
-pub use requestors::Requestors;
 pub use sign_in::{Pending, SignIn, SignInError, SignedIn};
 pub use webhook::{WebhookClient, WebhookError};

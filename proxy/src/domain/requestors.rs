@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::domain::requestor::RequestorPolicy;
+use super::requestor::RequestorPolicy;
 
 /// The requestors the gateway serves, by name.
 #[derive(Clone, Debug, Default)]

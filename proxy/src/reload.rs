@@ -1,52 +1,17 @@
-//! The configuration being served, swapped whole on reload: readers take a snapshot per
-//! request without locks, and a request keeps the snapshot it started with.
+//! The configuration file watched: reloaded when it changes or on SIGHUP, and served live.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
-use crate::edge::EdgePlan;
+use crate::edge::Live;
 use crate::metrics::Metrics;
-use crate::service::Requestors;
-
-/// Everything that changes on reload.
-pub struct Snapshot {
-    pub requestors: Requestors,
-    pub edge: EdgePlan,
-}
-
-impl Snapshot {
-    pub fn new(requestors: Requestors) -> Self {
-        let edge = EdgePlan::new(&requestors, None);
-        Self { requestors, edge }
-    }
-}
-
-pub struct Live(ArcSwap<Snapshot>);
-
-impl Live {
-    pub fn new(snapshot: Snapshot) -> Self {
-        Self(ArcSwap::from_pointee(snapshot))
-    }
-
-    pub fn load(&self) -> Arc<Snapshot> {
-        self.0.load_full()
-    }
-
-    /// Serves `requestors` from now on. Limiter state carries over wherever a limit is
-    /// unchanged (one writer per mode: the file reloader or the Requestor watch).
-    pub fn serve(&self, requestors: Requestors) {
-        let edge = EdgePlan::new(&requestors, Some(&self.load().edge));
-        self.0.store(Arc::new(Snapshot { requestors, edge }));
-    }
-}
 
 /// How often the configuration file is checked for changes.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
