@@ -24,7 +24,8 @@ use crate::RegionSync;
     printcolumn(name = "Device", type_ = "string", json_path = ".spec.deviceId"),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
     printcolumn(name = "MVPD", type_ = "string", json_path = ".spec.users[0].mvpd"),
-    printcolumn(name = "Expires", type_ = "date", json_path = ".status.expiresAt"),
+    // A time, not an age: kubectl shows a `date` column in the future as `<invalid>`.
+    printcolumn(name = "Expires", type_ = "string", json_path = ".status.expiresAt"),
     printcolumn(
         name = "Age",
         type_ = "date",

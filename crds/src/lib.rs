@@ -36,8 +36,46 @@ pub fn crd_yaml() -> Result<String, serde_yaml_ng::Error> {
     use kube::CustomResourceExt;
     let mut out = String::new();
     for crd in [Requestor::crd(), DeviceLink::crd()] {
+        let mut crd = serde_json::to_value(crd).expect("a CRD serialises");
+        known_formats_only(&mut crd);
         out.push_str("---\n");
         out.push_str(&serde_yaml_ng::to_string(&crd)?);
     }
     Ok(out)
+}
+
+/// Rewrites the integer formats the API server does not know (schemars names Rust's
+/// unsigned and small types: `uint64`, `uint8`…), which it would warn about at every apply,
+/// as the OpenAPI ones of a range that holds them; the schema's `minimum: 0` keeps them
+/// unsigned.
+fn known_formats_only(schema: &mut serde_json::Value) {
+    match schema {
+        serde_json::Value::Object(fields) => {
+            if let Some(serde_json::Value::String(format)) = fields.get_mut("format") {
+                match format.as_str() {
+                    "uint8" | "uint16" | "int8" | "int16" => *format = "int32".into(),
+                    "uint32" | "uint64" => *format = "int64".into(),
+                    _ => {}
+                }
+            }
+            fields.values_mut().for_each(known_formats_only);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(known_formats_only),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_crds_name_only_formats_the_api_server_knows() {
+        let yaml = super::crd_yaml().unwrap();
+        let formats: std::collections::BTreeSet<&str> = yaml
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("format: "))
+            .collect();
+        let known = ["int32", "int64", "date-time"];
+        assert!(formats.iter().all(|f| known.contains(f)), "{formats:?}");
+        assert!(formats.contains("int64"));
+    }
 }

@@ -378,24 +378,39 @@ impl Default for CodeEntryLimits {
     }
 }
 
-/// `attempts` at once, given back one by one over `perSeconds`.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+/// `attempts` at once, given back one by one over `perSeconds`; or `off: true`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AttemptLimit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
-    pub attempts: u32,
+    pub attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 86400))]
-    pub per_seconds: u32,
+    pub per_seconds: Option<u32>,
+    /// Turns the limit off. (A null is not enough where the API server stores the spec: it
+    /// drops nulls, and the default would come back.)
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub off: bool,
 }
 
-/// A token bucket: `perSecond` sustained, `burst` at once.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+/// A token bucket: `perSecond` sustained, `burst` at once; or `off: true`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
-    pub per_second: u32,
+    pub per_second: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
-    pub burst: u32,
+    pub burst: Option<u32>,
+    /// Turns the limit off (as null does in a configuration file).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub off: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 /// A path prefix proxied to an origin.
@@ -611,22 +626,25 @@ fn default_webhook_timeout() -> u32 {
 
 fn default_per_client_ip() -> Option<RateLimit> {
     Some(RateLimit {
-        per_second: 1,
-        burst: 10,
+        per_second: Some(1),
+        burst: Some(10),
+        off: false,
     })
 }
 
 fn default_code_entry_per_client_ip() -> Option<AttemptLimit> {
     Some(AttemptLimit {
-        attempts: 10,
-        per_seconds: 60,
+        attempts: Some(10),
+        per_seconds: Some(60),
+        off: false,
     })
 }
 
 fn default_code_entry_per_requestor() -> Option<AttemptLimit> {
     Some(AttemptLimit {
-        attempts: 600,
-        per_seconds: 60,
+        attempts: Some(600),
+        per_seconds: Some(60),
+        off: false,
     })
 }
 

@@ -278,7 +278,7 @@ pub async fn condition(api: &Api<Requestor>, name: &str, type_: &str, status: &s
 }
 
 /// Creates the Requestor `demo` in `namespace`: the test MVPD allowing everything, no
-/// per-client throttling, the backend key in Secret `demo.backend`, and `media_tokens` as given.
+/// per-client throttling (turned off), the backend key in Secret `demo.backend`, and `media_tokens` as given.
 pub async fn create_demo_requestor(
     client: &Client,
     namespace: &str,
@@ -289,7 +289,7 @@ pub async fn create_demo_requestor(
         "metadata": {"name": "demo"},
         "spec": {
             "mvpds": [{"id": "test-mvpd", "decision": {"allow": ["*"]}}],
-            "throttling": {"perClientIp": null},
+            "throttling": {"perClientIp": {"off": true}},
             "mediaTokens": media_tokens,
             "backend": {"apiKeySecretRef": {"name": "demo.backend", "key": "apiKey"}},
         }

@@ -163,6 +163,10 @@ async fn kubectl_get_shows_phase_mvpd_and_expiry_but_no_code() {
     assert_eq!(row[2], "den");
     assert_eq!(row[3], "Linked");
     assert_eq!(row[4], "test-mvpd");
+    // The expiry reads as a time: kubectl renders a `date` column as an age, and a future
+    // one as `<invalid>`.
+    assert_eq!(table["columnDefinitions"][5]["type"], "string");
+    assert!(timestamp(&row[5]) > Timestamp::now(), "{}", row[5]);
     assert!(
         !table.to_string().contains(&"b".repeat(64)),
         "the code hash is never shown"

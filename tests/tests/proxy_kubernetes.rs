@@ -141,6 +141,28 @@ async fn link_when_seen(gw: &Gateway, code: &str, user: &str) -> serde_json::Val
 }
 
 #[tokio::test]
+async fn a_limit_turned_off_in_a_requestor_stays_off() {
+    let Some(fleet) = fleet("proxy_kubernetes_limit_off").await else {
+        return;
+    };
+    // The API server drops a null, so a limit with a default is turned off with `off: true`,
+    // and that is what it keeps.
+    let requestors: Api<Requestor> = Api::namespaced(fleet.client.clone(), &fleet.namespace);
+    let stored = requestors.get("demo").await.unwrap();
+    assert_eq!(
+        stored.spec.throttling.per_client_ip.map(|l| l.off),
+        Some(true)
+    );
+    // Past the default burst of 10 from one client: nothing is throttled.
+    for _ in 0..25 {
+        let (status, _) = fleet.proxies[0]
+            .get("/v1/requestors/demo/media-keys", None)
+            .await;
+        assert_eq!(status, 200);
+    }
+}
+
+#[tokio::test]
 async fn a_link_made_through_one_proxy_serves_on_the_other_and_survives_restarts() {
     let Some(mut fleet) = fleet("proxy_kubernetes_link").await else {
         return;

@@ -56,9 +56,11 @@ pub struct ContentRoute {
 pub enum AccessError {
     #[error("{list}: {value:?} is not an IP network (CIDR) or address")]
     Cidr { list: &'static str, value: String },
-    #[error("throttling: perSecond and burst must be at least 1")]
+    #[error("throttling: a limit needs perSecond and burst of at least 1, or off: true")]
     Rate,
-    #[error("throttling.codeEntry: attempts and perSeconds must be at least 1")]
+    #[error(
+        "throttling.codeEntry: a limit needs attempts and perSeconds of at least 1, or off: true"
+    )]
     Attempts,
     #[error("route {prefix:?}: {reason}")]
     Route { prefix: String, reason: String },
@@ -81,12 +83,16 @@ impl Default for Throttling {
 impl Throttling {
     pub fn from_spec(spec: &ThrottlingPolicy) -> Result<Self, AccessError> {
         let rate = |r: &Option<RateLimit>| match r {
-            Some(r) if r.per_second == 0 || r.burst == 0 => Err(AccessError::Rate),
-            Some(r) => Ok(Some(Rate {
-                per_second: r.per_second,
-                burst: r.burst,
+            None | Some(RateLimit { off: true, .. }) => Ok(None),
+            Some(RateLimit {
+                per_second: Some(per_second @ 1..),
+                burst: Some(burst @ 1..),
+                ..
+            }) => Ok(Some(Rate {
+                per_second: *per_second,
+                burst: *burst,
             })),
-            None => Ok(None),
+            Some(_) => Err(AccessError::Rate),
         };
         Ok(Self {
             per_client_ip: rate(&spec.per_client_ip)?,
@@ -114,12 +120,16 @@ impl Throttling {
 
 fn attempts(limit: &Option<AttemptLimit>) -> Result<Option<Attempts>, AccessError> {
     match limit {
-        Some(l) if l.attempts == 0 || l.per_seconds == 0 => Err(AccessError::Attempts),
-        Some(l) => Ok(Some(Attempts {
-            attempts: l.attempts,
-            period: Duration::from_secs(l.per_seconds.into()),
+        None | Some(AttemptLimit { off: true, .. }) => Ok(None),
+        Some(AttemptLimit {
+            attempts: Some(attempts @ 1..),
+            per_seconds: Some(seconds @ 1..),
+            ..
+        }) => Ok(Some(Attempts {
+            attempts: *attempts,
+            period: Duration::from_secs((*seconds).into()),
         })),
-        None => Ok(None),
+        Some(_) => Err(AccessError::Attempts),
     }
 }
 
@@ -308,6 +318,30 @@ mod tests {
         let off = Throttling::from_spec(&off).unwrap();
         assert_eq!(off.code_entry_per_requestor, None);
         assert!(off.code_entry_per_client_ip.is_some());
+    }
+
+    #[test]
+    fn a_limit_with_a_default_is_turned_off_explicitly_where_nulls_are_dropped() {
+        // What the API server keeps of `{perClientIp: {off: true}, codeEntry: {perClientIp:
+        // {off: true}}}`: the limits with defaults stay off.
+        let off: ThrottlingPolicy = serde_json::from_value(serde_json::json!({
+            "perClientIp": {"off": true},
+            "codeEntry": {"perClientIp": {"off": true}},
+        }))
+        .unwrap();
+        let off = Throttling::from_spec(&off).unwrap();
+        assert_eq!(off.per_client_ip, None);
+        assert_eq!(off.code_entry_per_client_ip, None);
+        assert!(
+            off.code_entry_per_requestor.is_some(),
+            "the others keep their defaults"
+        );
+        // Without `off`, a limit needs its numbers.
+        let half: ThrottlingPolicy = serde_yaml_ng::from_str("{perDevice: {burst: 5}}").unwrap();
+        assert_eq!(Throttling::from_spec(&half), Err(AccessError::Rate));
+        let half: ThrottlingPolicy =
+            serde_yaml_ng::from_str("{codeEntry: {perRequestor: {attempts: 5}}}").unwrap();
+        assert_eq!(Throttling::from_spec(&half), Err(AccessError::Attempts));
     }
 
     proptest::proptest! {
