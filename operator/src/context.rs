@@ -5,7 +5,7 @@ use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
 use linkgate_crds::Requestor;
-use linkgate_proxy::domain::tenancy::Bounds;
+use linkgate_domain::tenancy::Bounds;
 
 use crate::metrics::Metrics;
 

@@ -146,7 +146,7 @@ mod tests {
     use super::*;
     use crate::metrics::Metrics;
     use crate::mock_api::{self, ApiServer, conflict};
-    use linkgate_proxy::domain::tenancy::Bounds;
+    use linkgate_domain::tenancy::Bounds;
 
     const PATH: &str = "/apis/linkgate.dev/v1alpha1/namespaces/tv/devicelinks/demo-tv";
     const NOW: &str = "2027-01-15T10:00:00Z";

@@ -154,8 +154,8 @@ fn whole_seconds(t: Timestamp) -> Timestamp {
 
 #[cfg(test)]
 mod tests {
-    use linkgate_proxy::domain::media_token::{ISSUER, MediaClaims, MediaKeys};
-    use linkgate_proxy::domain::time;
+    use linkgate_domain::media_token::{ISSUER, MediaClaims, MediaKeys};
+    use linkgate_domain::time;
 
     use super::*;
 

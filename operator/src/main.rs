@@ -12,6 +12,8 @@ use kube::Client;
 use kube::core::PartialObjectMeta;
 use kube::runtime::{Controller, watcher};
 use linkgate_crds::Requestor;
+use linkgate_domain::tenancy::Bounds;
+use linkgate_logging::{self as logging, LogFormat};
 use linkgate_operator::context::Context;
 use linkgate_operator::device_link;
 use linkgate_operator::leader::Elector;
@@ -21,8 +23,6 @@ use linkgate_operator::requestor::{
     error_policy, reconcile, requestors_sharing_paths, requestors_using,
 };
 use linkgate_operator::scoped;
-use linkgate_proxy::domain::tenancy::Bounds;
-use linkgate_proxy::logging::{self, LogFormat};
 use tokio::signal::unix::{SignalKind, signal};
 
 /// linkgate's operator: keeps Requestor status in step with their specs, makes and rotates

@@ -14,10 +14,8 @@ use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use linkgate_crds::{ManagedKeyStatus, Requestor, RequestorSpec, SecretKeyRef};
-use linkgate_proxy::domain::requestor::{PolicyError, RequestorPolicy};
-use linkgate_proxy::domain::tenancy::{
-    RouteClash, clash_with_older, prefixes_overlap, secret_is_for,
-};
+use linkgate_domain::requestor::{PolicyError, RequestorPolicy};
+use linkgate_domain::tenancy::{RouteClash, clash_with_older, prefixes_overlap, secret_is_for};
 use serde_json::json;
 
 use crate::context::{Context, MANAGER};

@@ -1,7 +1,7 @@
 //! Requestor status as a pure function of the validation outcome and the previous status.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use linkgate_proxy::domain::requestor::PolicyError;
+use linkgate_domain::requestor::PolicyError;
 
 pub const VALID: &str = "Valid";
 pub const READY: &str = "Ready";

@@ -19,8 +19,6 @@ use crate::admin::Admin;
 use crate::api::{Api, Services};
 use crate::cluster::{Cluster, watch_requestors};
 use crate::config::{Config, StoreBackend};
-use crate::domain::code::{CodeKey, MIN_CODE_KEY_BYTES};
-use crate::domain::time::{Clock, SystemClock};
 use crate::edge::{Gateway, Live, Snapshot, Upstreams};
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
@@ -29,6 +27,8 @@ use crate::service::{
 };
 use crate::store::{FileStore, KubeStore, MemoryStore, Store};
 use crate::test_mvpd::TestMvpd;
+use linkgate_domain::code::{CodeKey, MIN_CODE_KEY_BYTES};
+use linkgate_domain::time::{Clock, SystemClock};
 
 /// The code key's file in the data directory, when the configuration names none.
 const CODE_KEY_FILE: &str = "code-hash.key";

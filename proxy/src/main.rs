@@ -4,12 +4,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use linkgate_domain::clients::Statement;
+use linkgate_domain::media_token::{JwkSet, MediaKeys};
+use linkgate_domain::time::{Clock, SystemClock};
+use linkgate_logging::{self as logging, LogFormat};
 use linkgate_proxy::app::{self, Lifecycle};
 use linkgate_proxy::config::{Config, StoreBackend};
-use linkgate_proxy::domain::clients::Statement;
-use linkgate_proxy::domain::media_token::{JwkSet, MediaKeys};
-use linkgate_proxy::domain::time::{Clock, SystemClock};
-use linkgate_proxy::logging::{self, LogFormat};
 
 /// linkgate's gateway. With no arguments: a standalone gateway on 127.0.0.1:8080 (admin on
 /// 127.0.0.1:9090) with the demo requestor `demo`, storing in ./linkgate-data.

@@ -7,9 +7,9 @@
 
 use std::time::Instant;
 
-use linkgate_proxy::domain::ids::{DeviceId, UserId};
-use linkgate_proxy::domain::link::{DeviceLink, LinkedUser};
-use linkgate_proxy::domain::time::Timestamp;
+use linkgate_domain::ids::{DeviceId, UserId};
+use linkgate_domain::link::{DeviceLink, LinkedUser};
+use linkgate_domain::time::Timestamp;
 use linkgate_proxy::store::{FileStore, LinkKey, Store};
 
 const LOOKUPS: usize = 1_000_000;

@@ -9,7 +9,7 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
 use linkgate_crds::{ManagedKeyStatus, Requestor};
-use linkgate_proxy::domain::media_token::MediaKeys;
+use linkgate_domain::media_token::MediaKeys;
 use linkgate_tests::kube::{condition, eventually};
 use linkgate_tests::operator::Operator;
 use serde_json::json;

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::response::{ApiResponse, json, no_content};
 use super::{ApiError, Call};
-use crate::domain::code::CodeRecord;
+use linkgate_domain::code::CodeRecord;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,9 +7,9 @@ use http::{HeaderMap, StatusCode, header};
 use linkgate_crds::DeviceDialect;
 
 use super::ApiError;
-use crate::domain::ids::DeviceId;
-use crate::domain::requestor::RequestorPolicy;
 use crate::service::{Clients, DeviceAuthError, DeviceTokens};
+use linkgate_domain::ids::DeviceId;
+use linkgate_domain::requestor::RequestorPolicy;
 
 /// The caller, as its credential proves it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::response::{ApiResponse, json, no_content, rfc3339};
 use super::{ApiError, Call};
-use crate::domain::link::{LinkError, Unlink};
-use crate::domain::time::Timestamp;
 use crate::service::Error;
+use linkgate_domain::link::{LinkError, Unlink};
+use linkgate_domain::time::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Dialect {

@@ -6,10 +6,10 @@ use std::borrow::Cow;
 use http::StatusCode;
 use serde::Serialize;
 
-use crate::domain::clients::ClientError;
-use crate::domain::ids::IdError;
-use crate::domain::link::LinkError;
 use crate::service::{DecisionError, Error};
+use linkgate_domain::clients::ClientError;
+use linkgate_domain::ids::IdError;
+use linkgate_domain::link::LinkError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {

@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::response::{ApiResponse, json};
 use super::{ApiError, Call};
-use crate::domain::ids::{DeviceId, UserId};
-use crate::domain::link::Unlink;
 use crate::service::{Error, IssueCode, Linked};
+use linkgate_domain::ids::{DeviceId, UserId};
+use linkgate_domain::link::Unlink;
 
 pub(super) async fn get_auth_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = DeviceId::parse(&call.input.require("device_id")?)?;

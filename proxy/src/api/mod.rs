@@ -41,14 +41,14 @@ pub fn refusal_response(route: Route, requestor: &RequestorPolicy, e: &ApiError)
 pub use input::query_param;
 pub use routes::{Credential, Route, RouteInfo, table as route_table};
 
-use crate::domain::ids::DeviceId;
-use crate::domain::requestor::RequestorPolicy;
-use crate::domain::requestors::Requestors;
 use crate::service::{
     Activation, Clients, DeviceAuthError, DeviceFlow, DeviceTokens, Entitlements, Linking,
 };
 use caller::{Credentials, Principal};
 use input::Input;
+use linkgate_domain::ids::DeviceId;
+use linkgate_domain::requestor::RequestorPolicy;
+use linkgate_domain::requestors::Requestors;
 use routes::{Check, DeviceFrom};
 
 /// The largest request body the API reads.
@@ -273,10 +273,10 @@ impl Api {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::domain::code::CodeKey;
-    use crate::domain::time::SystemClock;
     use crate::metrics::Metrics;
     use crate::store::MemoryStore;
+    use linkgate_domain::code::CodeKey;
+    use linkgate_domain::time::SystemClock;
     use rand::SeedableRng;
 
     fn api() -> Api {

@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use super::response::{ApiResponse, json, no_content, rfc3339};
 use super::{ApiError, Call};
-use crate::domain::code::{Code, CodeRecord};
-use crate::domain::ids::{DeviceId, UserId};
-use crate::domain::link::{LinkedUser, Unlink};
 use crate::service::{IssueCode, IssuedCode, Linked};
+use linkgate_domain::code::{Code, CodeRecord};
+use linkgate_domain::ids::{DeviceId, UserId};
+use linkgate_domain::link::{LinkedUser, Unlink};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

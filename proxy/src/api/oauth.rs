@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::response::{ApiResponse, json};
 use super::{ApiError, Call};
-use crate::domain::ids::DeviceId;
 use crate::service::{PollError, RefreshError, TokenPair};
+use linkgate_domain::ids::DeviceId;
 
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const CLIENT_CREDENTIALS_GRANT: &str = "client_credentials";

@@ -5,7 +5,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 
 use super::error::{ApiError, ErrorBody, ErrorFields};
-use crate::domain::time::Timestamp;
+use linkgate_domain::time::Timestamp;
 
 pub type ApiResponse = Response<Bytes>;
 

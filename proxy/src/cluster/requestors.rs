@@ -18,10 +18,10 @@ use tokio::sync::watch;
 
 use super::Cluster;
 use crate::config::SecretSource;
-use crate::domain::requestor::{PolicyError, RequestorPolicy, Secrets};
-use crate::domain::requestors::Requestors;
-use crate::domain::tenancy::{Bounds, RouteClash, clash_with_older, secret_is_for};
 use crate::metrics::Metrics;
+use linkgate_domain::requestor::{PolicyError, RequestorPolicy, Secrets};
+use linkgate_domain::requestors::Requestors;
+use linkgate_domain::tenancy::{Bounds, RouteClash, clash_with_older, secret_is_for};
 
 /// How often the Secrets requestors name are read again (and a requestor that could not be
 /// served is tried again: its Secret may not have been mounted yet).

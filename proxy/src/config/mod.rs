@@ -8,12 +8,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::domain::code::MIN_CODE_KEY_BYTES;
-use crate::domain::requestor::{PolicyError, RequestorPolicy, Secrets};
-use crate::domain::requestors::Requestors;
-use crate::domain::tenancy::{Bounds, route_clash};
 use file::ConfigFile;
 pub use file::StoreBackend;
+use linkgate_domain::code::MIN_CODE_KEY_BYTES;
+use linkgate_domain::requestor::{PolicyError, RequestorPolicy, Secrets};
+use linkgate_domain::requestors::Requestors;
+use linkgate_domain::tenancy::{Bounds, route_clash};
 pub use secrets::SecretSource;
 
 /// The demo configuration the gateway runs with when given none.
@@ -255,7 +255,7 @@ mod tests {
         let oidc = demo.mvpd("test-mvpd").and_then(|m| m.oidc.clone());
         assert_eq!(oidc.map(|o| o.issuer), Some(issuer));
         // The demo backend's statement key (beside the demo configuration) registers clients.
-        let statement = crate::domain::clients::Statement {
+        let statement = linkgate_domain::clients::Statement {
             software_id: "demo-backend".into(),
             software_version: None,
             aud: "demo".into(),
@@ -264,8 +264,8 @@ mod tests {
         .sign(include_bytes!("demo-statement-key.pem"))
         .unwrap();
         let keys = &demo.clients.as_ref().expect("clients").statement_keys;
-        let now = crate::domain::time::Timestamp::from_unix_millis(0);
-        assert!(crate::domain::clients::Statement::verify(&statement, keys, "demo", now).is_ok());
+        let now = linkgate_domain::time::Timestamp::from_unix_millis(0);
+        assert!(linkgate_domain::clients::Statement::verify(&statement, keys, "demo", now).is_ok());
         assert_eq!(config.listen.port(), 8080);
         assert_eq!(config.admin.port(), 9090);
         assert_eq!(config.store, StoreBackend::File);

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use linkgate_crds::SecretKeyRef;
 
-use crate::domain::requestor::Secrets;
+use linkgate_domain::requestor::Secrets;
 
 #[derive(Clone, Debug, Default)]
 pub struct SecretSource {

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use pingora::http::RequestHeader;
 
-use crate::domain::media_token::MediaClaims;
+use linkgate_domain::media_token::MediaClaims;
 
 /// Set by the gateway only: a client sending them has them removed.
 pub const USER_HEADER: &str = "x-linkgate-user";

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::EdgePlan;
-use crate::domain::requestors::Requestors;
+use linkgate_domain::requestors::Requestors;
 
 /// Everything that changes on reload.
 pub struct Snapshot {

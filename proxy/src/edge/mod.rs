@@ -27,11 +27,11 @@ pub use plan::EdgePlan;
 pub use upstreams::Upstreams;
 
 use crate::api::{Api, ApiError, ApiRequest, error_response, refusal_response};
-use crate::domain::access::{client_ip, forwarded_entries};
-use crate::domain::media_token::{MediaClaims, TokenError};
-use crate::domain::requestor::RequestorPolicy;
-use crate::domain::time::Clock;
 use crate::metrics::Metrics;
+use linkgate_domain::access::{client_ip, forwarded_entries};
+use linkgate_domain::media_token::{MediaClaims, TokenError};
+use linkgate_domain::requestor::RequestorPolicy;
+use linkgate_domain::time::Clock;
 use throttle::retry_after_secs;
 use tokens::VerifiedTokens;
 
@@ -208,7 +208,7 @@ impl Gateway {
     async fn check_token(
         &self,
         policy: &RequestorPolicy,
-        route: &crate::domain::access::ContentRoute,
+        route: &linkgate_domain::access::ContentRoute,
         header: &RequestHeader,
     ) -> Result<Option<Arc<MediaClaims>>, ApiError> {
         let Some(resource) = &route.resource else {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::throttle::Limiters;
-use crate::domain::requestor::RequestorPolicy;
-use crate::domain::requestors::Requestors;
+use linkgate_domain::requestor::RequestorPolicy;
+use linkgate_domain::requestors::Requestors;
 
 pub struct EdgePlan {
     limiters: HashMap<String, Limiters>,
@@ -73,7 +73,7 @@ mod tests {
                     "backend: {{apiKeySecretRef: {{name: x, key: y}}}}\nroutes: {routes}"
                 ))
                 .unwrap();
-                RequestorPolicy::from_spec(name, &spec, &secrets, crate::domain::tenancy::Bounds::default()).unwrap()
+                RequestorPolicy::from_spec(name, &spec, &secrets, linkgate_domain::tenancy::Bounds::default()).unwrap()
             })
             .collect()
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::domain::access::{Attempts, Rate, Throttling};
+use linkgate_domain::access::{Attempts, Rate, Throttling};
 
 /// Which limit refused a request, for the 429's metric label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use moka::Expiry;
 use moka::future::Cache;
 
-use crate::domain::media_token::{MediaClaims, MediaKeys, TokenError};
-use crate::domain::time::Timestamp;
+use linkgate_domain::media_token::{MediaClaims, MediaKeys, TokenError};
+use linkgate_domain::time::Timestamp;
 
 /// Bound on remembered tokens (a few hundred bytes each).
 const CAPACITY: u64 = 50_000;

@@ -6,7 +6,7 @@ use http::StatusCode;
 use pingora::proxy::Session;
 
 use crate::api::ApiError;
-use crate::domain::path::normalise;
+use linkgate_domain::path::normalise;
 
 /// Puts the request's path in normal form; `Err` when the path is refused.
 pub fn normalise_path(session: &mut Session) -> Result<(), ApiError> {

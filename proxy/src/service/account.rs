@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::webhook::{WebhookClient, WebhookError};
-use crate::domain::account::AccountAnswer;
-use crate::domain::code::{AwaitingUser, CodeRecord};
-use crate::domain::requestor::Webhook;
+use linkgate_domain::account::AccountAnswer;
+use linkgate_domain::code::{AwaitingUser, CodeRecord};
+use linkgate_domain::requestor::Webhook;
 
 /// What the webhook is asked.
 #[derive(Serialize)]

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::sign_in::{Pending, SignIn, SignInError, SignedIn};
-use crate::domain::code::CodeKey;
-use crate::domain::requestor::{Mvpd, RequestorPolicy};
-use crate::domain::sealed::Sealer;
-use crate::domain::time::Clock;
+use linkgate_domain::code::CodeKey;
+use linkgate_domain::requestor::{Mvpd, RequestorPolicy};
+use linkgate_domain::sealed::Sealer;
+use linkgate_domain::time::Clock;
 
 /// How long a sign-in may take at the provider.
 const SIGN_IN_SECONDS: i64 = 600;

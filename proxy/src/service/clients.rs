@@ -8,10 +8,10 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::Error;
-use crate::domain::clients::{ClientError, ClientKey, Statement};
-use crate::domain::code::CodeKey;
-use crate::domain::requestor::{ClientPolicy, RequestorPolicy};
-use crate::domain::time::{Clock, Timestamp};
+use linkgate_domain::clients::{ClientError, ClientKey, Statement};
+use linkgate_domain::code::CodeKey;
+use linkgate_domain::requestor::{ClientPolicy, RequestorPolicy};
+use linkgate_domain::time::{Clock, Timestamp};
 
 /// A client, as registered.
 pub struct Registered {

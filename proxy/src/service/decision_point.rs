@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::decision::{self, Decision};
-use crate::domain::requestor::{DecisionPoint, Mvpd};
+use linkgate_domain::decision::{self, Decision};
+use linkgate_domain::requestor::{DecisionPoint, Mvpd};
 
 use super::webhook::WebhookClient;
 pub use super::webhook::WebhookError as DecisionError;

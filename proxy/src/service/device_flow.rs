@@ -8,11 +8,11 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::{DeviceTokens, Entitlements, Error, IssueCode, Linking, TokenPair};
-use crate::domain::code::{Code, CodeHash, CodeKey, CodeState};
-use crate::domain::ids::{DeviceId, UserId};
-use crate::domain::requestor::{MAX_CODE_TTL, RequestorPolicy};
-use crate::domain::time::{Clock, Timestamp};
 use crate::store::Store;
+use linkgate_domain::code::{Code, CodeHash, CodeKey, CodeState};
+use linkgate_domain::ids::{DeviceId, UserId};
+use linkgate_domain::requestor::{MAX_CODE_TTL, RequestorPolicy};
+use linkgate_domain::time::{Clock, Timestamp};
 
 /// RFC 8628 §3.5: a device told to slow down adds five seconds to its interval.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
@@ -186,10 +186,10 @@ impl DeviceFlow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::time::ManualClock;
     use crate::metrics::Metrics;
     use crate::service::{DecisionClient, DeviceAuthError, RefreshError};
     use crate::store::MemoryStore;
+    use linkgate_domain::time::ManualClock;
     use rand::SeedableRng;
 
     struct Setup {
@@ -231,7 +231,7 @@ mod tests {
             "tv",
             &spec,
             &secrets,
-            crate::domain::tenancy::Bounds::default(),
+            linkgate_domain::tenancy::Bounds::default(),
         )
         .unwrap();
         let flow = DeviceFlow::new(
@@ -347,7 +347,7 @@ mod tests {
         let tokens = granted(&s).await.tokens;
         let tv = DeviceId::parse("tv").unwrap();
         s.linking
-            .unlink(&s.p, &tv, crate::domain::link::Unlink::Everyone)
+            .unlink(&s.p, &tv, linkgate_domain::link::Unlink::Everyone)
             .await
             .unwrap();
         assert_refused(&s, &tokens, DeviceAuthError::Revoked).await;

@@ -7,17 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Error;
-use crate::domain::code::{CodeHash, CodeKey};
-use crate::domain::device_token::{
+use crate::metrics::Metrics;
+use crate::store::{LinkKey, Store, StoreError, Versioned};
+use linkgate_domain::code::{CodeHash, CodeKey};
+use linkgate_domain::device_token::{
     DeviceClaims, DeviceCredential, DeviceTokenError, DeviceTokenKey, Refresh, TokenKind,
     is_current, plan_refresh,
 };
-use crate::domain::ids::DeviceId;
-use crate::domain::link::DeviceLink;
-use crate::domain::requestor::RequestorPolicy;
-use crate::domain::time::{Clock, Timestamp};
-use crate::metrics::Metrics;
-use crate::store::{LinkKey, Store, StoreError, Versioned};
+use linkgate_domain::ids::DeviceId;
+use linkgate_domain::link::DeviceLink;
+use linkgate_domain::requestor::RequestorPolicy;
+use linkgate_domain::time::{Clock, Timestamp};
 
 /// Compare-and-swap rounds before a contended credential write gives up.
 const WRITE_ROUNDS: u32 = 8;

@@ -14,15 +14,15 @@ use moka::future::Cache;
 
 use super::Error;
 use super::decision_point::{Ask, DecisionClient, DecisionError};
-use crate::domain::decision::Decision;
-use crate::domain::ids::{DeviceId, UserId};
-use crate::domain::link::LinkedUser;
-use crate::domain::media_token::{ISSUER, MediaClaims};
-use crate::domain::requestor::RequestorPolicy;
-use crate::domain::session::{self, Authn};
-use crate::domain::time::{Clock, Timestamp};
 use crate::metrics::Metrics;
 use crate::store::{LinkKey, Store};
+use linkgate_domain::decision::Decision;
+use linkgate_domain::ids::{DeviceId, UserId};
+use linkgate_domain::link::LinkedUser;
+use linkgate_domain::media_token::{ISSUER, MediaClaims};
+use linkgate_domain::requestor::RequestorPolicy;
+use linkgate_domain::session::{self, Authn};
+use linkgate_domain::time::{Clock, Timestamp};
 
 /// Denials are cached briefly, so a user who just subscribed is not kept waiting a day.
 const DENIAL_TTL: Duration = Duration::from_secs(5 * 60);

@@ -1,9 +1,9 @@
 use super::decision_point::DecisionError;
 use super::webhook::WebhookError;
-use crate::domain::clients::ClientError;
-use crate::domain::ids::IdError;
-use crate::domain::link::LinkError;
 use crate::store::StoreError;
+use linkgate_domain::clients::ClientError;
+use linkgate_domain::ids::IdError;
+use linkgate_domain::link::LinkError;
 
 /// What can go wrong in a use case; the API layer turns each into a status and a code.
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +77,7 @@ pub enum Error {
 impl Error {
     /// The stable machine code clients match on.
     pub fn code(&self) -> &'static str {
-        use crate::domain::link::LinkError as L;
+        use linkgate_domain::link::LinkError as L;
         match self {
             Error::Id(IdError::Device) => "illegal_device_id",
             Error::Id(IdError::User) => "illegal_user_id",

@@ -10,14 +10,14 @@ use rand::rngs::StdRng;
 
 use super::Error;
 use super::account::AccountClient;
-use crate::domain::account::AccountAnswer;
-use crate::domain::code::{AwaitingUser, Code, CodeHash, CodeKey, CodeRecord, CodeState};
-use crate::domain::ids::{DeviceId, UserId};
-use crate::domain::link::{self, DeviceLink, LinkedUser, Unlink};
-use crate::domain::requestor::{MAX_CODE_TTL, Mvpd, RequestorPolicy};
-use crate::domain::time::Clock;
 use crate::metrics::Metrics;
 use crate::store::{LinkKey, Store, StoreError};
+use linkgate_domain::account::AccountAnswer;
+use linkgate_domain::code::{AwaitingUser, Code, CodeHash, CodeKey, CodeRecord, CodeState};
+use linkgate_domain::ids::{DeviceId, UserId};
+use linkgate_domain::link::{self, DeviceLink, LinkedUser, Unlink};
+use linkgate_domain::requestor::{MAX_CODE_TTL, Mvpd, RequestorPolicy};
+use linkgate_domain::time::Clock;
 
 /// Draws before giving up on finding a free code. With a sane code space a collision is
 /// already rare; 32 misses in a row mean the space is nearly full.
@@ -406,9 +406,9 @@ fn allowed_mvpd<'p>(requestor: &'p RequestorPolicy, id: &str) -> Result<&'p Mvpd
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::time::ManualClock;
     use crate::store::MemoryStore;
     use linkgate_crds::RequestorSpec;
+    use linkgate_domain::time::ManualClock;
     use rand::SeedableRng;
 
     fn policy(extra: &str) -> RequestorPolicy {
@@ -421,7 +421,7 @@ mod tests {
             "demo",
             &spec,
             &secrets,
-            crate::domain::tenancy::Bounds::default(),
+            linkgate_domain::tenancy::Bounds::default(),
         )
         .unwrap()
     }

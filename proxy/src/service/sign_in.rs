@@ -20,7 +20,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use super::provider_http::ProviderHttp;
-use crate::domain::requestor::OidcProvider;
+use linkgate_domain::requestor::OidcProvider;
 
 /// What must come back, unchanged, with the browser: kept sealed in its cookie meanwhile.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::domain::requestor::Webhook;
+use linkgate_domain::requestor::Webhook;
 
 /// The largest answer read.
 const MAX_ANSWER_BYTES: usize = 256 * 1024;

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::journaled::{Journal, JournaledStore};
 use super::state::{Change, State};
 use super::{LinkKey, Result, StoreError, Versioned};
-use crate::domain::code::CodeRecord;
-use crate::domain::link::DeviceLink;
+use linkgate_domain::code::CodeRecord;
+use linkgate_domain::link::DeviceLink;
 
 const CODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("codes");
 const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
@@ -178,11 +178,11 @@ fn corrupt(e: serde_json::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::code::{AwaitingUser, CodeHash, CodeState};
-    use crate::domain::ids::{DeviceId, UserId};
-    use crate::domain::link::LinkedUser;
-    use crate::domain::time::Timestamp;
     use crate::store::Store;
+    use linkgate_domain::code::{AwaitingUser, CodeHash, CodeState};
+    use linkgate_domain::ids::{DeviceId, UserId};
+    use linkgate_domain::link::LinkedUser;
+    use linkgate_domain::time::Timestamp;
 
     fn link(device: &str) -> DeviceLink {
         DeviceLink {

@@ -8,9 +8,9 @@ use parking_lot::{Mutex, RwLock};
 
 use super::state::{Change, State};
 use super::{Counts, LinkKey, Result, Store, StoreError, Versioned};
-use crate::domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
-use crate::domain::link::DeviceLink;
-use crate::domain::time::Timestamp;
+use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
+use linkgate_domain::link::DeviceLink;
+use linkgate_domain::time::Timestamp;
 
 /// Makes changes durable.
 pub trait Journal: Send + Sync + 'static {

@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
-use crate::domain::ids::DeviceId;
-use crate::domain::link::DeviceLink;
-use crate::domain::time::Timestamp;
+use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
+use linkgate_domain::ids::DeviceId;
+use linkgate_domain::link::DeviceLink;
+use linkgate_domain::time::Timestamp;
 
 pub use file::FileStore;
 pub use kubernetes::KubeStore;

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Counts, LinkKey, Result, StoreError, Versioned};
-use crate::domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
-use crate::domain::link::DeviceLink;
-use crate::domain::time::Timestamp;
+use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
+use linkgate_domain::link::DeviceLink;
+use linkgate_domain::time::Timestamp;
 
 /// One durable change.
 #[derive(Clone, Debug, PartialEq)]
@@ -242,8 +242,8 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{DeviceId, UserId};
-    use crate::domain::link::LinkedUser;
+    use linkgate_domain::ids::{DeviceId, UserId};
+    use linkgate_domain::link::LinkedUser;
 
     const NOW: Timestamp = Timestamp::from_unix_millis(10_000);
 

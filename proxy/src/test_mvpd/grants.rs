@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
-use crate::domain::time::Timestamp;
+use linkgate_domain::time::Timestamp;
 
 /// How long a code may wait to be redeemed.
 pub const CODE_TTL: Duration = Duration::from_secs(60);

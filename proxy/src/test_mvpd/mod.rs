@@ -22,10 +22,10 @@ use pingora::protocols::http::ServerSession;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::domain::ids::UserId;
-use crate::domain::media_token::MediaKeys;
-use crate::domain::time::Clock;
 use grants::{CODE_TTL, Grant, Grants};
+use linkgate_domain::ids::UserId;
+use linkgate_domain::media_token::MediaKeys;
+use linkgate_domain::time::Clock;
 
 /// The largest request body read.
 const MAX_BODY_BYTES: usize = 16 * 1024;

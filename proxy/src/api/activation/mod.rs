@@ -9,10 +9,10 @@ use http::{HeaderValue, Response, StatusCode, header};
 
 use super::response::ApiResponse;
 use super::{ApiError, Call};
-use crate::domain::code::CodeRecord;
-use crate::domain::ids::UserId;
-use crate::domain::requestor::RequestorPolicy;
 use crate::service::{Error, Linked};
+use linkgate_domain::code::CodeRecord;
+use linkgate_domain::ids::UserId;
+use linkgate_domain::requestor::RequestorPolicy;
 
 /// The cookie carrying the sign-in under way.
 const COOKIE: &str = "linkgate_signin";

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use super::object::Entry;
-use crate::domain::code::CodeHash;
 use crate::store::{Counts, LinkKey};
+use linkgate_domain::code::CodeHash;
 
 #[derive(Default, Debug)]
 pub struct Index {
@@ -98,10 +98,10 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::code::{CodeRecord, CodeState};
-    use crate::domain::ids::DeviceId;
-    use crate::domain::time::Timestamp;
     use crate::store::kubernetes::object::{code_spec, entry, new_object};
+    use linkgate_domain::code::{CodeRecord, CodeState};
+    use linkgate_domain::ids::DeviceId;
+    use linkgate_domain::time::Timestamp;
 
     fn at(device: &str, version: u64, code: Option<u8>) -> Entry {
         let device = DeviceId::parse(device).unwrap();

@@ -23,10 +23,10 @@ use tokio::sync::watch;
 
 use super::{Counts, LinkKey, Result, Store, StoreError, Versioned};
 use crate::cluster::Cluster;
-use crate::domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
-use crate::domain::link::DeviceLink;
-use crate::domain::time::{Clock, SystemClock, Timestamp};
 use index::Index;
+use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
+use linkgate_domain::link::DeviceLink;
+use linkgate_domain::time::{Clock, SystemClock, Timestamp};
 use object::{Entry, code_spec, entry, micro, new_object, write_link};
 
 /// The field manager of the proxies' writes.

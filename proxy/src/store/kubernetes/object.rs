@@ -11,12 +11,12 @@ use linkgate_crds::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::domain::code::{AwaitingUser, CodeRecord, CodeState};
-use crate::domain::device_token::DeviceCredential;
-use crate::domain::ids::{DeviceId, UserId};
-use crate::domain::link::{DeviceLink, LinkedUser};
-use crate::domain::time::Timestamp;
 use crate::store::LinkKey;
+use linkgate_domain::code::{AwaitingUser, CodeRecord, CodeState};
+use linkgate_domain::device_token::DeviceCredential;
+use linkgate_domain::ids::{DeviceId, UserId};
+use linkgate_domain::link::{DeviceLink, LinkedUser};
+use linkgate_domain::time::Timestamp;
 
 /// What the store keeps of one object.
 #[derive(Clone, Debug)]
@@ -223,7 +223,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::domain::code::CodeHash;
+    use linkgate_domain::code::CodeHash;
 
     fn device() -> DeviceId {
         DeviceId::parse("Living_Room=TV-1").unwrap()

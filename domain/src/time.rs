@@ -46,12 +46,10 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock tests move by hand.
-#[cfg(test)]
+/// A clock tests move by hand (here and in the crates built on these rules).
 #[derive(Debug, Default)]
 pub struct ManualClock(std::sync::atomic::AtomicI64);
 
-#[cfg(test)]
 impl ManualClock {
     pub fn at(millis: i64) -> Self {
         Self(std::sync::atomic::AtomicI64::new(millis))
@@ -64,7 +62,6 @@ impl ManualClock {
     }
 }
 
-#[cfg(test)]
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.0.load(std::sync::atomic::Ordering::SeqCst))

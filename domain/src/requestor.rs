@@ -428,7 +428,7 @@ fn decision_point(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::media_token::tests::KEY_A;
+    use crate::media_token::tests::KEY_A;
     use std::collections::BTreeMap;
 
     /// The tests' decision points listen on loopback.

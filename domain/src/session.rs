@@ -46,7 +46,7 @@ pub fn authn<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{DeviceId, UserId};
+    use crate::ids::{DeviceId, UserId};
 
     fn user(id: &str, mvpd: Option<&str>, linked: i64, expires: i64) -> LinkedUser {
         LinkedUser {
