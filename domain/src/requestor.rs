@@ -179,66 +179,8 @@ impl RequestorPolicy {
         if spec.codes.ttl_seconds < 30 || code_ttl > MAX_CODE_TTL {
             return Err(PolicyError::CodeTtl(spec.codes.ttl_seconds));
         }
-        let mut mvpds: Vec<Mvpd> = Vec::with_capacity(spec.mvpds.len());
-        for m in &spec.mvpds {
-            if UserId::parse(&m.id).is_err() {
-                return Err(PolicyError::BadMvpdId(m.id.clone()));
-            }
-            if mvpds.iter().any(|known| known.id == m.id) {
-                return Err(PolicyError::DuplicateMvpd(m.id.clone()));
-            }
-            mvpds.push(Mvpd {
-                id: m.id.clone(),
-                display_name: m.display_name.clone().unwrap_or_else(|| m.id.clone()),
-                authn_ttl: Duration::from_secs(m.authn_ttl_seconds),
-                authz_ttl: Duration::from_secs(m.authz_ttl_seconds),
-                decision: decision_point(&m.id, &m.decision, bounds)?,
-                oidc: m
-                    .oidc
-                    .as_ref()
-                    .map(|o| oidc_provider(&m.id, o, bounds, &secret))
-                    .transpose()?,
-            });
-        }
-        for (list, ids) in [
-            ("allowedMvpds", &spec.allowed_mvpds),
-            ("blockedMvpds", &spec.blocked_mvpds),
-        ] {
-            if let Some(id) = ids.iter().find(|id| !mvpds.iter().any(|m| &m.id == *id)) {
-                return Err(PolicyError::UnknownMvpd {
-                    list,
-                    id: id.clone(),
-                });
-            }
-        }
-        let backend_key_digest = match &spec.backend.api_key_secret_ref {
-            Some(reference) => {
-                let api_key = secret("backend.apiKeySecretRef".into(), reference)?;
-                if api_key.is_empty() {
-                    return Err(PolicyError::EmptyApiKey);
-                }
-                Some(Sha256::digest(&api_key).into())
-            }
-            None => None,
-        };
-        let clients = match &spec.backend.clients {
-            Some(clients) => {
-                let mut keys = Vec::with_capacity(clients.software_statement_keys.len());
-                for reference in &clients.software_statement_keys {
-                    let pem = secret("backend.clients.softwareStatementKeys".into(), reference)?;
-                    let key = jsonwebtoken::DecodingKey::from_ed_pem(&pem)
-                        .map_err(|_| PolicyError::StatementKey(reference.name.clone()))?;
-                    keys.push(key);
-                }
-                Some(ClientPolicy {
-                    statement_keys: keys,
-                    access_token_ttl_seconds: clients.access_token_ttl_seconds,
-                    revoked: clients.revoked_clients.iter().cloned().collect(),
-                })
-            }
-            None if backend_key_digest.is_none() => return Err(PolicyError::NoBackendCredential),
-            None => None,
-        };
+        let mvpds = mvpds(spec, bounds, &secret)?;
+        let (backend_key_digest, clients) = backend(spec, &secret)?;
         let mut pems = Vec::with_capacity(spec.media_tokens.signing_keys.len());
         for key in &spec.media_tokens.signing_keys {
             let pem = secret(
@@ -370,11 +312,92 @@ impl Webhook {
     }
 }
 
+/// Reads a Secret a spec names; `what` says where, for the error.
+type ReadSecret<'a> = dyn Fn(String, &SecretKeyRef) -> Result<Vec<u8>, PolicyError> + 'a;
+
+/// The MVPDs, each with its decision point and sign-in, and the allow and block lists
+/// naming only those.
+fn mvpds(
+    spec: &RequestorSpec,
+    bounds: Bounds,
+    secret: &ReadSecret<'_>,
+) -> Result<Vec<Mvpd>, PolicyError> {
+    let mut mvpds: Vec<Mvpd> = Vec::with_capacity(spec.mvpds.len());
+    for m in &spec.mvpds {
+        if UserId::parse(&m.id).is_err() {
+            return Err(PolicyError::BadMvpdId(m.id.clone()));
+        }
+        if mvpds.iter().any(|known| known.id == m.id) {
+            return Err(PolicyError::DuplicateMvpd(m.id.clone()));
+        }
+        mvpds.push(Mvpd {
+            id: m.id.clone(),
+            display_name: m.display_name.clone().unwrap_or_else(|| m.id.clone()),
+            authn_ttl: Duration::from_secs(m.authn_ttl_seconds),
+            authz_ttl: Duration::from_secs(m.authz_ttl_seconds),
+            decision: decision_point(&m.id, &m.decision, bounds)?,
+            oidc: m
+                .oidc
+                .as_ref()
+                .map(|o| oidc_provider(&m.id, o, bounds, secret))
+                .transpose()?,
+        });
+    }
+    for (list, ids) in [
+        ("allowedMvpds", &spec.allowed_mvpds),
+        ("blockedMvpds", &spec.blocked_mvpds),
+    ] {
+        if let Some(id) = ids.iter().find(|id| !mvpds.iter().any(|m| &m.id == *id)) {
+            return Err(PolicyError::UnknownMvpd {
+                list,
+                id: id.clone(),
+            });
+        }
+    }
+    Ok(mvpds)
+}
+
+/// How the backend proves itself: its API key's digest, registered clients, or both.
+fn backend(
+    spec: &RequestorSpec,
+    secret: &ReadSecret<'_>,
+) -> Result<(Option<[u8; 32]>, Option<ClientPolicy>), PolicyError> {
+    let key_digest = match &spec.backend.api_key_secret_ref {
+        Some(reference) => {
+            let api_key = secret("backend.apiKeySecretRef".into(), reference)?;
+            if api_key.is_empty() {
+                return Err(PolicyError::EmptyApiKey);
+            }
+            Some(Sha256::digest(&api_key).into())
+        }
+        None => None,
+    };
+    let clients = match &spec.backend.clients {
+        Some(clients) => {
+            let mut keys = Vec::with_capacity(clients.software_statement_keys.len());
+            for reference in &clients.software_statement_keys {
+                let pem = secret("backend.clients.softwareStatementKeys".into(), reference)?;
+                let key = jsonwebtoken::DecodingKey::from_ed_pem(&pem)
+                    .map_err(|_| PolicyError::StatementKey(reference.name.clone()))?;
+                keys.push(key);
+            }
+            Some(ClientPolicy {
+                statement_keys: keys,
+                access_token_ttl_seconds: clients.access_token_ttl_seconds,
+                revoked: clients.revoked_clients.iter().cloned().collect(),
+            })
+        }
+        None if key_digest.is_none() => return Err(PolicyError::NoBackendCredential),
+        None => None,
+    };
+    Ok((key_digest, clients))
+}
+
 fn oidc_provider(
     id: &str,
     spec: &linkgate_crds::OidcSpec,
     bounds: Bounds,
-    secret: &impl Fn(String, &SecretKeyRef) -> Result<Vec<u8>, PolicyError>,
+    secret: &ReadSecret<'_>,
 ) -> Result<OidcProvider, PolicyError> {
     let bad = |reason: String| PolicyError::BadOidc {
         id: id.to_owned(),

@@ -20,6 +20,7 @@ use serde_json::json;
 
 use crate::context::{Context, MANAGER};
 use crate::error::{Error, Result};
+use crate::keys::Plan;
 use crate::{key_delivery, key_secret, status};
 
 /// Even without events, every requestor is looked at this often, so a missed one heals.
@@ -86,97 +87,135 @@ pub fn requestors_sharing_paths(
 pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<Action> {
     let _timer = ctx.metrics.reconcile();
     let ns = requestor.namespace().ok_or(Error::MissingNamespace)?;
-    let name = requestor.name_any();
     let requestors = Api::<Requestor>::namespaced(ctx.client.clone(), &ns);
     // The managed keys are planned from the status: read it fresh, as the cached copy may
     // not yet show the keys the previous reconcile wrote, which would rotate them again.
-    let Some(requestor) = requestors.get_opt(&name).await? else {
+    let Some(requestor) = requestors.get_opt(&requestor.name_any()).await? else {
         return Ok(Action::await_change());
     };
     // Going away: a key made now would only be collected with it.
     if requestor.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-
     let now = jiff::Timestamp::now();
-    // A copy received from another region has its keys managed there, and replicated.
-    let received = linkgate_crds::origin_of(&requestor)
+    let (plan, media_keys) = media_keys(&ctx, &requestor, &ns, now).await?;
+    let validation = validate(&ctx, &requestor, &ns, &media_keys).await?;
+    write_status(&ctx, &requestors, &requestor, &validation, &media_keys, now).await?;
+    Ok(next(&ctx, &requestor, plan, &validation, now).await)
+}
+
+/// The keys the status is to list, and the plan that made them when this operator manages
+/// them: made here (written to their Secret before any status names them), delivered from
+/// the origin for a copy received from another region, or none (the spec names its own).
+async fn media_keys(
+    ctx: &Context,
+    requestor: &Requestor,
+    ns: &str,
+    now: jiff::Timestamp,
+) -> Result<(Option<Plan>, Vec<ManagedKeyStatus>)> {
+    let received = linkgate_crds::origin_of(requestor)
         .is_some_and(|origin| Some(origin) != ctx.region.as_deref());
-    // Written (the Secret) before the status names them.
-    let plan = if requestor.spec.media_tokens.signing_keys.is_empty() && !received {
-        Some(key_secret::ensure(&ctx, &requestor, &ns, now).await?)
-    } else {
-        None
-    };
-    // A copy's keys come from its origin, delivered beside it.
-    let delivered = if received {
-        key_delivery::adopt(&ctx.client, &requestor).await?
-    } else {
-        None
-    };
-    let media_keys = match (&plan, &delivered) {
-        (Some(plan), _) => plan.keys.clone(),
-        (None, Some(delivered)) => delivered.clone(),
-        (None, None) if received => requestor.status.clone().unwrap_or_default().media_keys,
-        (None, None) => Vec::new(),
-    };
-    let spec = effective_spec(&requestor, &media_keys);
-    let data = secret_data(&ctx, &ns, &name, &spec).await?;
+    if received {
+        let kept = || requestor.status.clone().unwrap_or_default().media_keys;
+        let delivered = key_delivery::adopt(&ctx.client, requestor).await?;
+        return Ok((None, delivered.unwrap_or_else(kept)));
+    }
+    if !requestor.spec.media_tokens.signing_keys.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let plan = key_secret::ensure(ctx, requestor, ns, now).await?;
+    let keys = plan.keys.clone();
+    Ok((Some(plan), keys))
+}
+
+/// The gateway's own verdict on the spec (with `media_keys` standing in when it names no
+/// keys), after the paths older requestors hold.
+async fn validate(
+    ctx: &Context,
+    requestor: &Requestor,
+    ns: &str,
+    media_keys: &[ManagedKeyStatus],
+) -> Result<std::result::Result<(), PolicyError>> {
+    let name = requestor.name_any();
+    let spec = effective_spec(requestor, media_keys);
+    let data = secret_data(ctx, ns, &name, &spec).await?;
     let resolve = |r: &SecretKeyRef| data.get(&(r.name.clone(), r.key.clone())).cloned();
-    let validation = match path_clash(&ctx, &requestor, &ns) {
+    let validation = match path_clash(ctx, requestor, ns) {
         Some(clash) => Err(PolicyError::RouteHeld(Box::new(clash))),
         None => RequestorPolicy::from_spec(&name, &spec, &resolve, ctx.bounds).map(drop),
     };
     if let Err(e) = &validation {
         tracing::info!(%ns, %name, reason = status::reason(e), error = %e, "requestor is not valid");
     }
+    Ok(validation)
+}
 
+/// Applies `Valid`, `Ready`, the observed generation and the keys to the status, telling
+/// a change of validity as an Event.
+async fn write_status(
+    ctx: &Context,
+    requestors: &Api<Requestor>,
+    requestor: &Requestor,
+    validation: &std::result::Result<(), PolicyError>,
+    media_keys: &[ManagedKeyStatus],
+    now: jiff::Timestamp,
+) -> Result<()> {
     let previous = requestor
         .status
         .as_ref()
         .map(|s| s.conditions.as_slice())
         .unwrap_or_default();
     let generation = requestor.meta().generation;
-    let conditions = status::conditions(&validation, generation, previous, &Time(now));
+    let conditions = status::conditions(validation, generation, previous, &Time(now));
     let was_valid = previous
         .iter()
         .find(|c| c.type_ == status::VALID)
         .map(|c| c.status == "True");
     if was_valid != Some(validation.is_ok()) {
-        publish(&ctx, &requestor, &validity_event(&validation)).await;
+        publish(ctx, requestor, &validity_event(validation)).await;
     }
     // Always applied (a copy's as last delivered): a field left out of an apply is dropped.
-    let status = json!({
-        "observedGeneration": generation,
-        "conditions": conditions,
-        "mediaKeys": media_keys,
-    });
     let patch = json!({
         "apiVersion": "linkgate.dev/v1alpha1",
         "kind": "Requestor",
-        "status": status,
+        "status": {
+            "observedGeneration": generation,
+            "conditions": conditions,
+            "mediaKeys": media_keys,
+        },
     });
     requestors
         .patch_status(
-            &name,
+            &requestor.name_any(),
             &PatchParams::apply(MANAGER).force(),
             &Patch::Apply(&patch),
         )
         .await?;
+    Ok(())
+}
 
-    // A refused path is looked at again soon: the holder's change that frees it may reach
-    // this reconcile before it reaches the store the clash is read from.
+/// Tells of a key made, and when to look again: at the next rotation or retirement, soon
+/// for a refused path (the holder's change that frees it may reach this reconcile before
+/// it reaches the store the clash is read from), and at the resync otherwise.
+async fn next(
+    ctx: &Context,
+    requestor: &Requestor,
+    plan: Option<Plan>,
+    validation: &std::result::Result<(), PolicyError>,
+    now: jiff::Timestamp,
+) -> Action {
     let resync = if matches!(validation, Err(PolicyError::RouteHeld(_))) {
         RETRY
     } else {
         RESYNC
     };
     let Some(plan) = plan else {
-        return Ok(Action::requeue(resync));
+        return Action::requeue(resync);
     };
     if let Some((id, change)) = &plan.new_key {
         ctx.metrics.key_created(change.label());
-        tracing::info!(%ns, %name, key = %id, reason = change.reason(), "media-token key made");
+        let name = requestor.name_any();
+        tracing::info!(%name, key = %id, reason = change.reason(), "media-token key made");
         let event = Event {
             type_: EventType::Normal,
             reason: change.reason().into(),
@@ -184,15 +223,14 @@ pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<A
             action: "ManageKeys".into(),
             secondary: None,
         };
-        publish(&ctx, &requestor, &event).await;
+        publish(ctx, requestor, &event).await;
     }
-    // The next rotation or retirement comes on time, not at the next resync.
     let until_change = plan
         .next_change
         .duration_since(now)
         .try_into()
         .unwrap_or(Duration::ZERO);
-    Ok(Action::requeue(until_change.min(resync)))
+    Action::requeue(until_change.min(resync))
 }
 
 /// The spec the gateway will load: managed keys stand in when the spec names none.

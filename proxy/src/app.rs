@@ -48,108 +48,25 @@ pub struct Lifecycle {
 
 /// Opens the store and builds the server; returns once the server has shut down.
 pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
-    let mut cluster = None;
-    let (store, code_key): (Arc<dyn Store>, Vec<u8>) = match config.store {
-        StoreBackend::File => {
-            let store = FileStore::open(&config.data_dir)?;
-            let key = match config.code_key {
-                Some(key) => key,
-                None => load_or_create_code_key(&config.data_dir)?,
-            };
-            (Arc::new(store), key)
-        }
-        StoreBackend::Memory => {
-            let key = config
-                .code_key
-                .unwrap_or_else(|| rand::random::<[u8; 32]>().to_vec());
-            (Arc::new(MemoryStore::new()), key)
-        }
-        StoreBackend::Kubernetes => {
-            // Every proxy must hash a code alike, or a code issued by one is unknown to
-            // the others.
-            let key = config.code_key.ok_or_else(|| {
-                anyhow::anyhow!(
-                    "the kubernetes store needs codeKeySecretRef, shared by every proxy"
-                )
-            })?;
-            let connected = Arc::new(Cluster::connect(config.namespace.clone())?);
-            let store = KubeStore::start(Arc::clone(&connected), config.region.clone())?;
-            cluster = Some(connected);
-            (Arc::new(store), key)
-        }
-    };
+    let opened = open_store(&config)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new());
-    let code_key = CodeKey::new(&code_key);
-    let linking = Arc::new(Linking::new(
-        Arc::clone(&store),
-        Arc::clone(&clock),
-        code_key.clone(),
-        StdRng::from_os_rng(),
-        Arc::clone(&metrics),
-    ));
-    let entitlements = Arc::new(Entitlements::new(
-        Arc::clone(&store),
-        Arc::clone(&clock),
-        DecisionClient::new(),
-        Arc::clone(&metrics),
-    ));
-    let device_tokens = Arc::new(DeviceTokens::new(
-        &code_key,
-        Arc::clone(&store),
-        Arc::clone(&clock),
-        Arc::clone(&metrics),
-    ));
-    let device_flow = Arc::new(DeviceFlow::new(
-        Arc::clone(&linking),
-        Arc::clone(&entitlements),
-        Arc::clone(&device_tokens),
-        Arc::clone(&store),
-        Arc::clone(&clock),
-        code_key.clone(),
-    ));
-    let services = Services {
-        activation: Arc::new(Activation::new(
-            &code_key,
-            Arc::clone(&clock),
-            config.public_url.clone(),
-        )),
-        clients: Arc::new(Clients::new(
-            &code_key,
-            Arc::clone(&clock),
-            StdRng::from_os_rng(),
-        )),
-        linking,
-        entitlements,
-        device_flow,
-        device_tokens,
-    };
+    let code_key = CodeKey::new(&opened.code_key);
+    let services = services(&opened.store, &clock, &code_key, &metrics, &config);
     let api = Arc::new(Api::new(services));
-    let live = Arc::new(Live::new(Snapshot::new(config.requestors)));
-    if let Some(cluster) = &cluster {
+    let live = Arc::new(Live::new(Snapshot::new(config.requestors.clone())));
+    if let Some(cluster) = &opened.cluster {
         let served = Arc::clone(&live);
         watch_requestors(
             cluster,
             Box::new(move |requestors| served.serve(requestors)),
-            config.secrets,
+            config.secrets.clone(),
             config.bounds,
             Arc::clone(&metrics),
         )?;
     }
     let upstreams = Arc::new(Upstreams::new(&config.dns)?);
-
-    let conf = ServerConf {
-        grace_period_seconds: Some(lifecycle.grace_period.as_secs()),
-        graceful_shutdown_timeout_seconds: Some(10),
-        ca_file: config
-            .upstream_ca_file
-            .as_ref()
-            .map(|p| p.display().to_string()),
-        ..ServerConf::default()
-    };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
-    server.bootstrap();
-
+    let mut server = server(&config, &lifecycle);
     let gateway = Gateway::new(
         api,
         Arc::clone(&live),
@@ -162,11 +79,15 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
     gateway.add_tcp(&config.listen.to_string());
     let mut admin = Service::new(
         "linkgate admin".into(),
-        Admin::new(Arc::clone(&metrics), Arc::clone(&store), Arc::clone(&live)),
+        Admin::new(
+            Arc::clone(&metrics),
+            Arc::clone(&opened.store),
+            Arc::clone(&live),
+        ),
     );
     admin.add_tcp(&config.admin.to_string());
     // In a cluster the requestors come from the API server, not from the file.
-    if let Some(path) = lifecycle.config_file.filter(|_| cluster.is_none()) {
+    if let Some(path) = lifecycle.config_file.filter(|_| opened.cluster.is_none()) {
         let reloader = Reloader {
             path,
             live: Arc::clone(&live),
@@ -183,7 +104,11 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
         server.add_service(mvpd);
         tracing::warn!(%listen, %issuer, "serving the test MVPD: anyone signs in as anyone");
     }
-    let housekeeping = Housekeeping { store, clock, live };
+    let housekeeping = Housekeeping {
+        store: opened.store,
+        clock,
+        live,
+    };
     server.add_service(gateway);
     server.add_service(admin);
     server.add_service(background_service("housekeeping", housekeeping));
@@ -196,6 +121,121 @@ pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
     );
     server.run(RunArgs::default());
     Ok(())
+}
+
+/// The store the configuration names, the key codes are hashed under, and the cluster
+/// connection in Kubernetes mode.
+struct Opened {
+    store: Arc<dyn Store>,
+    code_key: Vec<u8>,
+    cluster: Option<Arc<Cluster>>,
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Opened> {
+    let opened = match config.store {
+        StoreBackend::File => Opened {
+            store: Arc::new(FileStore::open(&config.data_dir)?),
+            code_key: match &config.code_key {
+                Some(key) => key.clone(),
+                None => load_or_create_code_key(&config.data_dir)?,
+            },
+            cluster: None,
+        },
+        StoreBackend::Memory => Opened {
+            store: Arc::new(MemoryStore::new()),
+            code_key: config
+                .code_key
+                .clone()
+                .unwrap_or_else(|| rand::random::<[u8; 32]>().to_vec()),
+            cluster: None,
+        },
+        StoreBackend::Kubernetes => {
+            // Every proxy must hash a code alike, or a code issued by one is unknown to
+            // the others.
+            let code_key = config.code_key.clone().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the kubernetes store needs codeKeySecretRef, shared by every proxy"
+                )
+            })?;
+            let cluster = Arc::new(Cluster::connect(config.namespace.clone())?);
+            let store = KubeStore::start(Arc::clone(&cluster), config.region.clone())?;
+            Opened {
+                store: Arc::new(store),
+                code_key,
+                cluster: Some(cluster),
+            }
+        }
+    };
+    Ok(opened)
+}
+
+/// The use cases, over one store, clock, code key and metrics registry.
+fn services(
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    code_key: &CodeKey,
+    metrics: &Arc<Metrics>,
+    config: &Config,
+) -> Services {
+    let linking = Arc::new(Linking::new(
+        Arc::clone(store),
+        Arc::clone(clock),
+        code_key.clone(),
+        StdRng::from_os_rng(),
+        Arc::clone(metrics),
+    ));
+    let entitlements = Arc::new(Entitlements::new(
+        Arc::clone(store),
+        Arc::clone(clock),
+        DecisionClient::new(),
+        Arc::clone(metrics),
+    ));
+    let device_tokens = Arc::new(DeviceTokens::new(
+        code_key,
+        Arc::clone(store),
+        Arc::clone(clock),
+        Arc::clone(metrics),
+    ));
+    let device_flow = Arc::new(DeviceFlow::new(
+        Arc::clone(&linking),
+        Arc::clone(&entitlements),
+        Arc::clone(&device_tokens),
+        Arc::clone(store),
+        Arc::clone(clock),
+        code_key.clone(),
+    ));
+    Services {
+        activation: Arc::new(Activation::new(
+            code_key,
+            Arc::clone(clock),
+            config.public_url.clone(),
+        )),
+        clients: Arc::new(Clients::new(
+            code_key,
+            Arc::clone(clock),
+            StdRng::from_os_rng(),
+        )),
+        linking,
+        entitlements,
+        device_flow,
+        device_tokens,
+    }
+}
+
+/// A Pingora server with the shutdown and upstream trust the configuration asks for.
+fn server(config: &Config, lifecycle: &Lifecycle) -> Server {
+    let conf = ServerConf {
+        grace_period_seconds: Some(lifecycle.grace_period.as_secs()),
+        graceful_shutdown_timeout_seconds: Some(10),
+        ca_file: config
+            .upstream_ca_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+    server
 }
 
 /// The code key must survive restarts, or every live code would stop matching. A key file

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use file::ConfigFile;
 pub use file::StoreBackend;
+use linkgate_crds::SecretKeyRef;
 use linkgate_domain::code::MIN_CODE_KEY_BYTES;
 use linkgate_domain::requestor::{PolicyError, RequestorPolicy, Secrets};
 use linkgate_domain::requestors::Requestors;
@@ -141,67 +142,8 @@ impl Config {
             own_secrets_only: file.store.backend == StoreBackend::Kubernetes,
             loopback_http: file.insecure_loopback_http,
         };
-        let mut policies = Vec::with_capacity(file.requestors.len());
-        for entry in &file.requestors {
-            if policies
-                .iter()
-                .any(|p: &RequestorPolicy| p.name == entry.name)
-            {
-                return Err(ConfigError::DuplicateRequestor {
-                    origin: origin.to_owned(),
-                    name: entry.name.clone(),
-                });
-            }
-            let refused = |source| ConfigError::Requestor {
-                origin: origin.to_owned(),
-                name: entry.name.clone(),
-                source,
-            };
-            let policy = RequestorPolicy::from_spec(&entry.name, &entry.spec, &secrets, bounds)
-                .map_err(refused)?;
-            // One file, one author: a path two requestors route is a mistake to point out.
-            let earlier = policies.iter().map(|p: &RequestorPolicy| {
-                (
-                    p.name.as_str(),
-                    p.routes.iter().map(|r| r.prefix.as_str()).collect(),
-                )
-            });
-            if let Some(clash) =
-                route_clash(policy.routes.iter().map(|r| r.prefix.as_str()), earlier)
-            {
-                return Err(refused(PolicyError::RouteHeld(Box::new(clash))));
-            }
-            policies.push(policy);
-        }
-        if let Some(r) = file
-            .code_key_secret_ref
-            .as_ref()
-            .filter(|r| r.name.contains('.'))
-        {
-            return Err(ConfigError::CodeKeyNamedForRequestor {
-                origin: origin.to_owned(),
-                name: r.name.clone(),
-            });
-        }
-        let code_key = file
-            .code_key_secret_ref
-            .as_ref()
-            .map(|r| {
-                secrets.get(r).ok_or_else(|| ConfigError::MissingSecret {
-                    origin: origin.to_owned(),
-                    what: "codeKeySecretRef".into(),
-                    name: r.name.clone(),
-                    key: r.key.clone(),
-                })
-            })
-            .transpose()?;
-        // Client secrets and every token are keyed by it: a short key is guessed offline.
-        if let Some(key) = code_key.as_ref().filter(|k| k.len() < MIN_CODE_KEY_BYTES) {
-            return Err(ConfigError::ShortCodeKey {
-                origin: origin.to_owned(),
-                len: key.len(),
-            });
-        }
+        let policies = policies(&file.requestors, &secrets, bounds, origin)?;
+        let code_key = code_key(file.code_key_secret_ref.as_ref(), &secrets, origin)?;
         if !linkgate_crds::is_region(&file.kubernetes.region) {
             return Err(ConfigError::BadRegion {
                 origin: origin.to_owned(),
@@ -238,6 +180,76 @@ impl Config {
             }),
         })
     }
+}
+
+/// Each requestor of the file checked against `bounds`, under a name of its own and on
+/// paths of its own.
+fn policies(
+    entries: &[file::RequestorEntry],
+    secrets: &SecretSource,
+    bounds: Bounds,
+    origin: &str,
+) -> Result<Vec<RequestorPolicy>, ConfigError> {
+    let mut policies: Vec<RequestorPolicy> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if policies.iter().any(|p| p.name == entry.name) {
+            return Err(ConfigError::DuplicateRequestor {
+                origin: origin.to_owned(),
+                name: entry.name.clone(),
+            });
+        }
+        let refused = |source| ConfigError::Requestor {
+            origin: origin.to_owned(),
+            name: entry.name.clone(),
+            source,
+        };
+        let policy = RequestorPolicy::from_spec(&entry.name, &entry.spec, secrets, bounds)
+            .map_err(refused)?;
+        // One file, one author: a path two requestors route is a mistake to point out.
+        let earlier = policies.iter().map(|p| {
+            (
+                p.name.as_str(),
+                p.routes.iter().map(|r| r.prefix.as_str()).collect(),
+            )
+        });
+        if let Some(clash) = route_clash(policy.routes.iter().map(|r| r.prefix.as_str()), earlier) {
+            return Err(refused(PolicyError::RouteHeld(Box::new(clash))));
+        }
+        policies.push(policy);
+    }
+    Ok(policies)
+}
+
+/// The code key the file names, if it names one: long enough, and in a Secret no
+/// requestor can name (client secrets and every token are keyed by it).
+fn code_key(
+    reference: Option<&SecretKeyRef>,
+    secrets: &SecretSource,
+    origin: &str,
+) -> Result<Option<Vec<u8>>, ConfigError> {
+    let Some(r) = reference else {
+        return Ok(None);
+    };
+    if r.name.contains('.') {
+        return Err(ConfigError::CodeKeyNamedForRequestor {
+            origin: origin.to_owned(),
+            name: r.name.clone(),
+        });
+    }
+    let key = secrets.get(r).ok_or_else(|| ConfigError::MissingSecret {
+        origin: origin.to_owned(),
+        what: "codeKeySecretRef".into(),
+        name: r.name.clone(),
+        key: r.key.clone(),
+    })?;
+    // A short key is guessed offline.
+    if key.len() < MIN_CODE_KEY_BYTES {
+        return Err(ConfigError::ShortCodeKey {
+            origin: origin.to_owned(),
+            len: key.len(),
+        });
+    }
+    Ok(Some(key))
 }
 
 #[cfg(test)]

@@ -172,20 +172,11 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         let message = format!("Your TV provider did not sign you in ({error}).");
         return Ok(failed(&call, StatusCode::BAD_REQUEST, &message));
     }
-    let cookie = call
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{COOKIE}="))
-                .map(str::to_owned)
-        });
-    let (Some(cookie), Some(state), Some(code)) =
-        (cookie, call.input.get("state"), call.input.get("code"))
-    else {
+    let (Some(cookie), Some(state), Some(code)) = (
+        sign_in_cookie(&call),
+        call.input.get("state"),
+        call.input.get("code"),
+    ) else {
         return Ok(failed(
             &call,
             StatusCode::BAD_REQUEST,
@@ -234,9 +225,28 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             metadata,
         )
         .await;
-    let requestor = &call.requestor.name;
     let attributes = cookie_attributes(&call);
-    let page = match linked {
+    Ok(clear_cookie(outcome(&call, &device, linked), &attributes))
+}
+
+/// The sealed sign-in state the browser carries back.
+fn sign_in_cookie(call: &Call<'_>) -> Option<String> {
+    call.headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_owned)
+        })
+}
+
+/// The page that tells how the linking of `device` ended.
+fn outcome(call: &Call<'_>, device: &str, linked: Result<Linked, Error>) -> ApiResponse {
+    let requestor = &call.requestor.name;
+    match linked {
         Ok(Linked::Now { .. }) => html(
             StatusCode::OK,
             pages::outcome(
@@ -253,26 +263,25 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
                 "Almost there",
                 &format!(
                     "{device} will be activated as soon as {} approves it.",
-                    service_name(&call)
+                    service_name(call)
                 ),
                 requestor,
             ),
         ),
         Err(Error::CodeNotFound) => failed(
-            &call,
+            call,
             StatusCode::NOT_FOUND,
             "The code expired or was used while you signed in: ask your TV for a new one.",
         ),
         Err(e) => {
             let status = ApiError::from(e).status;
             failed(
-                &call,
+                call,
                 status,
                 "The device could not be activated. Try again in a moment.",
             )
         }
-    };
-    Ok(clear_cookie(page, &attributes))
+    }
 }
 
 /// A refusal before the page's handler ran: too many attempts (the wait is said, and sent
