@@ -174,23 +174,10 @@ impl RequestorPolicy {
                 key: r.key.clone(),
             })
         };
-        let codes = CodeFormat::new(&spec.codes.alphabet, usize::from(spec.codes.length))?;
-        let code_ttl = Duration::from_secs(spec.codes.ttl_seconds.into());
-        if spec.codes.ttl_seconds < 30 || code_ttl > MAX_CODE_TTL {
-            return Err(PolicyError::CodeTtl(spec.codes.ttl_seconds));
-        }
+        let (codes, code_ttl) = code_format(spec)?;
         let mvpds = mvpds(spec, bounds, &secret)?;
         let (backend_key_digest, clients) = backend(spec, &secret)?;
-        let mut pems = Vec::with_capacity(spec.media_tokens.signing_keys.len());
-        for key in &spec.media_tokens.signing_keys {
-            let pem = secret(
-                format!("mediaTokens key {:?}", key.id),
-                &key.private_key_secret_ref,
-            )?;
-            pems.push((key.id.as_str(), pem));
-        }
-        let media_keys =
-            MediaKeys::from_private_pems(pems.iter().map(|(id, pem)| (*id, pem.as_slice())))?;
+        let media_keys = media_keys(spec, &secret)?;
         let verification_uri = spec
             .device_flow
             .verification_uri
@@ -317,6 +304,31 @@ type ReadSecret<'a> = dyn Fn(String, &SecretKeyRef) -> Result<Vec<u8>, PolicyErr
 
 /// The MVPDs, each with its decision point and sign-in, and the allow and block lists
 /// naming only those.
+/// How the requestor's codes look and how long they live.
+fn code_format(spec: &RequestorSpec) -> Result<(CodeFormat, Duration), PolicyError> {
+    let format = CodeFormat::new(&spec.codes.alphabet, usize::from(spec.codes.length))?;
+    let ttl = Duration::from_secs(spec.codes.ttl_seconds.into());
+    if spec.codes.ttl_seconds < 30 || ttl > MAX_CODE_TTL {
+        return Err(PolicyError::CodeTtl(spec.codes.ttl_seconds));
+    }
+    Ok((format, ttl))
+}
+
+/// The media-token signing keys, from the Secrets they are kept in.
+fn media_keys(spec: &RequestorSpec, secret: &ReadSecret<'_>) -> Result<MediaKeys, PolicyError> {
+    let mut pems = Vec::with_capacity(spec.media_tokens.signing_keys.len());
+    for key in &spec.media_tokens.signing_keys {
+        let pem = secret(
+            format!("mediaTokens key {:?}", key.id),
+            &key.private_key_secret_ref,
+        )?;
+        pems.push((key.id.as_str(), pem));
+    }
+    Ok(MediaKeys::from_private_pems(
+        pems.iter().map(|(id, pem)| (*id, pem.as_slice())),
+    )?)
+}
+
 fn mvpds(
     spec: &RequestorSpec,
     bounds: Bounds,

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, ObjectMeta, PostParams};
 use kube::{Resource, ResourceExt};
 use linkgate_crds::Requestor;
@@ -71,6 +72,19 @@ pub async fn ensure(
         let pem = keys::generate_pem().map_err(Error::KeyEncoding)?;
         wanted.insert(keys::data_key(id), ByteString(pem.into_bytes()));
     }
+    write(&api, ns, existing, secret_name, owner, wanted).await?;
+    Ok(plan)
+}
+
+/// Makes the Secret hold exactly `wanted`, creating it owned by the requestor.
+async fn write(
+    api: &Api<Secret>,
+    ns: &str,
+    existing: Option<Secret>,
+    name: String,
+    owner: OwnerReference,
+    wanted: BTreeMap<String, ByteString>,
+) -> Result<()> {
     let params = PostParams {
         field_manager: Some(MANAGER.into()),
         ..PostParams::default()
@@ -79,8 +93,8 @@ pub async fn ensure(
         None => {
             let secret = Secret {
                 metadata: ObjectMeta {
-                    name: Some(secret_name),
                     namespace: Some(ns.to_owned()),
+                    name: Some(name),
                     labels: Some(BTreeMap::from([(
                         MANAGED_BY.0.to_owned(),
                         MANAGED_BY.1.to_owned(),
@@ -97,9 +111,9 @@ pub async fn ensure(
         // write (and the reconcile is retried) instead of being overwritten.
         Some(mut secret) if secret.data.as_ref() != Some(&wanted) => {
             secret.data = Some(wanted);
-            api.replace(&secret_name, &params, &secret).await?;
+            api.replace(&name, &params, &secret).await?;
         }
         Some(_) => {}
     }
-    Ok(plan)
+    Ok(())
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use clap::Parser;
+use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
@@ -92,27 +93,8 @@ async fn main() -> anyhow::Result<()> {
         controller.store(),
     ));
 
-    // A standby is as healthy as the leader: both answer ready.
-    let scrape = Arc::clone(&metrics);
-    let admin = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(|| async { "ready\n" }))
-        .route("/metrics", get(move || async move { scrape.render() }));
-    let listener = tokio::net::TcpListener::bind(cli.admin).await?;
-    tokio::spawn(async move { axum::serve(listener, admin).await });
-
-    let (mut interrupt, mut terminate) = (
-        signal(SignalKind::interrupt())?,
-        signal(SignalKind::terminate())?,
-    );
-    let shutdown = async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    .boxed()
-    .shared();
+    serve_admin(cli.admin, Arc::clone(&metrics)).await?;
+    let shutdown = shutdown_signal()?;
 
     // A peer Secret that is missing or unusable stops the start, rather than leaving a
     // region silently unreplicated.
@@ -158,9 +140,18 @@ async fn main() -> anyhow::Result<()> {
         ),
         replicating,
     );
+    lead(&elector, acquired, controllers).await
+}
+
+/// Runs the controllers while holding the lease: until a signal stops them (the lease is
+/// then handed over at once), or until the lease is lost.
+async fn lead(
+    elector: &Elector,
+    acquired: tokio::time::Instant,
+    controllers: impl Future,
+) -> anyhow::Result<()> {
     tokio::select! {
         _ = controllers => {
-            // Stopped by a signal, reconciles finished: hand over at once.
             elector.release().await?;
             Ok(())
         }
@@ -204,6 +195,33 @@ fn requestors(
                 tracing::debug!(error = %e, "reconcile outcome");
             }
         })
+}
+
+/// Health and metrics on the admin port. A standby is as healthy as the leader: both
+/// answer ready.
+async fn serve_admin(addr: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()> {
+    let admin = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/metrics", get(move || async move { metrics.render() }));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tokio::spawn(async move { axum::serve(listener, admin).await });
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM, for every clone awaiting it.
+fn shutdown_signal() -> anyhow::Result<Shared<BoxFuture<'static, ()>>> {
+    let (mut interrupt, mut terminate) = (
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+    );
+    let signalled = async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    };
+    Ok(signalled.boxed().shared())
 }
 
 fn parse_region(s: &str) -> Result<String, String> {

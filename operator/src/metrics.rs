@@ -1,8 +1,10 @@
 //! The operator's Prometheus metrics, in a registry of its own.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry,
+    Encoder, Histogram, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Registry,
+    register_histogram_with_registry, register_int_counter_vec_with_registry,
+    register_int_counter_with_registry, register_int_gauge_vec_with_registry,
+    register_int_gauge_with_registry,
 };
 
 pub struct Metrics {
@@ -21,83 +23,59 @@ impl Metrics {
     pub fn new() -> Self {
         let registry =
             Registry::new_custom(Some("linkgate_operator".into()), None).expect("a valid prefix");
-        let reconciles =
-            IntCounter::new("reconciles_total", "Reconciles started").expect("valid metric");
-        let failures = IntCounterVec::new(
-            Opts::new(
+        let unique = "a valid, unique metric";
+        let counters = |name: &str, help: &str, labels: &[&str]| {
+            register_int_counter_vec_with_registry!(name, help, labels, registry).expect(unique)
+        };
+        let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
+            register_histogram_with_registry!(name, help, buckets, registry).expect(unique)
+        };
+        Self {
+            reconciles: register_int_counter_with_registry!(
+                "reconciles_total",
+                "Reconciles started",
+                registry
+            )
+            .expect(unique),
+            failures: counters(
                 "reconcile_errors_total",
                 "Reconciles that failed, by error kind",
+                &["error"],
             ),
-            &["error"],
-        )
-        .expect("valid metric");
-        let duration = Histogram::with_opts(
-            HistogramOpts::new("reconcile_duration_seconds", "Time a reconcile takes")
-                .buckets(vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]),
-        )
-        .expect("valid metric");
-        let leader = IntGauge::new(
-            "leader",
-            "1 while this replica holds the lease and runs the controllers",
-        )
-        .expect("valid metric");
-        let keys_created = IntCounterVec::new(
-            Opts::new(
+            duration: histogram(
+                "reconcile_duration_seconds",
+                "Time a reconcile takes",
+                vec![0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0],
+            ),
+            leader: register_int_gauge_with_registry!(
+                "leader",
+                "1 while this replica holds the lease and runs the controllers",
+                registry
+            )
+            .expect(unique),
+            keys_created: counters(
                 "media_keys_created_total",
                 "Media-token signing keys made, by reason (created or rotated)",
+                &["reason"],
             ),
-            &["reason"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(reconciles.clone()))
-            .expect("unique");
-        registry
-            .register(Box::new(failures.clone()))
-            .expect("unique");
-        registry
-            .register(Box::new(duration.clone()))
-            .expect("unique");
-        registry.register(Box::new(leader.clone())).expect("unique");
-        let pushes = IntCounterVec::new(
-            Opts::new(
+            pushes: counters(
                 "replication_pushes_total",
                 "Writes pushed to peer regions, by peer, kind and outcome",
+                &["peer", "kind", "outcome"],
             ),
-            &["peer", "kind", "outcome"],
-        )
-        .expect("valid metric");
-        let lag = Histogram::with_opts(
-            HistogramOpts::new(
+            lag: histogram(
                 "replication_lag_seconds",
                 "From a DeviceLink write (its revision) to its copy in a peer region",
+                vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0],
+            ),
+            peers_up: register_int_gauge_vec_with_registry!(
+                "peers_up",
+                "1 while the peer region's API server answers",
+                &["peer"],
+                registry
             )
-            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0]),
-        )
-        .expect("valid metric");
-        let peers_up = IntGaugeVec::new(
-            Opts::new("peers_up", "1 while the peer region's API server answers"),
-            &["peer"],
-        )
-        .expect("valid metric");
-        for metric in [
-            Box::new(keys_created.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(pushes.clone()),
-            Box::new(lag.clone()),
-            Box::new(peers_up.clone()),
-        ] {
-            registry.register(metric).expect("unique");
-        }
-        Self {
+            .expect(unique),
             registry,
-            reconciles,
-            failures,
-            duration,
-            leader,
-            keys_created,
-            pushes,
-            lag,
-            peers_up,
         }
     }
 

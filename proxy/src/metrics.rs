@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Registry, TextEncoder,
+    register_histogram_vec_with_registry, register_int_counter_vec_with_registry,
+    register_int_gauge_with_registry,
 };
 
 pub struct Metrics {
@@ -31,150 +33,90 @@ impl Metrics {
     pub fn new() -> Self {
         let registry =
             Registry::new_custom(Some("linkgate".into()), None).expect("a valid metric prefix");
-        let requests = IntCounterVec::new(
-            Opts::new(
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            register_int_counter_vec_with_registry!(name, help, labels, registry)
+                .expect("a valid, unique metric")
+        };
+        let gauge = |name: &str, help: &str| {
+            register_int_gauge_with_registry!(name, help, registry).expect("a valid, unique metric")
+        };
+        let buckets = vec![
+            0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+            1.0, 2.5,
+        ];
+        let duration = HistogramOpts::new(
+            "request_duration_seconds",
+            "Time from request to response, by route",
+        );
+        Self {
+            requests: counter(
                 "requests_total",
                 "HTTP requests answered, by route and status",
+                &["route", "status"],
             ),
-            &["route", "status"],
-        )
-        .expect("valid metric");
-        let request_duration = HistogramVec::new(
-            HistogramOpts::new(
-                "request_duration_seconds",
-                "Time from request to response, by route",
+            request_duration: register_histogram_vec_with_registry!(
+                duration.buckets(buckets),
+                &["route"],
+                registry
             )
-            .buckets(vec![
-                0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                0.5, 1.0, 2.5,
-            ]),
-            &["route"],
-        )
-        .expect("valid metric");
-        let codes_issued = IntCounterVec::new(
-            Opts::new(
+            .expect("a valid, unique metric"),
+            codes_issued: counter(
                 "codes_issued_total",
                 "Registration codes issued, by requestor",
+                &["requestor"],
             ),
-            &["requestor"],
-        )
-        .expect("valid metric");
-        let links = IntCounterVec::new(
-            Opts::new(
+            links: counter(
                 "device_links_total",
                 "Devices linked to a user, by requestor",
+                &["requestor"],
             ),
-            &["requestor"],
-        )
-        .expect("valid metric");
-        let unlinks = IntCounterVec::new(
-            Opts::new(
+            unlinks: counter(
                 "device_unlinks_total",
                 "Users unlinked from a device, by requestor",
+                &["requestor"],
             ),
-            &["requestor"],
-        )
-        .expect("valid metric");
-        let authorizations = IntCounterVec::new(
-            Opts::new(
+            authorizations: counter(
                 "authorizations_total",
                 "Authorization answers, by requestor and decision",
+                &["requestor", "decision"],
             ),
-            &["requestor", "decision"],
-        )
-        .expect("valid metric");
-        let media_tokens = IntCounterVec::new(
-            Opts::new(
+            media_tokens: counter(
                 "media_tokens_issued_total",
                 "Media tokens signed, by requestor",
+                &["requestor"],
             ),
-            &["requestor"],
-        )
-        .expect("valid metric");
-        let config_reloads = IntCounterVec::new(
-            Opts::new("config_reloads_total", "Configuration reloads, by outcome"),
-            &["outcome"],
-        )
-        .expect("valid metric");
-        let throttled = IntCounterVec::new(
-            Opts::new(
+            config_reloads: counter(
+                "config_reloads_total",
+                "Configuration reloads, by outcome",
+                &["outcome"],
+            ),
+            throttled: counter(
                 "throttled_total",
                 "Requests refused with 429, by requestor and limit",
+                &["requestor", "limit"],
             ),
-            &["requestor", "limit"],
-        )
-        .expect("valid metric");
-        let token_rejections = IntCounterVec::new(
-            Opts::new(
+            token_rejections: counter(
                 "token_rejections_total",
                 "Content requests refused at the edge, by requestor and reason",
+                &["requestor", "reason"],
             ),
-            &["requestor", "reason"],
-        )
-        .expect("valid metric");
-        let upstream_errors = IntCounterVec::new(
-            Opts::new(
+            upstream_errors: counter(
                 "upstream_errors_total",
                 "Failures talking to origins, by requestor and kind",
+                &["requestor", "kind"],
             ),
-            &["requestor", "kind"],
-        )
-        .expect("valid metric");
-        let device_auth_failures = IntCounterVec::new(
-            Opts::new(
+            device_auth_failures: counter(
                 "device_auth_failures_total",
                 "Device-side calls and refreshes refused for their credential, by requestor and reason",
+                &["requestor", "reason"],
             ),
-            &["requestor", "reason"],
-        )
-        .expect("valid metric");
-        let throttle_keys = IntGauge::new(
-            "throttle_keys",
-            "Client IPs and devices the rate limiters hold state for",
-        )
-        .expect("valid metric");
-        let stored_codes = IntGauge::new("store_codes", "Registration codes held by the store")
-            .expect("valid metric");
-        let stored_links =
-            IntGauge::new("store_links", "Device links held by the store").expect("valid metric");
-        for collector in [
-            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(request_duration.clone()),
-            Box::new(codes_issued.clone()),
-            Box::new(links.clone()),
-            Box::new(unlinks.clone()),
-            Box::new(authorizations.clone()),
-            Box::new(media_tokens.clone()),
-            Box::new(config_reloads.clone()),
-            Box::new(throttled.clone()),
-            Box::new(token_rejections.clone()),
-            Box::new(upstream_errors.clone()),
-            Box::new(device_auth_failures.clone()),
-            Box::new(throttle_keys.clone()),
-            Box::new(stored_codes.clone()),
-            Box::new(stored_links.clone()),
-        ] {
-            registry
-                .register(collector)
-                .expect("metric names are unique");
-        }
-        Self {
+            throttle_keys: gauge(
+                "throttle_keys",
+                "Client IPs and devices the rate limiters hold state for",
+            ),
+            stored_codes: gauge("store_codes", "Registration codes held by the store"),
+            stored_links: gauge("store_links", "Device links held by the store"),
             registry,
-            requests,
-            request_duration,
-            codes_issued,
-            links,
-            unlinks,
-            authorizations,
-            media_tokens,
-            config_reloads,
-            throttled,
-            token_rejections,
-            upstream_errors,
-            device_auth_failures,
-            throttle_keys,
-            stored_codes,
-            stored_links,
         }
     }
 

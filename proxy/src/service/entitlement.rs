@@ -20,7 +20,7 @@ use linkgate_domain::decision::Decision;
 use linkgate_domain::ids::{DeviceId, UserId};
 use linkgate_domain::link::LinkedUser;
 use linkgate_domain::media_token::{ISSUER, MediaClaims};
-use linkgate_domain::requestor::RequestorPolicy;
+use linkgate_domain::requestor::{Mvpd, RequestorPolicy};
 use linkgate_domain::session::{self, Authn};
 use linkgate_domain::time::{Clock, Timestamp};
 
@@ -212,43 +212,11 @@ impl Entitlements {
                 }
             }
         }
-        let fresh = if missing.is_empty() {
-            Ok(Vec::new())
-        } else {
-            let ask = Ask {
-                requestor: &p.name,
-                user: user.user.as_str(),
-                device: device.as_str(),
-                resources: &missing,
-            };
-            self.decisions.decide(mvpd, ask).await
-        };
-        let fresh = match fresh {
-            Ok(decisions) => {
-                let mut out = Vec::with_capacity(decisions.len());
-                for d in decisions {
-                    let key = self.key(p, device, &user.user, &d.resource);
-                    let entry = self.entry(p, &user, d);
-                    self.metrics.authorization(&p.name, entry.authorized);
-                    out.push(Preauthorized {
-                        resource: entry.resource.clone(),
-                        authorized: entry.authorized,
-                        error: None,
-                    });
-                    self.cache.insert(key, entry).await;
-                }
-                out
-            }
-            Err(e) => missing
-                .iter()
-                .map(|r| Preauthorized {
-                    resource: r.clone(),
-                    authorized: false,
-                    error: Some(Error::DecisionPoint(e.clone()).code()),
-                })
-                .collect(),
-        };
-        let mut fresh = fresh.into_iter();
+        let mut fresh = match missing.is_empty() {
+            true => Vec::new(),
+            false => self.ask_and_cache(p, device, &user, mvpd, &missing).await,
+        }
+        .into_iter();
         Ok(answers
             .into_iter()
             .map(|a| {
@@ -256,6 +224,51 @@ impl Entitlements {
                     .expect("one fresh answer per missing resource")
             })
             .collect())
+    }
+
+    /// One question to the decision point about `resources`, in their order, each answer
+    /// cached; when it cannot answer, none is authorized.
+    async fn ask_and_cache(
+        &self,
+        p: &RequestorPolicy,
+        device: &DeviceId,
+        user: &LinkedUser,
+        mvpd: &Mvpd,
+        resources: &[String],
+    ) -> Vec<Preauthorized> {
+        let ask = Ask {
+            requestor: &p.name,
+            user: user.user.as_str(),
+            device: device.as_str(),
+            resources,
+        };
+        let decisions = match self.decisions.decide(mvpd, ask).await {
+            Ok(decisions) => decisions,
+            Err(e) => {
+                let error = Some(Error::DecisionPoint(e).code());
+                return resources
+                    .iter()
+                    .map(|r| Preauthorized {
+                        resource: r.clone(),
+                        authorized: false,
+                        error,
+                    })
+                    .collect();
+            }
+        };
+        let mut out = Vec::with_capacity(decisions.len());
+        for d in decisions {
+            let key = self.key(p, device, &user.user, &d.resource);
+            let entry = self.entry(p, user, d);
+            self.metrics.authorization(&p.name, entry.authorized);
+            out.push(Preauthorized {
+                resource: entry.resource.clone(),
+                authorized: entry.authorized,
+                error: None,
+            });
+            self.cache.insert(key, entry).await;
+        }
+        out
     }
 
     /// A signed media token for a resource the device's user is authorized for.
