@@ -1,13 +1,15 @@
 //! Wiring: configuration in, a Pingora server with the API, admin and housekeeping
-//! services out.
+//! services out, its listening addresses settled and reported before it serves.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pingora::proxy::HttpProxy;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server, ShutdownWatch};
 use pingora::services::background::{BackgroundService, background_service};
@@ -20,6 +22,7 @@ use crate::api::{Api, Services};
 use crate::cluster::{Cluster, watch_requestors};
 use crate::config::{Config, StoreBackend};
 use crate::edge::{Gateway, Live, Snapshot, Upstreams};
+use crate::listen::Listen;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use crate::service::{
@@ -46,81 +49,134 @@ pub struct Lifecycle {
     pub config_file: Option<std::path::PathBuf>,
 }
 
-/// Opens the store and builds the server; returns once the server has shut down.
-pub fn run(config: Config, lifecycle: Lifecycle) -> anyhow::Result<()> {
-    let opened = open_store(&config)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let metrics = Arc::new(Metrics::new());
-    let code_key = CodeKey::new(&opened.code_key);
-    let services = services(&opened.store, &clock, &code_key, &metrics, &config);
-    let api = Arc::new(Api::new(services));
-    let live = Arc::new(Live::new(Snapshot::new(config.requestors.clone())));
-    if let Some(cluster) = &opened.cluster {
-        let served = Arc::clone(&live);
-        watch_requestors(
-            cluster,
-            Box::new(move |requestors| served.serve(requestors)),
-            config.secrets.clone(),
-            config.bounds,
-            Arc::clone(&metrics),
-        )?;
-    }
-    let upstreams = Arc::new(Upstreams::new(&config.dns)?);
-    let mut server = server(&config, &lifecycle);
-    let gateway = Gateway::new(
-        api,
-        Arc::clone(&live),
-        upstreams,
-        Arc::clone(&clock),
-        Arc::clone(&metrics),
-    );
-    let mut gateway =
-        pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "linkgate");
-    gateway.add_tcp(&config.listen.to_string());
-    let mut admin = Service::new(
-        "linkgate admin".into(),
-        Admin::new(
+/// Where the gateway listens, as bound: a port asked for as 0 is the port chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Addresses {
+    pub api: SocketAddr,
+    pub admin: SocketAddr,
+    pub test_mvpd: Option<SocketAddr>,
+}
+
+/// A gateway built, its store open and its listeners settled, not yet serving.
+pub struct App {
+    server: Server,
+    addresses: Addresses,
+    /// Keeps ports chosen for port 0 from being taken until the process ends.
+    _listens: Vec<Listen>,
+}
+
+impl App {
+    /// Opens the store, builds the services and settles every listening address.
+    pub fn build(config: Config, lifecycle: Lifecycle) -> anyhow::Result<Self> {
+        let mut listens = vec![
+            Listen::settle(config.listen)?,
+            Listen::settle(config.admin)?,
+        ];
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let opened = open_store(&config, &clock)?;
+        let metrics = Arc::new(Metrics::new());
+        let live = Arc::new(Live::new(Snapshot::new(config.requestors.clone())));
+        if let Some(cluster) = &opened.cluster {
+            let served = Arc::clone(&live);
+            watch_requestors(
+                cluster,
+                Box::new(move |requestors| served.serve(requestors)),
+                config.secrets.clone(),
+                config.bounds,
+                Arc::clone(&metrics),
+            )?;
+        }
+        let mut server = server(&config, &lifecycle);
+        let mut gateway = gateway(&server, &config, &opened, &clock, &metrics, &live)?;
+        listens[0].add_to(&mut gateway);
+        let admin = Admin::new(
             Arc::clone(&metrics),
             Arc::clone(&opened.store),
             Arc::clone(&live),
-        ),
-    );
-    admin.add_tcp(&config.admin.to_string());
-    // In a cluster the requestors come from the API server, not from the file.
-    if let Some(path) = lifecycle.config_file.filter(|_| opened.cluster.is_none()) {
-        let reloader = Reloader {
-            path,
-            live: Arc::clone(&live),
-            metrics: Arc::clone(&metrics),
-        };
-        server.add_service(background_service("config reload", reloader));
-    }
-    if let Some((listen, issuer)) = &config.test_mvpd {
-        let mut mvpd = Service::new(
-            "linkgate test MVPD".into(),
-            TestMvpd::new(issuer, Arc::clone(&clock)),
         );
-        mvpd.add_tcp(&listen.to_string());
-        server.add_service(mvpd);
-        tracing::warn!(%listen, %issuer, "serving the test MVPD: anyone signs in as anyone");
+        let mut admin = Service::new("linkgate admin".into(), admin);
+        listens[1].add_to(&mut admin);
+        // In a cluster the requestors come from the API server, not from the file.
+        if let Some(path) = lifecycle.config_file.filter(|_| opened.cluster.is_none()) {
+            let reloader = Reloader {
+                path,
+                live: Arc::clone(&live),
+                metrics: Arc::clone(&metrics),
+            };
+            server.add_service(background_service("config reload", reloader));
+        }
+        if let Some((listen, issuer)) = &config.test_mvpd {
+            let listen = Listen::settle(*listen)?;
+            let mut mvpd = Service::new(
+                "linkgate test MVPD".into(),
+                TestMvpd::new(issuer, Arc::clone(&clock)),
+            );
+            listen.add_to(&mut mvpd);
+            server.add_service(mvpd);
+            tracing::warn!(listen = %listen.addr, %issuer, "serving the test MVPD: anyone signs in as anyone");
+            listens.push(listen);
+        }
+        let housekeeping = Housekeeping {
+            store: opened.store,
+            clock,
+            live,
+        };
+        server.add_service(gateway);
+        server.add_service(admin);
+        server.add_service(background_service("housekeeping", housekeeping));
+        let addresses = Addresses {
+            api: listens[0].addr,
+            admin: listens[1].addr,
+            test_mvpd: listens.get(2).map(|l| l.addr),
+        };
+        tracing::info!(api = %addresses.api, admin = %addresses.admin, store = ?config.store, "linkgate proxy starting");
+        Ok(Self {
+            server,
+            addresses,
+            _listens: listens,
+        })
     }
-    let housekeeping = Housekeeping {
-        store: opened.store,
-        clock,
-        live,
-    };
-    server.add_service(gateway);
-    server.add_service(admin);
-    server.add_service(background_service("housekeeping", housekeeping));
 
-    tracing::info!(
-        api = %config.listen,
-        admin = %config.admin,
-        store = ?config.store,
-        "linkgate proxy starting"
+    pub fn addresses(&self) -> Addresses {
+        self.addresses
+    }
+
+    /// Writes the addresses to `path` as JSON, whole or not at all: how a supervisor or a
+    /// test learns a port chosen for port 0.
+    pub fn write_addresses(&self, path: &Path) -> anyhow::Result<()> {
+        write_atomically(path, &serde_json::to_vec(&self.addresses)?)
+    }
+
+    /// Serves until shut down.
+    pub fn run(self) {
+        self.server.run(RunArgs::default());
+    }
+}
+
+/// The API and the edge, as one Pingora proxy service.
+fn gateway(
+    server: &Server,
+    config: &Config,
+    opened: &Opened,
+    clock: &Arc<dyn Clock>,
+    metrics: &Arc<Metrics>,
+    live: &Arc<Live>,
+) -> anyhow::Result<Service<HttpProxy<Gateway>>> {
+    let code_key = CodeKey::new(&opened.code_key);
+    let services = services(&opened.store, clock, &code_key, metrics, config);
+    let gateway = Gateway::new(
+        Arc::new(Api::new(services)),
+        Arc::clone(live),
+        Arc::new(Upstreams::new(&config.dns)?),
+        Arc::clone(clock),
+        Arc::clone(metrics),
     );
-    server.run(RunArgs::default());
-    Ok(())
+    Ok(pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        gateway,
+        "linkgate",
+    ))
 }
 
 /// The store the configuration names, the key codes are hashed under, and the cluster
@@ -131,7 +187,7 @@ struct Opened {
     cluster: Option<Arc<Cluster>>,
 }
 
-fn open_store(config: &Config) -> anyhow::Result<Opened> {
+fn open_store(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Opened> {
     let opened = match config.store {
         StoreBackend::File => Opened {
             store: Arc::new(FileStore::open(&config.data_dir)?),
@@ -158,7 +214,8 @@ fn open_store(config: &Config) -> anyhow::Result<Opened> {
                 )
             })?;
             let cluster = Arc::new(Cluster::connect(config.namespace.clone())?);
-            let store = KubeStore::start(Arc::clone(&cluster), config.region.clone())?;
+            let region = config.region.clone();
+            let store = KubeStore::start(Arc::clone(&cluster), region, Arc::clone(clock))?;
             Opened {
                 store: Arc::new(store),
                 code_key,

@@ -8,7 +8,7 @@ use linkgate_domain::clients::Statement;
 use linkgate_domain::media_token::{JwkSet, MediaKeys};
 use linkgate_domain::time::{Clock, SystemClock};
 use linkgate_logging::{self as logging, LogFormat};
-use linkgate_proxy::app::{self, Lifecycle};
+use linkgate_proxy::app::{App, Lifecycle};
 use linkgate_proxy::config::{Config, StoreBackend};
 
 /// linkgate's gateway. With no arguments: a standalone gateway on 127.0.0.1:8080 (admin on
@@ -77,6 +77,10 @@ struct Serve {
     /// Overrides the admin listen address.
     #[arg(long)]
     admin: Option<SocketAddr>,
+    /// Writes where the gateway listens (JSON: api, admin, testMvpd) to this file once the
+    /// listeners are settled; a port given as 0 appears as the port chosen.
+    #[arg(long)]
+    addresses_file: Option<PathBuf>,
     /// Overrides the data directory of the file store.
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -205,8 +209,17 @@ fn serve(cli: Serve) -> ExitCode {
         grace_period: Duration::from_secs(cli.grace_period_seconds),
         config_file: cli.config.clone(),
     };
-    match app::run(config, lifecycle) {
-        Ok(()) => ExitCode::SUCCESS,
+    let app = App::build(config, lifecycle).and_then(|app| {
+        if let Some(path) = &cli.addresses_file {
+            app.write_addresses(path)?;
+        }
+        Ok(app)
+    });
+    match app {
+        Ok(app) => {
+            app.run();
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("linkgate-proxy: {e:#}");
             ExitCode::FAILURE

@@ -2,6 +2,7 @@
 //! watches and writes keep running whatever Pingora's runtimes do, and the Requestors
 //! watched from it.
 
+mod follow;
 mod requestors;
 
 use std::future::Future;
@@ -12,6 +13,7 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use follow::{Watched, follow};
 pub use requestors::watch_requestors;
 
 /// How long start-up waits for a watch's first complete list.
@@ -28,6 +30,15 @@ impl Cluster {
     /// Connects with the ambient configuration (`KUBECONFIG`, or the pod's service
     /// account), on a runtime thread that lives as long as the process.
     pub fn connect(namespace: String) -> anyhow::Result<Self> {
+        Self::start(namespace, None)
+    }
+
+    /// Connects with `config` rather than the ambient configuration.
+    pub fn connect_with(namespace: String, config: kube::Config) -> anyhow::Result<Self> {
+        Self::start(namespace, Some(config))
+    }
+
+    fn start(namespace: String, config: Option<kube::Config>) -> anyhow::Result<Self> {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("kubernetes".into())
@@ -48,7 +59,13 @@ impl Cluster {
                 }
             })?;
         let handle = rx.recv()??;
-        let client = handle.block_on(Client::try_default())?;
+        // The client's connection tasks belong on the cluster's runtime.
+        let client = handle.block_on(async move {
+            match config {
+                Some(config) => Client::try_from(config),
+                None => Client::try_default().await,
+            }
+        })?;
         Ok(Self {
             handle,
             client,

@@ -7,18 +7,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use kube::ResourceExt;
 use kube::api::Api;
-use kube::runtime::WatchStreamExt;
-use kube::runtime::watcher::{self, Event, watcher};
 use linkgate_crds::{Requestor, RequestorSpec, SecretKeyRef, SigningKeyRef};
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::Cluster;
+use super::follow::{Watched, follow};
 use crate::config::SecretSource;
 use crate::metrics::Metrics;
+use crate::published::Published;
 use linkgate_domain::requestor::{PolicyError, RequestorPolicy, Secrets};
 use linkgate_domain::requestors::Requestors;
 use linkgate_domain::tenancy::{Bounds, RouteClash, clash_with_older, secret_is_for};
@@ -42,7 +41,7 @@ pub fn watch_requestors(
         secrets,
         bounds,
         metrics,
-        known: HashMap::new(),
+        known: Arc::default(),
         served: HashMap::new(),
         refused: HashMap::new(),
     };
@@ -70,7 +69,7 @@ struct Tenants {
     bounds: Bounds,
     metrics: Arc<Metrics>,
     /// The latest version of every Requestor, served or not.
-    known: HashMap<String, Requestor>,
+    known: Arc<HashMap<String, Requestor>>,
     served: HashMap<String, (Source, Arc<RequestorPolicy>)>,
     /// What could not be served, so each refusal is told once.
     refused: HashMap<String, Source>,
@@ -78,63 +77,29 @@ struct Tenants {
 
 impl Tenants {
     async fn run(mut self, api: Api<Requestor>, synced: watch::Sender<bool>) {
-        let mut events = watcher(api, watcher::Config::default())
-            .default_backoff()
-            .boxed();
-        let mut relist: Option<Vec<Requestor>> = None;
+        let known = Published::new(HashMap::new());
+        let changed = Notify::new();
+        let watch = follow(api, &known, || changed.notify_one());
+        tokio::pin!(watch);
         let mut recheck = tokio::time::interval(RECHECK_EVERY);
+        let mut listed = false;
         loop {
             tokio::select! {
-                event = events.next() => {
-                    let Some(event) = event else { return };
-                    match event {
-                        Ok(Event::Init) => relist = Some(Vec::new()),
-                        Ok(Event::InitApply(requestor)) => {
-                            if let Some(all) = relist.as_mut() {
-                                all.push(requestor);
-                            }
-                        }
-                        Ok(Event::InitDone) => {
-                            self.known = relist
-                                .take()
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(|r| (r.name_any(), r))
-                                .collect();
-                            let before = self.served.len();
-                            let known = &self.known;
-                            self.served.retain(|name, _| known.contains_key(name));
-                            self.refused.retain(|name, _| known.contains_key(name));
-                            let changed = (self.served.len() != before) | self.admit_all();
-                            if changed || !*synced.borrow() {
-                                self.publish();
-                            }
-                            synced.send_replace(true);
-                        }
-                        // A change may free or claim paths of others: all are looked at again.
-                        Ok(Event::Apply(requestor)) => {
-                            self.known.insert(requestor.name_any(), requestor);
-                            if self.admit_all() {
-                                self.publish();
-                            }
-                        }
-                        Ok(Event::Delete(requestor)) => {
-                            let name = requestor.name_any();
-                            self.known.remove(&name);
-                            self.refused.remove(&name);
-                            if self.served.remove(&name).is_some() | self.admit_all() {
-                                self.publish();
-                            }
-                        }
-                        Err(e) => tracing::warn!(error = %e, "Requestor watch interrupted; resuming"),
-                    }
-                }
-                _ = recheck.tick() => {
-                    if self.admit_all() {
-                        self.publish();
-                    }
-                }
+                () = &mut watch => return,
+                () = changed.notified() => listed = true,
+                _ = recheck.tick(), if listed => {}
             }
+            self.known = known.load_full();
+            // A change may free or claim paths of others: all are looked at again.
+            let known = Arc::clone(&self.known);
+            let before = self.served.len();
+            self.served.retain(|name, _| known.contains_key(name));
+            self.refused.retain(|name, _| known.contains_key(name));
+            let dropped = self.served.len() != before;
+            if self.admit_all() | dropped || !*synced.borrow() {
+                self.publish();
+            }
+            synced.send_replace(true);
         }
     }
 
@@ -245,4 +210,15 @@ fn secrets_digest(
         }
     }
     digest.finalize().into()
+}
+
+/// Every Requestor by name.
+impl Watched<Requestor> for HashMap<String, Requestor> {
+    fn applied(&mut self, requestor: Requestor) {
+        self.insert(requestor.name_any(), requestor);
+    }
+
+    fn deleted(&mut self, requestor: Requestor) {
+        self.remove(&requestor.name_any());
+    }
 }

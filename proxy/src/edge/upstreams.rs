@@ -1,6 +1,7 @@
 //! Upstream discovery: origins are found by DNS, each answer kept for its TTL but never
 //! longer than a cap (30 s by default), so a region failover shows within the cap. Requests
 //! go round-robin over the addresses, skipping those that recently refused connections.
+//! A request reads published snapshots only; a lookup or a failure publishes a new one.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -8,12 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::config::DnsSettings;
+use crate::published::Published;
+use arc_swap::ArcSwapOption;
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use parking_lot::Mutex;
-
-use crate::config::DnsSettings;
 
 /// How long a previous answer is reused when a lookup fails.
 const STALE_GRACE: Duration = Duration::from_secs(5);
@@ -27,13 +28,13 @@ pub enum UpstreamError {
 }
 
 struct Answer {
-    addrs: Vec<SocketAddr>,
+    ips: Vec<IpAddr>,
     valid_until: Instant,
 }
 
 #[derive(Default)]
 struct Host {
-    answer: Mutex<Option<Arc<Answer>>>,
+    answer: ArcSwapOption<Answer>,
     /// One lookup at a time per host; others wait for its answer.
     refresh: tokio::sync::Mutex<()>,
     next: AtomicUsize,
@@ -42,8 +43,8 @@ struct Host {
 pub struct Upstreams {
     resolver: TokioResolver,
     max_ttl: Duration,
-    hosts: Mutex<HashMap<(String, u16), Arc<Host>>>,
-    unhealthy: Mutex<HashMap<SocketAddr, Instant>>,
+    hosts: Published<HashMap<String, Arc<Host>>>,
+    unhealthy: Published<HashMap<SocketAddr, Instant>>,
 }
 
 impl Upstreams {
@@ -72,8 +73,8 @@ impl Upstreams {
         Ok(Self {
             resolver: builder.build()?,
             max_ttl: settings.max_ttl,
-            hosts: Mutex::new(HashMap::new()),
-            unhealthy: Mutex::new(HashMap::new()),
+            hosts: Published::new(HashMap::new()),
+            unhealthy: Published::new(HashMap::new()),
         })
     }
 
@@ -82,71 +83,66 @@ impl Upstreams {
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(SocketAddr::new(ip, port));
         }
-        let state = Arc::clone(
+        let known = self.hosts.load().get(host).map(Arc::clone);
+        let state = known.unwrap_or_else(|| {
             self.hosts
-                .lock()
-                .entry((host.to_owned(), port))
-                .or_default(),
-        );
-        let answer = self.answer(&state, host, port).await?;
+                .update(|hosts| Arc::clone(hosts.entry(host.to_owned()).or_default()))
+        });
+        let answer = self.answer(&state, host).await?;
         let start = state.next.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
-        let unhealthy = self.unhealthy.lock();
-        let healthy = (0..answer.addrs.len())
-            .map(|i| answer.addrs[(start + i) % answer.addrs.len()])
+        let unhealthy = self.unhealthy.load();
+        let n = answer.ips.len();
+        let addr = |i: usize| SocketAddr::new(answer.ips[(start + i) % n], port);
+        let healthy = (0..n)
+            .map(addr)
             .find(|addr| unhealthy.get(addr).is_none_or(|until| *until <= now));
         // Every address failing recently: try one anyway rather than refuse outright.
-        Ok(healthy.unwrap_or(answer.addrs[start % answer.addrs.len()]))
+        Ok(healthy.unwrap_or_else(|| addr(0)))
     }
 
     /// Skips `addr` for a while after it failed to accept a connection.
     pub fn mark_unhealthy(&self, addr: SocketAddr) {
-        let mut unhealthy = self.unhealthy.lock();
         let now = Instant::now();
-        unhealthy.retain(|_, until| *until > now);
-        unhealthy.insert(addr, now + UNHEALTHY_FOR);
+        self.unhealthy.update(|unhealthy| {
+            unhealthy.retain(|_, until| *until > now);
+            unhealthy.insert(addr, now + UNHEALTHY_FOR);
+        });
     }
 
-    async fn answer(
-        &self,
-        state: &Host,
-        host: &str,
-        port: u16,
-    ) -> Result<Arc<Answer>, UpstreamError> {
-        let fresh = |a: &Option<Arc<Answer>>| {
-            a.as_ref()
+    async fn answer(&self, state: &Host, host: &str) -> Result<Arc<Answer>, UpstreamError> {
+        let fresh = || {
+            state
+                .answer
+                .load_full()
                 .filter(|a| a.valid_until > Instant::now())
-                .map(Arc::clone)
         };
-        if let Some(answer) = fresh(&state.answer.lock()) {
+        if let Some(answer) = fresh() {
             return Ok(answer);
         }
         let _refreshing = state.refresh.lock().await;
-        if let Some(answer) = fresh(&state.answer.lock()) {
+        if let Some(answer) = fresh() {
             return Ok(answer);
         }
         let looked_up = self.resolver.lookup_ip(host).await;
         let answer = match looked_up {
             Ok(lookup) => {
-                let addrs: Vec<SocketAddr> =
-                    lookup.iter().map(|ip| SocketAddr::new(ip, port)).collect();
                 let cap = Instant::now() + self.max_ttl;
                 Arc::new(Answer {
-                    addrs,
+                    ips: lookup.iter().collect(),
                     valid_until: lookup.valid_until().min(cap),
                 })
             }
             Err(e) => {
                 // A name server hiccup should not take the origin down: keep the last
                 // answer a little longer if there is one.
-                let stale = state.answer.lock().clone();
-                if let Some(stale) = stale {
+                if let Some(stale) = state.answer.load_full() {
                     tracing::warn!(host, error = %e, "DNS lookup failed; reusing the last answer");
                     let answer = Arc::new(Answer {
-                        addrs: stale.addrs.clone(),
+                        ips: stale.ips.clone(),
                         valid_until: Instant::now() + STALE_GRACE,
                     });
-                    *state.answer.lock() = Some(Arc::clone(&answer));
+                    state.answer.store(Some(Arc::clone(&answer)));
                     return Ok(answer);
                 }
                 return Err(UpstreamError::Resolve {
@@ -155,13 +151,13 @@ impl Upstreams {
                 });
             }
         };
-        if answer.addrs.is_empty() {
+        if answer.ips.is_empty() {
             return Err(UpstreamError::Resolve {
                 host: host.to_owned(),
                 reason: "no addresses".into(),
             });
         }
-        *state.answer.lock() = Some(Arc::clone(&answer));
+        state.answer.store(Some(Arc::clone(&answer)));
         Ok(answer)
     }
 }

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::journaled::{Journal, JournaledStore};
@@ -148,7 +148,6 @@ fn load(db: &Database) -> Result<State> {
         state.apply_one(Change::PutCode(code));
     }
     let links = txn.open_table(LINKS).map_err(backend)?;
-    state.reserve_links(usize::try_from(links.len().map_err(backend)?).unwrap_or(0));
     for row in links.iter().map_err(backend)? {
         let (_, value) = row.map_err(backend)?;
         let stored: StoredLink = serde_json::from_slice(value.value()).map_err(corrupt)?;

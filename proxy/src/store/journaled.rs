@@ -1,13 +1,14 @@
-//! A store that serves reads from memory and makes each write durable through a journal
-//! before applying it.
+//! A store that serves reads from a published snapshot in memory and makes each write
+//! durable through a journal before publishing the next snapshot.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use parking_lot::{Mutex, RwLock};
 
+use super::rules::{self, DeviceChange};
 use super::state::{Change, State};
-use super::{Counts, LinkKey, Result, Store, StoreError, Versioned};
+use super::{Counts, LinkKey, Result, Store, StoreError, Versioned, new_version};
+use crate::published::Published;
 use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use linkgate_domain::link::DeviceLink;
 use linkgate_domain::time::Timestamp;
@@ -26,10 +27,9 @@ pub struct JournaledStore<J> {
 }
 
 struct Inner<J> {
-    state: RwLock<State>,
-    /// Serialises writers from planning to applying, so a plan's preconditions still hold
-    /// when it is applied.
-    writer: Mutex<()>,
+    /// Writers take turns from planning to publishing, so a plan's preconditions still
+    /// hold when it is applied.
+    state: Published<State>,
     journal: J,
 }
 
@@ -39,8 +39,7 @@ impl<J: Journal> JournaledStore<J> {
     pub(super) fn with_journal(state: State, journal: J) -> Self {
         Self {
             inner: Arc::new(Inner {
-                state: RwLock::new(state),
-                writer: Mutex::new(()),
+                state: Published::new(state),
                 journal,
             }),
         }
@@ -62,6 +61,24 @@ impl<J: Journal> JournaledStore<J> {
 }
 
 impl<J: Journal> JournaledStore<J> {
+    /// Applies the store's rules; `None` when they found nothing to change, otherwise the
+    /// version of the link the change put, if it put one.
+    async fn decide(
+        &self,
+        rule: impl FnOnce(&State) -> Result<Option<DeviceChange>> + Send + 'static,
+    ) -> Result<Option<Option<u64>>> {
+        self.write(Box::new(move |state| {
+            Ok(match rule(state)? {
+                Some(change) => {
+                    let (changes, version) = state.changes(change);
+                    (changes, Some(version))
+                }
+                None => (Vec::new(), None),
+            })
+        }))
+        .await
+    }
+
     /// A write on the calling thread, for callers that are not async (bulk imports).
     pub(super) fn write_blocking(
         &self,
@@ -73,11 +90,14 @@ impl<J: Journal> JournaledStore<J> {
 
 impl<J: Journal> Inner<J> {
     fn write<T>(&self, plan: Plan<'_, T>) -> Result<T> {
-        let _writer = self.writer.lock();
-        let (changes, out) = plan(&self.state.read())?;
+        let turn = self.state.turn();
+        let current = turn.current();
+        let (changes, out) = plan(&current)?;
         if !changes.is_empty() {
             self.journal.commit(&changes)?;
-            self.state.write().apply(changes);
+            let mut next = State::clone(&current);
+            next.apply(changes);
+            turn.publish(next);
         }
         Ok(out)
     }
@@ -86,35 +106,32 @@ impl<J: Journal> Inner<J> {
 #[async_trait]
 impl<J: Journal> Store for JournaledStore<J> {
     fn code(&self, hash: &CodeHash) -> Option<CodeRecord> {
-        self.inner.state.read().code(hash).cloned()
+        let state = self.inner.state.load();
+        rules::View::code(&**state, hash).cloned()
     }
 
     fn link(&self, key: &LinkKey) -> Option<Versioned> {
-        self.inner.state.read().link(key).cloned()
+        self.inner.state.load().link(key).cloned()
     }
 
     fn code_by_device_code(&self, device_code: &CodeHash) -> Option<CodeRecord> {
         self.inner
             .state
-            .read()
+            .load()
             .code_by_device_code(device_code)
             .cloned()
     }
 
     async fn issue_code(&self, code: CodeRecord, now: Timestamp) -> Result<()> {
-        self.write(Box::new(move |s| Ok((s.plan_issue_code(code, now)?, ()))))
+        self.decide(move |s| rules::issue_code(s, code, now).map(Some))
             .await
+            .map(drop)
     }
 
     async fn delete_code(&self, hash: &CodeHash) -> Result<bool> {
         let hash = *hash;
-        self.write(Box::new(move |s| {
-            Ok(match s.plan_delete_code(&hash) {
-                Some(plan) => (plan, true),
-                None => (Vec::new(), false),
-            })
-        }))
-        .await
+        let done = self.decide(move |s| Ok(rules::delete_code(s, &hash)));
+        Ok(done.await?.is_some())
     }
 
     async fn set_code_state(
@@ -124,13 +141,8 @@ impl<J: Journal> Store for JournaledStore<J> {
         awaiting: Option<AwaitingUser>,
     ) -> Result<bool> {
         let hash = *hash;
-        self.write(Box::new(move |s| {
-            Ok(match s.plan_code_state(&hash, state, awaiting) {
-                Some(plan) => (plan, true),
-                None => (Vec::new(), false),
-            })
-        }))
-        .await
+        let done = self.decide(move |s| Ok(rules::set_code_state(s, &hash, state, awaiting)));
+        Ok(done.await?.is_some())
     }
 
     async fn redeem_code(
@@ -140,8 +152,8 @@ impl<J: Journal> Store for JournaledStore<J> {
         link: DeviceLink,
     ) -> Result<u64> {
         let hash = *hash;
-        self.write(Box::new(move |s| s.plan_redeem(&hash, expected, link)))
-            .await
+        let done = self.decide(move |s| rules::redeem(s, &hash, expected, link).map(Some));
+        new_version(done.await?)
     }
 
     async fn exchange_code(
@@ -151,21 +163,20 @@ impl<J: Journal> Store for JournaledStore<J> {
         link: DeviceLink,
     ) -> Result<u64> {
         let hash = *hash;
-        self.write(Box::new(move |s| s.plan_exchange(&hash, expected, link)))
-            .await
+        let done = self.decide(move |s| rules::exchange(s, &hash, expected, link).map(Some));
+        new_version(done.await?)
     }
 
     async fn put_link(&self, expected: Option<u64>, link: DeviceLink) -> Result<u64> {
-        self.write(Box::new(move |s| s.plan_put_link(expected, link)))
-            .await
+        let done = self.decide(move |s| rules::put_link(s, expected, link).map(Some));
+        new_version(done.await?)
     }
 
     async fn delete_link(&self, key: &LinkKey, expected: u64) -> Result<()> {
         let key = key.clone();
-        self.write(Box::new(move |s| {
-            Ok((s.plan_delete_link(&key, expected)?, ()))
-        }))
-        .await
+        self.decide(move |s| rules::revoke(s, &key, expected).map(Some))
+            .await
+            .map(drop)
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<usize> {
@@ -178,6 +189,6 @@ impl<J: Journal> Store for JournaledStore<J> {
     }
 
     fn counts(&self) -> Counts {
-        self.inner.state.read().counts()
+        self.inner.state.load().counts()
     }
 }

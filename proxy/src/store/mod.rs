@@ -10,6 +10,7 @@ mod file;
 mod journaled;
 mod kubernetes;
 mod memory;
+mod rules;
 mod state;
 
 use std::sync::Arc;
@@ -27,11 +28,11 @@ pub use memory::MemoryStore;
 
 /// The key of a device's link: requestor names and device IDs cannot contain `/`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LinkKey(String);
+pub struct LinkKey(Arc<str>);
 
 impl LinkKey {
     pub fn new(requestor: &str, device: &DeviceId) -> Self {
-        Self(format!("{requestor}/{device}"))
+        Self(format!("{requestor}/{device}").into())
     }
 
     pub fn of(link: &DeviceLink) -> Self {
@@ -64,6 +65,11 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The version a link write returned: none means the write found nothing to write over.
+fn new_version(outcome: Option<Option<u64>>) -> Result<u64> {
+    outcome.flatten().ok_or(StoreError::Conflict)
+}
 
 /// The operations the gateway needs from a store. Reads are synchronous and in memory;
 /// writes return only once the change is durable.

@@ -1,46 +1,58 @@
 //! The watched DeviceLinks in memory, indexed by device and by code hash, so that every
-//! read on the request path is a map lookup.
+//! read on the request path is a map lookup in a published snapshot.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use super::object::Entry;
+use imbl::HashMap;
+
+use super::object::{Entry, entry};
+use crate::cluster::Watched;
+use crate::store::rules::View;
 use crate::store::{Counts, LinkKey};
-use linkgate_domain::code::CodeHash;
+use linkgate_domain::code::{CodeHash, CodeRecord};
+use linkgate_domain::time::Timestamp;
 
-#[derive(Default, Debug)]
+/// Cloned in O(1): persistent maps of shared entries.
+#[derive(Clone, Default, Debug)]
 pub struct Index {
-    entries: HashMap<LinkKey, Entry>,
+    entries: HashMap<LinkKey, Arc<Entry>>,
     /// Devices by the hash of the code they show. Codes are drawn at random and checked
     /// against this index, but two proxies can still draw the same code for two devices at
     /// once: such a code then matches neither, and both devices draw again.
-    codes: HashMap<CodeHash, Vec<LinkKey>>,
+    codes: HashMap<CodeHash, Arc<[LinkKey]>>,
     device_codes: HashMap<CodeHash, LinkKey>,
 }
 
 impl Index {
     pub fn get(&self, key: &LinkKey) -> Option<&Entry> {
-        self.entries.get(key)
+        self.entries.get(key).map(Arc::as_ref)
     }
 
-    /// The one device showing this code.
+    /// The device showing this code: the one that drew it, or, when several hold it, the
+    /// one that drew it after every other's had expired (an expired code waits for the
+    /// operator to collect it). Two devices that drew one code at once match neither.
     pub fn by_code(&self, hash: &CodeHash) -> Option<&Entry> {
-        match self.codes.get(hash)?.as_slice() {
-            [key] => self.entries.get(key),
-            _ => None,
+        let holders = self.codes.get(hash)?;
+        let code = |key| {
+            let entry = self.get(key)?;
+            Some((entry, entry.code.as_ref()?))
+        };
+        if let [key] = &**holders {
+            return self.get(key);
         }
-    }
-
-    /// Whether any device other than `key`'s shows this code.
-    pub fn code_held_elsewhere(&self, hash: &CodeHash, key: &LinkKey) -> Option<&Entry> {
-        self.codes
-            .get(hash)?
+        let (newest, drawn) = holders
             .iter()
-            .filter(|k| *k != key)
-            .find_map(|k| self.entries.get(k))
+            .filter_map(code)
+            .max_by_key(|(_, c)| c.issued_at)?;
+        let alone = holders
+            .iter()
+            .filter_map(code)
+            .all(|(e, c)| std::ptr::eq(e, newest) || c.expires_at <= drawn.issued_at);
+        alone.then_some(newest)
     }
 
     pub fn by_device_code(&self, hash: &CodeHash) -> Option<&Entry> {
-        self.entries.get(self.device_codes.get(hash)?)
+        self.get(self.device_codes.get(hash)?)
     }
 
     /// Takes in an object's state, unless an equal or newer version is already known (a
@@ -56,12 +68,15 @@ impl Index {
         let key = entry.key.clone();
         self.unindex(&key);
         if let Some(code) = &entry.code {
-            self.codes.entry(code.hash).or_default().push(key.clone());
+            let holders = self.codes.get(&code.hash).map(|h| h.to_vec());
+            let mut holders = holders.unwrap_or_default();
+            holders.push(key.clone());
+            self.codes.insert(code.hash, holders.into());
             if let Some(device_code) = code.device_code {
                 self.device_codes.insert(device_code, key.clone());
             }
         }
-        self.entries.insert(key, entry);
+        self.entries.insert(key, Arc::new(entry));
     }
 
     /// Forgets a deleted object, unless it was written again after the deletion.
@@ -73,13 +88,15 @@ impl Index {
     }
 
     fn unindex(&mut self, key: &LinkKey) {
-        let Some(code) = self.entries.get(key).and_then(|e| e.code.as_ref()) else {
+        let Some(code) = self.entries.get(key).and_then(|e| e.code.clone()) else {
             return;
         };
-        if let Some(keys) = self.codes.get_mut(&code.hash) {
-            keys.retain(|k| k != key);
-            if keys.is_empty() {
+        if let Some(holders) = self.codes.get(&code.hash) {
+            let others: Vec<LinkKey> = holders.iter().filter(|k| *k != key).cloned().collect();
+            if others.is_empty() {
                 self.codes.remove(&code.hash);
+            } else {
+                self.codes.insert(code.hash, others.into());
             }
         }
         if let Some(device_code) = &code.device_code {
@@ -95,13 +112,54 @@ impl Index {
     }
 }
 
+impl View for Index {
+    fn code(&self, hash: &CodeHash) -> Option<&CodeRecord> {
+        self.by_code(hash)?.code.as_ref()
+    }
+
+    fn code_shown_elsewhere(&self, hash: &CodeHash, device: &LinkKey, now: Timestamp) -> bool {
+        let Some(devices) = self.codes.get(hash) else {
+            return false;
+        };
+        devices
+            .iter()
+            .filter(|k| *k != device)
+            .filter_map(|k| self.get(k)?.code.as_ref())
+            .any(|c| !c.is_expired(now))
+    }
+
+    fn link_version(&self, key: &LinkKey) -> Option<u64> {
+        let entry = self.get(key)?;
+        entry.link.as_ref().map(|_| entry.version)
+    }
+}
+
+impl Watched<linkgate_crds::DeviceLink> for Index {
+    fn applied(&mut self, object: linkgate_crds::DeviceLink) {
+        if let Some(entry) = readable(object) {
+            self.apply(entry);
+        }
+    }
+
+    fn deleted(&mut self, object: linkgate_crds::DeviceLink) {
+        if let Some(entry) = readable(object) {
+            self.remove(&entry.key, entry.version);
+        }
+    }
+}
+
+fn readable(object: linkgate_crds::DeviceLink) -> Option<Entry> {
+    entry(object)
+        .map_err(|e| tracing::warn!(error = %e, "ignoring a DeviceLink"))
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::kubernetes::object::{code_spec, entry, new_object};
-    use linkgate_domain::code::{CodeRecord, CodeState};
+    use linkgate_domain::code::CodeState;
     use linkgate_domain::ids::DeviceId;
-    use linkgate_domain::time::Timestamp;
 
     fn at(device: &str, version: u64, code: Option<u8>) -> Entry {
         let device = DeviceId::parse(device).unwrap();
@@ -164,9 +222,10 @@ mod tests {
         let seven = CodeHash::from_bytes([7; 32]);
         assert!(index.by_code(&seven).is_none());
         let tv = at("tv", 1, None).key;
-        assert!(index.code_held_elsewhere(&seven, &tv).is_some());
+        let now = Timestamp::from_unix_millis(0);
+        assert!(index.code_shown_elsewhere(&seven, &tv, now));
         index.remove(&at("box", 2, None).key, 2);
         assert_eq!(index.by_code(&seven).unwrap().key, tv);
-        assert!(index.code_held_elsewhere(&seven, &tv).is_none());
+        assert!(!index.code_shown_elsewhere(&seven, &tv, now));
     }
 }

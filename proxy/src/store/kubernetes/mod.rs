@@ -13,20 +13,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
-use kube::runtime::watcher::{self, Event};
-use kube::runtime::{WatchStreamExt, watcher::watcher};
 use linkgate_crds::Revision;
-use parking_lot::RwLock;
 use tokio::sync::watch;
 
-use super::{Counts, LinkKey, Result, Store, StoreError, Versioned};
-use crate::cluster::Cluster;
+use super::rules::{self, DeviceChange, Slot};
+use super::{Counts, LinkKey, Result, Store, StoreError, Versioned, new_version};
+use crate::cluster::{Cluster, Watched, follow};
+use crate::published::Published;
 use index::Index;
 use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use linkgate_domain::link::DeviceLink;
-use linkgate_domain::time::{Clock, SystemClock, Timestamp};
+use linkgate_domain::time::{Clock, Timestamp};
 use object::{Entry, code_spec, entry, micro, new_object, write_link};
 
 /// The field manager of the proxies' writes.
@@ -42,7 +40,8 @@ pub struct KubeStore {
     /// Stamped on every write: as the creator's region, and in the write's revision.
     region: String,
     api: Api<linkgate_crds::DeviceLink>,
-    index: Arc<RwLock<Index>>,
+    index: Arc<Published<Index>>,
+    clock: Arc<dyn Clock>,
 }
 
 /// One conditional write of one device's object.
@@ -92,24 +91,35 @@ impl Write {
 
 impl KubeStore {
     /// Starts watching the namespace's DeviceLinks; returns once they are all in memory.
-    pub fn start(cluster: Arc<Cluster>, region: String) -> anyhow::Result<Self> {
+    pub fn start(
+        cluster: Arc<Cluster>,
+        region: String,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let api = Api::namespaced(cluster.client(), cluster.namespace());
-        let index = Arc::new(RwLock::new(Index::default()));
+        let index = Arc::new(Published::new(Index::default()));
         let (synced_tx, synced) = watch::channel(false);
-        cluster.spawn(watch_links(api.clone(), Arc::clone(&index), synced_tx));
+        let (watched, into) = (api.clone(), Arc::clone(&index));
+        cluster.spawn(async move {
+            follow(watched, &into, || {
+                synced_tx.send_replace(true);
+            })
+            .await;
+        });
         cluster.wait_synced(synced, "DeviceLinks")?;
         Ok(Self {
             cluster,
             region,
             api,
             index,
+            clock,
         })
     }
 
     /// Makes the write on the cluster's runtime (so it completes, and lands in memory, even
     /// if the request that asked for it goes away); returns the object's new version.
     async fn commit(&self, mut write: Write) -> Result<Option<u64>> {
-        let now = u64::try_from(SystemClock.now().unix_millis()).unwrap_or_default();
+        let now = u64::try_from(self.clock.now().unix_millis()).unwrap_or_default();
         match &mut write.op {
             Op::Create(object) => {
                 object.spec.origin_region = Some(self.region.clone());
@@ -142,15 +152,20 @@ impl KubeStore {
         object.spec.revision = Some(revision.to_string());
     }
 
-    /// Re-plans and commits a write that names no version of its own until it does not
-    /// collide with another writer.
-    async fn retrying(
+    /// Applies the store's rules to the index and commits the object write they lead to,
+    /// deciding again (on the object as it is now) after losing a race to another writer.
+    /// `None` when the rules found nothing to change, otherwise the object's new version.
+    async fn decide(
         &self,
-        plan: impl Fn(&Index) -> Result<Option<Write>>,
+        rule: impl Fn(&Index) -> Result<Option<DeviceChange>>,
     ) -> Result<Option<Option<u64>>> {
         for _ in 0..WRITE_ROUNDS {
-            let Some(write) = plan(&self.index.read())? else {
-                return Ok(None);
+            let write = {
+                let index = self.index.load();
+                match rule(&index)? {
+                    Some(change) => object_write(&index, change, self.clock.now())?,
+                    None => return Ok(None),
+                }
             };
             match self.commit(write).await {
                 Err(StoreError::Conflict) => continue,
@@ -163,7 +178,7 @@ impl KubeStore {
 
 async fn commit(
     api: &Api<linkgate_crds::DeviceLink>,
-    index: &RwLock<Index>,
+    index: &Published<Index>,
     write: Write,
 ) -> Result<Option<u64>> {
     let params = PostParams {
@@ -184,7 +199,7 @@ async fn commit(
             };
             let outcome = api.delete(&name, &params).await.map(|_| None);
             if outcome.is_ok() {
-                index.write().remove(&key, version);
+                index.update(|i| i.remove(&key, version));
             }
             outcome
         }
@@ -194,7 +209,7 @@ async fn commit(
         Ok(Some(object)) => {
             let entry = entry(object).map_err(|e| StoreError::Backend(e.to_string()))?;
             let version = entry.version;
-            index.write().apply(entry);
+            index.update(|i| i.apply(entry));
             Ok(Some(version))
         }
         Err(kube::Error::Api(status))
@@ -210,61 +225,14 @@ async fn commit(
 /// After losing a race, reads the object as it is now rather than wait for the watch.
 async fn refresh(
     api: &Api<linkgate_crds::DeviceLink>,
-    index: &RwLock<Index>,
+    index: &Published<Index>,
     key: &LinkKey,
     name: &str,
 ) {
     match api.get_opt(name).await {
-        Ok(Some(object)) => match entry(object) {
-            Ok(entry) => index.write().apply(entry),
-            Err(e) => tracing::warn!(error = %e, "ignoring a DeviceLink"),
-        },
-        Ok(None) => index.write().remove(key, u64::MAX),
+        Ok(Some(object)) => index.update(|i| i.applied(object)),
+        Ok(None) => index.update(|i| i.remove(key, u64::MAX)),
         Err(e) => tracing::debug!(error = %e, name, "cannot refresh a DeviceLink"),
-    }
-}
-
-/// Keeps the index in step with the API server, relisting after any gap in the watch.
-async fn watch_links(
-    api: Api<linkgate_crds::DeviceLink>,
-    index: Arc<RwLock<Index>>,
-    synced: watch::Sender<bool>,
-) {
-    let mut events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
-    let mut relist: Option<Index> = None;
-    while let Some(event) = events.next().await {
-        let read = |object: linkgate_crds::DeviceLink| match entry(object) {
-            Ok(entry) => Some(entry),
-            Err(e) => {
-                tracing::warn!(error = %e, "ignoring a DeviceLink");
-                None
-            }
-        };
-        match event {
-            Ok(Event::Init) => relist = Some(Index::default()),
-            Ok(Event::InitApply(object)) => {
-                if let (Some(fresh), Some(entry)) = (relist.as_mut(), read(object)) {
-                    fresh.apply(entry);
-                }
-            }
-            Ok(Event::InitDone) => {
-                *index.write() = relist.take().unwrap_or_default();
-                synced.send_replace(true);
-            }
-            Ok(Event::Apply(object)) => {
-                if let Some(entry) = read(object) {
-                    index.write().apply(entry);
-                }
-            }
-            Ok(Event::Delete(object)) => {
-                if let Some(entry) = read(object) {
-                    index.write().remove(&entry.key, entry.version);
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "DeviceLink watch interrupted; resuming"),
-        }
     }
 }
 
@@ -280,14 +248,48 @@ fn editable(entry: &Entry) -> linkgate_crds::DeviceLink {
     object
 }
 
+/// The object write that makes `change` of the device's object as the index knows it.
+fn object_write(index: &Index, change: DeviceChange, now: Timestamp) -> Result<Write> {
+    let DeviceChange { device, code, link } = change;
+    let entry = index.get(&device);
+    let mut object = match (entry, &code, &link) {
+        (Some(entry), _, _) => editable(entry),
+        (None, Slot::Put(c), _) => new_object(&c.requestor, &c.device),
+        (None, _, Slot::Put(l)) => new_object(&l.requestor, &l.device),
+        (None, _, _) => return Err(StoreError::Conflict),
+    };
+    let spec = &mut object.spec;
+    match code {
+        Slot::Keep => {}
+        Slot::Put(code) => spec.code = Some(code_spec(&code)),
+        Slot::Clear => spec.code = None,
+    }
+    match link {
+        Slot::Keep => {}
+        Slot::Put(link) => {
+            write_link(spec, &link);
+            spec.revoked_at = None;
+        }
+        // The object stays as a tombstone (its users' expiries tell the operator how long)
+        // so that no late copy of the link can bring it back.
+        Slot::Clear => spec.revoked_at = Some(micro(now)),
+    }
+    let empty = spec.code.is_none() && spec.users.is_empty() && spec.revoked_at.is_none();
+    Ok(match entry {
+        None => Write::create(device, object),
+        Some(entry) if empty => Write::delete(entry),
+        Some(entry) => Write::replace(entry, object),
+    })
+}
+
 #[async_trait]
 impl Store for KubeStore {
     fn code(&self, hash: &CodeHash) -> Option<CodeRecord> {
-        self.index.read().by_code(hash)?.code.clone()
+        self.index.load().by_code(hash)?.code.clone()
     }
 
     fn link(&self, key: &LinkKey) -> Option<Versioned> {
-        let index = self.index.read();
+        let index = self.index.load();
         let entry = index.get(key)?;
         Some(Versioned {
             link: Arc::clone(entry.link.as_ref()?),
@@ -296,56 +298,17 @@ impl Store for KubeStore {
     }
 
     fn code_by_device_code(&self, device_code: &CodeHash) -> Option<CodeRecord> {
-        self.index.read().by_device_code(device_code)?.code.clone()
+        self.index.load().by_device_code(device_code)?.code.clone()
     }
 
     async fn issue_code(&self, code: CodeRecord, now: Timestamp) -> Result<()> {
-        let key = LinkKey::new(&code.requestor, &code.device);
-        self.retrying(|index| {
-            let taken = index
-                .code_held_elsewhere(&code.hash, &key)
-                .and_then(|e| e.code.as_ref())
-                .is_some_and(|c| c.hash == code.hash && !c.is_expired(now));
-            if taken {
-                return Err(StoreError::CodeTaken);
-            }
-            // One object per device holds one code: writing it retires the previous one.
-            Ok(Some(match index.get(&key) {
-                Some(entry) => {
-                    let mut object = editable(entry);
-                    object.spec.code = Some(code_spec(&code));
-                    Write::replace(entry, object)
-                }
-                None => {
-                    let mut object = new_object(&code.requestor, &code.device);
-                    object.spec.code = Some(code_spec(&code));
-                    Write::create(key.clone(), object)
-                }
-            }))
-        })
-        .await
-        .map(drop)
+        let issue = |index: &Index| rules::issue_code(index, code.clone(), now).map(Some);
+        self.decide(issue).await.map(drop)
     }
 
     async fn delete_code(&self, hash: &CodeHash) -> Result<bool> {
-        let done = self
-            .retrying(|index| {
-                let Some(entry) = index.by_code(hash) else {
-                    return Ok(None);
-                };
-                let spec = &entry.object.spec;
-                Ok(Some(
-                    if spec.users.is_empty() && spec.revoked_at.is_none() {
-                        Write::delete(entry)
-                    } else {
-                        let mut object = editable(entry);
-                        object.spec.code = None;
-                        Write::replace(entry, object)
-                    },
-                ))
-            })
-            .await?;
-        Ok(done.is_some())
+        let done = self.decide(|index| Ok(rules::delete_code(index, hash)));
+        Ok(done.await?.is_some())
     }
 
     async fn set_code_state(
@@ -354,24 +317,9 @@ impl Store for KubeStore {
         state: CodeState,
         awaiting: Option<AwaitingUser>,
     ) -> Result<bool> {
-        let done = self
-            .retrying(|index| {
-                let Some((entry, code)) = index
-                    .by_code(hash)
-                    .and_then(|e| Some((e, e.code.as_ref()?)))
-                else {
-                    return Ok(None);
-                };
-                let mut object = editable(entry);
-                object.spec.code = Some(code_spec(&CodeRecord {
-                    state,
-                    awaiting: awaiting.clone().map(Box::new),
-                    ..code.clone()
-                }));
-                Ok(Some(Write::replace(entry, object)))
-            })
-            .await?;
-        Ok(done.is_some())
+        let done =
+            self.decide(|index| Ok(rules::set_code_state(index, hash, state, awaiting.clone())));
+        Ok(done.await?.is_some())
     }
 
     async fn redeem_code(
@@ -380,33 +328,9 @@ impl Store for KubeStore {
         expected: Option<u64>,
         link: DeviceLink,
     ) -> Result<u64> {
-        let write = {
-            let index = self.index.read();
-            let found = index
-                .by_code(hash)
-                .and_then(|e| Some((e, e.code.as_ref()?)));
-            let Some((entry, code)) = found.filter(|(_, c)| {
-                c.state.is_redeemable() && c.requestor == link.requestor && c.device == link.device
-            }) else {
-                return Err(StoreError::Conflict);
-            };
-            if entry.link.as_ref().map(|_| entry.version) != expected {
-                return Err(StoreError::Conflict);
-            }
-            let mut object = editable(entry);
-            // A device code still has to learn the outcome: keep the code, marked used.
-            object.spec.code = code.device_code.map(|_| {
-                code_spec(&CodeRecord {
-                    state: CodeState::Redeemed,
-                    awaiting: None,
-                    ..code.clone()
-                })
-            });
-            write_link(&mut object.spec, &link);
-            object.spec.revoked_at = None;
-            Write::replace(entry, object)
-        };
-        self.commit(write).await?.ok_or(StoreError::Conflict)
+        let done =
+            self.decide(|index| rules::redeem(index, hash, expected, link.clone()).map(Some));
+        new_version(done.await?)
     }
 
     async fn exchange_code(
@@ -415,66 +339,19 @@ impl Store for KubeStore {
         expected: Option<u64>,
         link: DeviceLink,
     ) -> Result<u64> {
-        let write = {
-            let index = self.index.read();
-            let entry = index.by_code(hash).filter(|e| {
-                e.code.as_ref().is_some_and(|c| {
-                    c.state == CodeState::Redeemed
-                        && c.requestor == link.requestor
-                        && c.device == link.device
-                })
-            });
-            let Some(entry) = entry else {
-                return Err(StoreError::Conflict);
-            };
-            if entry.link.as_ref().map(|_| entry.version) != expected {
-                return Err(StoreError::Conflict);
-            }
-            let mut object = editable(entry);
-            object.spec.code = None;
-            write_link(&mut object.spec, &link);
-            object.spec.revoked_at = None;
-            Write::replace(entry, object)
-        };
-        self.commit(write).await?.ok_or(StoreError::Conflict)
+        let done =
+            self.decide(|index| rules::exchange(index, hash, expected, link.clone()).map(Some));
+        new_version(done.await?)
     }
 
     async fn put_link(&self, expected: Option<u64>, link: DeviceLink) -> Result<u64> {
-        let write = {
-            let index = self.index.read();
-            let key = LinkKey::of(&link);
-            let entry = index.get(&key);
-            if entry.and_then(|e| e.link.as_ref().map(|_| e.version)) != expected {
-                return Err(StoreError::Conflict);
-            }
-            let mut object = match entry {
-                Some(entry) => editable(entry),
-                None => new_object(&link.requestor, &link.device),
-            };
-            write_link(&mut object.spec, &link);
-            object.spec.revoked_at = None;
-            match entry {
-                Some(entry) => Write::replace(entry, object),
-                None => Write::create(key, object),
-            }
-        };
-        self.commit(write).await?.ok_or(StoreError::Conflict)
+        let done = self.decide(|index| rules::put_link(index, expected, link.clone()).map(Some));
+        new_version(done.await?)
     }
 
-    /// Revokes the link. The object stays as a tombstone (its users' expiries tell the
-    /// operator how long) so that no late copy of the link can bring it back.
     async fn delete_link(&self, key: &LinkKey, expected: u64) -> Result<()> {
-        let write = {
-            let index = self.index.read();
-            let entry = index
-                .get(key)
-                .filter(|e| e.link.is_some() && e.version == expected)
-                .ok_or(StoreError::Conflict)?;
-            let mut object = editable(entry);
-            object.spec.revoked_at = Some(micro(SystemClock.now()));
-            Write::replace(entry, object)
-        };
-        self.commit(write).await.map(drop)
+        let done = self.decide(|index| rules::revoke(index, key, expected).map(Some));
+        done.await.map(drop)
     }
 
     /// The operator collects expired codes and links, once for every proxy.
@@ -483,6 +360,6 @@ impl Store for KubeStore {
     }
 
     fn counts(&self) -> Counts {
-        self.index.read().counts()
+        self.index.load().counts()
     }
 }
