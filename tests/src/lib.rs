@@ -36,18 +36,6 @@ pub fn unthrottled(yaml: &str) -> String {
     )
 }
 
-/// Skips a test whose outside tool is missing, saying why — locally. In CI (`CI` set) it
-/// fails instead, so that a test can never silently not run there.
-pub fn skip(test: &str, reason: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: CI must run this test, but: {reason}"
-    );
-    // Straight to stderr: the test harness captures `eprintln!` of passing tests.
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{test}: skipped, {reason}");
-}
-
 /// The backend API key of the demo requestor.
 pub const DEMO_KEY: &str = "demo-backend-key";
 
@@ -150,12 +138,15 @@ pub fn free_port() -> SocketAddr {
     panic!("no free loopback port between {LOW} and {}", LOW + SPAN)
 }
 
-/// A running gateway.
+/// A running gateway. It is started on port 0 and reports the ports it chose; a restart
+/// keeps them.
 pub struct Gateway {
     child: Option<Child>,
     pub api: SocketAddr,
     pub admin: SocketAddr,
     data: TempDir,
+    /// Where the gateway writes its addresses.
+    addresses: TempDir,
     /// The configuration file, in a directory of its own.
     config: Option<(TempDir, PathBuf)>,
     /// Environment variables set for the process beyond the test's own.
@@ -198,11 +189,13 @@ impl Gateway {
         env: Vec<(String, std::ffi::OsString)>,
     ) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
         let mut gateway = Self {
             child: None,
-            api: free_port(),
-            admin: free_port(),
+            api: any_port,
+            admin: any_port,
             data,
+            addresses: tempfile::tempdir().expect("temp dir"),
             config,
             env,
             http: reqwest::Client::new(),
@@ -220,12 +213,16 @@ impl Gateway {
     }
 
     async fn spawn(&mut self) {
+        let addresses = self.addresses.path().join("addresses.json");
+        let _ = std::fs::remove_file(&addresses);
         let mut command = Command::new(proxy_binary());
         command
             .arg("--listen")
             .arg(self.api.to_string())
             .arg("--admin")
             .arg(self.admin.to_string())
+            .arg("--addresses-file")
+            .arg(&addresses)
             .arg("--data-dir")
             .arg(self.data.path())
             .arg("--grace-period-seconds")
@@ -240,7 +237,41 @@ impl Gateway {
         }
         let child = command.spawn().expect("start linkgate-proxy");
         self.child = Some(child);
+        self.wait_bound(&addresses).await;
         self.wait_ready().await;
+    }
+
+    /// Reads the addresses the gateway reports once its listeners are settled.
+    async fn wait_bound(&mut self, addresses: &Path) {
+        let deadline = Instant::now() + START_PATIENCE;
+        let reported = loop {
+            if let Ok(bytes) = std::fs::read(addresses) {
+                break serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .expect("the addresses file is JSON");
+            }
+            self.assert_running(deadline);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let addr = |name: &str| -> SocketAddr {
+            let addr = reported[name].as_str().expect("an address");
+            addr.parse().expect("a socket address")
+        };
+        self.api = addr("api");
+        self.admin = addr("admin");
+    }
+
+    fn assert_running(&mut self, deadline: Instant) {
+        if let Some(status) = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+        {
+            panic!("linkgate-proxy exited during start: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "linkgate-proxy not ready in time"
+        );
     }
 
     async fn wait_ready(&mut self) {
@@ -252,17 +283,7 @@ impl Gateway {
             {
                 return;
             }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("linkgate-proxy exited during start: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "linkgate-proxy not ready in time"
-            );
+            self.assert_running(deadline);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -58,20 +58,19 @@ pub struct Reserved {
 }
 
 impl ExternalProvider {
-    /// The interceptor's address, to configure the gateway with; `None` (after saying why)
-    /// when the provider package is missing outside CI.
-    pub async fn reserve(test: &str) -> Option<Reserved> {
+    /// The interceptor's address, to configure the gateway with.
+    pub async fn reserve() -> Reserved {
         let dir = package_dir();
-        if !dir.join("node_modules/oidc-provider").is_dir() {
-            let reason = format!("no {} (run .ci/setup)", dir.join("node_modules").display());
-            crate::skip(test, &reason);
-            return None;
-        }
+        assert!(
+            dir.join("node_modules/oidc-provider").is_dir(),
+            "no {}: run .ci/setup",
+            dir.join("node_modules").display()
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
         let issuer = format!("http://{}", listener.local_addr().expect("an address"));
-        Some(Reserved { listener, issuer })
+        Reserved { listener, issuer }
     }
 }
 

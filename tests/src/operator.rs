@@ -1,4 +1,4 @@
-//! Starts the real `linkgate-operator` binary against the test API server (`KUBECONFIG`),
+//! Starts the real `linkgate-operator` binary against the test API server,
 //! confined to one test's namespace: it watches only that namespace and elects its leader
 //! with a Lease there, so tests running side by side never meet.
 
@@ -87,9 +87,11 @@ impl Operator {
 
     async fn spawn(&mut self) {
         let mut command = Command::new(crate::operator_binary());
-        if let Some(kubeconfig) = &self.kubeconfig {
-            command.env("KUBECONFIG", kubeconfig);
-        }
+        let kubeconfig = self.kubeconfig.as_deref();
+        command.env(
+            "KUBECONFIG",
+            kubeconfig.unwrap_or(crate::kube::kubeconfig()),
+        );
         let child = command
             .args(["--admin", &self.admin.to_string()])
             .args(["--namespace", &self.namespace])

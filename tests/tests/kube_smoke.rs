@@ -10,9 +10,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn crds_objects_status_validation_and_leases() {
-    let Some(client) = linkgate_tests::kube::client("kube_smoke").await else {
-        return;
-    };
+    let client = linkgate_tests::kube::client().await;
     linkgate_tests::kube::install_crds(&client).await;
     let ns = linkgate_tests::kube::create_namespace(&client, "smoke").await;
     let namespaces: Api<Namespace> = Api::all(client.clone());

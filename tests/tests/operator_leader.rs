@@ -15,11 +15,11 @@ use serde_json::json;
 /// The operator's default Lease name.
 const LEASE: &str = "linkgate-operator";
 
-async fn setup(test: &str) -> Option<(Client, String)> {
-    let client = linkgate_tests::kube::client(test).await?;
+async fn setup() -> (Client, String) {
+    let client = linkgate_tests::kube::client().await;
     linkgate_tests::kube::install_crds(&client).await;
     let ns = linkgate_tests::kube::create_namespace(&client, "leader").await;
-    Some((client, ns))
+    (client, ns)
 }
 
 /// Who the Lease names, once it names someone.
@@ -42,9 +42,7 @@ async fn held_by(leases: &Api<Lease>, identity: &str) {
 
 #[tokio::test]
 async fn one_replica_leads_and_another_takes_over_when_it_dies() {
-    let Some((client, ns)) = setup("operator_leader").await else {
-        return;
-    };
+    let (client, ns) = setup().await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
     let links: Api<DeviceLink> = Api::namespaced(client, &ns);
     let mut replicas = [
@@ -84,9 +82,7 @@ async fn one_replica_leads_and_another_takes_over_when_it_dies() {
 
 #[tokio::test]
 async fn a_leader_that_stops_hands_over_at_once() {
-    let Some((client, ns)) = setup("operator_leader").await else {
-        return;
-    };
+    let (client, ns) = setup().await;
     let leases: Api<Lease> = Api::namespaced(client, &ns);
     let mut leader = Operator::start(&ns, "operator-a").await;
     held_by(&leases, "operator-a").await;
@@ -105,9 +101,7 @@ async fn a_leader_that_stops_hands_over_at_once() {
 
 #[tokio::test]
 async fn a_restart_loses_nothing() {
-    let Some((client, ns)) = setup("operator_leader").await else {
-        return;
-    };
+    let (client, ns) = setup().await;
     let links: Api<DeviceLink> = Api::namespaced(client, &ns);
     let mut operator = Operator::start(&ns, "operator-a").await;
     create(&links, "kept", json!({"users": [user("alice", 3600.0)]})).await;

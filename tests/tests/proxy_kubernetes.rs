@@ -28,8 +28,8 @@ const PROXY_ROLE: &str = include_str!("../../charts/linkgate/rbac/proxy-role.yam
 
 /// A namespace with the `demo` Requestor and two proxies serving it, running as a
 /// ServiceAccount with only the proxies' Role, or `None` without an API server.
-async fn fleet(test: &str) -> Option<Fleet> {
-    let client = linkgate_tests::kube::client(test).await?;
+async fn fleet() -> Fleet {
+    let client = linkgate_tests::kube::client().await;
     linkgate_tests::kube::install_crds(&client).await;
     let namespace = linkgate_tests::kube::create_namespace(&client, "proxies").await;
     linkgate_tests::kube::create_demo_requestor(
@@ -60,13 +60,13 @@ async fn fleet(test: &str) -> Option<Fleet> {
         Gateway::with_config_env(&config, env()).await,
         Gateway::with_config_env(&config, env()).await,
     ];
-    Some(Fleet {
+    Fleet {
         client,
         as_proxy,
         namespace,
         proxies,
         _kubeconfig: kubeconfig,
-    })
+    }
 }
 
 impl Fleet {
@@ -142,9 +142,7 @@ async fn link_when_seen(gw: &Gateway, code: &str, user: &str) -> serde_json::Val
 
 #[tokio::test]
 async fn a_limit_turned_off_in_a_requestor_stays_off() {
-    let Some(fleet) = fleet("proxy_kubernetes_limit_off").await else {
-        return;
-    };
+    let fleet = fleet().await;
     // The API server drops a null, so a limit with a default is turned off with `off: true`,
     // and that is what it keeps.
     let requestors: Api<Requestor> = Api::namespaced(fleet.client.clone(), &fleet.namespace);
@@ -164,9 +162,7 @@ async fn a_limit_turned_off_in_a_requestor_stays_off() {
 
 #[tokio::test]
 async fn a_link_made_through_one_proxy_serves_on_the_other_and_survives_restarts() {
-    let Some(mut fleet) = fleet("proxy_kubernetes_link").await else {
-        return;
-    };
+    let mut fleet = fleet().await;
     let [a, b] = &fleet.proxies;
     let code = a.issue_code("demo", "living-room-tv").await;
     link_when_seen(b, &code, "alice").await;
@@ -230,9 +226,7 @@ async fn a_link_made_through_one_proxy_serves_on_the_other_and_survives_restarts
 
 #[tokio::test]
 async fn the_proxies_role_reads_requestors_and_writes_devicelinks_only() {
-    let Some(fleet) = fleet("proxy_kubernetes_rbac").await else {
-        return;
-    };
+    let fleet = fleet().await;
     let ns = &fleet.namespace;
     let forbidden = |e: kube::Error| matches!(e, kube::Error::Api(s) if s.code == 403);
     let secrets: Api<k8s_openapi::api::core::v1::Secret> =
@@ -274,9 +268,7 @@ async fn the_proxies_role_reads_requestors_and_writes_devicelinks_only() {
 
 #[tokio::test]
 async fn two_proxies_racing_for_one_code_link_it_exactly_once() {
-    let Some(fleet) = fleet("proxy_kubernetes_race").await else {
-        return;
-    };
+    let fleet = fleet().await;
     let [a, b] = &fleet.proxies;
     for round in 0..5 {
         let device = format!("race-{round}");
@@ -321,9 +313,7 @@ async fn two_proxies_racing_for_one_code_link_it_exactly_once() {
 
 #[tokio::test]
 async fn deleting_a_devicelink_or_changing_the_requestor_applies_on_every_proxy() {
-    let Some(fleet) = fleet("proxy_kubernetes_revoke").await else {
-        return;
-    };
+    let fleet = fleet().await;
     let [a, b] = &fleet.proxies;
     let code = a.issue_code("demo", "den-tv").await;
     link_when_seen(a, &code, "carol").await;
@@ -357,9 +347,7 @@ async fn deleting_a_devicelink_or_changing_the_requestor_applies_on_every_proxy(
 
 #[tokio::test]
 async fn a_device_s_tokens_work_on_every_proxy_and_kubectl_delete_revokes_them() {
-    let Some(fleet) = fleet("proxy_kubernetes_device_tokens").await else {
-        return;
-    };
+    let fleet = fleet().await;
     let [a, b] = &fleet.proxies;
     let (code, secret) = a.issue_code_with_secret("demo", "study-tv").await;
     link_when_seen(a, &code, "erin").await;
@@ -404,9 +392,7 @@ async fn until_status(gw: &Gateway, device: &str, token: &str, expected: u16) {
 
 #[tokio::test]
 async fn a_link_held_for_approval_is_kept_in_its_devicelink_and_approved_on_another_proxy() {
-    let Some(mut fleet) = fleet("proxy_kubernetes_approval").await else {
-        return;
-    };
+    let mut fleet = fleet().await;
     let backend = AccountBackend::start().await;
     backend.reply(Reply::Answer(json!("pending"))).await;
     Api::<Requestor>::namespaced(fleet.client.clone(), &fleet.namespace)

@@ -18,10 +18,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn links_and_revocations_reach_every_region_and_stale_copies_do_not_undo_them() {
-    // Runs where the Kubernetes tests run, on API servers of its own.
-    if linkgate_tests::kube::client("replication").await.is_none() {
-        return;
-    }
+    // On API servers of its own.
     let regions = regions::start(&["a", "b", "c"]).await;
     let (a, b, c) = (&regions[0], &regions[1], &regions[2]);
 
@@ -132,12 +129,6 @@ async fn links_and_revocations_reach_every_region_and_stale_copies_do_not_undo_t
 
 #[tokio::test]
 async fn one_link_written_in_two_regions_at_once_ends_the_same_everywhere() {
-    if linkgate_tests::kube::client("replication_conflict")
-        .await
-        .is_none()
-    {
-        return;
-    }
     let regions = regions::start(&["a", "b", "c"]).await;
     let (a, b) = (&regions[0], &regions[1]);
 

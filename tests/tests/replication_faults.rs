@@ -39,12 +39,6 @@ async fn revoke(region: &Region, name: &str) {
 
 #[tokio::test]
 async fn a_region_down_during_links_and_revocations_converges_when_back() {
-    if linkgate_tests::kube::client("replication_partition")
-        .await
-        .is_none()
-    {
-        return;
-    }
     let mut regions = regions::start(&["a", "b", "c"]).await;
     write(&regions[0], "before", "alice").await;
     converged(&regions).await;
@@ -76,12 +70,6 @@ async fn a_region_down_during_links_and_revocations_converges_when_back() {
 
 #[tokio::test]
 async fn an_operator_killed_while_pushing_loses_nothing() {
-    if linkgate_tests::kube::client("replication_killed")
-        .await
-        .is_none()
-    {
-        return;
-    }
     const LINKS: usize = 300;
     let mut regions = regions::start(&["a", "b"]).await;
     let a = &regions[0];

@@ -91,12 +91,6 @@ async fn until_authn(gw: &Gateway, device: &str, status: u16) -> Duration {
 
 #[tokio::test]
 async fn a_device_linked_in_one_region_is_served_in_every_region_until_unlinked() {
-    if linkgate_tests::kube::client("replication_proxies")
-        .await
-        .is_none()
-    {
-        return;
-    }
     let regions = regions::start(&["a", "b", "c"]).await;
     create_demo_requestor(
         &regions[0].client,
