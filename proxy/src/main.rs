@@ -113,6 +113,10 @@ fn parse_backend(s: &str) -> Result<StoreBackend, String> {
     }
 }
 
+/// The allocator the gateway was measured with (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

@@ -40,6 +40,10 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// The gateway's allocator, so that the memory measured is the gateway's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, dir, links] = args.as_slice()
