@@ -274,12 +274,15 @@ impl Gateway {
         );
     }
 
+    /// Ready, and the API listening too: Pingora binds each service's listeners as it starts
+    /// that service, so the admin port can answer a moment before the API port accepts.
     async fn wait_ready(&mut self) {
         let deadline = Instant::now() + START_PATIENCE;
         let url = format!("http://{}/readyz", self.admin);
         loop {
             if let Ok(r) = self.http.get(&url).send().await
                 && r.status().is_success()
+                && tokio::net::TcpStream::connect(self.api).await.is_ok()
             {
                 return;
             }

@@ -31,8 +31,8 @@ use object::{Entry, code_spec, entry, micro, new_object, write_link};
 const FIELD_MANAGER: &str = "linkgate-proxy";
 /// How long a write may take before it is reported as failed (and not acknowledged).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often a write without a version of its own (a new code) is re-planned after
-/// losing a race.
+/// How often a write is decided again after losing a race (one naming a version the
+/// object has moved past is then refused by the rules at once).
 const WRITE_ROUNDS: usize = 5;
 
 pub struct KubeStore {
