@@ -144,13 +144,12 @@ impl ClientKey {
         now: Timestamp,
         ttl_seconds: u32,
     ) -> String {
-        let iat = now.unix_millis() / 1000;
         let claims = AccessClaims {
             iss: ISSUER.into(),
             aud: requestor.into(),
             sub: client.into(),
-            iat,
-            exp: iat + i64::from(ttl_seconds),
+            iat: now.unix_secs(),
+            exp: now.unix_secs_ceil() + i64::from(ttl_seconds),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.signing)
             .expect("HS256 signing does not fail")

@@ -135,8 +135,8 @@ impl DeviceTokenKey {
             dev: device.into(),
             fam: credential.family.clone(),
             seq: (kind == TokenKind::Refresh).then_some(credential.refresh_seq),
-            iat: now.unix_millis() / 1000,
-            exp: expires.unix_millis() / 1000,
+            iat: now.unix_secs(),
+            exp: expires.unix_secs_ceil(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.signing)
             .expect("HS256 signing does not fail")
@@ -216,6 +216,26 @@ mod tests {
         assert_eq!(claims.seq, None, "access tokens carry no refresh sequence");
         assert_eq!(
             key.verify(TokenKind::Access, &token, at(1060)),
+            Err(DeviceTokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn a_token_issued_mid_second_lives_its_whole_lifetime() {
+        let key = DeviceTokenKey::new([1; 32]);
+        let ms = Timestamp::from_unix_millis;
+        // Issued at 10.9 s for one second: `exp` in whole seconds must not end it at 11 s.
+        let token = key.issue(
+            TokenKind::Access,
+            "demo",
+            "tv",
+            &credential(1),
+            ms(10_900),
+            ms(11_900),
+        );
+        assert!(key.verify(TokenKind::Access, &token, ms(11_850)).is_ok());
+        assert_eq!(
+            key.verify(TokenKind::Access, &token, ms(12_000)),
             Err(DeviceTokenError::Expired)
         );
     }

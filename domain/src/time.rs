@@ -16,6 +16,17 @@ impl Timestamp {
         self.0
     }
 
+    /// Whole seconds since the epoch, rounded down: a JWT `iat`.
+    pub const fn unix_secs(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+
+    /// Whole seconds since the epoch, rounded up: a JWT `exp` (whole seconds) that never ends
+    /// a token before the lifetime it was announced with.
+    pub const fn unix_secs_ceil(self) -> i64 {
+        self.0.div_euclid(1000) + (self.0.rem_euclid(1000) > 0) as i64
+    }
+
     /// Saturating: a TTL can never wrap a timestamp around.
     pub fn after(self, ttl: Duration) -> Self {
         let millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);

@@ -88,8 +88,10 @@ pub fn plan(
     };
     let new_key = change.map(|change| {
         let skew = i64::try_from(clock_skew.as_secs()).unwrap_or(i64::MAX);
+        // A token's `exp` is rounded up to the whole second after its issue time plus TTL.
         let retire_at = Time(seconds(
             now.as_second()
+                .saturating_add(1)
                 .saturating_add(i64::from(policy.ttl_seconds))
                 .saturating_add(skew),
         ));
@@ -233,7 +235,8 @@ mod tests {
         let p = run(std::slice::from_ref(&old), &stored(&[&old]), now);
         let new = format!("acme-{now}");
         assert_eq!(p.new_key, Some((new.clone(), KeyChange::Rotated)));
-        let retire = now + 420 + 60;
+        // Issued up to a second after `now`, living 420 s, on a clock up to 60 s ahead.
+        let retire = now + 1 + 420 + 60;
         assert_eq!(
             p.keys,
             vec![

@@ -178,7 +178,8 @@ async fn link_authorize_media_token_and_the_verifier_accepts_only_the_genuine_to
         "{out}"
     );
 
-    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    // The 3 s token's `exp` is whole seconds, rounded up: gone 4 s after issue at the latest.
+    tokio::time::sleep(Duration::from_millis(4_100)).await;
     let (code, out) = verify(&jwks_path, "tv", "news", &token);
     assert_eq!(code, 1);
     assert!(out.contains("expired"), "{out}");

@@ -159,7 +159,7 @@ async fn managed_keys_are_made_rotated_retired_and_healed() {
     );
 
     // Fast rotation: a new key signs while the old one is still listed until its tokens
-    // (1 s) and the clock skew (1 s) are over.
+    // (1 s, to the next whole second) and the clock skew (1 s) are over.
     let fast = json!({"spec": {"mediaTokens": {"ttlSeconds": 1, "keyRotationSeconds": 2}}});
     requestors
         .patch(NAME, &PatchParams::default(), &Patch::Merge(&fast))
@@ -178,8 +178,8 @@ async fn managed_keys_are_made_rotated_retired_and_healed() {
     let retire_at = rotated[old].retire_at.as_ref().unwrap().0;
     assert_eq!(
         retire_at.as_second(),
-        successor.created_at.0.as_second() + 1 + 1,
-        "retires after a token's lifetime and the clock skew: {rotated:?}"
+        successor.created_at.0.as_second() + 1 + 1 + 1,
+        "retires after a token's lifetime (to the next second) and the clock skew: {rotated:?}"
     );
     eventually("a KeyRotated Event", async || {
         (events(&client, &ns, "KeyRotated").await > 0).then_some(())

@@ -287,8 +287,8 @@ impl Entitlements {
             dev: device.to_string(),
             res: resource.to_owned(),
             mvpd: Some(authz.mvpd.clone()),
-            iat: now.unix_millis() / 1000,
-            exp: now.after(p.media_token_ttl).unix_millis() / 1000,
+            iat: now.unix_secs(),
+            exp: now.after(p.media_token_ttl).unix_secs_ceil(),
             jti: uuid::Uuid::new_v4().to_string(),
         };
         let token = p.media_keys.sign(&claims).ok_or(Error::NoSigningKey)?;
