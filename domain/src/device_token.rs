@@ -150,8 +150,16 @@ impl DeviceTokenKey {
         token: &str,
         now: Timestamp,
     ) -> Result<DeviceClaims, DeviceTokenError> {
+        let claims = self.decode(kind, token)?;
+        claims.live_at(now)?;
+        Ok(claims)
+    }
+
+    /// The claims of a token of `kind` signed here, live or not: what a verified token's
+    /// memory keeps (`live_at` is checked on every use).
+    pub fn decode(&self, kind: TokenKind, token: &str) -> Result<DeviceClaims, DeviceTokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
-        // Checked below, against the injected clock.
+        // Checked by `live_at`, against the injected clock.
         validation.validate_exp = false;
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
@@ -161,10 +169,17 @@ impl DeviceTokenKey {
         if claims.iss != ISSUER || claims.typ != kind {
             return Err(DeviceTokenError::Invalid);
         }
-        if now.unix_millis() >= claims.exp.saturating_mul(1000) {
+        Ok(claims)
+    }
+}
+
+impl DeviceClaims {
+    /// Whether the token is still within its lifetime at `now`.
+    pub fn live_at(&self, now: Timestamp) -> Result<(), DeviceTokenError> {
+        if now.unix_millis() >= self.exp.saturating_mul(1000) {
             return Err(DeviceTokenError::Expired);
         }
-        Ok(claims)
+        Ok(())
     }
 }
 

@@ -15,3 +15,4 @@ pub mod reload;
 pub mod service;
 pub mod store;
 pub mod test_mvpd;
+pub mod verified;

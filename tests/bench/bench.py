@@ -13,7 +13,8 @@ import tempfile
 import time
 import urllib.request
 
-WRK = ["wrk", "-t1", "-c32", "--latency"]
+# Load shapes: one client thread with 32 connections, and two with 256, so the curve is compared.
+SHAPES = [("wrk -t1 -c32", ["-t1", "-c32"]), ("wrk -t2 -c256", ["-t2", "-c256"])]
 BACKEND_KEY = "bench-backend-key"
 DEMO_KEY_PEM = open(os.path.join(os.path.dirname(__file__), "bench-key.pem")).read()
 
@@ -96,6 +97,8 @@ def main():
     ap.add_argument("--bin-dir", required=True)
     ap.add_argument("--quick", action="store_true", help="2 s runs, 1 round, 100k links")
     ap.add_argument("--out", help="also write the table to this file")
+    ap.add_argument("--profile", action="store_true",
+                    help="also sample linkgate and bare Pingora with perf under load, print the top of each profile")
     args = ap.parse_args()
     duration = "2s" if args.quick else "5s"
     rounds = 1 if args.quick else 3
@@ -117,7 +120,7 @@ def main():
             f.write(nginx_conf(tmp, "proxy",
                 f"listen 127.0.0.1:{ports['nginx']}; location / {{ proxy_pass http://origin; proxy_http_version 1.1; "
                 f"proxy_set_header Connection \"\"; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }}",
-                upstream=f"upstream origin {{ server 127.0.0.1:{ports['origin']}; keepalive 64; }}"))
+                upstream=f"upstream origin {{ server 127.0.0.1:{ports['origin']}; keepalive 512; }}"))
         with open(os.path.join(tmp, "haproxy.cfg"), "w") as f:
             f.write(HAPROXY.format(port=ports["haproxy"], origin=ports["origin"]))
         with open(os.path.join(tmp, "linkgate.yaml"), "w") as f:
@@ -152,7 +155,7 @@ def main():
             # (group, name, port-of-process, url, headers)
             ("proxy", "bare Pingora passthrough", "bare", f"http://127.0.0.1:{ports['bare']}/seg.ts", []),
             ("proxy", "linkgate edge (throttle + XFF + token check)", "linkgate", f"{api}/content/seg.ts", [f"X-Media-Token: {token}"]),
-            ("proxy", "nginx proxy_pass (keepalive 64)", "nginx", f"http://127.0.0.1:{ports['nginx']}/seg.ts", []),
+            ("proxy", "nginx proxy_pass (keepalive 512)", "nginx", f"http://127.0.0.1:{ports['nginx']}/seg.ts", []),
             ("proxy", "haproxy (http-reuse always)", "haproxy", f"http://127.0.0.1:{ports['haproxy']}/seg.ts", []),
             ("local", "nginx return 200", "origin", f"http://127.0.0.1:{ports['origin']}/", []),
             ("local", "bare Pingora answering in request_filter", "answer", f"http://127.0.0.1:{ports['answer']}/", []),
@@ -160,22 +163,28 @@ def main():
             ("local", "linkgate authorize (cached decision)", "linkgate", f"{api}/api/v1/authorize?{q}&resource=news", as_device),
             ("local", "linkgate media token (signs each)", "linkgate", f"{api}/api/v1/tokens/media?{q}&resource=news", as_device),
         ]
-        results = {t[1]: [] for t in targets}
+        results = {(shape, t[1]): [] for shape, _ in SHAPES for t in targets}
         for r in range(rounds):
+            for shape, load in SHAPES:
+                for group, name, proc, url, headers in targets:
+                    pids = family(procs[proc].pid)
+                    cpu0 = cpu_seconds(pids)
+                    res = parse_wrk(wrk(load, duration, headers, url))
+                    res["cpu_us"] = (cpu_seconds(pids) - cpu0) * 1e6 / max(res["requests"], 1)
+                    results[(shape, name)].append(res)
+                    print(f"round {r + 1}, {shape}: {name}: {res['rps']:.0f} req/s, p99 {res['p99']:.2f} ms"
+                          + (f", {res['non2xx']} non-2xx" if res["non2xx"] else ""), file=sys.stderr)
+        profiles = []
+        if args.profile:
             for group, name, proc, url, headers in targets:
-                pids = family(procs[proc].pid)
-                cpu0 = cpu_seconds(pids)
-                argv = WRK + ["-d", duration] + sum((["-H", h] for h in headers), []) + [url]
-                out = subprocess.run(argv, capture_output=True, text=True, timeout=120).stdout
-                res = parse_wrk(out)
-                res["cpu_us"] = (cpu_seconds(pids) - cpu0) * 1e6 / max(res["requests"], 1)
-                results[name].append(res)
-                print(f"round {r + 1}: {name}: {res['rps']:.0f} req/s, p99 {res['p99']:.2f} ms"
-                      + (f", {res['non2xx']} non-2xx" if res["non2xx"] else ""), file=sys.stderr)
+                if proc in ("bare", "answer", "linkgate") and "media token" not in name:
+                    profiles.append((name, profile(procs[proc].pid, tmp, SHAPES[0][1], headers, url)))
 
         store = json.loads(subprocess.run([os.path.join(args.bin_dir, "store-bench"), str(links)],
                                           capture_output=True, text=True, timeout=900, check=True).stdout)
         table = render(targets, results, store, rounds, duration)
+        for name, top in profiles:
+            table += f"\n### {name}\n\n```\n{top}```\n"
         print(table)
         if args.out:
             open(args.out, "w").write(table)
@@ -190,26 +199,51 @@ def main():
                 p.kill()
 
 
+def wrk(load, duration, headers, url):
+    argv = ["wrk", *load, "--latency", "-d", duration] + sum((["-H", h] for h in headers), []) + [url]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120).stdout
+
+
+def profile(pid, tmp, load, headers, url, seconds=4):
+    """Samples `pid` with perf while wrk loads it: where its CPU goes, by binary and by function
+    (self time, the top entries)."""
+    data = os.path.join(tmp, f"perf-{pid}.data")
+    perf = subprocess.Popen(["perf", "record", "-q", "-F", "1999", "-p", str(pid), "-o", data,
+                             "--", "sleep", str(seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wrk(load, f"{seconds + 1}s", headers, url)
+    perf.wait(timeout=60)
+    top = ""
+    for sort, limit in (("dso", "2"), ("symbol", "1.2")):
+        out = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio", "--sort", sort,
+                              "--percent-limit", limit], capture_output=True, text=True, timeout=300).stdout
+        top += "".join(line[:110].rstrip() + "\n" for line in out.splitlines() if line.strip() and not line.startswith("#"))
+        top += "\n"
+    return top
+
+
 def med(rows, key):
     return statistics.median(r[key] for r in rows)
 
 
 def render(targets, results, store, rounds, duration):
-    lines = [
-        f"wrk -t1 -c32 -d{duration} --latency, {rounds} interleaved round(s), medians; one worker per server.",
-        "",
-        "| front | req/s | p50 ms | p99 ms | vs baseline req/s | p99 vs baseline | server CPU µs/req | non-2xx |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    base = {}
-    for group, name, *_ in targets:
-        rows = results[name]
-        rps, p50, p99, cpu = med(rows, "rps"), med(rows, "p50"), med(rows, "p99"), med(rows, "cpu_us")
-        if group not in base:
-            base[group] = (rps, p99)
-        brps, bp99 = base[group]
-        bad = sum(r["non2xx"] for r in rows)
-        lines.append(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / brps:.2f}× | {p99 - bp99:+.2f} ms | {cpu:.1f} | {bad} |")
+    lines = [f"{rounds} interleaved round(s) of {duration} per front and load shape, medians; one worker per server."]
+    for shape, _ in SHAPES:
+        lines += [
+            "",
+            f"**{shape}**",
+            "",
+            "| front | req/s | p50 ms | p99 ms | vs baseline req/s | p99 vs baseline | server CPU µs/req | non-2xx |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        base = {}
+        for group, name, *_ in targets:
+            rows = results[(shape, name)]
+            rps, p50, p99, cpu = med(rows, "rps"), med(rows, "p50"), med(rows, "p99"), med(rows, "cpu_us")
+            if group not in base:
+                base[group] = (rps, p99)
+            brps, bp99 = base[group]
+            bad = sum(r["non2xx"] for r in rows)
+            lines.append(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / brps:.2f}× | {p99 - bp99:+.2f} ms | {cpu:.1f} | {bad} |")
     lines += [
         "",
         f"Embedded store with {store['links']:,} links: bulk import {store['import_s']:.1f} s, "

@@ -8,7 +8,6 @@ mod live;
 mod local;
 mod plan;
 mod throttle;
-mod tokens;
 mod upstreams;
 mod uri;
 
@@ -28,18 +27,22 @@ pub use upstreams::Upstreams;
 
 use crate::api::{Api, ApiError, ApiRequest, error_response, refusal_response};
 use crate::metrics::Metrics;
+use crate::verified::Verified;
 use linkgate_domain::access::{client_ip, forwarded_entries};
 use linkgate_domain::media_token::{MediaClaims, TokenError};
 use linkgate_domain::requestor::RequestorPolicy;
 use linkgate_domain::time::Clock;
 use throttle::retry_after_secs;
-use tokens::VerifiedTokens;
+
+/// Bound on remembered media tokens (a few hundred bytes each).
+const VERIFIED_TOKENS: u64 = 50_000;
 
 pub struct Gateway {
     api: Arc<Api>,
     live: Arc<Live>,
     upstreams: Arc<Upstreams>,
-    tokens: VerifiedTokens,
+    /// Media tokens whose signature passed: a player sends the same one for every segment.
+    tokens: Verified<MediaClaims>,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
 }
@@ -102,7 +105,7 @@ impl Gateway {
             api,
             live,
             upstreams,
-            tokens: VerifiedTokens::new(),
+            tokens: Verified::new(VERIFIED_TOKENS),
             clock,
             metrics,
         }
@@ -205,7 +208,7 @@ impl Gateway {
     }
 
     /// Checks the media token of a protected content route.
-    async fn check_token(
+    fn check_token(
         &self,
         policy: &RequestorPolicy,
         route: &linkgate_domain::access::ContentRoute,
@@ -231,16 +234,15 @@ impl Gateway {
                 ),
             ));
         };
+        let now = self.clock.now();
         let checked = self
             .tokens
-            .check(
-                &policy.media_keys,
-                &token,
-                &policy.name,
-                resource,
-                self.clock.now(),
-            )
-            .await;
+            .claims(&token, || {
+                policy
+                    .media_keys
+                    .verify(&token, &policy.name, resource, now)
+            })
+            .and_then(|claims| claims.check(&policy.name, resource, now).map(|()| claims));
         checked.map(Some).map_err(|e| {
             let (status, code, label) = match e {
                 TokenError::Expired => (StatusCode::UNAUTHORIZED, "media_token_expired", "expired"),
@@ -299,7 +301,7 @@ impl ProxyHttp for Gateway {
         let route = &policy.routes[route_index];
         let header = session.req_header();
         let checked = match self.admit(&snapshot, policy, header, None, false, ctx) {
-            Ok(_) => self.check_token(policy, route, header).await,
+            Ok(_) => self.check_token(policy, route, header),
             Err(refusal) => Err(refusal),
         };
         let claims = match checked {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::Error;
 use crate::metrics::Metrics;
 use crate::store::{LinkKey, Store, StoreError, Versioned};
+use crate::verified::Verified;
 use linkgate_domain::code::{CodeHash, CodeKey};
 use linkgate_domain::device_token::{
     DeviceClaims, DeviceCredential, DeviceTokenError, DeviceTokenKey, Refresh, TokenKind,
@@ -91,8 +92,13 @@ pub enum RefreshError {
     Server(Error),
 }
 
+/// Bound on remembered access tokens (a few hundred bytes each).
+const VERIFIED_CAPACITY: u64 = 50_000;
+
 pub struct DeviceTokens {
     key: DeviceTokenKey,
+    /// Access tokens whose signature passed: a device presents the same one on every call.
+    verified: Verified<DeviceClaims>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
@@ -107,6 +113,7 @@ impl DeviceTokens {
     ) -> Self {
         Self {
             key: DeviceTokenKey::new(code_key.derive("device-tokens")),
+            verified: Verified::new(VERIFIED_CAPACITY),
             store,
             clock,
             metrics,
@@ -200,9 +207,10 @@ impl DeviceTokens {
         p: &RequestorPolicy,
         access_token: &str,
     ) -> Result<DeviceId, DeviceAuthError> {
-        let claims = self
-            .key
-            .verify(TokenKind::Access, access_token, self.clock.now())?;
+        let claims = self.verified.claims(access_token, || {
+            self.key.decode(TokenKind::Access, access_token)
+        })?;
+        claims.live_at(self.clock.now())?;
         let key = self.link_key(p, &claims)?;
         let stored = self.store.link(&key).ok_or(DeviceAuthError::Revoked)?;
         if !is_current(stored.link.credential.as_ref(), &claims) {
