@@ -88,6 +88,11 @@ async fn link_authorize_media_token_and_the_verifier_accepts_only_the_genuine_to
 
     let (status, body) = adobe(&gw, "checkauthn", "tv-1", None).await;
     assert_eq!((status, &body["userId"]), (200, &json!("alice")));
+    assert_eq!(
+        (&body["deviceId"], &body["mvpd"]),
+        (&json!("tv-1"), &json!("cable"))
+    );
+    assert!(body["expires"].as_i64().unwrap() > 0, "{body}");
     let (status, body) = adobe(&gw, "tokens/authn", "tv-1", None).await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -99,6 +104,7 @@ async fn link_authorize_media_token_and_the_verifier_accepts_only_the_genuine_to
     let (status, body) = adobe(&gw, "authorize", "tv-1", Some("news")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["resource"], "news");
+    assert!(body["expires"].as_i64().unwrap() > 0, "{body}");
     let (status, body) = adobe(&gw, "authorize", "tv-1", Some("sports")).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -465,6 +471,7 @@ async fn the_native_dialect_answers_the_same_questions() {
         .get(&format!("{base}/authorize?resource=news"), Some(DEMO_KEY))
         .await;
     assert_eq!((status, &body["mvpd"]), (200, &json!("cable")));
+    assert!(body["expiresAt"].as_str().unwrap().ends_with('Z'), "{body}");
     let (status, body) = gw
         .get(&format!("{base}/authorize?resource=sports"), Some(DEMO_KEY))
         .await;

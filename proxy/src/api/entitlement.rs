@@ -3,6 +3,7 @@
 //! Pass dialect (`deviceId` and `requestor` parameters, epoch-millisecond times).
 
 use http::StatusCode;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::response::{ApiResponse, json, no_content, rfc3339};
@@ -25,12 +26,44 @@ impl Dialect {
         }
     }
 
-    fn expires(self) -> &'static str {
+    fn expiry(self, t: Timestamp) -> Expiry {
         match self {
-            Dialect::Native => "expiresAt",
-            Dialect::Adobe => "expires",
+            Dialect::Native => Expiry::At(rfc3339(t)),
+            Dialect::Adobe => Expiry::Millis(t.unix_millis()),
         }
     }
+}
+
+/// An expiry as each dialect writes it: `expiresAt` in RFC 3339, or `expires` in epoch ms.
+#[derive(Serialize)]
+enum Expiry {
+    #[serde(rename = "expiresAt")]
+    At(String),
+    #[serde(rename = "expires")]
+    Millis(i64),
+}
+
+/// The answers of the calls a device makes most (every start, every play), written
+/// straight from borrowed fields rather than through a `serde_json::Value`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthnBody<'a> {
+    requestor: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_id: Option<&'a str>,
+    user_id: &'a str,
+    mvpd: Option<&'a str>,
+    #[serde(flatten)]
+    expiry: Expiry,
+}
+
+#[derive(Serialize)]
+struct AuthzBody<'a> {
+    resource: &'a str,
+    requestor: &'a str,
+    mvpd: &'a str,
+    #[serde(flatten)]
+    expiry: Expiry,
 }
 
 fn with_status(e: Error, status: StatusCode) -> ApiError {
@@ -40,13 +73,13 @@ fn with_status(e: Error, status: StatusCode) -> ApiError {
 pub(super) fn check_authn(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
     let user = call.entitlements.authn(call.requestor, &device)?;
-    let mut body = json!({
-        "requestor": call.requestor.name,
-        "deviceId": device.as_str(),
-        "userId": user.user.as_str(),
-        "mvpd": user.mvpd,
-    });
-    body[d.expires()] = d.time(user.authn_expires_at);
+    let body = AuthnBody {
+        requestor: &call.requestor.name,
+        device_id: Some(device.as_str()),
+        user_id: user.user.as_str(),
+        mvpd: user.mvpd.as_deref(),
+        expiry: d.expiry(user.authn_expires_at),
+    };
     Ok(json(StatusCode::OK, &body))
 }
 
@@ -55,12 +88,13 @@ pub(super) fn authn_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, Api
     let device = call.device()?;
     match call.entitlements.authn(call.requestor, &device) {
         Ok(user) => {
-            let mut body = json!({
-                "requestor": call.requestor.name,
-                "mvpd": user.mvpd,
-                "userId": user.user.as_str(),
-            });
-            body[d.expires()] = d.time(user.authn_expires_at);
+            let body = AuthnBody {
+                requestor: &call.requestor.name,
+                device_id: None,
+                user_id: user.user.as_str(),
+                mvpd: user.mvpd.as_deref(),
+                expiry: d.expiry(user.authn_expires_at),
+            };
             Ok(json(StatusCode::OK, &body))
         }
         Err(e @ Error::AuthnExpired) => Err(with_status(e, StatusCode::GONE)),
@@ -68,14 +102,17 @@ pub(super) fn authn_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, Api
     }
 }
 
-fn authz_body(call: &Call<'_>, d: Dialect, authz: &crate::service::Authz) -> Value {
-    let mut body = json!({
-        "resource": authz.resource,
-        "requestor": call.requestor.name,
-        "mvpd": authz.mvpd,
-    });
-    body[d.expires()] = d.time(authz.expires_at);
-    body
+fn authz_body<'a>(
+    call: &'a Call<'_>,
+    d: Dialect,
+    authz: &'a crate::service::Authz,
+) -> AuthzBody<'a> {
+    AuthzBody {
+        resource: &authz.resource,
+        requestor: &call.requestor.name,
+        mvpd: &authz.mvpd,
+        expiry: d.expiry(authz.expires_at),
+    }
 }
 
 pub(super) async fn authorize(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {

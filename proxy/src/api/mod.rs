@@ -54,11 +54,32 @@ use routes::{Check, DeviceFrom};
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// What a request is for, as far as the path and query tell.
+/// The route a path matched and its parameters: found once per request, read by the edge's
+/// checks before the body is read and by the handler after.
 pub struct Target<'a> {
     pub route: Route,
-    pub requestor: Option<Cow<'a, str>>,
-    pub device: Option<Cow<'a, str>>,
+    params: matchit::Params<'a, 'a>,
+    query: Option<&'a str>,
+}
+
+impl<'a> Target<'a> {
+    /// The requestor the request names: in the path, else in the query string.
+    pub fn requestor(&self) -> Option<Cow<'a, str>> {
+        self.param("requestor", &["requestor"])
+    }
+
+    /// The device the request names, likewise.
+    pub fn device(&self) -> Option<Cow<'a, str>> {
+        self.param("device", &["deviceId", "device_id"])
+    }
+
+    fn param(&self, name: &str, in_query: &[&str]) -> Option<Cow<'a, str>> {
+        self.params.get(name).map(Cow::Borrowed).or_else(|| {
+            in_query
+                .iter()
+                .find_map(|q| input::query_param(self.query, q))
+        })
+    }
 }
 
 /// A request as the API sees it.
@@ -141,40 +162,26 @@ impl Api {
         }
     }
 
-    /// The route serving `path`, if any.
-    pub fn route(&self, path: &str) -> Option<Route> {
-        self.router.at(path).ok().map(|m| *m.value)
-    }
-
-    /// The route, requestor and device a request names, for the edge's checks before the
-    /// body is read: from the path, else from the query string.
-    pub fn target<'a>(&self, path: &'a str, query: Option<&'a str>) -> Option<Target<'a>> {
+    /// The route serving `path`, and its parameters, if any.
+    pub fn target<'a>(&'a self, path: &'a str, query: Option<&'a str>) -> Option<Target<'a>> {
         let matched = self.router.at(path).ok()?;
-        let from = |name: &str, alternatives: &[&str]| {
-            matched.params.get(name).map(Cow::Borrowed).or_else(|| {
-                alternatives
-                    .iter()
-                    .find_map(|a| input::query_param(query, a))
-            })
-        };
         Some(Target {
             route: *matched.value,
-            requestor: from("requestor", &["requestor"]),
-            device: from("device", &["deviceId", "device_id"]),
+            params: matched.params,
+            query,
         })
     }
 
-    /// Answers a request for the `requestors` of the current configuration; never fails,
-    /// errors become error responses.
-    pub async fn handle(&self, requestors: &Requestors, request: ApiRequest<'_>) -> ApiResponse {
-        let Ok(matched) = self.router.at(request.path) else {
-            return response::error(&ApiError::not_found(), ErrorFields::Common);
-        };
-        let route = *matched.value;
-        match self
-            .dispatch(requestors, route, &matched.params, request)
-            .await
-        {
+    /// Answers a request to `target` for the `requestors` of the current configuration;
+    /// never fails, errors become error responses.
+    pub async fn handle(
+        &self,
+        requestors: &Requestors,
+        target: Target<'_>,
+        request: ApiRequest<'_>,
+    ) -> ApiResponse {
+        let route = target.route;
+        match self.dispatch(requestors, target, request).await {
             Ok(response) => response,
             Err(e) => {
                 let mut response = response::error(&e, route.error_fields());
@@ -192,10 +199,11 @@ impl Api {
     async fn dispatch(
         &self,
         requestors: &Requestors,
-        route: Route,
-        params: &matchit::Params<'_, '_>,
+        target: Target<'_>,
         request: ApiRequest<'_>,
     ) -> Result<ApiResponse, ApiError> {
+        let Target { route, params, .. } = &target;
+        let route = *route;
         if !route.methods().contains(&request.method.as_str()) {
             return Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -204,11 +212,9 @@ impl Api {
             ));
         }
         // The Adobe entitlement calls name the requestor in the query string.
-        let name = match params.get("requestor") {
-            Some(name) => Cow::Borrowed(name),
-            None => input::query_param(request.query, "requestor")
-                .ok_or(ApiError::missing_parameter("requestor"))?,
-        };
+        let name = target
+            .requestor()
+            .ok_or(ApiError::missing_parameter("requestor"))?;
         let requestor = requestors
             .get(&name)
             .ok_or_else(|| ApiError::unknown_requestor(&name))?;
@@ -345,9 +351,13 @@ mod tests {
                 v.parse().unwrap(),
             );
         }
+        let target = api
+            .target(uri.path(), uri.query())
+            .expect("tests call API routes");
         let response = api
             .handle(
                 &Config::demo().requestors,
+                target,
                 ApiRequest {
                     method: &method,
                     path: uri.path(),
@@ -371,15 +381,13 @@ mod tests {
     #[tokio::test]
     async fn routes_have_fixed_names_for_metrics() {
         let api = api();
+        let name = |path| api.target(path, None).map(|t| t.route.name());
+        assert_eq!(name("/v1/requestors/x/codes"), Some("native_codes"));
         assert_eq!(
-            api.route("/v1/requestors/x/codes").map(Route::name),
-            Some("native_codes")
-        );
-        assert_eq!(
-            api.route("/matchmaker/x/register_user").map(Route::name),
+            name("/matchmaker/x/register_user"),
             Some("matchmaker_link_device")
         );
-        assert_eq!(api.route("/elsewhere"), None);
+        assert_eq!(name("/elsewhere"), None);
     }
 
     #[tokio::test]

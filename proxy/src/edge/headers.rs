@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use http::HeaderValue;
 use pingora::http::RequestHeader;
 
 use linkgate_domain::media_token::MediaClaims;
@@ -28,41 +29,45 @@ const ADDRESS_CLAIMS: &[&str] = &[
 /// Rewrites the upstream request's headers; returns the request ID.
 ///
 /// A trusted proxy's forwarding headers are kept and the proxy appended to
-/// X-Forwarded-For; anyone else's are replaced, so a client cannot spoof them.
+/// X-Forwarded-For; anyone else's are replaced, so a client cannot spoof them. Values are
+/// formatted on the stack: each header costs its own allocation and nothing more.
 pub fn forward(
     upstream: &mut RequestHeader,
     peer: Option<SocketAddr>,
     peer_trusted: bool,
     claims: Option<&MediaClaims>,
     host: &str,
-) -> pingora::Result<String> {
+) -> pingora::Result<HeaderValue> {
     let kept = |name: &str| {
         peer_trusted
             .then(|| upstream.headers.get(name))
             .flatten()
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
+            .filter(|v| !v.is_empty() && v.to_str().is_ok())
+            .cloned()
     };
-    let peer_ip = peer.map(|p| p.ip().to_string()).unwrap_or_default();
+    let ip = peer.map(|p| p.ip());
     let forwarded_for = match kept("x-forwarded-for") {
-        Some(chain) => format!("{chain}, {peer_ip}"),
-        None => peer_ip,
+        Some(chain) => value(format_args!("{}, {}", Text(&chain), Bare(ip)))?,
+        None => value(format_args!("{}", Bare(ip)))?,
     };
     let port = kept("x-forwarded-port")
-        .unwrap_or_else(|| peer.map(|p| p.port().to_string()).unwrap_or_default());
-    let proto = kept("x-forwarded-proto").unwrap_or_else(|| "http".to_owned());
-    // From the thread's CSPRNG: no system call per request, unlike `Uuid::new_v4`.
-    let request_id = kept("x-request-id").unwrap_or_else(|| {
-        uuid::Builder::from_random_bytes(rand::random())
-            .into_uuid()
-            .to_string()
-    });
-
-    let forwarded = forwarded_element(peer.map(|p| p.ip()), &proto);
+        .unwrap_or_else(|| peer.map_or(HeaderValue::from_static(""), |p| p.port().into()));
+    let proto = kept("x-forwarded-proto").unwrap_or(HeaderValue::from_static("http"));
+    let request_id = match kept("x-request-id") {
+        Some(id) => id,
+        // From the thread's CSPRNG: no system call per request, unlike `Uuid::new_v4`.
+        None => {
+            let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+            HeaderValue::from_bytes(uuid.hyphenated().encode_lower(&mut id).as_bytes())
+                .expect("a UUID is a valid header value")
+        }
+    };
+    // This hop's RFC 7239 element: `for=` the peer (IPv6 quoted and bracketed, §6), `proto=`.
+    let element = format_args!("for={};proto={}", Rfc7239(ip), Text(&proto));
     let forwarded = match kept("forwarded") {
-        Some(chain) => format!("{chain}, {forwarded}"),
-        None => forwarded,
+        Some(chain) => value(format_args!("{}, {element}", Text(&chain)))?,
+        None => value(element)?,
     };
 
     if !peer_trusted {
@@ -83,7 +88,7 @@ pub fn forward(
     upstream.insert_header("x-forwarded-port", port)?;
     upstream.insert_header("x-forwarded-proto", proto)?;
     upstream.insert_header("forwarded", forwarded)?;
-    upstream.insert_header("x-request-id", &request_id)?;
+    upstream.insert_header("x-request-id", request_id.clone())?;
     if let Some(claims) = claims {
         upstream.insert_header(USER_HEADER, &claims.sub)?;
         upstream.insert_header(DEVICE_HEADER, &claims.dev)?;
@@ -92,14 +97,51 @@ pub fn forward(
     Ok(request_id)
 }
 
-/// This hop's RFC 7239 element: `for=` the peer (IPv6 quoted and bracketed, §6) and `proto=`.
-fn forwarded_element(peer: Option<IpAddr>, proto: &str) -> String {
-    let node = match peer {
-        Some(IpAddr::V6(ip)) => format!("\"[{ip}]\""),
-        Some(IpAddr::V4(ip)) => ip.to_string(),
-        None => "unknown".to_owned(),
+/// A header value formatted in a stack buffer; a value longer than the buffer (a long
+/// chain from a trusted proxy) goes through a `String`.
+fn value(args: std::fmt::Arguments<'_>) -> pingora::Result<HeaderValue> {
+    let mut buf = [0u8; 256];
+    let mut rest = &mut buf[..];
+    let written = match std::io::Write::write_fmt(&mut rest, args) {
+        Ok(()) => {
+            let len = 256 - rest.len();
+            HeaderValue::from_bytes(&buf[..len])
+        }
+        Err(_) => HeaderValue::try_from(args.to_string()),
     };
-    format!("for={node};proto={proto}")
+    written
+        .map_err(|e| pingora::Error::because(pingora::ErrorType::InternalError, "header value", e))
+}
+
+/// The peer as X-Forwarded-For names it (nothing when unknown).
+struct Bare(Option<IpAddr>);
+
+impl std::fmt::Display for Bare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.map_or(Ok(()), |ip| write!(f, "{ip}"))
+    }
+}
+
+/// The peer as RFC 7239 names it: IPv6 quoted and bracketed (§6), `unknown` when unknown.
+struct Rfc7239(Option<IpAddr>);
+
+impl std::fmt::Display for Rfc7239 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(IpAddr::V6(ip)) => write!(f, "\"[{ip}]\""),
+            Some(IpAddr::V4(ip)) => write!(f, "{ip}"),
+            None => f.write_str("unknown"),
+        }
+    }
+}
+
+/// A kept header value, which `forward` only keeps when it is visible ASCII.
+struct Text<'a>(&'a HeaderValue);
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.to_str().unwrap_or_default())
+    }
 }
 
 #[cfg(test)]
@@ -147,7 +189,7 @@ mod tests {
         assert_eq!(get(&r, "x-forwarded-port"), "51234");
         assert_eq!(get(&r, "x-forwarded-proto"), "http");
         assert_ne!(id, "chosen");
-        assert_eq!(get(&r, "x-request-id"), id);
+        assert_eq!(get(&r, "x-request-id"), id.to_str().unwrap());
         assert!(r.headers.get("x-linkgate-user").is_none());
         assert_eq!(get(&r, "host"), "origin");
     }
@@ -183,6 +225,14 @@ mod tests {
         assert_eq!(get(&r, "x-forwarded-port"), "443");
         assert_eq!(get(&r, "x-forwarded-proto"), "https");
         assert_eq!(id, "edge-1");
+    }
+
+    #[test]
+    fn a_chain_longer_than_the_stack_buffer_is_kept_whole() {
+        let chain = vec!["203.0.113.5"; 40].join(", ");
+        let mut r = request(&[("x-forwarded-for", &chain)]);
+        forward(&mut r, Some(PEER.parse().unwrap()), true, None, "o").unwrap();
+        assert_eq!(get(&r, "x-forwarded-for"), format!("{chain}, 198.51.100.7"));
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use live::{Live, Snapshot};
 pub use plan::EdgePlan;
 pub use upstreams::Upstreams;
 
-use crate::api::{Api, ApiError, ApiRequest, error_response, refusal_response};
+use crate::api::{Api, ApiError, ApiRequest, Target, error_response, refusal_response};
 use crate::metrics::Metrics;
 use crate::verified::Verified;
 use linkgate_domain::access::{client_ip, forwarded_entries};
@@ -77,7 +77,7 @@ pub struct RequestCtx {
     content: Option<Content>,
     upstream: Option<SocketAddr>,
     connect_failures: u8,
-    request_id: String,
+    request_id: Option<http::HeaderValue>,
 }
 
 /// Whether a trusted proxy says the client reached it over https.
@@ -155,28 +155,32 @@ impl Gateway {
         &self,
         session: &mut Session,
         ctx: &mut RequestCtx,
+        target: Target<'_>,
     ) -> pingora::Result<bool> {
         let snapshot = self.live.load();
-        let header = session.req_header();
-        let target = self
-            .api
-            .target(header.uri.path(), header.uri.query())
-            .expect("called for API routes");
         ctx.route = target.route.name();
         // Without a known requestor the API refuses the call; the peer stands for the client.
         let mut client_ip = ctx.peer_ip();
-        if let Some(policy) = target
-            .requestor
+        let requestor = target.requestor();
+        if let Some(policy) = requestor
             .as_deref()
             .and_then(|r| snapshot.requestors.get(r))
         {
+            let header = session.req_header();
             let tries_code = target.route.tries_code(
                 &header.method,
                 header.uri.query(),
                 local::has_body(header),
             );
-            let device = target.device.as_deref();
-            match self.admit(&snapshot, policy, header, device, tries_code, ctx) {
+            let device = target.device();
+            match self.admit(
+                &snapshot,
+                policy,
+                header,
+                device.as_deref(),
+                tries_code,
+                ctx,
+            ) {
                 Ok(client) => client_ip = client,
                 Err(refusal) => {
                     let response = refusal_response(target.route, policy, &refusal);
@@ -202,7 +206,7 @@ impl Gateway {
             client_ip,
             secure: ctx.peer_trusted && forwarded_https(&header.headers),
         };
-        let response = self.api.handle(&snapshot.requestors, request).await;
+        let response = self.api.handle(&snapshot.requestors, target, request).await;
         local::respond(session, response).await?;
         Ok(true)
     }
@@ -273,7 +277,7 @@ impl ProxyHttp for Gateway {
             content: None,
             upstream: None,
             connect_failures: 0,
-            request_id: String::new(),
+            request_id: None,
         }
     }
 
@@ -288,10 +292,13 @@ impl ProxyHttp for Gateway {
             local::respond(session, error_response(&refusal)).await?;
             return Ok(true);
         }
-        let path = session.req_header().uri.path();
-        if self.api.route(path).is_some() {
-            return self.serve_api(session, ctx).await;
+        // The route is matched once, on a copy of the URI (reference-counted), which leaves
+        // the session free to read the body before the handler reads the route's parameters.
+        let uri = session.req_header().uri.clone();
+        if let Some(target) = self.api.target(uri.path(), uri.query()) {
+            return self.serve_api(session, ctx, target).await;
         }
+        let path = uri.path();
         let snapshot = self.live.load();
         let Some((policy, route_index)) = snapshot.edge.content_route(path) else {
             local::respond(session, error_response(&ApiError::not_found())).await?;
@@ -390,13 +397,13 @@ impl ProxyHttp for Gateway {
             return Ok(());
         };
         let route = &content.policy.routes[content.route];
-        ctx.request_id = headers::forward(
+        ctx.request_id = Some(headers::forward(
             upstream,
             ctx.peer,
             ctx.peer_trusted,
             content.claims.as_deref(),
             &route.host,
-        )?;
+        )?);
         let _ = session;
         Ok(())
     }
@@ -407,8 +414,8 @@ impl ProxyHttp for Gateway {
         response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> pingora::Result<()> {
-        if !ctx.request_id.is_empty() {
-            response.insert_header("x-request-id", &ctx.request_id)?;
+        if let Some(id) = &ctx.request_id {
+            response.insert_header("x-request-id", id.clone())?;
         }
         Ok(())
     }
