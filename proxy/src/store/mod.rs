@@ -9,6 +9,7 @@
 mod file;
 mod journaled;
 mod kubernetes;
+mod links;
 mod memory;
 mod rules;
 mod state;
@@ -41,6 +42,11 @@ impl LinkKey {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The requestor and the device it names.
+    pub fn parts(&self) -> (&str, &str) {
+        self.0.split_once('/').expect("a link key names both")
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use imbl::HashMap;
 
+use super::links::Links;
 use super::rules::{DeviceChange, Slot, View, link_expired};
 use super::{Counts, LinkKey, Versioned};
 use linkgate_domain::code::{CodeHash, CodeRecord};
@@ -31,7 +32,7 @@ pub struct State {
     device_codes: HashMap<LinkKey, CodeHash>,
     /// Codes by the hash of the RFC 8628 device code polling for them.
     by_device_code: HashMap<CodeHash, CodeHash>,
-    links: HashMap<LinkKey, Versioned>,
+    links: Links,
     last_version: u64,
 }
 
@@ -107,8 +108,8 @@ impl State {
         let links = self
             .links
             .iter()
-            .filter(|(_, v)| link_expired(&v.link, now))
-            .map(|(key, _)| Change::DeleteLink(key.clone()));
+            .filter(|v| link_expired(&v.link, now))
+            .map(|v| Change::DeleteLink(LinkKey::of(&v.link)));
         codes.chain(links).collect()
     }
 
@@ -135,7 +136,7 @@ impl State {
             Change::DeleteCode(hash) => self.forget_code(&hash),
             Change::PutLink(versioned) => {
                 self.last_version = self.last_version.max(versioned.version);
-                self.links.insert(LinkKey::of(&versioned.link), versioned);
+                self.links.insert(versioned);
             }
             Change::DeleteLink(key) => {
                 self.links.remove(&key);
