@@ -178,7 +178,8 @@ def main():
         if args.profile:
             for group, name, proc, url, headers in targets:
                 if proc in ("bare", "answer", "linkgate") and "media token" not in name:
-                    profiles.append((name, profile(procs[proc].pid, tmp, SHAPES[0][1], headers, url)))
+                    data = os.path.join(tmp, f"perf-{len(profiles)}.data")
+                    profiles.append((name, profile(procs[proc].pid, data, SHAPES[0][1], headers, url)))
 
         store = json.loads(subprocess.run([os.path.join(args.bin_dir, "store-bench"), str(links)],
                                           capture_output=True, text=True, timeout=900, check=True).stdout)
@@ -204,10 +205,9 @@ def wrk(load, duration, headers, url):
     return subprocess.run(argv, capture_output=True, text=True, timeout=120).stdout
 
 
-def profile(pid, tmp, load, headers, url, seconds=4):
-    """Samples `pid` with perf while wrk loads it: where its CPU goes, by binary and by function
-    (self time, the top entries)."""
-    data = os.path.join(tmp, f"perf-{pid}.data")
+def profile(pid, data, load, headers, url, seconds=4):
+    """Samples `pid` with perf into `data` while wrk loads it: where its CPU goes, by binary and
+    by function (self time, the top entries)."""
     perf = subprocess.Popen(["perf", "record", "-q", "-F", "1999", "-p", str(pid), "-o", data,
                              "--", "sleep", str(seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wrk(load, f"{seconds + 1}s", headers, url)

@@ -70,18 +70,18 @@ pub fn forward(
         None => value(element)?,
     };
 
-    if !peer_trusted {
-        for name in ADDRESS_CLAIMS {
-            upstream.remove_header(*name);
-        }
-    }
-    let own: Vec<_> = upstream
+    // One pass over the names (a removal costs two hash lookups, a comparison none): our
+    // own headers go, and an untrusted peer's claims of an address.
+    let dropped: Vec<_> = upstream
         .headers
         .keys()
-        .filter(|name| name.as_str().starts_with(OWN_PREFIX))
+        .filter(|name| {
+            let name = name.as_str();
+            name.starts_with(OWN_PREFIX) || (!peer_trusted && ADDRESS_CLAIMS.contains(&name))
+        })
         .cloned()
         .collect();
-    for name in own {
+    for name in dropped {
         upstream.remove_header(&name);
     }
     upstream.insert_header("x-forwarded-for", forwarded_for)?;
