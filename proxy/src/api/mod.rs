@@ -202,8 +202,7 @@ impl Api {
         target: Target<'_>,
         request: ApiRequest<'_>,
     ) -> Result<ApiResponse, ApiError> {
-        let Target { route, params, .. } = &target;
-        let route = *route;
+        let (route, params) = (target.route, &target.params);
         if !route.methods().contains(&request.method.as_str()) {
             return Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
