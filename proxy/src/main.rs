@@ -159,7 +159,7 @@ fn verify_token(args: &VerifyToken) -> ExitCode {
 }
 
 fn software_statement(args: &SoftwareStatement) -> ExitCode {
-    let now = SystemClock.now().unix_millis() / 1000;
+    let now = SystemClock.now().unix_secs();
     let statement = Statement {
         software_id: args.software_id.clone(),
         software_version: args.software_version.clone(),

@@ -113,7 +113,7 @@ pub(super) fn register(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         &json!({
             "client_id": client.client_id,
             "client_secret": client.client_secret,
-            "client_id_issued_at": client.issued_at.unix_millis() / 1000,
+            "client_id_issued_at": client.issued_at.unix_secs(),
             "client_secret_expires_at": 0,
             "software_id": client.software_id,
             "software_version": client.software_version,

@@ -83,7 +83,7 @@ impl Activation {
             code: code.to_owned(),
             mvpd: mvpd.id.clone(),
             pending,
-            expires: now.unix_millis() / 1000 + SIGN_IN_SECONDS,
+            expires: now.unix_secs() + SIGN_IN_SECONDS,
         };
         Ok((url, self.sealer.seal(PURPOSE, &session)))
     }
@@ -105,7 +105,7 @@ impl Activation {
             .filter(|s: &Session| {
                 s.requestor == requestor.name
                     && s.pending.state == state
-                    && now.unix_millis() / 1000 < s.expires
+                    && now.unix_secs() < s.expires
             })
             .ok_or(ActivationError::Session)?;
         let mvpd = requestor

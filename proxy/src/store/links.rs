@@ -91,6 +91,8 @@ impl Links {
     pub fn remove(&mut self, key: &LinkKey) {
         let (requestor, device) = key.parts();
         let hash = hash(&self.hasher, requestor, device);
+        // Looked up before `shard_mut`, which copies a shared shard: removing what is not
+        // there (a purge racing an unlink) must not copy thousands of entries for nothing.
         if self.shards[shard(hash)]
             .find(hash, |v| names(v, requestor, device))
             .is_none()

@@ -165,7 +165,7 @@ impl TestMvpd {
                 return oauth_error("invalid_grant", &e.to_string());
             }
         };
-        let iat = now.unix_millis() / 1000;
+        let iat = now.unix_secs();
         let claims = IdClaims {
             iss: &self.issuer,
             sub: &grant.user,
