@@ -65,6 +65,11 @@ impl<C: Expiring> Verified<C> {
         }
     }
 
+    /// The claims of `token` when it passed its check before.
+    pub fn recall(&self, token: &str) -> Option<Arc<C>> {
+        self.cache.get(token)
+    }
+
     /// The remembered claims of `token`, or `verify`'s, remembered when it passes. A refusal
     /// is not remembered: the next try checks again.
     pub fn claims<E>(
@@ -72,7 +77,7 @@ impl<C: Expiring> Verified<C> {
         token: &str,
         verify: impl FnOnce() -> Result<C, E>,
     ) -> Result<Arc<C>, E> {
-        if let Some(claims) = self.cache.get(token) {
+        if let Some(claims) = self.recall(token) {
             return Ok(claims);
         }
         let claims = Arc::new(verify()?);
