@@ -168,7 +168,10 @@ async fn a_live_code_cannot_be_issued_twice_but_an_expired_one_can(b: &Backend) 
         .unwrap();
     let taken = store.issue_code(code(1, "tv-b", 20_000), NOW).await;
     assert!(matches!(taken, Err(StoreError::CodeTaken)), "{taken:?}");
-    assert_eq!(store.code(&hash(1)).unwrap().device, device("tv-a"));
+    assert_eq!(
+        store.code(&hash(1)).await.expect("a read").unwrap().device,
+        device("tv-a")
+    );
 
     let later = Timestamp::from_unix_millis(20_000);
     let again = CodeRecord {
@@ -176,15 +179,18 @@ async fn a_live_code_cannot_be_issued_twice_but_an_expired_one_can(b: &Backend) 
         ..code(1, "tv-b", 30_000)
     };
     store.issue_code(again, later).await.unwrap();
-    assert_eq!(store.code(&hash(1)).unwrap().device, device("tv-b"));
+    assert_eq!(
+        store.code(&hash(1)).await.expect("a read").unwrap().device,
+        device("tv-b")
+    );
 }
 
 async fn a_new_code_retires_the_device_s_previous_one(b: &Backend) {
     let store = &b.store;
     store.issue_code(code(1, "tv", 20_000), NOW).await.unwrap();
     store.issue_code(code(2, "tv", 20_000), NOW).await.unwrap();
-    assert!(store.code(&hash(1)).is_none());
-    assert!(store.code(&hash(2)).is_some());
+    assert!(store.code(&hash(1)).await.expect("a read").is_none());
+    assert!(store.code(&hash(2)).await.expect("a read").is_some());
     assert_eq!(store.counts().codes, 1);
 }
 
@@ -192,7 +198,7 @@ async fn a_code_can_be_withdrawn_once(b: &Backend) {
     let store = &b.store;
     store.issue_code(code(1, "tv", 20_000), NOW).await.unwrap();
     assert!(store.delete_code(&hash(1)).await.unwrap());
-    assert!(store.code(&hash(1)).is_none());
+    assert!(store.code(&hash(1)).await.expect("a read").is_none());
     assert!(!store.delete_code(&hash(1)).await.unwrap());
     let moved = store
         .set_code_state(&hash(1), CodeState::Denied, None)
@@ -208,8 +214,8 @@ async fn redeeming_consumes_the_code_and_writes_the_link_once(b: &Backend) {
         .redeem_code(&hash(1), None, link("tv", 99_000))
         .await
         .unwrap();
-    assert!(store.code(&hash(1)).is_none());
-    let stored = store.link(&key("tv")).unwrap();
+    assert!(store.code(&hash(1)).await.expect("a read").is_none());
+    let stored = store.link(&key("tv")).await.expect("a read").unwrap();
     assert_eq!(stored.version, version);
     assert_eq!(*stored.link, link("tv", 99_000));
     // The code is gone: a second redemption conflicts, whatever version it names.
@@ -227,8 +233,11 @@ async fn redeeming_for_another_device_conflicts(b: &Backend) {
         .redeem_code(&hash(1), None, link("other", 99_000))
         .await;
     assert!(conflict(other));
-    assert!(store.link(&key("other")).is_none());
-    assert_eq!(store.code(&hash(1)).unwrap().state, CodeState::Pending);
+    assert!(store.link(&key("other")).await.expect("a read").is_none());
+    assert_eq!(
+        store.code(&hash(1)).await.expect("a read").unwrap().state,
+        CodeState::Pending
+    );
 }
 
 async fn a_denied_code_cannot_be_redeemed(b: &Backend) {
@@ -240,7 +249,7 @@ async fn a_denied_code_cannot_be_redeemed(b: &Backend) {
     assert!(moved.unwrap());
     let redeemed = store.redeem_code(&hash(1), None, link("tv", 99_000)).await;
     assert!(conflict(redeemed));
-    assert!(store.link(&key("tv")).is_none());
+    assert!(store.link(&key("tv")).await.expect("a read").is_none());
 }
 
 async fn a_held_code_is_redeemed_and_no_longer_held(b: &Backend) {
@@ -256,14 +265,14 @@ async fn a_held_code_is_redeemed_and_no_longer_held(b: &Backend) {
         .set_code_state(&hash(1), CodeState::Approving, Some(awaiting.clone()))
         .await;
     assert!(held.unwrap());
-    let stored = store.code(&hash(1)).unwrap();
+    let stored = store.code(&hash(1)).await.expect("a read").unwrap();
     assert_eq!(stored.state, CodeState::Approving);
     assert_eq!(stored.awaiting.as_deref(), Some(&awaiting));
     store
         .redeem_code(&hash(1), None, link("tv", 99_000))
         .await
         .unwrap();
-    assert!(store.code(&hash(1)).is_none());
+    assert!(store.code(&hash(1)).await.expect("a read").is_none());
 }
 
 async fn link_writes_are_compare_and_swap(b: &Backend) {
@@ -278,14 +287,14 @@ async fn link_writes_are_compare_and_swap(b: &Backend) {
     assert!(conflict(
         store.put_link(Some(first), link("tv", 97_000)).await
     ));
-    let stored = store.link(&key("tv")).unwrap();
+    let stored = store.link(&key("tv")).await.expect("a read").unwrap();
     assert_eq!(
         (stored.version, &*stored.link),
         (second, &link("tv", 98_000))
     );
     assert!(conflict(store.delete_link(&key("tv"), first).await));
     store.delete_link(&key("tv"), second).await.unwrap();
-    assert!(store.link(&key("tv")).is_none());
+    assert!(store.link(&key("tv")).await.expect("a read").is_none());
 }
 
 async fn a_revoked_link_is_gone_and_the_device_can_link_again(b: &Backend) {
@@ -297,7 +306,15 @@ async fn a_revoked_link_is_gone_and_the_device_can_link_again(b: &Backend) {
     store.issue_code(code(1, "tv", 20_000), NOW).await.unwrap();
     let again = store.redeem_code(&hash(1), None, link("tv", 99_000)).await;
     let again = again.unwrap();
-    assert_eq!(store.link(&key("tv")).unwrap().version, again);
+    assert_eq!(
+        store
+            .link(&key("tv"))
+            .await
+            .expect("a read")
+            .unwrap()
+            .version,
+        again
+    );
 }
 
 async fn purge_drops_only_what_expired(b: &Backend) {
@@ -311,13 +328,13 @@ async fn purge_drops_only_what_expired(b: &Backend) {
     if b.collects_expired {
         assert_eq!(dropped, 2);
         assert_eq!(kept, Counts { codes: 1, links: 1 });
-        assert!(store.code(&hash(1)).is_none());
-        assert!(store.link(&key("a")).is_none());
+        assert!(store.code(&hash(1)).await.expect("a read").is_none());
+        assert!(store.link(&key("a")).await.expect("a read").is_none());
     } else {
         assert_eq!((dropped, kept), (0, Counts { codes: 2, links: 2 }));
     }
-    assert!(store.code(&hash(2)).is_some());
-    assert!(store.link(&key("b")).is_some());
+    assert!(store.code(&hash(2)).await.expect("a read").is_some());
+    assert!(store.link(&key("b")).await.expect("a read").is_some());
 }
 
 async fn a_device_code_s_code_is_kept_after_use_until_it_expires(b: &Backend) {
@@ -327,7 +344,11 @@ async fn a_device_code_s_code_is_kept_after_use_until_it_expires(b: &Backend) {
         .redeem_code(&hash(1), None, link("tv", 99_000))
         .await
         .unwrap();
-    let kept = store.code_by_device_code(&device_code).unwrap();
+    let kept = store
+        .code_by_device_code(&device_code)
+        .await
+        .expect("a read")
+        .unwrap();
     assert_eq!(kept.state, CodeState::Redeemed);
     assert!(!kept.is_live(NOW), "a used code cannot be entered again");
     let taken = store.issue_code(code(1, "other", 30_000), NOW).await;
@@ -335,7 +356,13 @@ async fn a_device_code_s_code_is_kept_after_use_until_it_expires(b: &Backend) {
     if b.collects_expired {
         let expired = Timestamp::from_unix_millis(20_000);
         store.purge_expired(expired).await.unwrap();
-        assert!(store.code_by_device_code(&device_code).is_none());
+        assert!(
+            store
+                .code_by_device_code(&device_code)
+                .await
+                .expect("a read")
+                .is_none()
+        );
     }
 }
 
@@ -361,8 +388,14 @@ async fn only_a_used_code_is_exchanged_and_the_exchange_spends_it(b: &Backend) {
         .exchange_code(&hash(1), Some(version), link("tv", 99_000))
         .await
         .unwrap();
-    assert!(store.code(&hash(1)).is_none());
-    assert!(store.code_by_device_code(&device_code).is_none());
+    assert!(store.code(&hash(1)).await.expect("a read").is_none());
+    assert!(
+        store
+            .code_by_device_code(&device_code)
+            .await
+            .expect("a read")
+            .is_none()
+    );
     let spent = store
         .exchange_code(&hash(1), None, link("tv", 99_000))
         .await;

@@ -58,9 +58,9 @@ pub(super) async fn create_regcode(call: Call<'_>) -> Result<ApiResponse, ApiErr
     Ok(json(StatusCode::CREATED, &view))
 }
 
-pub(super) fn regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+pub(super) async fn regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let input = call.path.code.unwrap_or_default();
-    let record = call.linking.find_code(call.requestor, input)?;
+    let record = call.linking.find_code(call.requestor, input).await?;
     let code = call
         .requestor
         .codes

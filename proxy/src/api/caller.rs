@@ -69,7 +69,7 @@ impl Credentials<'_> {
 
     /// Whoever the bearer token proves; `Anyone` without one. A token that proves nobody
     /// is refused, never taken for no token.
-    pub fn principal(&self) -> Result<Principal, ApiError> {
+    pub async fn principal(&self) -> Result<Principal, ApiError> {
         let Some(presented) = self.bearer() else {
             return Ok(Principal::Anyone);
         };
@@ -77,7 +77,10 @@ impl Credentials<'_> {
         // A device presents the same token on every call. One whose signature passed
         // before is a device's (no backend credential ever passes as one), so it skips the
         // backend checks, which digest what is presented.
-        let verified = token.and_then(|t| self.tokens.authenticate_verified(self.requestor, t));
+        let verified = match token {
+            Some(t) => self.tokens.authenticate_verified(self.requestor, t).await,
+            None => None,
+        };
         if let Some(outcome) = verified {
             return outcome.map(Principal::Device).map_err(|e| self.refuse(e));
         }
@@ -86,7 +89,7 @@ impl Credentials<'_> {
             return Ok(Principal::Backend);
         }
         let token = token.ok_or_else(|| self.refuse(DeviceAuthError::Invalid))?;
-        match self.tokens.authenticate(self.requestor, token) {
+        match self.tokens.authenticate(self.requestor, token).await {
             Ok(device) => Ok(Principal::Device(device)),
             Err(e) => Err(self.refuse(e)),
         }
@@ -158,6 +161,7 @@ pub(super) fn refusal(e: DeviceAuthError) -> ApiError {
         DeviceAuthError::WrongDevice => (StatusCode::FORBIDDEN, "wrong_device"),
         DeviceAuthError::BackendOnly => (StatusCode::FORBIDDEN, "backend_credential_required"),
         DeviceAuthError::RefreshReused => (StatusCode::BAD_REQUEST, "invalid_grant"),
+        DeviceAuthError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
     };
     let message = match e {
         DeviceAuthError::Missing => "this call needs the device's access token (Authorization: Bearer <token>) or the requestor's backend credential".to_owned(),

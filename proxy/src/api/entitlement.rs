@@ -70,9 +70,9 @@ fn with_status(e: Error, status: StatusCode) -> ApiError {
     ApiError { status, ..e.into() }
 }
 
-pub(super) fn check_authn(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
+pub(super) async fn check_authn(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
-    let user = call.entitlements.authn(call.requestor, &device)?;
+    let user = call.entitlements.authn(call.requestor, &device).await?;
     let body = AuthnBody {
         requestor: &call.requestor.name,
         device_id: Some(device.as_str()),
@@ -84,9 +84,9 @@ pub(super) fn check_authn(call: Call<'_>, d: Dialect) -> Result<ApiResponse, Api
 }
 
 /// The authentication token: 404 when there is none, 410 when it has expired.
-pub(super) fn authn_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
+pub(super) async fn authn_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
-    match call.entitlements.authn(call.requestor, &device) {
+    match call.entitlements.authn(call.requestor, &device).await {
         Ok(user) => {
             let body = AuthnBody {
                 requestor: &call.requestor.name,
@@ -98,7 +98,8 @@ pub(super) fn authn_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, Api
             Ok(json(StatusCode::OK, &body))
         }
         Err(e @ Error::AuthnExpired) => Err(with_status(e, StatusCode::GONE)),
-        Err(e) => Err(with_status(e, StatusCode::NOT_FOUND)),
+        Err(e @ Error::AuthnMissing) => Err(with_status(e, StatusCode::NOT_FOUND)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -205,9 +206,9 @@ pub(super) async fn logout(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     }
 }
 
-pub(super) fn user_metadata(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+pub(super) async fn user_metadata(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
-    let user = call.entitlements.authn(call.requestor, &device)?;
+    let user = call.entitlements.authn(call.requestor, &device).await?;
     Ok(json(
         StatusCode::OK,
         &json!({

@@ -50,9 +50,12 @@ pub(super) async fn link_device(call: Call<'_>) -> Result<ApiResponse, ApiError>
     })
 }
 
-pub(super) fn get_user(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+pub(super) async fn get_user(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
-    let users = call.linking.authenticated_users(call.requestor, &device);
+    let users = call
+        .linking
+        .authenticated_users(call.requestor, &device)
+        .await?;
     if users.is_empty() {
         return Err(Error::NoUser.into());
     }

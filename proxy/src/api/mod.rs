@@ -229,8 +229,8 @@ impl Api {
         let principal = match check {
             Check::Anyone => Principal::Anyone,
             Check::Backend => credentials.backend()?,
-            Check::CodeIssuer => credentials.principal()?,
-            Check::Device(_) => match credentials.principal()? {
+            Check::CodeIssuer => credentials.principal().await?,
+            Check::Device(_) => match credentials.principal().await? {
                 Principal::Anyone => return Err(credentials.refuse(DeviceAuthError::Missing)),
                 known => known,
             },

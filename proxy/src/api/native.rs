@@ -117,10 +117,11 @@ pub(super) async fn issue_code(call: Call<'_>) -> Result<ApiResponse, ApiError> 
     Ok(json(StatusCode::CREATED, &view))
 }
 
-pub(super) fn code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+pub(super) async fn code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let record = call
         .linking
-        .find_code(call.requestor, call.path.code.unwrap_or_default())?;
+        .find_code(call.requestor, call.path.code.unwrap_or_default())
+        .await?;
     Ok(json(StatusCode::OK, &code_view(&record, None)))
 }
 
@@ -174,19 +175,25 @@ fn device(call: &Call<'_>) -> Result<DeviceId, ApiError> {
     Ok(DeviceId::parse(call.path.device.unwrap_or_default())?)
 }
 
-pub(super) fn users(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+pub(super) async fn users(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
-    let users = call.linking.authenticated_users(call.requestor, &device);
+    let users = call
+        .linking
+        .authenticated_users(call.requestor, &device)
+        .await?;
     Ok(json(
         StatusCode::OK,
         &device_view(&call.requestor.name, &device, &users),
     ))
 }
 
-pub(super) fn authn(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+pub(super) async fn authn(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
-    call.entitlements.authn(call.requestor, &device)?;
-    let users = call.linking.authenticated_users(call.requestor, &device);
+    call.entitlements.authn(call.requestor, &device).await?;
+    let users = call
+        .linking
+        .authenticated_users(call.requestor, &device)
+        .await?;
     Ok(json(
         StatusCode::OK,
         &device_view(&call.requestor.name, &device, &users),

@@ -130,6 +130,8 @@ impl DeviceFlow {
         let record = self
             .store
             .code_by_device_code(&hash)
+            .await
+            .map_err(|e| PollError::Server(Error::Store(e)))?
             .ok_or(PollError::InvalidGrant)?;
         let now = self.clock.now();
         self.pace(hash, p.poll_interval, now)?;
@@ -140,10 +142,14 @@ impl DeviceFlow {
             CodeState::Pending | CodeState::Approving => Err(PollError::AuthorizationPending),
             CodeState::Denied => Err(PollError::AccessDenied),
             CodeState::Redeemed => {
-                let user = self
-                    .entitlements
-                    .authn(p, &record.device)
-                    .map_err(|_| PollError::AccessDenied)?;
+                let user =
+                    self.entitlements
+                        .authn(p, &record.device)
+                        .await
+                        .map_err(|e| match e {
+                            Error::Store(_) => PollError::Server(e),
+                            _ => PollError::AccessDenied,
+                        })?;
                 // One grant per device code: the grant spends the code.
                 let tokens = match self.tokens.grant(p, &record.device, &record.hash).await {
                     Ok(tokens) => tokens,
@@ -280,7 +286,9 @@ mod tests {
         let granted = s.flow.poll(&s.p, &started.device_code).await.unwrap();
         assert_eq!(granted.tokens.expires_in, Duration::from_secs(3600));
         assert_eq!(
-            s.tokens.authenticate(&s.p, &granted.tokens.access_token),
+            s.tokens
+                .authenticate(&s.p, &granted.tokens.access_token)
+                .await,
             Ok(tv)
         );
         assert!(matches!(
@@ -290,11 +298,15 @@ mod tests {
         let mut other = s.p.clone();
         other.name = "other".into();
         assert_eq!(
-            s.tokens.authenticate(&other, &granted.tokens.access_token),
+            s.tokens
+                .authenticate(&other, &granted.tokens.access_token)
+                .await,
             Err(DeviceAuthError::WrongRequestor)
         );
         assert_eq!(
-            s.tokens.authenticate(&s.p, &granted.tokens.refresh_token),
+            s.tokens
+                .authenticate(&s.p, &granted.tokens.refresh_token)
+                .await,
             Err(DeviceAuthError::Invalid),
             "a refresh token is no access token"
         );
@@ -307,11 +319,16 @@ mod tests {
         let first = granted(&s).await.tokens;
         clock.advance(Duration::from_secs(3600));
         assert_eq!(
-            s.tokens.authenticate(&s.p, &first.access_token),
+            s.tokens.authenticate(&s.p, &first.access_token).await,
             Err(DeviceAuthError::Expired)
         );
         let second = s.tokens.refresh(&s.p, &first.refresh_token).await.unwrap();
-        assert!(s.tokens.authenticate(&s.p, &second.access_token).is_ok());
+        assert!(
+            s.tokens
+                .authenticate(&s.p, &second.access_token)
+                .await
+                .is_ok()
+        );
         assert!(matches!(
             s.tokens.refresh(&s.p, &first.refresh_token).await,
             Err(RefreshError::Refused(DeviceAuthError::RefreshReused))
@@ -321,7 +338,10 @@ mod tests {
 
     /// Both of `tokens` are refused for `why`.
     async fn assert_refused(s: &Setup, tokens: &TokenPair, why: DeviceAuthError) {
-        assert_eq!(s.tokens.authenticate(&s.p, &tokens.access_token), Err(why));
+        assert_eq!(
+            s.tokens.authenticate(&s.p, &tokens.access_token).await,
+            Err(why)
+        );
         match s.tokens.refresh(&s.p, &tokens.refresh_token).await {
             Err(RefreshError::Refused(refused)) => assert_eq!(refused, why),
             other => panic!("refresh: {other:?}"),

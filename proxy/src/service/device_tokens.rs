@@ -57,6 +57,9 @@ pub enum DeviceAuthError {
     BackendOnly,
     #[error("the refresh token was already used: every token of its family is revoked")]
     RefreshReused,
+    /// Not a refusal: the store could not be read, so the token could not be checked.
+    #[error("the store cannot be read now; try again")]
+    Unavailable,
 }
 
 impl DeviceAuthError {
@@ -70,6 +73,7 @@ impl DeviceAuthError {
             Self::WrongDevice => "wrong_device",
             Self::BackendOnly => "backend_only",
             Self::RefreshReused => "refresh_reused",
+            Self::Unavailable => "store_unavailable",
         }
     }
 }
@@ -138,10 +142,10 @@ impl DeviceTokens {
     ) -> Result<TokenPair, Error> {
         let key = LinkKey::new(&p.name, device);
         for round in 0..WRITE_ROUNDS {
-            if self.store.code(code).is_none() {
+            if self.store.code(code).await?.is_none() {
                 return Err(Error::CodeNotFound);
             }
-            let Some(stored) = self.live_link(&key) else {
+            let Some(stored) = self.live_link(&key).await? else {
                 return Err(Error::AuthnMissing);
             };
             let credential = DeviceCredential::new_family(rand::random());
@@ -178,6 +182,8 @@ impl DeviceTokens {
         for round in 0..WRITE_ROUNDS {
             let stored = self
                 .live_link(&key)
+                .await
+                .map_err(|e| RefreshError::Server(Error::Store(e)))?
                 .ok_or_else(|| refuse(DeviceAuthError::Revoked))?;
             let (credential, outcome) = match plan_refresh(stored.link.credential.as_ref(), &claims)
             {
@@ -202,7 +208,7 @@ impl DeviceTokens {
 
     /// The device an access token proves, if it is live, for `p`, and of the family the
     /// device's link holds now.
-    pub fn authenticate(
+    pub async fn authenticate(
         &self,
         p: &RequestorPolicy,
         access_token: &str,
@@ -210,30 +216,35 @@ impl DeviceTokens {
         let claims = self.verified.claims(access_token, || {
             self.key.decode(TokenKind::Access, access_token)
         })?;
-        self.current_device(p, &claims)
+        self.current_device(p, &claims).await
     }
 
     /// As `authenticate`, for a token whose signature passed before; `None` for any other
     /// string, which this does not check.
-    pub fn authenticate_verified(
+    pub async fn authenticate_verified(
         &self,
         p: &RequestorPolicy,
         access_token: &str,
     ) -> Option<Result<DeviceId, DeviceAuthError>> {
         let claims = self.verified.recall(access_token)?;
-        Some(self.current_device(p, &claims))
+        Some(self.current_device(p, &claims).await)
     }
 
     /// The device verified claims name, while they are live, for `p`, and of the family
     /// the device's link holds now.
-    fn current_device(
+    async fn current_device(
         &self,
         p: &RequestorPolicy,
         claims: &DeviceClaims,
     ) -> Result<DeviceId, DeviceAuthError> {
         claims.live_at(self.clock.now())?;
         let key = self.link_key(p, claims)?;
-        let stored = self.store.link(&key).ok_or(DeviceAuthError::Revoked)?;
+        let stored = self
+            .store
+            .link(&key)
+            .await
+            .map_err(|_| DeviceAuthError::Unavailable)?
+            .ok_or(DeviceAuthError::Revoked)?;
         if !is_current(stored.link.credential.as_ref(), claims) {
             return Err(DeviceAuthError::Revoked);
         }
@@ -253,11 +264,13 @@ impl DeviceTokens {
     }
 
     /// The device's link while one of its users is authenticated.
-    fn live_link(&self, key: &LinkKey) -> Option<Versioned> {
+    async fn live_link(&self, key: &LinkKey) -> Result<Option<Versioned>, StoreError> {
         let now = self.clock.now();
-        self.store
+        Ok(self
+            .store
             .link(key)
-            .filter(|v| v.link.live_users(now).next().is_some())
+            .await?
+            .filter(|v| v.link.live_users(now).next().is_some()))
     }
 
     async fn write(

@@ -102,8 +102,8 @@ impl Entitlements {
     }
 
     /// The user the device is authenticated as, or why it is not.
-    pub fn authn(&self, p: &RequestorPolicy, device: &DeviceId) -> Result<LinkedUser, Error> {
-        let stored = self.store.link(&LinkKey::new(&p.name, device));
+    pub async fn authn(&self, p: &RequestorPolicy, device: &DeviceId) -> Result<LinkedUser, Error> {
+        let stored = self.store.link(&LinkKey::new(&p.name, device)).await?;
         let now = self.clock.now();
         match session::authn(stored.as_ref().map(|v| &*v.link), now, |m| {
             p.mvpd_allowed(m)
@@ -121,7 +121,7 @@ impl Entitlements {
         device: &DeviceId,
         resource: &str,
     ) -> Result<Arc<Authz>, Error> {
-        let user = self.authn(p, device)?;
+        let user = self.authn(p, device).await?;
         let mvpd = user.mvpd.clone().ok_or_else(|| Error::AuthzDenied {
             reason: "an account link carries no MVPD to ask".into(),
         })?;
@@ -164,7 +164,10 @@ impl Entitlements {
         device: &DeviceId,
         resource: &str,
     ) -> Result<Arc<Authz>, Error> {
-        let user = self.authn(p, device).map_err(|_| Error::AuthnRequired)?;
+        let user = match self.authn(p, device).await {
+            Err(Error::AuthnMissing | Error::AuthnExpired) => Err(Error::AuthnRequired),
+            other => other,
+        }?;
         let key = self.key(p, device, &user.user, resource);
         match self.cache.get(&key).await {
             Some(a) if !a.authorized => Err(Error::AuthzMissing),
@@ -187,7 +190,7 @@ impl Entitlements {
                 limit: p.preauthorize_limit,
             });
         }
-        let user = self.authn(p, device)?;
+        let user = self.authn(p, device).await?;
         let mvpd = user
             .mvpd
             .as_deref()

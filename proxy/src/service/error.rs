@@ -33,7 +33,7 @@ pub enum Error {
     #[error("Could not remove the device from the user's data")]
     UnlinkFailed(#[source] StoreError),
     #[error("the store is unavailable")]
-    Store(#[source] StoreError),
+    Store(#[from] StoreError),
     #[error("MVPD {0:?} is not allowed for this requestor")]
     MvpdNotAllowed(String),
     #[error("the device is not authenticated")]

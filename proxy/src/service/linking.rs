@@ -104,7 +104,7 @@ impl Linking {
         if let Some(mvpd) = &request.mvpd {
             allowed_mvpd(requestor, mvpd)?;
         }
-        if !request.proven && self.is_linked(requestor, &request.device) {
+        if !request.proven && self.is_linked(requestor, &request.device).await? {
             return Err(Error::DeviceCredentialRequired);
         }
         let device_secret = URL_SAFE_NO_PAD.encode(self.rng.lock().random::<[u8; 32]>());
@@ -150,27 +150,38 @@ impl Linking {
     }
 
     /// Whether the device has a user whose authentication is valid.
-    fn is_linked(&self, requestor: &RequestorPolicy, device: &DeviceId) -> bool {
+    async fn is_linked(
+        &self,
+        requestor: &RequestorPolicy,
+        device: &DeviceId,
+    ) -> Result<bool, StoreError> {
         let now = self.clock.now();
-        self.store
+        let stored = self
+            .store
             .link(&LinkKey::new(&requestor.name, device))
-            .is_some_and(|v| v.link.live_users(now).next().is_some())
+            .await?;
+        Ok(stored.is_some_and(|v| v.link.live_users(now).next().is_some()))
     }
 
     /// The live record of a code as a person typed it.
-    pub fn find_code(&self, requestor: &RequestorPolicy, input: &str) -> Result<CodeRecord, Error> {
+    pub async fn find_code(
+        &self,
+        requestor: &RequestorPolicy,
+        input: &str,
+    ) -> Result<CodeRecord, Error> {
         let code = requestor
             .codes
             .normalise(input)
             .ok_or(Error::CodeNotFound)?;
         self.store
             .code(&self.code_key.hash(&requestor.name, &code))
+            .await?
             .filter(|record| record.is_live(self.clock.now()))
             .ok_or(Error::CodeNotFound)
     }
 
     pub async fn delete_code(&self, requestor: &RequestorPolicy, input: &str) -> Result<(), Error> {
-        let record = self.find_code(requestor, input)?;
+        let record = self.find_code(requestor, input).await?;
         match self.refuse(&record).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::CodeNotFound),
@@ -201,7 +212,7 @@ impl Linking {
         mvpd: Option<&str>,
         metadata: BTreeMap<String, String>,
     ) -> Result<Linked, Error> {
-        let record = self.find_code(requestor, input)?;
+        let record = self.find_code(requestor, input).await?;
         let mvpd = match mvpd.or(record.mvpd.as_deref()) {
             Some(id) => Some(allowed_mvpd(requestor, id)?.id.clone()),
             None => None,
@@ -237,6 +248,7 @@ impl Linking {
         let record = self
             .store
             .code(&self.code_key.hash(&requestor.name, &code))
+            .await?
             .filter(|r| r.state == CodeState::Approving && !r.is_expired(self.clock.now()))
             .ok_or(Error::NotAwaitingApproval)?;
         let asked = *record.awaiting.clone().ok_or(Error::NotAwaitingApproval)?;
@@ -299,11 +311,17 @@ impl Linking {
             let record = self
                 .store
                 .code(hash)
+                .await
+                .map_err(Error::RegistrationFailed)?
                 .filter(|r| r.state.is_redeemable() && !r.is_expired(now))
                 .ok_or(Error::CodeNotFound)?;
             let mvpd = asked.mvpd.as_deref().and_then(|id| requestor.mvpd(id));
             let key = LinkKey::new(&requestor.name, &record.device);
-            let existing = self.store.link(&key);
+            let existing = self
+                .store
+                .link(&key)
+                .await
+                .map_err(Error::RegistrationFailed)?;
             let linked_user = LinkedUser {
                 user: asked.user.clone(),
                 mvpd: asked.mvpd.clone(),
@@ -341,21 +359,22 @@ impl Linking {
 
     /// The users whose authentication of the device is valid now, with an MVPD the
     /// requestor still works with.
-    pub fn authenticated_users(
+    pub async fn authenticated_users(
         &self,
         requestor: &RequestorPolicy,
         device: &DeviceId,
-    ) -> Vec<LinkedUser> {
-        let Some(stored) = self.store.link(&LinkKey::new(&requestor.name, device)) else {
-            return Vec::new();
+    ) -> Result<Vec<LinkedUser>, Error> {
+        let key = LinkKey::new(&requestor.name, device);
+        let Some(stored) = self.store.link(&key).await? else {
+            return Ok(Vec::new());
         };
         let now = self.clock.now();
-        stored
+        Ok(stored
             .link
             .live_users(now)
             .filter(|u| u.mvpd.as_deref().is_none_or(|m| requestor.mvpd_allowed(m)))
             .cloned()
-            .collect()
+            .collect())
     }
 
     pub async fn unlink(
@@ -366,7 +385,7 @@ impl Linking {
     ) -> Result<(), Error> {
         let key = LinkKey::new(&requestor.name, device);
         for _ in 0..WRITE_ROUNDS {
-            let existing = self.store.link(&key);
+            let existing = self.store.link(&key).await.map_err(Error::UnlinkFailed)?;
             let remaining = link::remove_users(
                 existing.as_ref().map(|v| &*v.link),
                 requestor.allow_multiple_users,
@@ -457,10 +476,10 @@ mod tests {
         let p = policy("codes: {ttlSeconds: 60}");
         let issued = svc.issue_code(&p, issue("tv")).await.unwrap();
         clock.advance(Duration::from_secs(59));
-        assert!(svc.find_code(&p, &issued.code.display()).is_ok());
+        assert!(svc.find_code(&p, &issued.code.display()).await.is_ok());
         clock.advance(Duration::from_secs(1));
         assert!(matches!(
-            svc.find_code(&p, issued.code.as_str()),
+            svc.find_code(&p, issued.code.as_str()).await,
             Err(Error::CodeNotFound)
         ));
     }
@@ -508,9 +527,9 @@ mod tests {
         .await
         .unwrap();
         clock.advance(Duration::from_secs(599));
-        assert_eq!(svc.authenticated_users(&p, &tv).len(), 1);
+        assert_eq!(svc.authenticated_users(&p, &tv).await.unwrap().len(), 1);
         clock.advance(Duration::from_secs(1));
-        assert!(svc.authenticated_users(&p, &tv).is_empty());
+        assert!(svc.authenticated_users(&p, &tv).await.unwrap().is_empty());
     }
 
     #[tokio::test]
@@ -534,8 +553,13 @@ mod tests {
             p.mvpds.clear();
             p
         };
-        assert_eq!(svc.authenticated_users(&p, &tv).len(), 1);
-        assert!(svc.authenticated_users(&without_mvpd, &tv).is_empty());
+        assert_eq!(svc.authenticated_users(&p, &tv).await.unwrap().len(), 1);
+        assert!(
+            svc.authenticated_users(&without_mvpd, &tv)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]

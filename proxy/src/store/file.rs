@@ -237,7 +237,7 @@ mod tests {
         }
         let store = FileStore::open(dir.path()).unwrap();
         let key = LinkKey::new("demo", &DeviceId::parse("tv-1").unwrap());
-        let stored = store.link(&key).unwrap();
+        let stored = store.link(&key).await.unwrap().unwrap();
         assert_eq!(stored.version, 2);
         assert_eq!(*stored.link, link("tv-1"));
         let held = CodeRecord {
@@ -245,14 +245,14 @@ mod tests {
             awaiting: Some(Box::new(awaiting)),
             ..code
         };
-        assert_eq!(store.code(&held.hash), Some(held));
+        assert_eq!(store.code(&held.hash).await.unwrap(), Some(held));
         assert_eq!(store.counts().links, 1);
         // Versions continue after the highest ever handed out, even a deleted link's.
         assert_eq!(store.put_link(None, link("gone")).await.unwrap(), 4);
     }
 
-    #[test]
-    fn a_bulk_import_spans_batches_and_survives_reopening() {
+    #[tokio::test]
+    async fn a_bulk_import_spans_batches_and_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let n = IMPORT_BATCH * 2 + 5;
         let store = FileStore::open(dir.path()).unwrap();
@@ -264,6 +264,7 @@ mod tests {
         let store = FileStore::open(dir.path()).unwrap();
         assert_eq!(store.counts().links, n);
         let last = LinkKey::new("demo", &DeviceId::parse(&format!("tv-{}", n - 1)).unwrap());
-        assert_eq!(store.link(&last).unwrap().version, n as u64);
+        let stored = store.link(&last).await.unwrap().unwrap();
+        assert_eq!(stored.version, n as u64);
     }
 }

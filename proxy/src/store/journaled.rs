@@ -105,21 +105,22 @@ impl<J: Journal> Inner<J> {
 
 #[async_trait]
 impl<J: Journal> Store for JournaledStore<J> {
-    fn code(&self, hash: &CodeHash) -> Option<CodeRecord> {
+    async fn code(&self, hash: &CodeHash) -> Result<Option<CodeRecord>> {
         let state = self.inner.state.load();
-        rules::View::code(&**state, hash).cloned()
+        Ok(rules::View::code(&**state, hash).cloned())
     }
 
-    fn link(&self, key: &LinkKey) -> Option<Versioned> {
-        self.inner.state.load().link(key).cloned()
+    async fn link(&self, key: &LinkKey) -> Result<Option<Versioned>> {
+        Ok(self.inner.state.load().link(key).cloned())
     }
 
-    fn code_by_device_code(&self, device_code: &CodeHash) -> Option<CodeRecord> {
-        self.inner
+    async fn code_by_device_code(&self, device_code: &CodeHash) -> Result<Option<CodeRecord>> {
+        Ok(self
+            .inner
             .state
             .load()
             .code_by_device_code(device_code)
-            .cloned()
+            .cloned())
     }
 
     async fn issue_code(&self, code: CodeRecord, now: Timestamp) -> Result<()> {

@@ -77,16 +77,17 @@ fn new_version(outcome: Option<Option<u64>>) -> Result<u64> {
     outcome.flatten().ok_or(StoreError::Conflict)
 }
 
-/// The operations the gateway needs from a store. Reads are synchronous and in memory;
-/// writes return only once the change is durable.
+/// The operations the gateway needs from a store. Writes return only once the change is
+/// durable. Reads may have to ask a database, so they can fail too (the in-memory backends
+/// answer at once and never do).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    fn code(&self, hash: &CodeHash) -> Option<CodeRecord>;
+    async fn code(&self, hash: &CodeHash) -> Result<Option<CodeRecord>>;
 
-    fn link(&self, key: &LinkKey) -> Option<Versioned>;
+    async fn link(&self, key: &LinkKey) -> Result<Option<Versioned>>;
 
     /// The code an RFC 8628 device code polls for.
-    fn code_by_device_code(&self, device_code: &CodeHash) -> Option<CodeRecord>;
+    async fn code_by_device_code(&self, device_code: &CodeHash) -> Result<Option<CodeRecord>>;
 
     /// Stores a new code, atomically refusing one equal to a live code, and retires the
     /// device's previous code so a device never has more than one live code.

@@ -74,9 +74,9 @@ fn device_name(record: &CodeRecord) -> String {
 
 /// The code as typed, checked: the page naming the device and its providers, or the form
 /// again with the reason.
-fn check_code(call: &Call<'_>, typed: &str) -> ApiResponse {
+async fn check_code(call: &Call<'_>, typed: &str) -> Result<ApiResponse, ApiError> {
     let requestor = &call.requestor.name;
-    match call.linking.find_code(call.requestor, typed) {
+    Ok(match call.linking.find_code(call.requestor, typed).await {
         Ok(record) => {
             let providers: Vec<(&str, &str)> = call
                 .requestor
@@ -88,24 +88,25 @@ fn check_code(call: &Call<'_>, typed: &str) -> ApiResponse {
             let page = pages::choose_provider(requestor, &device_name(&record), typed, &providers);
             html(StatusCode::OK, page)
         }
-        Err(_) => {
+        Err(Error::CodeNotFound) => {
             let message = "That code is not valid: it may be mistyped, used or expired. \
                            Check the code on your TV (ask it for a new one if needed) and try again.";
             let page = pages::enter_code(requestor, service_name(call), typed, Some(message));
             html(StatusCode::NOT_FOUND, page)
         }
-    }
+        Err(e) => return Err(e.into()),
+    })
 }
 
 /// GET: the form, or straight to the providers when the link carries the code; POST: the
 /// typed code.
-pub(super) fn entry(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+pub(super) async fn entry(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let typed = call
         .input
         .get("code")
         .or_else(|| call.input.get("user_code"));
     Ok(match typed {
-        Some(code) => check_code(&call, &code),
+        Some(code) => check_code(&call, &code).await?,
         None => html(
             StatusCode::OK,
             pages::enter_code(&call.requestor.name, service_name(&call), "", None),
@@ -117,8 +118,11 @@ pub(super) fn entry(call: Call<'_>) -> Result<ApiResponse, ApiError> {
 pub(super) async fn sign_in(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let code = call.input.require("code")?;
     let mvpd = call.input.require("mvpd")?;
-    if call.linking.find_code(call.requestor, &code).is_err() {
-        return Ok(check_code(&call, &code));
+    if let Err(e) = call.linking.find_code(call.requestor, &code).await {
+        return match e {
+            Error::CodeNotFound => check_code(&call, &code).await,
+            e => Err(e.into()),
+        };
     }
     let Some(mvpd) = call
         .requestor
@@ -211,7 +215,11 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         .name
         .map(|name| [("name".to_owned(), name)].into())
         .unwrap_or_default();
-    let record = call.linking.find_code(call.requestor, &returned.code).ok();
+    let record = call
+        .linking
+        .find_code(call.requestor, &returned.code)
+        .await
+        .ok();
     let device = record
         .as_ref()
         .map_or_else(|| "your device".to_owned(), device_name);

@@ -284,21 +284,25 @@ fn object_write(index: &Index, change: DeviceChange, now: Timestamp) -> Result<W
 
 #[async_trait]
 impl Store for KubeStore {
-    fn code(&self, hash: &CodeHash) -> Option<CodeRecord> {
-        self.index.load().by_code(hash)?.code.clone()
+    async fn code(&self, hash: &CodeHash) -> Result<Option<CodeRecord>> {
+        Ok(self.index.load().by_code(hash).and_then(|e| e.code.clone()))
     }
 
-    fn link(&self, key: &LinkKey) -> Option<Versioned> {
+    async fn link(&self, key: &LinkKey) -> Result<Option<Versioned>> {
         let index = self.index.load();
-        let entry = index.get(key)?;
-        Some(Versioned {
-            link: Arc::clone(entry.link.as_ref()?),
-            version: entry.version,
-        })
+        Ok(index.get(key).and_then(|entry| {
+            Some(Versioned {
+                link: Arc::clone(entry.link.as_ref()?),
+                version: entry.version,
+            })
+        }))
     }
 
-    fn code_by_device_code(&self, device_code: &CodeHash) -> Option<CodeRecord> {
-        self.index.load().by_device_code(device_code)?.code.clone()
+    async fn code_by_device_code(&self, device_code: &CodeHash) -> Result<Option<CodeRecord>> {
+        let index = self.index.load();
+        Ok(index
+            .by_device_code(device_code)
+            .and_then(|e| e.code.clone()))
     }
 
     async fn issue_code(&self, code: CodeRecord, now: Timestamp) -> Result<()> {
