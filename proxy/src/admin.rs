@@ -38,8 +38,11 @@ impl ServeHttp for Admin {
             "/metrics" => {
                 self.metrics
                     .set_throttle_keys(self.live.load().edge.throttle_keys());
-                let held = self.store.counts();
-                self.metrics.set_held(held.codes, held.links);
+                // A store that cannot count now leaves the gauges at their last value.
+                match self.store.counts().await {
+                    Ok(held) => self.metrics.set_held(held.codes, held.links),
+                    Err(e) => tracing::warn!(error = %e, "cannot count the store's records"),
+                }
                 (
                     StatusCode::OK,
                     "text/plain; version=0.0.4",

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod config;
 pub mod edge;
 pub mod html;
+mod io_runtime;
 pub mod listen;
 pub mod metrics;
 pub mod published;

@@ -19,6 +19,7 @@ pub mod kube;
 pub mod oidc_provider;
 pub mod operator;
 pub mod origin;
+pub mod postgres;
 pub mod regions;
 pub mod tls_origin;
 

@@ -1,6 +1,6 @@
-//! One table of store behaviour, run against every backend: memory, file, and Kubernetes
-//! against the test API server. A new backend is added to `backends!` and must pass the
-//! same rows.
+//! One table of store behaviour, run against every backend: memory, file, Kubernetes
+//! against the test API server, and PostgreSQL against the test database server. A new
+//! backend is added to `backends!` and must pass the same rows.
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use linkgate_domain::link::{DeviceLink, LinkedUser};
 use linkgate_domain::time::{ManualClock, Timestamp};
 use linkgate_proxy::cluster::Cluster;
 use linkgate_proxy::store::{
-    Counts, FileStore, KubeStore, LinkKey, MemoryStore, Store, StoreError,
+    Counts, FileStore, KubeStore, LinkKey, MemoryStore, PgStore, Store, StoreError, Versioned,
 };
 
 const NOW: Timestamp = Timestamp::from_unix_millis(10_000);
@@ -59,6 +59,16 @@ fn kubernetes() -> Backend {
     }
 }
 
+/// A database of its own on the test PostgreSQL server.
+fn postgres() -> Backend {
+    let url = runtime().block_on(linkgate_tests::postgres::fresh_database("store_rules"));
+    Backend {
+        store: Arc::new(PgStore::connect(&url, 4).expect("connect to PostgreSQL")),
+        collects_expired: true,
+        _dir: None,
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -82,7 +92,7 @@ macro_rules! backends {
     };
 }
 
-backends!(memory, file, kubernetes; [
+backends!(memory, file, kubernetes, postgres; [
     a_live_code_cannot_be_issued_twice_but_an_expired_one_can,
     a_new_code_retires_the_device_s_previous_one,
     a_code_can_be_withdrawn_once,
@@ -96,6 +106,26 @@ backends!(memory, file, kubernetes; [
     a_device_code_s_code_is_kept_after_use_until_it_expires,
     only_a_used_code_is_exchanged_and_the_exchange_spends_it
 ]);
+
+// Reads every backend must answer here (none of them is down).
+async fn stored_code(store: &dyn Store, hash: &CodeHash) -> Option<CodeRecord> {
+    store.code(hash).await.expect("a read")
+}
+
+async fn stored_link(store: &dyn Store, key: &LinkKey) -> Option<Versioned> {
+    store.link(key).await.expect("a read")
+}
+
+async fn polled_code(store: &dyn Store, device_code: &CodeHash) -> Option<CodeRecord> {
+    store
+        .code_by_device_code(device_code)
+        .await
+        .expect("a read")
+}
+
+async fn held(store: &dyn Store) -> Counts {
+    store.counts().await.expect("a count")
+}
 
 fn hash(byte: u8) -> CodeHash {
     CodeHash::from_bytes([byte; 32])
@@ -169,7 +199,7 @@ async fn a_live_code_cannot_be_issued_twice_but_an_expired_one_can(b: &Backend) 
     let taken = store.issue_code(code(1, "tv-b", 20_000), NOW).await;
     assert!(matches!(taken, Err(StoreError::CodeTaken)), "{taken:?}");
     assert_eq!(
-        store.code(&hash(1)).await.expect("a read").unwrap().device,
+        stored_code(store.as_ref(), &hash(1)).await.unwrap().device,
         device("tv-a")
     );
 
@@ -180,7 +210,7 @@ async fn a_live_code_cannot_be_issued_twice_but_an_expired_one_can(b: &Backend) 
     };
     store.issue_code(again, later).await.unwrap();
     assert_eq!(
-        store.code(&hash(1)).await.expect("a read").unwrap().device,
+        stored_code(store.as_ref(), &hash(1)).await.unwrap().device,
         device("tv-b")
     );
 }
@@ -189,22 +219,22 @@ async fn a_new_code_retires_the_device_s_previous_one(b: &Backend) {
     let store = &b.store;
     store.issue_code(code(1, "tv", 20_000), NOW).await.unwrap();
     store.issue_code(code(2, "tv", 20_000), NOW).await.unwrap();
-    assert!(store.code(&hash(1)).await.expect("a read").is_none());
-    assert!(store.code(&hash(2)).await.expect("a read").is_some());
-    assert_eq!(store.counts().codes, 1);
+    assert!(stored_code(store.as_ref(), &hash(1)).await.is_none());
+    assert!(stored_code(store.as_ref(), &hash(2)).await.is_some());
+    assert_eq!(held(store.as_ref()).await.codes, 1);
 }
 
 async fn a_code_can_be_withdrawn_once(b: &Backend) {
     let store = &b.store;
     store.issue_code(code(1, "tv", 20_000), NOW).await.unwrap();
     assert!(store.delete_code(&hash(1)).await.unwrap());
-    assert!(store.code(&hash(1)).await.expect("a read").is_none());
+    assert!(stored_code(store.as_ref(), &hash(1)).await.is_none());
     assert!(!store.delete_code(&hash(1)).await.unwrap());
     let moved = store
         .set_code_state(&hash(1), CodeState::Denied, None)
         .await;
     assert!(!moved.unwrap(), "no code, nothing to move");
-    assert_eq!(store.counts(), Counts::default());
+    assert_eq!(held(store.as_ref()).await, Counts::default());
 }
 
 async fn redeeming_consumes_the_code_and_writes_the_link_once(b: &Backend) {
@@ -214,8 +244,8 @@ async fn redeeming_consumes_the_code_and_writes_the_link_once(b: &Backend) {
         .redeem_code(&hash(1), None, link("tv", 99_000))
         .await
         .unwrap();
-    assert!(store.code(&hash(1)).await.expect("a read").is_none());
-    let stored = store.link(&key("tv")).await.expect("a read").unwrap();
+    assert!(stored_code(store.as_ref(), &hash(1)).await.is_none());
+    let stored = stored_link(store.as_ref(), &key("tv")).await.unwrap();
     assert_eq!(stored.version, version);
     assert_eq!(*stored.link, link("tv", 99_000));
     // The code is gone: a second redemption conflicts, whatever version it names.
@@ -233,9 +263,9 @@ async fn redeeming_for_another_device_conflicts(b: &Backend) {
         .redeem_code(&hash(1), None, link("other", 99_000))
         .await;
     assert!(conflict(other));
-    assert!(store.link(&key("other")).await.expect("a read").is_none());
+    assert!(stored_link(store.as_ref(), &key("other")).await.is_none());
     assert_eq!(
-        store.code(&hash(1)).await.expect("a read").unwrap().state,
+        stored_code(store.as_ref(), &hash(1)).await.unwrap().state,
         CodeState::Pending
     );
 }
@@ -249,7 +279,7 @@ async fn a_denied_code_cannot_be_redeemed(b: &Backend) {
     assert!(moved.unwrap());
     let redeemed = store.redeem_code(&hash(1), None, link("tv", 99_000)).await;
     assert!(conflict(redeemed));
-    assert!(store.link(&key("tv")).await.expect("a read").is_none());
+    assert!(stored_link(store.as_ref(), &key("tv")).await.is_none());
 }
 
 async fn a_held_code_is_redeemed_and_no_longer_held(b: &Backend) {
@@ -265,14 +295,14 @@ async fn a_held_code_is_redeemed_and_no_longer_held(b: &Backend) {
         .set_code_state(&hash(1), CodeState::Approving, Some(awaiting.clone()))
         .await;
     assert!(held.unwrap());
-    let stored = store.code(&hash(1)).await.expect("a read").unwrap();
+    let stored = stored_code(store.as_ref(), &hash(1)).await.unwrap();
     assert_eq!(stored.state, CodeState::Approving);
     assert_eq!(stored.awaiting.as_deref(), Some(&awaiting));
     store
         .redeem_code(&hash(1), None, link("tv", 99_000))
         .await
         .unwrap();
-    assert!(store.code(&hash(1)).await.expect("a read").is_none());
+    assert!(stored_code(store.as_ref(), &hash(1)).await.is_none());
 }
 
 async fn link_writes_are_compare_and_swap(b: &Backend) {
@@ -287,14 +317,14 @@ async fn link_writes_are_compare_and_swap(b: &Backend) {
     assert!(conflict(
         store.put_link(Some(first), link("tv", 97_000)).await
     ));
-    let stored = store.link(&key("tv")).await.expect("a read").unwrap();
+    let stored = stored_link(store.as_ref(), &key("tv")).await.unwrap();
     assert_eq!(
         (stored.version, &*stored.link),
         (second, &link("tv", 98_000))
     );
     assert!(conflict(store.delete_link(&key("tv"), first).await));
     store.delete_link(&key("tv"), second).await.unwrap();
-    assert!(store.link(&key("tv")).await.expect("a read").is_none());
+    assert!(stored_link(store.as_ref(), &key("tv")).await.is_none());
 }
 
 async fn a_revoked_link_is_gone_and_the_device_can_link_again(b: &Backend) {
@@ -302,15 +332,13 @@ async fn a_revoked_link_is_gone_and_the_device_can_link_again(b: &Backend) {
     let version = store.put_link(None, link("tv", 99_000)).await.unwrap();
     store.delete_link(&key("tv"), version).await.unwrap();
     assert!(conflict(store.delete_link(&key("tv"), version).await));
-    assert_eq!(store.counts().links, 0);
+    assert_eq!(held(store.as_ref()).await.links, 0);
     store.issue_code(code(1, "tv", 20_000), NOW).await.unwrap();
     let again = store.redeem_code(&hash(1), None, link("tv", 99_000)).await;
     let again = again.unwrap();
     assert_eq!(
-        store
-            .link(&key("tv"))
+        stored_link(store.as_ref(), &key("tv"))
             .await
-            .expect("a read")
             .unwrap()
             .version,
         again
@@ -324,17 +352,17 @@ async fn purge_drops_only_what_expired(b: &Backend) {
     store.put_link(None, link("a", 5_000)).await.unwrap();
     store.put_link(None, link("b", 50_000)).await.unwrap();
     let dropped = store.purge_expired(NOW).await.unwrap();
-    let kept = store.counts();
+    let kept = held(store.as_ref()).await;
     if b.collects_expired {
         assert_eq!(dropped, 2);
         assert_eq!(kept, Counts { codes: 1, links: 1 });
-        assert!(store.code(&hash(1)).await.expect("a read").is_none());
-        assert!(store.link(&key("a")).await.expect("a read").is_none());
+        assert!(stored_code(store.as_ref(), &hash(1)).await.is_none());
+        assert!(stored_link(store.as_ref(), &key("a")).await.is_none());
     } else {
         assert_eq!((dropped, kept), (0, Counts { codes: 2, links: 2 }));
     }
-    assert!(store.code(&hash(2)).await.expect("a read").is_some());
-    assert!(store.link(&key("b")).await.expect("a read").is_some());
+    assert!(stored_code(store.as_ref(), &hash(2)).await.is_some());
+    assert!(stored_link(store.as_ref(), &key("b")).await.is_some());
 }
 
 async fn a_device_code_s_code_is_kept_after_use_until_it_expires(b: &Backend) {
@@ -344,11 +372,7 @@ async fn a_device_code_s_code_is_kept_after_use_until_it_expires(b: &Backend) {
         .redeem_code(&hash(1), None, link("tv", 99_000))
         .await
         .unwrap();
-    let kept = store
-        .code_by_device_code(&device_code)
-        .await
-        .expect("a read")
-        .unwrap();
+    let kept = polled_code(store.as_ref(), &device_code).await.unwrap();
     assert_eq!(kept.state, CodeState::Redeemed);
     assert!(!kept.is_live(NOW), "a used code cannot be entered again");
     let taken = store.issue_code(code(1, "other", 30_000), NOW).await;
@@ -356,13 +380,7 @@ async fn a_device_code_s_code_is_kept_after_use_until_it_expires(b: &Backend) {
     if b.collects_expired {
         let expired = Timestamp::from_unix_millis(20_000);
         store.purge_expired(expired).await.unwrap();
-        assert!(
-            store
-                .code_by_device_code(&device_code)
-                .await
-                .expect("a read")
-                .is_none()
-        );
+        assert!(polled_code(store.as_ref(), &device_code).await.is_none());
     }
 }
 
@@ -388,14 +406,8 @@ async fn only_a_used_code_is_exchanged_and_the_exchange_spends_it(b: &Backend) {
         .exchange_code(&hash(1), Some(version), link("tv", 99_000))
         .await
         .unwrap();
-    assert!(store.code(&hash(1)).await.expect("a read").is_none());
-    assert!(
-        store
-            .code_by_device_code(&device_code)
-            .await
-            .expect("a read")
-            .is_none()
-    );
+    assert!(stored_code(store.as_ref(), &hash(1)).await.is_none());
+    assert!(polled_code(store.as_ref(), &device_code).await.is_none());
     let spent = store
         .exchange_code(&hash(1), None, link("tv", 99_000))
         .await;

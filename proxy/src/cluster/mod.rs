@@ -39,26 +39,7 @@ impl Cluster {
     }
 
     fn start(namespace: String, config: Option<kube::Config>) -> anyhow::Result<Self> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("kubernetes".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .thread_name("kubernetes-io")
-                    .enable_all()
-                    .build();
-                match runtime {
-                    Ok(runtime) => {
-                        let _ = tx.send(Ok(runtime.handle().clone()));
-                        runtime.block_on(std::future::pending::<()>());
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                    }
-                }
-            })?;
-        let handle = rx.recv()??;
+        let handle = crate::io_runtime::start("kubernetes")?;
         // The client's connection tasks belong on the cluster's runtime.
         let client = handle.block_on(async move {
             match config {

@@ -189,7 +189,7 @@ impl<J: Journal> Store for JournaledStore<J> {
         .await
     }
 
-    fn counts(&self) -> Counts {
-        self.inner.state.load().counts()
+    async fn counts(&self) -> Result<Counts> {
+        Ok(self.inner.state.load().counts())
     }
 }

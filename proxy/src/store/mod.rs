@@ -11,6 +11,7 @@ mod journaled;
 mod kubernetes;
 mod links;
 mod memory;
+mod postgres;
 mod rules;
 mod state;
 
@@ -26,6 +27,7 @@ use linkgate_domain::time::Timestamp;
 pub use file::FileStore;
 pub use kubernetes::KubeStore;
 pub use memory::MemoryStore;
+pub use postgres::PgStore;
 
 /// The key of a device's link: requestor names and device IDs cannot contain `/`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -135,8 +137,8 @@ pub trait Store: Send + Sync + 'static {
     /// Drops codes and links that expired before `now`; returns how many.
     async fn purge_expired(&self, now: Timestamp) -> Result<usize>;
 
-    /// Live counts, for metrics and readiness.
-    fn counts(&self) -> Counts;
+    /// How much the store holds, for metrics (a database counts its rows).
+    async fn counts(&self) -> Result<Counts>;
 }
 
 /// How much a store holds.

@@ -363,7 +363,7 @@ impl Store for KubeStore {
         Ok(0)
     }
 
-    fn counts(&self) -> Counts {
-        self.index.load().counts()
+    async fn counts(&self) -> Result<Counts> {
+        Ok(self.index.load().counts())
     }
 }

@@ -1,0 +1,203 @@
+//! The rows of one device a write decides on, and how the change the rules decided
+//! becomes statements.
+
+use std::sync::Arc;
+
+use tokio_postgres::types::Json;
+use tokio_postgres::{Client, Transaction};
+
+use super::super::rules::{DeviceChange, Slot, View};
+use super::super::{LinkKey, Versioned};
+use linkgate_domain::code::{CodeHash, CodeRecord};
+use linkgate_domain::link::DeviceLink;
+use linkgate_domain::time::Timestamp;
+
+/// What a write reads before it decides: a code by its hash, a device's link.
+pub struct Load {
+    code: Option<CodeHash>,
+    link: Option<LinkKey>,
+}
+
+impl Load {
+    pub fn code(hash: CodeHash) -> Self {
+        Self {
+            code: Some(hash),
+            link: None,
+        }
+    }
+
+    pub fn link(key: LinkKey) -> Self {
+        Self {
+            code: None,
+            link: Some(key),
+        }
+    }
+
+    pub fn code_and_link(hash: CodeHash, key: LinkKey) -> Self {
+        Self {
+            code: Some(hash),
+            link: Some(key),
+        }
+    }
+}
+
+/// The rows read, as the rules see a store.
+pub struct Device {
+    code: Option<CodeRecord>,
+    /// The link asked for and its version, when there is one.
+    link: Option<(LinkKey, u64)>,
+}
+
+impl Device {
+    pub async fn load(tx: &Transaction<'_>, load: &Load) -> Result<Self, tokio_postgres::Error> {
+        let code = match &load.code {
+            Some(hash) => code(tx.client(), CodeBy::Hash, hash).await?,
+            None => None,
+        };
+        let link = match &load.link {
+            Some(key) => {
+                let (requestor, device) = key.parts();
+                tx.query_opt(
+                    "SELECT version FROM links WHERE requestor = $1 AND device = $2 FOR UPDATE",
+                    &[&requestor, &device],
+                )
+                .await?
+                .map(|row| (key.clone(), version(row.get(0))))
+            }
+            None => None,
+        };
+        Ok(Self { code, link })
+    }
+}
+
+impl View for Device {
+    fn code(&self, hash: &CodeHash) -> Option<&CodeRecord> {
+        self.code.as_ref().filter(|c| c.hash == *hash)
+    }
+
+    fn code_shown_elsewhere(&self, hash: &CodeHash, device: &LinkKey, now: Timestamp) -> bool {
+        View::code(self, hash)
+            .is_some_and(|c| !c.is_expired(now) && LinkKey::new(&c.requestor, &c.device) != *device)
+    }
+
+    fn link_version(&self, key: &LinkKey) -> Option<u64> {
+        self.link
+            .as_ref()
+            .filter(|(loaded, _)| loaded == key)
+            .map(|(_, version)| *version)
+    }
+}
+
+/// Writes `change`; returns the version of the link it puts, if it puts one.
+pub async fn write(
+    tx: &Transaction<'_>,
+    change: DeviceChange,
+) -> Result<Option<u64>, tokio_postgres::Error> {
+    let DeviceChange { device, code, link } = change;
+    let (requestor, id) = device.parts();
+    match code {
+        Slot::Keep => {}
+        Slot::Clear => {
+            tx.execute(
+                "DELETE FROM codes WHERE requestor = $1 AND device = $2",
+                &[&requestor, &id],
+            )
+            .await?;
+        }
+        Slot::Put(code) => {
+            // A device shows one code, and a hash names one code: the device's previous
+            // code goes, and so does an expired one of another device with this hash
+            // (the rules refused the write while it was live).
+            let hash = &code.hash.as_bytes()[..];
+            tx.execute(
+                "DELETE FROM codes WHERE (requestor = $1 AND device = $2) OR hash = $3",
+                &[&requestor, &id, &hash],
+            )
+            .await?;
+            let device_code = code.device_code.map(|h| h.as_bytes().to_vec());
+            tx.execute(
+                "INSERT INTO codes (hash, requestor, device, device_code, expires_at, record) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &hash,
+                    &requestor,
+                    &id,
+                    &device_code,
+                    &code.expires_at.unix_millis(),
+                    &Json(&code),
+                ],
+            )
+            .await?;
+        }
+    }
+    match link {
+        Slot::Keep => Ok(None),
+        Slot::Clear => {
+            tx.execute(
+                "DELETE FROM links WHERE requestor = $1 AND device = $2",
+                &[&requestor, &id],
+            )
+            .await?;
+            Ok(None)
+        }
+        Slot::Put(link) => {
+            let expires_at = link.expires_at().map(Timestamp::unix_millis);
+            let row = tx
+                .query_one(
+                    "INSERT INTO links (requestor, device, version, expires_at, link) \
+                     VALUES ($1, $2, nextval('link_versions'), $3, $4) \
+                     ON CONFLICT (requestor, device) DO UPDATE SET version = excluded.version, \
+                     expires_at = excluded.expires_at, link = excluded.link \
+                     RETURNING version",
+                    &[&requestor, &id, &expires_at, &Json(&link)],
+                )
+                .await?;
+            Ok(Some(version(row.get(0))))
+        }
+    }
+}
+
+/// The column a code is found by.
+#[derive(Clone, Copy)]
+pub enum CodeBy {
+    Hash,
+    /// The hash of the RFC 8628 device code polling for it.
+    DeviceCode,
+}
+
+pub async fn code(
+    client: &Client,
+    by: CodeBy,
+    hash: &CodeHash,
+) -> Result<Option<CodeRecord>, tokio_postgres::Error> {
+    let statement = match by {
+        CodeBy::Hash => "SELECT record FROM codes WHERE hash = $1",
+        CodeBy::DeviceCode => "SELECT record FROM codes WHERE device_code = $1",
+    };
+    let row = client
+        .query_opt(statement, &[&&hash.as_bytes()[..]])
+        .await?;
+    Ok(row.map(|row| row.get::<_, Json<CodeRecord>>(0).0))
+}
+
+pub async fn link(
+    client: &Client,
+    key: &LinkKey,
+) -> Result<Option<Versioned>, tokio_postgres::Error> {
+    let (requestor, device) = key.parts();
+    let row = client
+        .query_opt(
+            "SELECT version, link FROM links WHERE requestor = $1 AND device = $2",
+            &[&requestor, &device],
+        )
+        .await?;
+    Ok(row.map(|row| Versioned {
+        version: version(row.get(0)),
+        link: Arc::new(row.get::<_, Json<DeviceLink>>(1).0),
+    }))
+}
+
+/// Versions come from a sequence starting at 1.
+fn version(stored: i64) -> u64 {
+    u64::try_from(stored).unwrap_or_default()
+}

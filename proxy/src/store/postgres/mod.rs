@@ -1,0 +1,290 @@
+//! The PostgreSQL-protocol backend (PostgreSQL, and CockroachDB, which speaks it): codes and
+//! links live in the database, not in the proxy. A write is one serializable transaction
+//! that reads the rows of the device it touches, lets the store's rules decide on them and
+//! writes what they decided; it is acknowledged once committed. A transaction the database
+//! aborts for a concurrent one (serialization failure, or a unique index another writer
+//! filled first) is decided again on what is then committed.
+//!
+//! The SQL keeps to what both engines run (see `migrations/`): no triggers, no advisory
+//! locks, no `LISTEN`, `DELETE` bounded through a subquery rather than `LIMIT`.
+
+mod device;
+mod schema;
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio::runtime::Handle;
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+use super::rules::{self, DeviceChange};
+use super::{Counts, LinkKey, Result, Store, StoreError, Versioned, new_version};
+use device::{CodeBy, Device, Load};
+use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
+use linkgate_domain::link::DeviceLink;
+use linkgate_domain::time::Timestamp;
+
+/// How long a request waits for a free connection, and for a new one to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// No statement runs longer: a stuck database fails requests instead of holding them.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Rounds of a write the database aborted for a concurrent one, before giving up.
+const WRITE_ROUNDS: u32 = 8;
+/// Expired rows removed per statement, so a collection never holds long locks.
+const PURGE_BATCH: i64 = 1000;
+
+/// Codes and links in a PostgreSQL-protocol database.
+pub struct PgStore {
+    pool: Pool,
+    /// The pool's connections and every transaction run here.
+    handle: Handle,
+}
+
+impl PgStore {
+    /// Connects to `url` with at most `connections` connections, brings the schema up to
+    /// date, and refuses a schema newer than this build knows.
+    pub fn connect(url: &str, connections: usize) -> anyhow::Result<Self> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("the database URL is not valid: {e}"))?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        config.options(format!(
+            "-c statement_timeout={}",
+            STATEMENT_TIMEOUT.as_millis()
+        ));
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(connections)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .build()?;
+        let handle = crate::io_runtime::start("database")?;
+        handle.block_on(async {
+            let mut client = pool.get().await?;
+            schema::migrate(&mut client).await
+        })?;
+        Ok(Self { pool, handle })
+    }
+
+    /// Runs `work` with a connection on the store's runtime.
+    async fn with_client<T, F, Fut>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(deadpool_postgres::Client) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        self.handle
+            .spawn(async move { work(pool.get().await.map_err(unavailable)?).await })
+            .await
+            .map_err(|e| StoreError::Backend(format!("the database task failed: {e}")))?
+    }
+
+    async fn code_by(&self, by: CodeBy, hash: CodeHash) -> Result<Option<CodeRecord>> {
+        let read = move |client: deadpool_postgres::Client| async move {
+            device::code(&client, by, &hash).await.map_err(failed)
+        };
+        self.with_client(read).await
+    }
+
+    /// Decides and makes one device's change in a transaction, as `rule` (the store's
+    /// rules, deciding again on every round) says from the rows `load` names; `None` when
+    /// it found nothing to change, otherwise the version of the link the change put.
+    async fn decide(
+        &self,
+        load: Load,
+        rule: impl Fn(&Device) -> Result<Option<DeviceChange>> + Send + Sync + 'static,
+    ) -> Result<Option<Option<u64>>> {
+        self.with_client(move |mut client| async move {
+            let mut round = 0;
+            loop {
+                match attempt(&mut client, &load, &rule).await {
+                    Err(e) if retryable(&e) && round + 1 < WRITE_ROUNDS => {
+                        round += 1;
+                        tokio::time::sleep(Duration::from_millis(
+                            rand::random_range(1..=5) << round.min(5),
+                        ))
+                        .await;
+                    }
+                    Err(e) if retryable(&e) => return Err(StoreError::Conflict),
+                    Err(e) => return Err(failed(e)),
+                    Ok(outcome) => return outcome,
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// One try: the outer error is the database's (perhaps worth another round), the inner one
+/// the rules' refusal.
+async fn attempt(
+    client: &mut tokio_postgres::Client,
+    load: &Load,
+    rule: &impl Fn(&Device) -> Result<Option<DeviceChange>>,
+) -> std::result::Result<Result<Option<Option<u64>>>, tokio_postgres::Error> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::Serializable)
+        .start()
+        .await?;
+    let device = Device::load(&tx, load).await?;
+    let change = match rule(&device) {
+        Ok(Some(change)) => change,
+        decided => return Ok(decided.map(|_| None)),
+    };
+    let version = device::write(&tx, change).await?;
+    tx.commit().await?;
+    Ok(Ok(Some(version)))
+}
+
+/// Aborted for a concurrent transaction: deciding again may succeed.
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(&SqlState::T_R_SERIALIZATION_FAILURE) | Some(&SqlState::UNIQUE_VIOLATION)
+    )
+}
+
+fn failed(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Backend(format!("database: {e}"))
+}
+
+fn unavailable(e: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Backend(format!("no database connection: {e}"))
+}
+
+async fn count(
+    client: &tokio_postgres::Client,
+) -> std::result::Result<Counts, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM codes), (SELECT count(*) FROM links)",
+            &[],
+        )
+        .await?;
+    let n = |i: usize| usize::try_from(row.get::<_, i64>(i)).unwrap_or_default();
+    Ok(Counts {
+        codes: n(0),
+        links: n(1),
+    })
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn code(&self, hash: &CodeHash) -> Result<Option<CodeRecord>> {
+        self.code_by(CodeBy::Hash, *hash).await
+    }
+
+    async fn link(&self, key: &LinkKey) -> Result<Option<Versioned>> {
+        let key = key.clone();
+        self.with_client(
+            move |client| async move { device::link(&client, &key).await.map_err(failed) },
+        )
+        .await
+    }
+
+    async fn code_by_device_code(&self, device_code: &CodeHash) -> Result<Option<CodeRecord>> {
+        self.code_by(CodeBy::DeviceCode, *device_code).await
+    }
+
+    async fn issue_code(&self, code: CodeRecord, now: Timestamp) -> Result<()> {
+        let load = Load::code(code.hash);
+        let issue = move |d: &Device| rules::issue_code(d, code.clone(), now).map(Some);
+        self.decide(load, issue).await.map(drop)
+    }
+
+    async fn delete_code(&self, hash: &CodeHash) -> Result<bool> {
+        let hash = *hash;
+        let done = self.decide(Load::code(hash), move |d| Ok(rules::delete_code(d, &hash)));
+        Ok(done.await?.is_some())
+    }
+
+    async fn set_code_state(
+        &self,
+        hash: &CodeHash,
+        state: CodeState,
+        awaiting: Option<AwaitingUser>,
+    ) -> Result<bool> {
+        let hash = *hash;
+        let set = move |d: &Device| Ok(rules::set_code_state(d, &hash, state, awaiting.clone()));
+        Ok(self.decide(Load::code(hash), set).await?.is_some())
+    }
+
+    async fn redeem_code(
+        &self,
+        hash: &CodeHash,
+        expected: Option<u64>,
+        link: DeviceLink,
+    ) -> Result<u64> {
+        let (hash, load) = (*hash, Load::code_and_link(*hash, LinkKey::of(&link)));
+        let redeem = move |d: &Device| rules::redeem(d, &hash, expected, link.clone()).map(Some);
+        new_version(self.decide(load, redeem).await?)
+    }
+
+    async fn exchange_code(
+        &self,
+        hash: &CodeHash,
+        expected: Option<u64>,
+        link: DeviceLink,
+    ) -> Result<u64> {
+        let (hash, load) = (*hash, Load::code_and_link(*hash, LinkKey::of(&link)));
+        let exchange =
+            move |d: &Device| rules::exchange(d, &hash, expected, link.clone()).map(Some);
+        new_version(self.decide(load, exchange).await?)
+    }
+
+    async fn put_link(&self, expected: Option<u64>, link: DeviceLink) -> Result<u64> {
+        let load = Load::link(LinkKey::of(&link));
+        let put = move |d: &Device| rules::put_link(d, expected, link.clone()).map(Some);
+        new_version(self.decide(load, put).await?)
+    }
+
+    async fn delete_link(&self, key: &LinkKey, expected: u64) -> Result<()> {
+        let (load, key) = (Load::link(key.clone()), key.clone());
+        let revoke = move |d: &Device| rules::revoke(d, &key, expected).map(Some);
+        self.decide(load, revoke).await.map(drop)
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> Result<usize> {
+        self.with_client(move |client| async move {
+            let now = now.unix_millis();
+            let mut purged = 0;
+            for statement in [
+                "DELETE FROM codes WHERE hash IN \
+                 (SELECT hash FROM codes WHERE expires_at <= $1 LIMIT $2)",
+                "DELETE FROM links WHERE (requestor, device) IN \
+                 (SELECT requestor, device FROM links \
+                  WHERE expires_at IS NULL OR expires_at <= $1 LIMIT $2)",
+            ] {
+                loop {
+                    let n = client
+                        .execute(statement, &[&now, &PURGE_BATCH])
+                        .await
+                        .map_err(failed)?;
+                    purged += usize::try_from(n).unwrap_or_default();
+                    if n < PURGE_BATCH.unsigned_abs() {
+                        break;
+                    }
+                }
+            }
+            Ok(purged)
+        })
+        .await
+    }
+
+    async fn counts(&self) -> Result<Counts> {
+        self.with_client(move |client| async move { count(&client).await.map_err(failed) })
+            .await
+    }
+}
