@@ -9,8 +9,29 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 
-pub struct Input {
-    query: Vec<(String, String)>,
+/// A query string's parameters, decoded once per request; a value with nothing escaped
+/// stays borrowed from the request.
+#[derive(Default)]
+pub struct Query<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> Query<'a> {
+    pub fn parse(query: Option<&'a str>) -> Self {
+        Self(query.map_or_else(Vec::new, |q| {
+            url::form_urlencoded::parse(q.as_bytes()).collect()
+        }))
+    }
+
+    /// The first non-empty value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_ref())
+    }
+}
+
+pub struct Input<'q> {
+    query: Query<'q>,
     body: Body,
 }
 
@@ -19,9 +40,8 @@ enum Body {
     Json(Map<String, Value>),
 }
 
-impl Input {
-    pub fn parse(query: Option<&str>, headers: &HeaderMap, body: &Bytes) -> Result<Self, ApiError> {
-        let query = form(query.unwrap_or_default().as_bytes());
+impl<'q> Input<'q> {
+    pub fn parse(query: Query<'q>, headers: &HeaderMap, body: &Bytes) -> Result<Self, ApiError> {
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -63,7 +83,7 @@ impl Input {
             },
         };
         from_body
-            .or_else(|| lookup(&self.query, name).map(Cow::Borrowed))
+            .or_else(|| self.query.get(name).map(Cow::Borrowed))
             .filter(|v| !v.is_empty())
     }
 
@@ -140,7 +160,7 @@ mod tests {
     fn body_wins_over_query_and_empty_values_are_absent() {
         let body = Bytes::from_static(b"deviceId=from-body&mvpd=");
         let input = Input::parse(
-            Some("deviceId=from-query&ttl=60"),
+            Query::parse(Some("deviceId=from-query&ttl=60")),
             &headers("application/x-www-form-urlencoded"),
             &body,
         )
@@ -155,7 +175,12 @@ mod tests {
     fn json_bodies_give_strings_numbers_and_maps() {
         let body =
             Bytes::from_static(br#"{"userId":"u1","ttlSeconds":60,"metadata":{"zip":"10001"}}"#);
-        let input = Input::parse(None, &headers("application/json; charset=utf-8"), &body).unwrap();
+        let input = Input::parse(
+            Query::default(),
+            &headers("application/json; charset=utf-8"),
+            &body,
+        )
+        .unwrap();
         assert_eq!(input.get("userId").as_deref(), Some("u1"));
         assert_eq!(input.get("ttlSeconds").as_deref(), Some("60"));
         assert_eq!(input.string_map("metadata").unwrap()["zip"], "10001");
@@ -164,18 +189,22 @@ mod tests {
     #[test]
     fn malformed_or_foreign_bodies_are_refused() {
         let bad = Input::parse(
-            None,
+            Query::default(),
             &headers("application/json"),
             &Bytes::from_static(b"{"),
         );
         assert_eq!(bad.err().unwrap().code, "invalid_body");
         let array = Input::parse(
-            None,
+            Query::default(),
             &headers("application/json"),
             &Bytes::from_static(b"[]"),
         );
         assert_eq!(array.err().unwrap().code, "invalid_body");
-        let xml = Input::parse(None, &headers("text/xml"), &Bytes::from_static(b"<a/>"));
+        let xml = Input::parse(
+            Query::default(),
+            &headers("text/xml"),
+            &Bytes::from_static(b"<a/>"),
+        );
         assert_eq!(
             xml.err().unwrap().status,
             StatusCode::UNSUPPORTED_MEDIA_TYPE
@@ -191,7 +220,7 @@ mod tests {
             json in proptest::bool::ANY,
         ) {
             let content_type = if json { "application/json" } else { "application/x-www-form-urlencoded" };
-            match Input::parse(Some(&query), &headers(content_type), &Bytes::from(body)) {
+            match Input::parse(Query::parse(Some(&query)), &headers(content_type), &Bytes::from(body)) {
                 Ok(input) => {
                     let _ = input.get("deviceId");
                 }

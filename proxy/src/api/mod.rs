@@ -45,7 +45,7 @@ use crate::service::{
     Activation, Clients, DeviceAuthError, DeviceFlow, DeviceTokens, Entitlements, Linking,
 };
 use caller::{Credentials, Principal};
-use input::Input;
+use input::{Input, Query};
 use linkgate_domain::ids::DeviceId;
 use linkgate_domain::requestor::RequestorPolicy;
 use linkgate_domain::requestors::Requestors;
@@ -59,26 +59,30 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct Target<'a> {
     pub route: Route,
     params: matchit::Params<'a, 'a>,
-    query: Option<&'a str>,
+    /// Decoded once: what the edge decides on (requestor, device) is what the handler reads.
+    query: Query<'a>,
 }
 
 impl<'a> Target<'a> {
     /// The requestor the request names: in the path, else in the query string.
-    pub fn requestor(&self) -> Option<Cow<'a, str>> {
+    pub fn requestor(&self) -> Option<&str> {
         self.param("requestor", &["requestor"])
     }
 
     /// The device the request names, likewise.
-    pub fn device(&self) -> Option<Cow<'a, str>> {
+    pub fn device(&self) -> Option<&str> {
         self.param("device", &["deviceId", "device_id"])
     }
 
-    fn param(&self, name: &str, in_query: &[&str]) -> Option<Cow<'a, str>> {
-        self.params.get(name).map(Cow::Borrowed).or_else(|| {
-            in_query
-                .iter()
-                .find_map(|q| input::query_param(self.query, q))
-        })
+    /// Whether the request tries a code on the activation page (see `Route::tries_code`).
+    pub fn tries_code(&self, method: &Method, has_body: bool) -> bool {
+        self.route.tries_code(method, &self.query, has_body)
+    }
+
+    fn param(&self, name: &str, in_query: &[&str]) -> Option<&str> {
+        self.params
+            .get(name)
+            .or_else(|| in_query.iter().find_map(|q| self.query.get(q)))
     }
 }
 
@@ -123,7 +127,7 @@ struct Call<'a> {
     principal: Principal,
     device: Option<DeviceId>,
     path: PathParams<'a>,
-    input: Input,
+    input: Input<'a>,
     headers: &'a HeaderMap,
     /// See `ApiRequest::secure`.
     secure: bool,
@@ -168,7 +172,7 @@ impl Api {
         Some(Target {
             route: *matched.value,
             params: matched.params,
-            query,
+            query: Query::parse(query),
         })
     }
 
@@ -202,7 +206,7 @@ impl Api {
         target: Target<'_>,
         request: ApiRequest<'_>,
     ) -> Result<ApiResponse, ApiError> {
-        let (route, params) = (target.route, &target.params);
+        let route = target.route;
         if !route.methods().contains(&request.method.as_str()) {
             return Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -211,12 +215,15 @@ impl Api {
             ));
         }
         // The Adobe entitlement calls name the requestor in the query string.
-        let name = target
-            .requestor()
-            .ok_or(ApiError::missing_parameter("requestor"))?;
-        let requestor = requestors
-            .get(&name)
-            .ok_or_else(|| ApiError::unknown_requestor(&name))?;
+        let requestor = {
+            let name = target
+                .requestor()
+                .ok_or(ApiError::missing_parameter("requestor"))?;
+            requestors
+                .get(name)
+                .ok_or_else(|| ApiError::unknown_requestor(name))?
+        };
+        let Target { params, query, .. } = target;
         // Who is calling is settled before any input is read.
         let credentials = Credentials {
             clients: &self.clients,
@@ -238,7 +245,7 @@ impl Api {
         if request.body.len() > MAX_BODY_BYTES {
             return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
         }
-        let input = Input::parse(request.query, request.headers, &request.body)?;
+        let input = Input::parse(query, request.headers, &request.body)?;
         let device = match check {
             Check::Device(from) => {
                 let (raw, name) = match from {

@@ -280,14 +280,17 @@ impl Route {
 
     /// Requests that try a code on the activation page, which RFC 8628 §5.1 asks to limit:
     /// a code may come in the query, or in a body of any method and form (`has_body`).
-    pub fn tries_code(self, method: &Method, query: Option<&str>, has_body: bool) -> bool {
+    pub fn tries_code(
+        self,
+        method: &Method,
+        query: &super::input::Query<'_>,
+        has_body: bool,
+    ) -> bool {
         match self.entry().handler {
             Handler::ActivationEntry => {
                 method == Method::POST
                     || has_body
-                    || ["code", "user_code"]
-                        .iter()
-                        .any(|p| super::query_param(query, p).is_some())
+                    || ["code", "user_code"].iter().any(|p| query.get(p).is_some())
             }
             Handler::ActivationSignIn => true,
             _ => false,

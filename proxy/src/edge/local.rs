@@ -1,7 +1,7 @@
 //! Reading a bounded request body and writing a locally generated response.
 
 use bytes::{Bytes, BytesMut};
-use http::header;
+use http::{HeaderValue, header};
 use pingora::http::ResponseHeader;
 use pingora::prelude::Session;
 
@@ -65,12 +65,13 @@ fn too_large(session: &mut Session) -> ApiResponse {
 /// Writes the response header and body; the connection stays open for the next request
 /// (Pingora's error helpers would close it).
 pub async fn respond(session: &mut Session, response: ApiResponse) -> pingora::Result<()> {
-    let (parts, body) = response.into_parts();
-    let mut header = ResponseHeader::build(parts.status, Some(parts.headers.len() + 1))?;
-    for (name, value) in &parts.headers {
-        header.append_header(name.clone(), value.clone())?;
-    }
-    header.insert_header(header::CONTENT_LENGTH, body.len())?;
+    let (mut parts, body) = response.into_parts();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    // The answer's own header map, moved rather than copied name by name: a local answer
+    // keeps no original case to preserve (standard names go out title-cased either way).
+    let header = ResponseHeader::from(parts);
     let empty = body.is_empty();
     session
         .write_response_header(Box::new(header), empty)

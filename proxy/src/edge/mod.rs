@@ -161,26 +161,10 @@ impl Gateway {
         ctx.route = target.route.name();
         // Without a known requestor the API refuses the call; the peer stands for the client.
         let mut client_ip = ctx.peer_ip();
-        let requestor = target.requestor();
-        if let Some(policy) = requestor
-            .as_deref()
-            .and_then(|r| snapshot.requestors.get(r))
-        {
+        if let Some(policy) = target.requestor().and_then(|r| snapshot.requestors.get(r)) {
             let header = session.req_header();
-            let tries_code = target.route.tries_code(
-                &header.method,
-                header.uri.query(),
-                local::has_body(header),
-            );
-            let device = target.device();
-            match self.admit(
-                &snapshot,
-                policy,
-                header,
-                device.as_deref(),
-                tries_code,
-                ctx,
-            ) {
+            let tries_code = target.tries_code(&header.method, local::has_body(header));
+            match self.admit(&snapshot, policy, header, target.device(), tries_code, ctx) {
                 Ok(client) => client_ip = client,
                 Err(refusal) => {
                     let response = refusal_response(target.route, policy, &refusal);
