@@ -28,7 +28,7 @@ use crate::reload::Reloader;
 use crate::service::{
     Activation, Clients, DecisionClient, DeviceFlow, DeviceTokens, Entitlements, Linking,
 };
-use crate::store::{FileStore, KubeStore, MemoryStore, Store};
+use crate::store::{FileStore, KubeStore, MemoryStore, PgStore, Store};
 use crate::test_mvpd::TestMvpd;
 use linkgate_domain::code::{CodeKey, MIN_CODE_KEY_BYTES};
 use linkgate_domain::time::{Clock, SystemClock};
@@ -206,13 +206,7 @@ fn open_store(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Opened>
             cluster: None,
         },
         StoreBackend::Kubernetes => {
-            // Every proxy must hash a code alike, or a code issued by one is unknown to
-            // the others.
-            let code_key = config.code_key.clone().ok_or_else(|| {
-                anyhow::anyhow!(
-                    "the kubernetes store needs codeKeySecretRef, shared by every proxy"
-                )
-            })?;
+            let code_key = shared_code_key(config, "kubernetes")?;
             let cluster = Arc::new(Cluster::connect(config.namespace.clone())?);
             let region = config.region.clone();
             let store = KubeStore::start(Arc::clone(&cluster), region, Arc::clone(clock))?;
@@ -222,8 +216,26 @@ fn open_store(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Opened>
                 cluster: Some(cluster),
             }
         }
+        StoreBackend::Postgres => {
+            let url = config.database.url.as_ref().ok_or_else(|| {
+                anyhow::anyhow!("the postgres store needs store.url or LINKGATE_DATABASE_URL")
+            })?;
+            Opened {
+                store: Arc::new(PgStore::connect(url.expose(), config.database.connections)?),
+                code_key: shared_code_key(config, "postgres")?,
+                cluster: None,
+            }
+        }
     };
     Ok(opened)
+}
+
+/// The code key of a store several proxies share: every proxy must hash a code alike, or a
+/// code issued by one is unknown to the others.
+fn shared_code_key(config: &Config, store: &str) -> anyhow::Result<Vec<u8>> {
+    config.code_key.clone().ok_or_else(|| {
+        anyhow::anyhow!("the {store} store needs codeKeySecretRef, shared by every proxy")
+    })
 }
 
 /// The use cases, over one store, clock, code key and metrics registry.

@@ -9,7 +9,7 @@ use linkgate_domain::media_token::{JwkSet, MediaKeys};
 use linkgate_domain::time::{Clock, SystemClock};
 use linkgate_logging::{self as logging, LogFormat};
 use linkgate_proxy::app::{App, Lifecycle};
-use linkgate_proxy::config::{Config, StoreBackend};
+use linkgate_proxy::config::{Config, DatabaseUrl, StoreBackend};
 
 /// linkgate's gateway. With no arguments: a standalone gateway on 127.0.0.1:8080 (admin on
 /// 127.0.0.1:9090) with the demo requestor `demo`, storing in ./linkgate-data.
@@ -87,6 +87,9 @@ struct Serve {
     /// Overrides the store backend.
     #[arg(long, value_parser = parse_backend)]
     store: Option<StoreBackend>,
+    /// The postgres store's database URL (it may carry a password: prefer the variable).
+    #[arg(long, env = "LINKGATE_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Kubernetes mode: Requestors and DeviceLinks in the cluster `KUBECONFIG` (or the
     /// pod's service account) names; the same as `--store kubernetes`.
     #[arg(long, conflicts_with = "store")]
@@ -107,8 +110,9 @@ fn parse_backend(s: &str) -> Result<StoreBackend, String> {
         "file" => Ok(StoreBackend::File),
         "memory" => Ok(StoreBackend::Memory),
         "kubernetes" => Ok(StoreBackend::Kubernetes),
+        "postgres" => Ok(StoreBackend::Postgres),
         other => Err(format!(
-            "unknown store {other:?}: use file, memory or kubernetes"
+            "unknown store {other:?}: use file, memory, kubernetes or postgres"
         )),
     }
 }
@@ -205,6 +209,9 @@ fn serve(cli: Serve) -> ExitCode {
     config.admin = cli.admin.unwrap_or(config.admin);
     config.data_dir = cli.data_dir.unwrap_or(config.data_dir);
     config.store = cli.store.unwrap_or(config.store);
+    if let Some(url) = cli.database_url {
+        config.database.url = Some(DatabaseUrl::new(url));
+    }
     if cli.kubernetes {
         config.store = StoreBackend::Kubernetes;
     }

@@ -109,6 +109,13 @@ pub struct StoreSection {
     /// Where the file backend keeps its database.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// The postgres backend's database (`LINKGATE_DATABASE_URL` overrides it, and is the
+    /// place for a URL that carries a password).
+    #[serde(default)]
+    pub url: Option<DatabaseUrl>,
+    /// The postgres backend's connections, at most.
+    #[serde(default = "default_connections")]
+    pub connections: usize,
 }
 
 impl Default for StoreSection {
@@ -116,7 +123,34 @@ impl Default for StoreSection {
         Self {
             backend: StoreBackend::default(),
             data_dir: default_data_dir(),
+            url: None,
+            connections: default_connections(),
         }
+    }
+}
+
+fn default_connections() -> usize {
+    16
+}
+
+/// A database URL, which may carry a password: never printed.
+#[derive(Deserialize, Clone, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: String) -> Self {
+        Self(url)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(<redacted>)")
     }
 }
 
@@ -130,6 +164,8 @@ pub enum StoreBackend {
     Memory,
     /// DeviceLink objects through the Kubernetes API server; Requestors from the cluster.
     Kubernetes,
+    /// Codes and links in a PostgreSQL-protocol database (PostgreSQL, CockroachDB).
+    Postgres,
 }
 
 fn default_listen() -> SocketAddr {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use file::ConfigFile;
-pub use file::StoreBackend;
+pub use file::{DatabaseUrl, StoreBackend};
 use linkgate_crds::SecretKeyRef;
 use linkgate_domain::code::MIN_CODE_KEY_BYTES;
 use linkgate_domain::requestor::{PolicyError, RequestorPolicy, Secrets};
@@ -44,6 +44,8 @@ pub struct Config {
     pub admin: SocketAddr,
     pub store: StoreBackend,
     pub data_dir: PathBuf,
+    /// The `postgres` store's database.
+    pub database: Database,
     /// `None`: use (or create) the key kept in the data directory.
     pub code_key: Option<Vec<u8>>,
     pub requestors: Requestors,
@@ -62,6 +64,13 @@ pub struct Config {
     pub public_url: Option<url::Url>,
     /// What every requestor is held to, here and in the cluster.
     pub bounds: Bounds,
+}
+
+/// Where the `postgres` store connects, and with how many connections at most.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub url: Option<DatabaseUrl>,
+    pub connections: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +173,10 @@ impl Config {
             admin: file.admin,
             store: file.store.backend,
             data_dir: file.store.data_dir,
+            database: Database {
+                url: file.store.url,
+                connections: file.store.connections,
+            },
             code_key,
             requestors: policies.into_iter().collect(),
             secrets,

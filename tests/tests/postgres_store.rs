@@ -1,0 +1,148 @@
+//! The postgres store end to end: real gateways on a real PostgreSQL, sharing one database.
+//! What a proxy acknowledged survives the proxy's kill -9 and the database's immediate stop;
+//! while the database is down calls fail at once with 503; two proxies racing to redeem
+//! one code link it once; a schema newer than the build is refused.
+
+use linkgate_proxy::store::PgStore;
+use linkgate_tests::postgres::{control, fresh_database, start};
+use linkgate_tests::{DEMO_KEY, Gateway, config_with};
+use serde_json::json;
+
+const AUTHN: &str = "/v1/requestors/demo/devices/tv/authn";
+
+/// The demo requestor on the postgres store; the URL comes in through the environment, as a
+/// Secret would bring it.
+async fn gateway(url: &str) -> Gateway {
+    let config = format!(
+        "store: {{backend: postgres}}\ncodeKeySecretRef: {{name: codes, key: key}}\n{}",
+        config_with("demo", "").replace(
+            "secrets:\n",
+            "secrets:\n  codes: {key: one-key-for-every-proxy-of-this-test}\n"
+        )
+    );
+    let env = vec![("LINKGATE_DATABASE_URL".to_owned(), url.into())];
+    Gateway::with_config_env(&config, env).await
+}
+
+/// Links device `device` to `user` through `gw`; returns the status of the link call.
+async fn link(gw: &Gateway, code: &str, user: &str) -> u16 {
+    let body = json!({"code": code, "userId": user, "mvpd": "test-mvpd"});
+    gw.post_json("/v1/requestors/demo/links", body, Some(DEMO_KEY))
+        .await
+        .0
+}
+
+#[tokio::test]
+async fn proxies_share_links_and_a_killed_proxy_loses_none() {
+    let url = fresh_database("shared").await;
+    let mut a = gateway(&url).await;
+    let b = gateway(&url).await;
+
+    let code = a.issue_code("demo", "tv").await;
+    assert_eq!(
+        link(&b, &code, "alice").await,
+        201,
+        "a code issued by A links at B"
+    );
+    assert_eq!(a.get(AUTHN, Some(DEMO_KEY)).await.0, 200);
+
+    a.kill();
+    a.restart().await;
+    let (status, body) = a.get(AUTHN, Some(DEMO_KEY)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["users"][0]["userId"], "alice");
+
+    let (status, _) = b
+        .delete("/v1/requestors/demo/devices/tv/users", Some(DEMO_KEY))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        a.get(AUTHN, Some(DEMO_KEY)).await.0,
+        403,
+        "unlinked through B, refused by A"
+    );
+}
+
+#[tokio::test]
+async fn while_the_database_is_down_calls_fail_with_503_and_nothing_acknowledged_is_lost() {
+    // A server of its own, to stop and start.
+    let name = linkgate_tests::kube::namespace("down");
+    let url = start(&name, Some(std::process::id()));
+    let gw = gateway(&url).await;
+    let code = gw.issue_code("demo", "tv").await;
+    assert_eq!(link(&gw, &code, "alice").await, 201);
+
+    control("kill", &name);
+    let (status, body) = gw
+        .post_json(
+            "/v1/requestors/demo/codes",
+            json!({"deviceId": "tv-2"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "store_unavailable");
+    assert!(
+        !body.to_string().contains(&url),
+        "the database URL stays out of answers"
+    );
+    let (status, body) = gw.get(AUTHN, Some(DEMO_KEY)).await;
+    assert_eq!(status, 503, "{body}");
+
+    control("up", &name);
+    let (status, body) = gw.get(AUTHN, Some(DEMO_KEY)).await;
+    assert_eq!(status, 200, "the link acknowledged before the stop: {body}");
+    let code = gw.issue_code("demo", "tv-2").await;
+    assert_eq!(link(&gw, &code, "bob").await, 201, "writes work again");
+    control("stop", &name);
+}
+
+#[tokio::test]
+async fn two_proxies_racing_to_redeem_one_code_link_it_once() {
+    let url = fresh_database("race").await;
+    let (a, b) = (gateway(&url).await, gateway(&url).await);
+    for round in 0..5 {
+        let device = format!("tv-{round}");
+        let code = a.issue_code("demo", &device).await;
+        let (first, second) = tokio::join!(link(&a, &code, "alice"), link(&b, &code, "bob"));
+        let mut statuses = [first, second];
+        statuses.sort_unstable();
+        assert_eq!(statuses[0], 201, "one wins: {statuses:?}");
+        assert!(
+            (400..500).contains(&statuses[1]),
+            "the other is refused: {statuses:?}"
+        );
+        let path = format!("/v1/requestors/demo/devices/{device}/users");
+        let (_, body) = a.get(&path, Some(DEMO_KEY)).await;
+        assert_eq!(body["users"].as_array().map(Vec::len), Some(1), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_schema_newer_than_this_build_is_refused() {
+    let url = fresh_database("newer").await;
+    let connect = {
+        let url = url.clone();
+        move || PgStore::connect(&url, 2)
+    };
+    let first = tokio::task::spawn_blocking(connect.clone()).await.unwrap();
+    drop(first.expect("an empty database is migrated"));
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) \
+             VALUES (999, 'from_the_future', '2030-01-01T00:00:00Z', '0')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let refused = tokio::task::spawn_blocking(connect).await.unwrap();
+    let message = refused
+        .err()
+        .expect("a newer schema is refused")
+        .to_string();
+    assert!(message.contains("newer"), "{message}");
+}
