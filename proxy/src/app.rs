@@ -221,7 +221,11 @@ fn open_store(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Opened>
                 anyhow::anyhow!("the postgres store needs store.url or LINKGATE_DATABASE_URL")
             })?;
             Opened {
-                store: Arc::new(PgStore::connect(url.expose(), config.database.connections)?),
+                store: Arc::new(PgStore::connect(
+                    url.expose(),
+                    config.database.connections,
+                    config.database.cached_links,
+                )?),
                 code_key: shared_code_key(config, "postgres")?,
                 cluster: None,
             }

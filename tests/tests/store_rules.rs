@@ -63,7 +63,7 @@ fn kubernetes() -> Backend {
 fn postgres() -> Backend {
     let url = runtime().block_on(linkgate_tests::postgres::fresh_database("store_rules"));
     Backend {
-        store: Arc::new(PgStore::connect(&url, 4).expect("connect to PostgreSQL")),
+        store: Arc::new(PgStore::connect(&url, 4, 1000).expect("connect to PostgreSQL")),
         collects_expired: true,
         _dir: None,
     }

@@ -116,6 +116,10 @@ pub struct StoreSection {
     /// The postgres backend's connections, at most.
     #[serde(default = "default_connections")]
     pub connections: usize,
+    /// The postgres backend's links remembered in memory, at most: a proxy's memory
+    /// follows this, never the number of links.
+    #[serde(default = "default_cached_links")]
+    pub cached_links: u64,
 }
 
 impl Default for StoreSection {
@@ -125,12 +129,17 @@ impl Default for StoreSection {
             data_dir: default_data_dir(),
             url: None,
             connections: default_connections(),
+            cached_links: default_cached_links(),
         }
     }
 }
 
 fn default_connections() -> usize {
     16
+}
+
+fn default_cached_links() -> u64 {
+    100_000
 }
 
 /// A database URL, which may carry a password: never printed.

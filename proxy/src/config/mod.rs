@@ -66,11 +66,13 @@ pub struct Config {
     pub bounds: Bounds,
 }
 
-/// Where the `postgres` store connects, and with how many connections at most.
+/// Where the `postgres` store connects, with how many connections and how many links
+/// remembered, at most.
 #[derive(Debug, Clone)]
 pub struct Database {
     pub url: Option<DatabaseUrl>,
     pub connections: usize,
+    pub cached_links: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +178,7 @@ impl Config {
             database: Database {
                 url: file.store.url,
                 connections: file.store.connections,
+                cached_links: file.store.cached_links,
             },
             code_key,
             requestors: policies.into_iter().collect(),

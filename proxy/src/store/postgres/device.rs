@@ -39,6 +39,11 @@ impl Load {
             link: Some(key),
         }
     }
+
+    /// The link the write may change.
+    pub fn changes_link(&self) -> Option<&LinkKey> {
+        self.link.as_ref()
+    }
 }
 
 /// The rows read, as the rules see a store.
@@ -138,6 +143,7 @@ pub async fn write(
                 &[&requestor, &id],
             )
             .await?;
+            changed(tx, requestor, id).await?;
             Ok(None)
         }
         Slot::Put(link) => {
@@ -152,9 +158,25 @@ pub async fn write(
                     &[&requestor, &id, &expires_at, &Json(&link)],
                 )
                 .await?;
+            changed(tx, requestor, id).await?;
             Ok(Some(version(row.get(0))))
         }
     }
+}
+
+/// Records that the device's link changed, for the other proxies' caches (`cache.rs`).
+async fn changed(
+    tx: &Transaction<'_>,
+    requestor: &str,
+    device: &str,
+) -> Result<(), tokio_postgres::Error> {
+    tx.execute(
+        "INSERT INTO link_changes (requestor, device, changed_at) \
+         VALUES ($1, $2, (extract(epoch FROM now()) * 1000)::BIGINT)",
+        &[&requestor, &device],
+    )
+    .await
+    .map(drop)
 }
 
 /// The column a code is found by.

@@ -8,10 +8,12 @@
 //! The SQL keeps to what both engines run (see `migrations/`): no triggers, no advisory
 //! locks, no `LISTEN`, `DELETE` bounded through a subquery rather than `LIMIT`.
 
+mod cache;
 mod device;
 mod schema;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -41,12 +43,15 @@ pub struct PgStore {
     pool: Pool,
     /// The pool's connections and every transaction run here.
     handle: Handle,
+    /// Links as last read, dropped when any proxy changes them.
+    links: Arc<cache::Links>,
 }
 
 impl PgStore {
     /// Connects to `url` with at most `connections` connections, brings the schema up to
-    /// date, and refuses a schema newer than this build knows.
-    pub fn connect(url: &str, connections: usize) -> anyhow::Result<Self> {
+    /// date, refuses a schema newer than this build knows, and remembers at most `cached`
+    /// links.
+    pub fn connect(url: &str, connections: usize, cached: u64) -> anyhow::Result<Self> {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| anyhow::anyhow!("the database URL is not valid: {e}"))?;
@@ -69,11 +74,22 @@ impl PgStore {
             .create_timeout(Some(CONNECT_TIMEOUT))
             .build()?;
         let handle = crate::io_runtime::start("database")?;
-        handle.block_on(async {
+        let links = Arc::new(cache::links(cached));
+        let since = handle.block_on(async {
             let mut client = pool.get().await?;
-            schema::migrate(&mut client).await
+            schema::migrate(&mut client).await?;
+            anyhow::Ok(cache::follow(&client, &links, None).await?)
         })?;
-        Ok(Self { pool, handle })
+        handle.spawn(cache::keep_following(
+            pool.clone(),
+            Arc::clone(&links),
+            since,
+        ));
+        Ok(Self {
+            pool,
+            handle,
+            links,
+        })
     }
 
     /// Runs `work` with a connection on the store's runtime.
@@ -105,24 +121,33 @@ impl PgStore {
         load: Load,
         rule: impl Fn(&Device) -> Result<Option<DeviceChange>> + Send + Sync + 'static,
     ) -> Result<Option<Option<u64>>> {
-        self.with_client(move |mut client| async move {
-            let mut round = 0;
-            loop {
-                match attempt(&mut client, &load, &rule).await {
-                    Err(e) if retryable(&e) && round + 1 < WRITE_ROUNDS => {
-                        round += 1;
-                        tokio::time::sleep(Duration::from_millis(
-                            rand::random_range(1..=5) << round.min(5),
-                        ))
-                        .await;
+        let link = load.changes_link().cloned();
+        let outcome = self
+            .with_client(move |mut client| async move {
+                let mut round = 0;
+                loop {
+                    match attempt(&mut client, &load, &rule).await {
+                        Err(e) if retryable(&e) && round + 1 < WRITE_ROUNDS => {
+                            round += 1;
+                            tokio::time::sleep(Duration::from_millis(
+                                rand::random_range(1..=5) << round.min(5),
+                            ))
+                            .await;
+                        }
+                        Err(e) if retryable(&e) => return Err(StoreError::Conflict),
+                        Err(e) => return Err(failed(e)),
+                        Ok(outcome) => return outcome,
                     }
-                    Err(e) if retryable(&e) => return Err(StoreError::Conflict),
-                    Err(e) => return Err(failed(e)),
-                    Ok(outcome) => return outcome,
                 }
-            }
-        })
-        .await
+            })
+            .await;
+        // What this proxy changed, it reads again at once (the others follow the change);
+        // so does a link it found changed meanwhile, so that the caller's next round
+        // decides on what is stored, not on what was cached.
+        if let (Ok(Some(_)) | Err(StoreError::Conflict), Some(key)) = (&outcome, link) {
+            self.links.invalidate(&key).await;
+        }
+        outcome
     }
 }
 
@@ -187,11 +212,20 @@ impl Store for PgStore {
     }
 
     async fn link(&self, key: &LinkKey) -> Result<Option<Versioned>> {
-        let key = key.clone();
-        self.with_client(
-            move |client| async move { device::link(&client, &key).await.map_err(failed) },
-        )
-        .await
+        if let Some(cached) = self.links.get(key).await {
+            return Ok(cached);
+        }
+        let read = {
+            let key = key.clone();
+            self.with_client(move |client| async move {
+                device::link(&client, &key).await.map_err(failed)
+            })
+        };
+        // Concurrent misses of one link share one read.
+        self.links
+            .try_get_with(key.clone(), read)
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))
     }
 
     async fn code_by_device_code(&self, device_code: &CodeHash) -> Result<Option<CodeRecord>> {
@@ -260,19 +294,34 @@ impl Store for PgStore {
         self.with_client(move |client| async move {
             let now = now.unix_millis();
             let mut purged = 0;
-            for statement in [
-                "DELETE FROM codes WHERE hash IN \
-                 (SELECT hash FROM codes WHERE expires_at <= $1 LIMIT $2)",
-                "DELETE FROM links WHERE (requestor, device) IN \
-                 (SELECT requestor, device FROM links \
-                  WHERE expires_at IS NULL OR expires_at <= $1 LIMIT $2)",
+            let old_changes = "DELETE FROM link_changes WHERE id IN \
+                 (SELECT id FROM link_changes \
+                  WHERE changed_at < (extract(epoch FROM now()) * 1000)::BIGINT - $1 LIMIT $2)";
+            // (statement, time bound, whether what it drops is counted)
+            for (statement, before, counted) in [
+                (
+                    "DELETE FROM codes WHERE hash IN \
+                     (SELECT hash FROM codes WHERE expires_at <= $1 LIMIT $2)",
+                    now,
+                    true,
+                ),
+                (
+                    "DELETE FROM links WHERE (requestor, device) IN \
+                     (SELECT requestor, device FROM links \
+                      WHERE expires_at IS NULL OR expires_at <= $1 LIMIT $2)",
+                    now,
+                    true,
+                ),
+                (old_changes, cache::KEEP_CHANGES_MS, false),
             ] {
                 loop {
                     let n = client
-                        .execute(statement, &[&now, &PURGE_BATCH])
+                        .execute(statement, &[&before, &PURGE_BATCH])
                         .await
                         .map_err(failed)?;
-                    purged += usize::try_from(n).unwrap_or_default();
+                    if counted {
+                        purged += usize::try_from(n).unwrap_or_default();
+                    }
                     if n < PURGE_BATCH.unsigned_abs() {
                         break;
                     }

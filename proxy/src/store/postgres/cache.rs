@@ -1,0 +1,90 @@
+//! What a proxy remembers of the database's links: a bounded cache (the proxy's memory
+//! follows its size, never the number of links), kept true by following `link_changes`.
+//!
+//! Every link write records the link's key there in the same transaction. Each proxy reads
+//! the rows changed since its last look, by the database's clock and with an overlap
+//! (a transaction may commit a little after the time it records), every `FOLLOW_EVERY`;
+//! what a change names is dropped from the cache and read again on its next use. So a link
+//! revoked through one proxy is refused by every other within `FOLLOW_EVERY` plus a query.
+//! While the database cannot be read, what is cached keeps answering; a proxy that missed
+//! more than the changes kept drops everything.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::future::Cache;
+use tokio_postgres::Client;
+
+use super::super::{LinkKey, Versioned};
+
+/// How often a proxy looks for links changed elsewhere.
+pub const FOLLOW_EVERY: Duration = Duration::from_millis(500);
+/// Changes are read again for this long after their time, for transactions that committed
+/// after others with later times (the statement timeout bounds how long one can take).
+const OVERLAP_MS: i64 = 10_000;
+/// How long changes are kept; a proxy that has not looked for longer starts afresh.
+pub const KEEP_CHANGES_MS: i64 = 10 * 60 * 1000;
+
+/// A link as last read (`None`: there was none), by its key.
+pub type Links = Cache<LinkKey, Option<Versioned>>;
+
+pub fn links(capacity: u64) -> Links {
+    Cache::builder().max_capacity(capacity).build()
+}
+
+/// Drops from `links` what changed since `since` (database milliseconds, `None` at start);
+/// returns where the next look starts.
+pub async fn follow(
+    client: &Client,
+    links: &Links,
+    since: Option<i64>,
+) -> Result<i64, tokio_postgres::Error> {
+    let now: i64 = client
+        .query_one("SELECT (extract(epoch FROM now()) * 1000)::BIGINT", &[])
+        .await?
+        .get(0);
+    match since {
+        // Nothing was cached before the first look.
+        None => {}
+        Some(since) if now - since > KEEP_CHANGES_MS - OVERLAP_MS => links.invalidate_all(),
+        Some(since) => {
+            let rows = client
+                .query(
+                    "SELECT requestor, device FROM link_changes WHERE changed_at >= $1",
+                    &[&(since - OVERLAP_MS)],
+                )
+                .await?;
+            for row in rows {
+                let (requestor, device): (&str, &str) = (row.get(0), row.get(1));
+                if let Ok(device) = linkgate_domain::ids::DeviceId::parse(device) {
+                    links.invalidate(&LinkKey::new(requestor, &device)).await;
+                }
+            }
+        }
+    }
+    Ok(now)
+}
+
+/// Follows changes from `since` for as long as the cache is used; a failed look is tried
+/// again (what is cached keeps answering meanwhile).
+pub async fn keep_following(pool: deadpool_postgres::Pool, links: Arc<Links>, since: i64) {
+    let mut since = Some(since);
+    let mut tick = tokio::time::interval(FOLLOW_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if Arc::strong_count(&links) == 1 {
+            return;
+        }
+        let looked = match pool.get().await {
+            Ok(client) => follow(&client, &links, since)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match looked {
+            Ok(now) => since = Some(now),
+            Err(e) => tracing::warn!(error = %e, "cannot read the links changed by other proxies"),
+        }
+    }
+}
