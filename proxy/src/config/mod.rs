@@ -273,6 +273,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_database_url_is_read_but_never_printed() {
+        let yaml = DEMO_YAML.replace(
+            "  backend: file\n",
+            "  backend: postgres\n  url: postgres://linkgate:s3cret@db:5432/links\n  cachedLinks: 500\n",
+        );
+        let config = Config::parse(&yaml, "test").unwrap();
+        assert_eq!(config.store, StoreBackend::Postgres);
+        let url = config.database.url.as_ref().expect("a URL");
+        assert_eq!(url.expose(), "postgres://linkgate:s3cret@db:5432/links");
+        assert_eq!(config.database.cached_links, 500);
+        assert_eq!(config.database.connections, 16, "the default");
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
     fn the_demo_configuration_serves_the_demo_requestor() {
         let config = Config::demo();
         let demo = config.requestors.get("demo").expect("demo requestor");

@@ -1,10 +1,12 @@
 //! Where codes and links live.
 //!
-//! Every backend keeps the whole state in memory so that reads on the request path never
-//! leave the process; a backend differs only in how a change is made durable before it is
+//! The memory, file and Kubernetes backends keep the whole state in memory, so their reads
+//! never leave the process; they differ in how a change is made durable before it is
 //! acknowledged (nothing for `memory`, an fsynced redb transaction for `file`, the API
-//! server for Kubernetes). Writes are compare-and-swap on a per-link version, which maps
-//! onto a Kubernetes resourceVersion as well as onto a local transaction.
+//! server for Kubernetes). The postgres backend keeps it in the database and a bounded
+//! cache of links in memory, for fleets larger than one process should hold. Every backend
+//! decides by the same rules (`rules`); writes are compare-and-swap on a per-link version,
+//! which maps onto a Kubernetes resourceVersion as well as onto a database transaction.
 
 mod file;
 mod journaled;
