@@ -88,7 +88,8 @@ impl<'q> Input<'q> {
     }
 
     pub fn require(&self, name: &'static str) -> Result<Cow<'_, str>, ApiError> {
-        self.get(name).ok_or(ApiError::missing_parameter(name))
+        self.get(name)
+            .ok_or_else(|| ApiError::missing_parameter(name))
     }
 
     /// A whole number of seconds.

@@ -218,7 +218,7 @@ impl Api {
         let requestor = {
             let name = target
                 .requestor()
-                .ok_or(ApiError::missing_parameter("requestor"))?;
+                .ok_or_else(|| ApiError::missing_parameter("requestor"))?;
             requestors
                 .get(name)
                 .ok_or_else(|| ApiError::unknown_requestor(name))?
@@ -252,7 +252,8 @@ impl Api {
                     DeviceFrom::Path => (params.get("device").map(Cow::Borrowed), "device"),
                     DeviceFrom::Param(name) => (input.get(name), name),
                 };
-                let device = DeviceId::parse(&raw.ok_or(ApiError::missing_parameter(name))?)?;
+                let raw = raw.ok_or_else(|| ApiError::missing_parameter(name))?;
+                let device = DeviceId::parse(&raw)?;
                 credentials.device(&principal, &device, route.dialect())?;
                 Some(device)
             }
