@@ -220,6 +220,11 @@ fn open_store(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Opened>
             let url = config.database.url.as_ref().ok_or_else(|| {
                 anyhow::anyhow!("the postgres store needs store.url or LINKGATE_DATABASE_URL")
             })?;
+            // Requestors may still come from the cluster, links staying in the database.
+            let cluster = match config.requestors_from_cluster {
+                true => Some(Arc::new(Cluster::connect(config.namespace.clone())?)),
+                false => None,
+            };
             Opened {
                 store: Arc::new(PgStore::connect(
                     url.expose(),
@@ -227,7 +232,7 @@ fn open_store(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Opened>
                     config.database.cached_links,
                 )?),
                 code_key: shared_code_key(config, "postgres")?,
-                cluster: None,
+                cluster,
             }
         }
     };

@@ -179,3 +179,61 @@ async fn a_schema_newer_than_this_build_is_refused() {
         .to_string();
     assert!(message.contains("newer"), "{message}");
 }
+
+#[tokio::test]
+async fn requestors_from_the_cluster_with_links_in_the_database() {
+    let client = linkgate_tests::kube::client().await;
+    linkgate_tests::kube::install_crds(&client).await;
+    let namespace = linkgate_tests::kube::create_namespace(&client, "pg-requestors").await;
+    // No media tokens: this requestor is about links.
+    linkgate_tests::kube::create_demo_requestor(&client, &namespace, json!({})).await;
+    let url = fresh_database("cluster").await;
+    let config = format!(
+        "store: {{backend: postgres}}\nkubernetes: {{namespace: {namespace}, requestors: true}}\n\
+         codeKeySecretRef: {{name: codes, key: key}}\n\
+         secrets:\n  codes: {{key: one-key-for-every-proxy-of-this-test}}\n  demo.backend: {{apiKey: {DEMO_KEY}}}\n"
+    );
+    let env = vec![
+        ("LINKGATE_DATABASE_URL".to_owned(), url.clone().into()),
+        (
+            "KUBECONFIG".to_owned(),
+            linkgate_tests::kube::kubeconfig().as_os_str().to_owned(),
+        ),
+    ];
+    let gw = Gateway::with_config_env(&config, env).await;
+    // The Requestor reaches the proxy through its watch.
+    let issued = Instant::now();
+    let code = loop {
+        let (status, body) = gw
+            .post_json("/v1/requestors/demo/codes", json!({"deviceId": "tv"}), None)
+            .await;
+        if status == 201 {
+            break body["code"].as_str().expect("a code").to_owned();
+        }
+        assert!(
+            issued.elapsed() < Duration::from_secs(30),
+            "{status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(link(&gw, &code, "alice").await, 201);
+    assert_eq!(gw.get(AUTHN, Some(DEMO_KEY)).await.0, 200);
+
+    let in_cluster = kube::Api::<linkgate_crds::DeviceLink>::namespaced(client, &namespace)
+        .list(&Default::default())
+        .await
+        .unwrap();
+    assert!(in_cluster.items.is_empty(), "no DeviceLink objects");
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = db
+        .query_one(
+            "SELECT count(*) FROM links WHERE requestor = 'demo' AND device = 'tv'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1, "the link is a row of the database");
+}

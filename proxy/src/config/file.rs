@@ -75,6 +75,10 @@ pub struct KubernetesSection {
     /// The region this proxy serves in, stamped on the DeviceLinks it writes (a DNS label).
     #[serde(default = "default_region")]
     pub region: String,
+    /// Requestors from the cluster while codes and links are in the postgres store (the
+    /// kubernetes store always takes them from the cluster).
+    #[serde(default)]
+    pub requestors: bool,
 }
 
 impl Default for KubernetesSection {
@@ -82,6 +86,7 @@ impl Default for KubernetesSection {
         Self {
             namespace: default_namespace(),
             region: default_region(),
+            requestors: false,
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The `postgres` store's database.
     pub database: Database,
+    /// Requestors watched in the cluster (`namespace`), not read from the file.
+    pub requestors_from_cluster: bool,
     /// `None`: use (or create) the key kept in the data directory.
     pub code_key: Option<Vec<u8>>,
     pub requestors: Requestors,
@@ -143,14 +145,19 @@ impl Config {
             inline: file.secrets,
             dir: file.secrets_dir,
         };
-        if file.requestors.is_empty() && file.store.backend != StoreBackend::Kubernetes {
+        let requestors_from_cluster = match file.store.backend {
+            StoreBackend::Kubernetes => true,
+            StoreBackend::Postgres => file.kubernetes.requestors,
+            StoreBackend::File | StoreBackend::Memory => false,
+        };
+        if file.requestors.is_empty() && !requestors_from_cluster {
             return Err(ConfigError::NoRequestors {
                 origin: origin.to_owned(),
             });
         }
         let bounds = Bounds {
             // Where Requestors come from the cluster, their authors are tenants.
-            own_secrets_only: file.store.backend == StoreBackend::Kubernetes,
+            own_secrets_only: requestors_from_cluster,
             loopback_http: file.insecure_loopback_http,
         };
         let policies = policies(&file.requestors, &secrets, bounds, origin)?;
@@ -175,6 +182,7 @@ impl Config {
             admin: file.admin,
             store: file.store.backend,
             data_dir: file.store.data_dir,
+            requestors_from_cluster,
             database: Database {
                 url: file.store.url,
                 connections: file.store.connections,
