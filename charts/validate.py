@@ -58,6 +58,10 @@ COMBINATIONS = {
         "proxy": {"podDisruptionBudget": {"enabled": False}, "codeKey": {"create": False, "secretName": "mine"}},
         "operator": {"replicas": 1},
     },
+    "postgres": {
+        "proxy": {"database": {"secretName": "linkgate-database", "key": "url", "connections": 8,
+                               "cachedLinks": 50000}},
+    },
     "replication": {
         "proxy": {"region": "a"},
         "operator": {
@@ -82,6 +86,8 @@ BAD_VALUES = [
     ({"operator": {"replication": {"region": "a", "peers": [{"name": "b"}]}}}, "secret"),
     ({"operator": {"replication": {"peerAccess": {"enabled": "yes"}}}}, "enabled"),
     ({"operator": {"replication": {"peerAcess": {"enabled": True}}}}, "peerAcess"),
+    ({"proxy": {"database": {"secretName": "db", "connections": 0}}}, "connections"),
+    ({"proxy": {"database": {"secretName": "Not_A_Name"}}}, "secretName"),
 ]
 
 # Values the schema cannot judge, which the templates refuse -> a fragment of the error.
@@ -289,6 +295,32 @@ def check_operator_args(combination, docs, values):
     ok(f"{combination}: the operator's args {'are ' + ' '.join(expected) if expected else 'replicate nothing'}")
 
 
+def check_proxy_store(combination, docs, values):
+    """With proxy.database, the proxies' config names the postgres store with Requestors from
+    the cluster, the URL comes from the Secret and --kubernetes is gone; without, Kubernetes
+    mode as before."""
+    database = values.get("proxy", {}).get("database", {})
+    config_map = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-proxy"))
+    config = yaml.safe_load(config_map["data"]["config.yaml"])
+    proxy = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-proxy"))
+    container = proxy["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container.get("env", [])}
+    if database.get("secretName"):
+        expected = {"backend": "postgres", "connections": database["connections"],
+                    "cachedLinks": database["cachedLinks"]}
+        url = env.get("LINKGATE_DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef")
+        if (config["store"] != expected or config["kubernetes"].get("requestors") is not True
+                or url != {"name": database["secretName"], "key": database["key"]}
+                or "--kubernetes" in container["args"] or "url" in config["store"]):
+            fail(f"{combination}: the postgres store is not configured as asked: {config}, {url}")
+        ok(f"{combination}: proxies on the postgres store, the URL from Secret {database['secretName']}")
+    else:
+        if config["store"] != {"backend": "kubernetes"} or "--kubernetes" not in container["args"] \
+                or "LINKGATE_DATABASE_URL" in env:
+            fail(f"{combination}: the proxies are not in Kubernetes mode: {config['store']}")
+        ok(f"{combination}: proxies in Kubernetes mode")
+
+
 def can(namespace, account, verb, resource, where, subresource=None):
     args = ["auth", "can-i", verb, resource, f"--as=system:serviceaccount:{namespace}:{account}"]
     args += ["--all-namespaces"] if where is None else ["-n", where]
@@ -449,6 +481,7 @@ async def main():
             validate_custom_kinds(combination, docs, values)
             check_rbac_is_the_files(combination, docs, values)
             check_operator_args(combination, docs, values)
+            check_proxy_store(combination, docs, values)
             if combination == "defaults":
                 check_permissions(namespace, release)
             if combination == "everything":
