@@ -1,5 +1,6 @@
 //! The PostgreSQL-protocol backend (PostgreSQL, and CockroachDB, which speaks it): codes and
-//! links live in the database, not in the proxy. A write is one serializable transaction
+//! links live in the database; a proxy remembers a bounded number of links (`cache.rs`),
+//! which every proxy's writes keep true. A write is one serializable transaction
 //! that reads the rows of the device it touches, lets the store's rules decide on them and
 //! writes what they decided; it is acknowledged once committed. A transaction the database
 //! aborts for a concurrent one (serialization failure, or a unique index another writer
