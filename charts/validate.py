@@ -297,26 +297,30 @@ def check_operator_args(combination, docs, values):
 
 def check_proxy_store(combination, docs, values):
     """With proxy.database, the proxies' config names the postgres store with Requestors from
-    the cluster, the URL comes from the Secret and --kubernetes is gone; without, Kubernetes
-    mode as before."""
+    the cluster and collection left to the operator, the URL comes from the Secret to the
+    proxies and the operator, and --kubernetes is gone; without, Kubernetes mode as before."""
     database = values.get("proxy", {}).get("database", {})
     config_map = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-proxy"))
     config = yaml.safe_load(config_map["data"]["config.yaml"])
     proxy = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-proxy"))
     container = proxy["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e for e in container.get("env", [])}
+    operator = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-operator"))
+    operator_env = {e["name"]: e for e in operator["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+    secret_of = lambda env: env.get("LINKGATE_DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef")
     if database.get("secretName"):
         expected = {"backend": "postgres", "connections": database["connections"],
-                    "cachedLinks": database["cachedLinks"]}
-        url = env.get("LINKGATE_DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef")
+                    "cachedLinks": database["cachedLinks"], "collectExpired": False}
+        url = {"name": database["secretName"], "key": database["key"]}
         if (config["store"] != expected or config["kubernetes"].get("requestors") is not True
-                or url != {"name": database["secretName"], "key": database["key"]}
+                or secret_of(env) != url or secret_of(operator_env) != url
                 or "--kubernetes" in container["args"] or "url" in config["store"]):
-            fail(f"{combination}: the postgres store is not configured as asked: {config}, {url}")
-        ok(f"{combination}: proxies on the postgres store, the URL from Secret {database['secretName']}")
+            fail(f"{combination}: the postgres store is not configured as asked: {config}, {env}, {operator_env}")
+        ok(f"{combination}: proxies on the postgres store, the operator collecting, the URL from Secret "
+           f"{database['secretName']}")
     else:
         if config["store"] != {"backend": "kubernetes"} or "--kubernetes" not in container["args"] \
-                or "LINKGATE_DATABASE_URL" in env:
+                or "LINKGATE_DATABASE_URL" in env or "LINKGATE_DATABASE_URL" in operator_env:
             fail(f"{combination}: the proxies are not in Kubernetes mode: {config['store']}")
         ok(f"{combination}: proxies in Kubernetes mode")
 

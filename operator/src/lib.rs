@@ -1,9 +1,10 @@
 //! linkgate's operator: reconciles `Requestor` objects (validation and status) against the
 //! same rules the gateway applies and makes and rotates their media-token keys, collects
-//! expired `DeviceLink`s and reports their phase, replicates both to peer regions; one
-//! replica at a time, elected by a Lease.
+//! expired `DeviceLink`s and reports their phase, replicates both to peer regions, and keeps
+//! the postgres store's database when given one; one replica at a time, elected by a Lease.
 
 pub mod context;
+pub mod database;
 pub mod device_link;
 pub mod error;
 pub mod key_delivery;

@@ -13,9 +13,11 @@ use kube::Client;
 use kube::core::PartialObjectMeta;
 use kube::runtime::{Controller, watcher};
 use linkgate_crds::Requestor;
+use linkgate_database::DatabaseUrl;
 use linkgate_domain::tenancy::Bounds;
 use linkgate_logging::{self as logging, LogFormat};
 use linkgate_operator::context::Context;
+use linkgate_operator::database;
 use linkgate_operator::device_link;
 use linkgate_operator::leader::Elector;
 use linkgate_operator::metrics::Metrics;
@@ -27,7 +29,9 @@ use linkgate_operator::scoped;
 use tokio::signal::unix::{SignalKind, signal};
 
 /// linkgate's operator: keeps Requestor status in step with their specs, makes and rotates
-/// their media-token keys, collects expired DeviceLinks and replicates them to peer regions. Of several replicas, the one holding the Lease does the work.
+/// their media-token keys, collects expired DeviceLinks and replicates them to peer regions,
+/// and keeps the postgres store's database. Of several replicas, the one holding the Lease
+/// does the work.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Cli {
@@ -62,6 +66,14 @@ struct Cli {
     /// `insecureLoopbackHttp` does: for tests and demos only.
     #[arg(long)]
     insecure_loopback_http: bool,
+    /// The postgres store's database, when the proxies keep links in one: the leader
+    /// migrates its schema and collects its expired rows. Best given through the
+    /// environment (it may carry a password).
+    #[arg(long, env = "LINKGATE_DATABASE_URL")]
+    database_url: Option<DatabaseUrl>,
+    /// How often the database's expired rows are collected.
+    #[arg(long, default_value_t = 60)]
+    database_collect_seconds: u64,
     /// Log lines as text or as JSON objects.
     #[arg(long, env = "LINKGATE_LOG_FORMAT", value_enum, default_value_t)]
     log_format: LogFormat,
@@ -125,7 +137,14 @@ async fn main() -> anyhow::Result<()> {
             .await;
         }
     };
-    let controllers = futures::future::join3(
+    let keeping = async {
+        if let Some(url) = cli.database_url.clone() {
+            let metrics = Arc::clone(&ctx.metrics);
+            let every = Duration::from_secs(cli.database_collect_seconds.max(1));
+            database::keep(url, metrics, every, shutdown.clone()).await;
+        }
+    };
+    let controllers = futures::future::join4(
         requestors(
             controller,
             &client,
@@ -139,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
             shutdown.clone(),
         ),
         replicating,
+        keeping,
     );
     lead(&elector, acquired, controllers).await
 }

@@ -17,6 +17,8 @@ pub struct Metrics {
     pushes: IntCounterVec,
     lag: Histogram,
     peers_up: IntGaugeVec,
+    collections: IntCounterVec,
+    collected: IntCounter,
 }
 
 impl Metrics {
@@ -75,6 +77,17 @@ impl Metrics {
                 registry
             )
             .expect(unique),
+            collections: counters(
+                "database_collections_total",
+                "Collections of expired rows in the postgres store's database, by outcome",
+                &["outcome"],
+            ),
+            collected: register_int_counter_with_registry!(
+                "database_rows_collected_total",
+                "Expired codes and links removed from the postgres store's database",
+                registry
+            )
+            .expect(unique),
             registry,
         }
     }
@@ -109,6 +122,13 @@ impl Metrics {
 
     pub fn set_peer_up(&self, peer: &str, up: bool) {
         self.peers_up.with_label_values(&[peer]).set(i64::from(up));
+    }
+
+    /// A collection in the database: how many rows it removed, or `None` when it failed.
+    pub fn database_collection(&self, collected: Option<u64>) {
+        let outcome = if collected.is_some() { "ok" } else { "failed" };
+        self.collections.with_label_values(&[outcome]).inc();
+        self.collected.inc_by(collected.unwrap_or_default());
     }
 
     pub fn render(&self) -> String {

@@ -119,6 +119,7 @@ impl App {
         }
         let housekeeping = Housekeeping {
             store: opened.store,
+            purge: config.database.collect_expired || config.store != StoreBackend::Postgres,
             clock,
             live,
         };
@@ -227,7 +228,7 @@ fn open_store(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Opened>
             };
             Opened {
                 store: Arc::new(PgStore::connect(
-                    url.expose(),
+                    url,
                     config.database.connections,
                     config.database.cached_links,
                 )?),
@@ -363,10 +364,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Periodic chores: expired codes and links leave the store; rate limiters forget idle
-/// clients, so memory follows recent traffic.
+/// Periodic chores: expired codes and links leave the store (unless the operator collects
+/// them from the database); rate limiters forget idle clients, so memory follows recent
+/// traffic.
 struct Housekeeping {
     store: Arc<dyn Store>,
+    purge: bool,
     clock: Arc<dyn Clock>,
     live: Arc<Live>,
 }
@@ -380,7 +383,7 @@ impl BackgroundService for Housekeeping {
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = retain.tick() => self.live.load().edge.retain_recent(),
-                _ = purge.tick() => match self.store.purge_expired(self.clock.now()).await {
+                _ = purge.tick(), if self.purge => match self.store.purge_expired(self.clock.now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(dropped = n, "purged expired codes and links"),
                     Err(e) => tracing::warn!(error = %e, "purging expired entries failed"),

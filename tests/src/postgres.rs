@@ -59,3 +59,24 @@ pub async fn fresh_database(prefix: &str) -> String {
     let (base, _) = server.rsplit_once('/').expect("a URL with a database");
     format!("{base}/{name}")
 }
+
+/// A link of the demo requestor's `device` to alice, whose sign-in ends at `ends`, as a
+/// proxy would have written it (for `PgStore::import`).
+pub fn demo_link(
+    device: &str,
+    ends: linkgate_domain::time::Timestamp,
+) -> linkgate_domain::link::DeviceLink {
+    use linkgate_domain::ids::{DeviceId, UserId};
+    linkgate_domain::link::DeviceLink {
+        credential: None,
+        requestor: "demo".into(),
+        device: DeviceId::parse(device).expect("a valid device ID"),
+        users: vec![linkgate_domain::link::LinkedUser {
+            user: UserId::parse("alice").expect("a valid user ID"),
+            mvpd: Some("test-mvpd".into()),
+            linked_at: linkgate_domain::time::Timestamp::from_unix_millis(1_700_000_000_000),
+            authn_expires_at: ends,
+            metadata: Default::default(),
+        }],
+    }
+}

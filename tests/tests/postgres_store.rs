@@ -2,13 +2,17 @@
 //! What a proxy acknowledged survives the proxy's kill -9 and the database's immediate stop;
 //! a link revoked through one proxy is refused by the other within the bound; while the
 //! database is down, cached links keep answering and everything else fails at once with
-//! 503; two proxies racing to redeem one code link it once; a schema newer than the build
-//! is refused.
+//! 503; two proxies racing to redeem one code link it once; proxies starting together on
+//! an empty database all come up; a schema newer than the build is refused; a proxy
+//! collects expired links unless told the operator does; a large table is counted by its
+//! statistics.
 
 use std::time::{Duration, Instant};
 
-use linkgate_proxy::store::PgStore;
-use linkgate_tests::postgres::{control, fresh_database, start};
+use linkgate_database::DatabaseUrl;
+use linkgate_domain::time::{Clock, SystemClock, Timestamp};
+use linkgate_proxy::store::{PgStore, Store};
+use linkgate_tests::postgres::{control, demo_link, fresh_database, start};
 use linkgate_tests::{DEMO_KEY, Gateway, config_with};
 use serde_json::{Value, json};
 
@@ -19,8 +23,13 @@ const PROPAGATION_BOUND: Duration = Duration::from_secs(2);
 /// The demo requestor on the postgres store; the URL comes in through the environment, as a
 /// Secret would bring it.
 async fn gateway(url: &str) -> Gateway {
+    gateway_storing(url, "backend: postgres").await
+}
+
+/// The same, with `store` the store section's settings.
+async fn gateway_storing(url: &str, store: &str) -> Gateway {
     let config = format!(
-        "store: {{backend: postgres}}\ncodeKeySecretRef: {{name: codes, key: key}}\n{}",
+        "store: {{{store}}}\ncodeKeySecretRef: {{name: codes, key: key}}\n{}",
         config_with("demo", "").replace(
             "secrets:\n",
             "secrets:\n  codes: {key: one-key-for-every-proxy-of-this-test}\n"
@@ -155,7 +164,7 @@ async fn two_proxies_racing_to_redeem_one_code_link_it_once() {
 async fn a_schema_newer_than_this_build_is_refused() {
     let url = fresh_database("newer").await;
     let connect = {
-        let url = url.clone();
+        let url = DatabaseUrl::new(url.clone());
         move || PgStore::connect(&url, 2, 10)
     };
     let first = tokio::task::spawn_blocking(connect.clone()).await.unwrap();
@@ -178,6 +187,97 @@ async fn a_schema_newer_than_this_build_is_refused() {
         .expect("a newer schema is refused")
         .to_string();
     assert!(message.contains("newer"), "{message}");
+}
+
+/// A rollout starts many proxies at once on a database nobody has migrated yet: each must
+/// come up (one migrates, the others find the schema in place), none may fail its start.
+#[tokio::test]
+async fn proxies_starting_together_on_an_empty_database_all_come_up() {
+    for round in 0..3 {
+        let url = fresh_database(&format!("together{round}")).await;
+        let starts: Vec<_> = (0..6)
+            .map(|_| {
+                let url = DatabaseUrl::new(url.clone());
+                tokio::task::spawn_blocking(move || PgStore::connect(&url, 2, 10))
+            })
+            .collect();
+        for start in starts {
+            let store = start.await.unwrap();
+            assert!(store.is_ok(), "round {round}: {:?}", store.err());
+        }
+    }
+}
+
+/// A proxy collects expired links as it starts (and every minute), unless the operator is
+/// the one collecting (`collectExpired: false`, as the chart sets it).
+#[tokio::test]
+async fn a_proxy_collects_expired_links_unless_the_operator_does() {
+    let url = fresh_database("collect").await;
+    let ended = Timestamp::from_unix_millis(SystemClock.now().unix_millis() - 1000);
+    let store = DatabaseUrl::new(url.clone());
+    let import = move || PgStore::connect(&store, 2, 10)?.import([demo_link("old-tv", ended)]);
+    tokio::task::spawn_blocking(import).await.unwrap().unwrap();
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let links = async || -> i64 {
+        let row = db.query_one("SELECT count(*) FROM links", &[]).await;
+        row.unwrap().get(0)
+    };
+
+    let leaving = gateway_storing(&url, "backend: postgres, collectExpired: false").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(links().await, 1, "a proxy told not to collect leaves it");
+    drop(leaving);
+
+    let _collecting = gateway(&url).await;
+    let started = Instant::now();
+    while links().await != 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never collected"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A metrics scrape counts a large table by the planner's statistics, never row by row:
+/// ten million links must not be read every scrape.
+#[tokio::test]
+async fn a_large_table_is_counted_by_its_statistics() {
+    const LINKS: usize = 120_000;
+    let url = fresh_database("counted").await;
+    let store = DatabaseUrl::new(url.clone());
+    let live = Timestamp::from_unix_millis(SystemClock.now().unix_millis() + 3_600_000);
+    let store = tokio::task::spawn_blocking(move || {
+        let store = PgStore::connect(&store, 2, 10)?;
+        store.import((0..LINKS).map(|i| demo_link(&format!("tv-{i}"), live)))?;
+        anyhow::Ok(store)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    db.batch_execute("ANALYZE links").await.unwrap();
+    // Gone since the statistics were taken: a count would see it, the estimate does not.
+    db.execute("DELETE FROM links WHERE device LIKE 'tv-1%'", &[])
+        .await
+        .unwrap();
+    let exact: i64 = db
+        .query_one("SELECT count(*) FROM links", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let counted = store.counts().await.unwrap().links;
+    assert!(exact < 100_000, "{exact}");
+    assert!(
+        counted.abs_diff(LINKS) < LINKS / 100,
+        "counted {counted}, stored {exact}, estimated at {LINKS}"
+    );
 }
 
 #[tokio::test]

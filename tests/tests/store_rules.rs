@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use linkgate_database::DatabaseUrl;
 use linkgate_domain::code::{CodeHash, CodeRecord, CodeState};
 use linkgate_domain::ids::{DeviceId, UserId};
 use linkgate_domain::link::{DeviceLink, LinkedUser};
@@ -63,7 +64,9 @@ fn kubernetes() -> Backend {
 fn postgres() -> Backend {
     let url = runtime().block_on(linkgate_tests::postgres::fresh_database("store_rules"));
     Backend {
-        store: Arc::new(PgStore::connect(&url, 4, 1000).expect("connect to PostgreSQL")),
+        store: Arc::new(
+            PgStore::connect(&DatabaseUrl::new(url), 4, 1000).expect("connect to PostgreSQL"),
+        ),
         collects_expired: true,
         _dir: None,
     }

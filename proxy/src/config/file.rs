@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use linkgate_crds::{RequestorSpec, SecretKeyRef};
+use linkgate_database::DatabaseUrl;
 use serde::Deserialize;
 
 #[derive(Deserialize, Debug)]
@@ -125,6 +126,10 @@ pub struct StoreSection {
     /// follows this, never the number of links.
     #[serde(default = "default_cached_links")]
     pub cached_links: u64,
+    /// Whether this proxy removes expired codes and links from the postgres backend's
+    /// database; `false` where the operator does.
+    #[serde(default = "collect_by_default")]
+    pub collect_expired: bool,
 }
 
 impl Default for StoreSection {
@@ -135,6 +140,7 @@ impl Default for StoreSection {
             url: None,
             connections: default_connections(),
             cached_links: default_cached_links(),
+            collect_expired: collect_by_default(),
         }
     }
 }
@@ -147,25 +153,8 @@ fn default_cached_links() -> u64 {
     100_000
 }
 
-/// A database URL, which may carry a password: never printed.
-#[derive(Deserialize, Clone, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    pub fn new(url: String) -> Self {
-        Self(url)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DatabaseUrl(<redacted>)")
-    }
+fn collect_by_default() -> bool {
+    true
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]

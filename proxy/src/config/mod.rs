@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use file::ConfigFile;
-pub use file::{DatabaseUrl, StoreBackend};
+pub use file::StoreBackend;
 use linkgate_crds::SecretKeyRef;
+pub use linkgate_database::DatabaseUrl;
 use linkgate_domain::code::MIN_CODE_KEY_BYTES;
 use linkgate_domain::requestor::{PolicyError, RequestorPolicy, Secrets};
 use linkgate_domain::requestors::Requestors;
@@ -69,12 +70,13 @@ pub struct Config {
 }
 
 /// Where the `postgres` store connects, with how many connections and how many links
-/// remembered, at most.
+/// remembered, at most, and whether this proxy collects expired rows.
 #[derive(Debug, Clone)]
 pub struct Database {
     pub url: Option<DatabaseUrl>,
     pub connections: usize,
     pub cached_links: u64,
+    pub collect_expired: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +189,7 @@ impl Config {
                 url: file.store.url,
                 connections: file.store.connections,
                 cached_links: file.store.cached_links,
+                collect_expired: file.store.collect_expired,
             },
             code_key,
             requestors: policies.into_iter().collect(),

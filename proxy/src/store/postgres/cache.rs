@@ -16,14 +16,13 @@ use moka::future::Cache;
 use tokio_postgres::Client;
 
 use super::super::{LinkKey, Versioned};
+use linkgate_database::KEEP_CHANGES_MS;
 
 /// How often a proxy looks for links changed elsewhere.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 /// Changes are read again for this long after their time, for transactions that committed
 /// after others with later times (the statement timeout bounds how long one can take).
 const OVERLAP_MS: i64 = 10_000;
-/// How long changes are kept; a proxy that has not looked for longer starts afresh.
-pub const KEEP_CHANGES_MS: i64 = 10 * 60 * 1000;
 
 /// A link as last read (`None`: there was none), by its key.
 pub type Links = Cache<LinkKey, Option<Versioned>>;

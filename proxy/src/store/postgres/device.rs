@@ -164,6 +164,31 @@ pub async fn write(
     }
 }
 
+/// Writes `links` in one statement, each with a new version.
+pub async fn import(client: &Client, links: &[DeviceLink]) -> Result<(), tokio_postgres::Error> {
+    let mut requestors = Vec::with_capacity(links.len());
+    let mut devices = Vec::with_capacity(links.len());
+    let mut expiries = Vec::with_capacity(links.len());
+    let mut bodies = Vec::with_capacity(links.len());
+    for link in links {
+        requestors.push(link.requestor.as_str());
+        devices.push(link.device.as_str());
+        expiries.push(link.expires_at().map(Timestamp::unix_millis));
+        bodies.push(Json(link));
+    }
+    client
+        .execute(
+            "INSERT INTO links (requestor, device, version, expires_at, link) \
+             SELECT r, d, nextval('link_versions'), e, l \
+             FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::JSONB[]) AS t (r, d, e, l) \
+             ON CONFLICT (requestor, device) DO UPDATE SET version = excluded.version, \
+             expires_at = excluded.expires_at, link = excluded.link",
+            &[&requestors, &devices, &expiries, &bodies],
+        )
+        .await
+        .map(drop)
+}
+
 /// Records that the device's link changed, for the other proxies' caches (`cache.rs`).
 async fn changed(
     tx: &Transaction<'_>,

@@ -6,12 +6,10 @@
 //! aborts for a concurrent one (serialization failure, or a unique index another writer
 //! filled first) is decided again on what is then committed.
 //!
-//! The SQL keeps to what both engines run (see `migrations/`): no triggers, no advisory
-//! locks, no `LISTEN`, `DELETE` bounded through a subquery rather than `LIMIT`.
+//! The SQL keeps to what both engines run, as the schema's does (`linkgate-database`).
 
 mod cache;
 mod device;
-mod schema;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,18 +24,17 @@ use tokio_postgres::error::SqlState;
 use super::rules::{self, DeviceChange};
 use super::{Counts, LinkKey, Result, Store, StoreError, Versioned, new_version};
 use device::{CodeBy, Device, Load};
+use linkgate_database::DatabaseUrl;
 use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use linkgate_domain::link::DeviceLink;
 use linkgate_domain::time::Timestamp;
 
-/// How long a request waits for a free connection, and for a new one to open.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// No statement runs longer: a stuck database fails requests instead of holding them.
-const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request waits for a free connection.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Rounds of a write the database aborted for a concurrent one, before giving up.
 const WRITE_ROUNDS: u32 = 8;
-/// Expired rows removed per statement, so a collection never holds long locks.
-const PURGE_BATCH: i64 = 1000;
+/// Links written per statement of an import.
+const IMPORT_BATCH: usize = 10_000;
 
 /// Codes and links in a PostgreSQL-protocol database.
 pub struct PgStore {
@@ -52,17 +49,9 @@ impl PgStore {
     /// Connects to `url` with at most `connections` connections, brings the schema up to
     /// date, refuses a schema newer than this build knows, and remembers at most `cached`
     /// links.
-    pub fn connect(url: &str, connections: usize, cached: u64) -> anyhow::Result<Self> {
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| anyhow::anyhow!("the database URL is not valid: {e}"))?;
-        config.connect_timeout(CONNECT_TIMEOUT);
-        config.options(format!(
-            "-c statement_timeout={}",
-            STATEMENT_TIMEOUT.as_millis()
-        ));
+    pub fn connect(url: &DatabaseUrl, connections: usize, cached: u64) -> anyhow::Result<Self> {
         let manager = Manager::from_config(
-            config,
+            linkgate_database::config(url)?,
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -71,14 +60,14 @@ impl PgStore {
         let pool = Pool::builder(manager)
             .max_size(connections)
             .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(CONNECT_TIMEOUT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
+            .wait_timeout(Some(WAIT_TIMEOUT))
+            .create_timeout(Some(linkgate_database::CONNECT_TIMEOUT))
             .build()?;
         let handle = crate::io_runtime::start("database")?;
         let links = Arc::new(cache::links(cached));
         let since = handle.block_on(async {
             let mut client = pool.get().await?;
-            schema::migrate(&mut client).await?;
+            linkgate_database::migrate(&mut client).await?;
             anyhow::Ok(cache::follow(&client, &links, None).await?)
         })?;
         handle.spawn(cache::keep_following(
@@ -91,6 +80,24 @@ impl PgStore {
             handle,
             links,
         })
+    }
+
+    /// Adds links in large statements (a migration from another store, a restore), replacing
+    /// any stored link of the same device; durable when it returns. Meant for a database no
+    /// proxy serves from meanwhile (their caches are not told), with each device once.
+    pub fn import(&self, links: impl IntoIterator<Item = DeviceLink>) -> anyhow::Result<usize> {
+        let mut imported = 0;
+        let mut links = links.into_iter().peekable();
+        while links.peek().is_some() {
+            let batch: Vec<DeviceLink> = links.by_ref().take(IMPORT_BATCH).collect();
+            imported += batch.len();
+            let pool = self.pool.clone();
+            self.handle.block_on(async move {
+                device::import(&**pool.get().await?, &batch).await?;
+                anyhow::Ok(())
+            })?;
+        }
+        Ok(imported)
     }
 
     /// Runs `work` with a connection on the store's runtime.
@@ -190,20 +197,41 @@ fn unavailable(e: deadpool_postgres::PoolError) -> StoreError {
     StoreError::Backend(format!("no database connection: {e}"))
 }
 
+/// Tables the planner thinks have more rows than this are counted by its estimate (kept
+/// by autovacuum's analyze), not read row by row: a metrics scrape must not scan ten
+/// million links.
+const EXACT_COUNT_BELOW: f32 = 100_000.0;
+
 async fn count(
     client: &tokio_postgres::Client,
 ) -> std::result::Result<Counts, tokio_postgres::Error> {
-    let row = client
-        .query_one(
-            "SELECT (SELECT count(*) FROM codes), (SELECT count(*) FROM links)",
-            &[],
-        )
-        .await?;
-    let n = |i: usize| usize::try_from(row.get::<_, i64>(i)).unwrap_or_default();
     Ok(Counts {
-        codes: n(0),
-        links: n(1),
+        codes: rows(client, "codes").await?,
+        links: rows(client, "links").await?,
     })
+}
+
+async fn rows(
+    client: &tokio_postgres::Client,
+    table: &'static str,
+) -> std::result::Result<usize, tokio_postgres::Error> {
+    let estimate: f32 = client
+        .query_opt(
+            "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relname = $1 AND n.nspname = current_schema()",
+            &[&table],
+        )
+        .await?
+        .map_or(0.0, |row| row.get(0));
+    if estimate >= EXACT_COUNT_BELOW {
+        return Ok(estimate as usize);
+    }
+    // The table name is one of ours, never input.
+    let exact: i64 = client
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await?
+        .get(0);
+    Ok(usize::try_from(exact).unwrap_or_default())
 }
 
 #[async_trait]
@@ -293,42 +321,10 @@ impl Store for PgStore {
 
     async fn purge_expired(&self, now: Timestamp) -> Result<usize> {
         self.with_client(move |client| async move {
-            let now = now.unix_millis();
-            let mut purged = 0;
-            let old_changes = "DELETE FROM link_changes WHERE id IN \
-                 (SELECT id FROM link_changes \
-                  WHERE changed_at < (extract(epoch FROM now()) * 1000)::BIGINT - $1 LIMIT $2)";
-            // (statement, time bound, whether what it drops is counted)
-            for (statement, before, counted) in [
-                (
-                    "DELETE FROM codes WHERE hash IN \
-                     (SELECT hash FROM codes WHERE expires_at <= $1 LIMIT $2)",
-                    now,
-                    true,
-                ),
-                (
-                    "DELETE FROM links WHERE (requestor, device) IN \
-                     (SELECT requestor, device FROM links \
-                      WHERE expires_at IS NULL OR expires_at <= $1 LIMIT $2)",
-                    now,
-                    true,
-                ),
-                (old_changes, cache::KEEP_CHANGES_MS, false),
-            ] {
-                loop {
-                    let n = client
-                        .execute(statement, &[&before, &PURGE_BATCH])
-                        .await
-                        .map_err(failed)?;
-                    if counted {
-                        purged += usize::try_from(n).unwrap_or_default();
-                    }
-                    if n < PURGE_BATCH.unsigned_abs() {
-                        break;
-                    }
-                }
-            }
-            Ok(purged)
+            let collected = linkgate_database::collect_expired(&client, now.unix_millis())
+                .await
+                .map_err(failed)?;
+            Ok(usize::try_from(collected).unwrap_or(usize::MAX))
         })
         .await
     }

@@ -1,0 +1,86 @@
+//! The operator keeps the postgres store's database: its leader brings an empty database's
+//! schema up to date and collects expired links, leaving live ones; a standby leaves the
+//! database alone.
+
+use linkgate_database::DatabaseUrl;
+use linkgate_domain::time::{Clock, SystemClock, Timestamp};
+use linkgate_proxy::store::PgStore;
+use linkgate_tests::kube::eventually;
+use linkgate_tests::operator::Operator;
+use linkgate_tests::postgres::{demo_link, fresh_database};
+use tokio_postgres::{Client, NoTls};
+
+const COLLECTED: &str = "linkgate_operator_database_rows_collected_total";
+
+async fn connect(url: &str) -> Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+async fn devices(db: &Client) -> Vec<String> {
+    db.query("SELECT device FROM links ORDER BY device", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_leader_migrates_the_database_and_collects_its_expired_links() {
+    let client = linkgate_tests::kube::client().await;
+    linkgate_tests::kube::install_crds(&client).await;
+    let namespace = linkgate_tests::kube::create_namespace(&client, "op-database").await;
+    let url = fresh_database("operator").await;
+    let args = ["--database-url", &url, "--database-collect-seconds", "1"];
+    let leader = Operator::start_with(&namespace, "leader", &args).await;
+    eventually("the leader leads", async || {
+        leader.leads().await.then_some(())
+    })
+    .await;
+    let standby = Operator::start_with(&namespace, "standby", &args).await;
+
+    let db = connect(&url).await;
+    eventually("the schema made by the operator", async || {
+        let row = db.query_one("SELECT to_regclass('links') IS NOT NULL", &[]);
+        row.await.unwrap().get::<_, bool>(0).then_some(())
+    })
+    .await;
+
+    // As proxies would have written them: one link whose sign-in has ended, one live.
+    let now = SystemClock.now();
+    let links = vec![
+        demo_link(
+            "ended-tv",
+            Timestamp::from_unix_millis(now.unix_millis() - 1000),
+        ),
+        demo_link(
+            "live-tv",
+            Timestamp::from_unix_millis(now.unix_millis() + 3_600_000),
+        ),
+    ];
+    let store = DatabaseUrl::new(url.clone());
+    tokio::task::spawn_blocking(move || PgStore::connect(&store, 2, 10)?.import(links))
+        .await
+        .unwrap()
+        .unwrap();
+
+    eventually("the ended link collected", async || {
+        (devices(&db).await == ["live-tv"]).then_some(())
+    })
+    .await;
+    assert!(leader.metric(COLLECTED).await >= Some(1.0));
+    assert_eq!(
+        standby.metric(COLLECTED).await,
+        Some(0.0),
+        "a standby collects nothing"
+    );
+    assert!(
+        !standby
+            .metrics()
+            .await
+            .contains("database_collections_total{"),
+        "a standby does not even look"
+    );
+}
