@@ -2,7 +2,8 @@
 //! What a proxy acknowledged survives the proxy's kill -9 and the database's immediate stop;
 //! a link revoked through one proxy is refused by the other within the bound; while the
 //! database is down, cached links keep answering and everything else fails at once with
-//! 503; two proxies racing to redeem one code link it once; proxies starting together on
+//! 503; writers racing on one link at one version, and two proxies racing to redeem one
+//! code, succeed once; proxies starting together on
 //! an empty database all come up; a schema newer than the build is refused; a proxy
 //! collects expired links unless told the operator does; a large table is counted by its
 //! statistics.
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use linkgate_database::DatabaseUrl;
 use linkgate_domain::time::{Clock, SystemClock, Timestamp};
-use linkgate_proxy::store::{PgStore, Store};
+use linkgate_proxy::store::{PgStore, Store, StoreError};
 use linkgate_tests::postgres::{control, demo_link, fresh_database, start};
 use linkgate_tests::{DEMO_KEY, Gateway, config_with};
 use serde_json::{Value, json};
@@ -131,6 +132,45 @@ async fn while_the_database_is_down_calls_fail_with_503_and_nothing_acknowledged
     let code = gw.issue_code("demo", "tv-2").await;
     assert_eq!(link(&gw, &code, "bob").await, 201, "writes work again");
     control("stop", &name);
+}
+
+/// Writers racing on one link at the store: of those expecting no link, one creates it; of
+/// those expecting the version it was created at, one replaces it; every other is refused.
+#[tokio::test]
+async fn writers_racing_on_one_link_at_one_version_one_wins() {
+    let url = DatabaseUrl::new(fresh_database("cas").await);
+    let store = std::sync::Arc::new(
+        tokio::task::spawn_blocking(move || PgStore::connect(&url, 16, 10))
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let ends = Timestamp::from_unix_millis(SystemClock.now().unix_millis() + 3_600_000);
+    let race = async |device: &str, expected: Option<u64>| {
+        let writers: Vec<_> = (0..16)
+            .map(|_| {
+                let (store, link) = (std::sync::Arc::clone(&store), demo_link(device, ends));
+                tokio::spawn(async move { store.put_link(expected, link).await })
+            })
+            .collect();
+        let mut won = Vec::new();
+        for writer in writers {
+            match writer.await.unwrap() {
+                Ok(version) => won.push(version),
+                Err(e) => assert!(matches!(e, StoreError::Conflict), "{e}"),
+            }
+        }
+        assert_eq!(won.len(), 1, "{device}: one writer wins, not {won:?}");
+        won[0]
+    };
+    // Every connection open first, so that the writers overlap rather than queue.
+    race("warm-up", None).await;
+    for round in 0..10 {
+        let device = format!("tv-{round}");
+        let created = race(&device, None).await;
+        let replaced = race(&device, Some(created)).await;
+        assert!(replaced > created);
+    }
 }
 
 #[tokio::test]

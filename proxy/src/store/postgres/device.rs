@@ -56,7 +56,13 @@ pub struct Device {
 impl Device {
     pub async fn load(tx: &Transaction<'_>, load: &Load) -> Result<Self, tokio_postgres::Error> {
         let code = match &load.code {
-            Some(hash) => code(tx.client(), CodeBy::Hash, hash).await?,
+            Some(hash) => tx
+                .query_opt(
+                    "SELECT record FROM codes WHERE hash = $1 FOR UPDATE",
+                    &[&&hash.as_bytes()[..]],
+                )
+                .await?
+                .map(|row| row.get::<_, Json<CodeRecord>>(0).0),
             None => None,
         };
         let link = match &load.link {
@@ -93,11 +99,15 @@ impl View for Device {
     }
 }
 
-/// Writes `change`; returns the version of the link it puts, if it puts one.
+/// Writes `change`, decided on `loaded`; returns the version of the link it puts, if it
+/// puts one. Rows `loaded` found are locked; a row it did not find is inserted, so that a
+/// writer that inserted it meanwhile makes this a unique violation, decided again.
 pub async fn write(
     tx: &Transaction<'_>,
+    loaded: &Device,
     change: DeviceChange,
 ) -> Result<Option<u64>, tokio_postgres::Error> {
+    let stored_version = loaded.link_version(&change.device);
     let DeviceChange { device, code, link } = change;
     let (requestor, id) = device.parts();
     match code {
@@ -148,16 +158,27 @@ pub async fn write(
         }
         Slot::Put(link) => {
             let expires_at = link.expires_at().map(Timestamp::unix_millis);
-            let row = tx
-                .query_one(
-                    "INSERT INTO links (requestor, device, version, expires_at, link) \
-                     VALUES ($1, $2, nextval('link_versions'), $3, $4) \
-                     ON CONFLICT (requestor, device) DO UPDATE SET version = excluded.version, \
-                     expires_at = excluded.expires_at, link = excluded.link \
-                     RETURNING version",
-                    &[&requestor, &id, &expires_at, &Json(&link)],
-                )
-                .await?;
+            let row = match stored_version {
+                Some(stored) => {
+                    let stored = i64::try_from(stored).unwrap_or(i64::MAX);
+                    tx.query_one(
+                        "UPDATE links SET version = nextval('link_versions'), \
+                         expires_at = $3, link = $4 \
+                         WHERE requestor = $1 AND device = $2 AND version = $5 \
+                         RETURNING version",
+                        &[&requestor, &id, &expires_at, &Json(&link), &stored],
+                    )
+                    .await?
+                }
+                None => {
+                    tx.query_one(
+                        "INSERT INTO links (requestor, device, version, expires_at, link) \
+                         VALUES ($1, $2, nextval('link_versions'), $3, $4) RETURNING version",
+                        &[&requestor, &id, &expires_at, &Json(&link)],
+                    )
+                    .await?
+                }
+            };
             changed(tx, requestor, id).await?;
             Ok(Some(version(row.get(0))))
         }
