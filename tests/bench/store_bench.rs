@@ -237,7 +237,7 @@ async fn writes(store: Arc<dyn Store>, secs: u64) -> anyhow::Result<f64> {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     anyhow::ensure!(
-        args.backend == Backend::File || args.database_url.is_some(),
+        args.backend != Backend::Postgres || args.database_url.is_some(),
         "the postgres backend needs --database-url or LINKGATE_DATABASE_URL"
     );
     if let Some(dir) = &args.fill {
