@@ -85,7 +85,7 @@ def row(name, r):
               f"cached {cell('cached_p50_us', '{:.2f}')} / {cell('cached_p99_us', '{:.2f}')}; "
               f"uncached {cell('uncached_p50_us', '{:.0f}')} / {cell('uncached_p99_us', '{:.0f}')}")
     return (f"| {name} | {r['links']:,} | {cell('writes_per_s', '{:,.0f}')} | {lookup} | "
-            f"{cell('rss_mib', '{:.0f}')} | {cell('bytes_per_link', '{:,.0f}')} | "
+            f"{cell('rss_mib', '{:.0f}')} / {cell('rss_after_lookups_mib', '{:.0f}')} | {cell('bytes_per_link', '{:,.0f}')} | "
             f"{cell('import_s', '{:.0f}')} s / {cell('load_s', '{:.1f}')} s |")
 
 
@@ -104,7 +104,7 @@ def main():
         runs.append(("postgres", postgres(args.bin_dir, args.postgres)))
     if args.kubernetes:
         runs.append(("kubernetes", kubernetes(args.bin_dir, args.kubernetes)))
-    table = ("| store | links | new links/s (32 clients) | lookup p50 / p99 µs | gateway RSS MiB "
+    table = ("| store | links | new links/s (32 clients) | lookup p50 / p99 µs | gateway RSS MiB, opened / after lookups "
              "| bytes per link stored | fill / open |\n|---|---|---|---|---|---|---|\n")
     table += "".join(row(name, r) + "\n" for name, r in runs)
     for name, r in runs:
