@@ -50,9 +50,9 @@ impl<C: Expiring> Expiry<Box<str>, Arc<C>> for UntilExp {
 }
 
 /// A bounded memory of the claims of tokens that passed their signature check. Keyed by a
-/// fast seeded hash rather than SipHash (a twentieth of a cached call's instructions went
-/// to hashing the token): only tokens that passed the check are ever stored, so nobody can
-/// choose colliding keys to flood it.
+/// fast seeded hash rather than SipHash (hashing the whole token was a visible part of a
+/// cached call): only tokens that passed the check are ever stored, so nobody can choose
+/// colliding keys to flood it.
 pub struct Verified<C> {
     cache: Cache<Box<str>, Arc<C>, foldhash::fast::RandomState>,
 }
