@@ -56,13 +56,7 @@ pub struct Device {
 impl Device {
     pub async fn load(tx: &Transaction<'_>, load: &Load) -> Result<Self, tokio_postgres::Error> {
         let code = match &load.code {
-            Some(hash) => tx
-                .query_opt(
-                    "SELECT record FROM codes WHERE hash = $1 FOR UPDATE",
-                    &[&&hash.as_bytes()[..]],
-                )
-                .await?
-                .map(|row| row.get::<_, Json<CodeRecord>>(0).0),
+            Some(hash) => code(tx.client(), CodeBy::HashForUpdate, hash).await?,
             None => None,
         };
         let link = match &load.link {
@@ -229,6 +223,8 @@ async fn changed(
 #[derive(Clone, Copy)]
 pub enum CodeBy {
     Hash,
+    /// The hash, locking the row for the transaction that decides on it.
+    HashForUpdate,
     /// The hash of the RFC 8628 device code polling for it.
     DeviceCode,
 }
@@ -240,6 +236,7 @@ pub async fn code(
 ) -> Result<Option<CodeRecord>, tokio_postgres::Error> {
     let statement = match by {
         CodeBy::Hash => "SELECT record FROM codes WHERE hash = $1",
+        CodeBy::HashForUpdate => "SELECT record FROM codes WHERE hash = $1 FOR UPDATE",
         CodeBy::DeviceCode => "SELECT record FROM codes WHERE device_code = $1",
     };
     let row = client
