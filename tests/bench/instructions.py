@@ -5,7 +5,8 @@ two-core machine, the same binary and requests give the same count run after run
 
 Each front runs under callgrind twice, answering a few and then N more sequential requests
 on one keep-alive connection; the difference, divided by N, is what one request costs
-(start-up and the first requests fall out). Standard library and valgrind only.
+(start-up and the first requests fall out). The proxies' origin is an nginx outside
+valgrind, so only the proxy is counted. Standard library, valgrind and nginx only.
 """
 
 import argparse
@@ -57,9 +58,10 @@ def main():
     if not shutil.which("valgrind"):
         sys.exit("valgrind is needed (Debian: valgrind)")
 
-    bare_port = bench.free_port()
-    bare = lambda tmp: [os.path.join(args.bin_dir, "bare-pingora"), f"127.0.0.1:{bare_port}", "--answer"]
-    ports = {k: bench.free_port() for k in ("origin", "linkgate", "admin")}
+    ports = {k: bench.free_port() for k in ("origin", "bare", "answer", "linkgate", "admin")}
+    pingora = os.path.join(args.bin_dir, "bare-pingora")
+    answer = lambda tmp: [pingora, f"127.0.0.1:{ports['answer']}", "--answer"]
+    passthrough = lambda tmp: [pingora, f"127.0.0.1:{ports['bare']}", f"127.0.0.1:{ports['origin']}"]
 
     def linkgate(tmp):
         config = os.path.join(tmp, "linkgate.yaml")
@@ -67,33 +69,55 @@ def main():
             f.write(bench.linkgate_conf(ports, tmp))
         return [os.path.join(args.bin_dir, "linkgate-proxy"), "--config", config, "--grace-period-seconds", "0"]
 
+    def device_token(port):
+        """A linked device's access token."""
+        api = f"http://127.0.0.1:{port}"
+        issued = bench.http("POST", f"{api}/v1/requestors/bench/codes", {"deviceId": "tv"})
+        bench.http("POST", f"{api}/v1/requestors/bench/links",
+                   {"code": issued["code"], "userId": "alice", "mvpd": "test-mvpd"},
+                   {"authorization": f"Bearer {bench.BACKEND_KEY}"})
+        grant = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                 "device_code": issued["deviceSecret"], "client_id": "bench"}
+        return bench.http("POST", f"{api}/oauth/bench/token", grant)["access_token"]
+
     def linked(path):
-        """A linked device with its access token, then `path` as that device."""
-        def setup(port):
-            api = f"http://127.0.0.1:{port}"
-            issued = bench.http("POST", f"{api}/v1/requestors/bench/codes", {"deviceId": "tv"})
-            bench.http("POST", f"{api}/v1/requestors/bench/links",
-                       {"code": issued["code"], "userId": "alice", "mvpd": "test-mvpd"},
-                       {"authorization": f"Bearer {bench.BACKEND_KEY}"})
-            grant = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-                     "device_code": issued["deviceSecret"], "client_id": "bench"}
-            token = bench.http("POST", f"{api}/oauth/bench/token", grant)["access_token"]
-            return path, {"Authorization": f"Bearer {token}"}
-        return setup
+        """`path` as a linked device."""
+        return lambda port: (path, {"Authorization": f"Bearer {device_token(port)}"})
+
+    def streaming(port):
+        """A segment through the edge with a media token, as a player fetches it."""
+        token = bench.http("GET", f"http://127.0.0.1:{port}/v1/requestors/bench/devices/tv/media-token?resource=news",
+                           None, {"authorization": f"Bearer {device_token(port)}"})["token"]
+        return "/content/seg.ts", {"X-Media-Token": token}
 
     q = "requestor=bench&deviceId=tv"
-    rows = [
-        ("bare Pingora answering in request_filter", bare, bare_port, None),
-        ("linkgate checkauthn (linked device)", linkgate, ports["linkgate"], linked(f"/api/v1/checkauthn?{q}")),
-        ("linkgate authorize (cached decision)", linkgate, ports["linkgate"],
-         linked(f"/api/v1/authorize?{q}&resource=news")),
+    groups = [
+        [("bare Pingora passthrough", passthrough, ports["bare"], None),
+         ("linkgate edge (throttle + XFF + token check)", linkgate, ports["linkgate"], streaming)],
+        [("bare Pingora answering in request_filter", answer, ports["answer"], None),
+         ("linkgate checkauthn (linked device)", linkgate, ports["linkgate"], linked(f"/api/v1/checkauthn?{q}")),
+         ("linkgate authorize (cached decision)", linkgate, ports["linkgate"],
+          linked(f"/api/v1/authorize?{q}&resource=news"))],
     ]
-    print(f"| front | instructions per request | vs bare Pingora |\n|---|---|---|")
-    base = None
-    for name, argv, port, setup in rows:
-        n = per_request(argv, port, args.requests, setup)
-        base = base or n
-        print(f"| {name} | {n:,.0f} | {base / n:.2f}× |", flush=True)
+    # The origin answers outside valgrind: only the proxy's own instructions are counted.
+    tmp = tempfile.mkdtemp(prefix="linkgate-instructions-origin-")
+    conf = os.path.join(tmp, "origin.conf")
+    with open(conf, "w") as f:
+        f.write(bench.nginx_conf(tmp, "origin", f"listen 127.0.0.1:{ports['origin']}; location / {{ return 200 \"ok\"; }}"))
+    origin = subprocess.Popen(["nginx", "-c", conf, "-e", os.path.join(tmp, "origin.err")])
+    try:
+        bench.wait_listening(ports["origin"], origin, "origin")
+        print("| front | instructions per request | vs bare Pingora |\n|---|---|---|")
+        for group in groups:
+            base = None
+            for name, argv, port, setup in group:
+                n = per_request(argv, port, args.requests, setup)
+                base = base or n
+                print(f"| {name} | {n:,.0f} | {base / n:.2f}× |", flush=True)
+    finally:
+        origin.terminate()
+        origin.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
