@@ -399,7 +399,7 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
     ) -> pingora::Result<()> {
         if let Some(id) = &ctx.request_id {
-            response.insert_header("x-request-id", id.clone())?;
+            headers::answer_with_id(response, id);
         }
         Ok(())
     }
