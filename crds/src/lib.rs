@@ -4,12 +4,17 @@
 //! objects from the API server, and the standalone gateway reads the same `RequestorSpec`
 //! shape from its YAML configuration file.
 
+mod adobe;
 mod device_link;
 mod region_sync;
 mod requestor;
 mod revision;
 mod secret_ref;
 
+pub use adobe::{
+    AdobeCompatSpec, DEFAULT_SIGNED_CALL_WINDOW_SECONDS, MAX_SIGNED_CALL_WINDOW_SECONDS,
+    SignedAppSpec,
+};
 pub use device_link::{
     AwaitingUserSpec, CodeStateSpec, DeviceCredentialSpec, DeviceLink, DeviceLinkPhase,
     DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec, PendingCodeSpec,

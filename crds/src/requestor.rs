@@ -135,6 +135,10 @@ pub struct RequestorSpec {
     /// an ID), `-1` (not authorized), `-3` (an error) or `"pending"` (approval follows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_webhook: Option<WebhookSpec>,
+    /// For clients written for Adobe Pass REST API v1: the requestor ID they send, the keys
+    /// of their signed calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adobe: Option<crate::AdobeCompatSpec>,
 }
 
 /// Registration code format (RFC 8628 §6.1 by default) and lifetime.
@@ -521,6 +525,7 @@ impl RequestorSpec {
             .mvpds
             .iter()
             .filter_map(|m| m.oidc.as_ref()?.client_secret_ref.as_ref());
+        let signed_apps = self.adobe.iter().flat_map(|a| &a.signed_apps);
         self.backend
             .api_key_secret_ref
             .iter()
@@ -532,6 +537,7 @@ impl RequestorSpec {
                     .iter()
                     .map(|k| &k.private_key_secret_ref),
             )
+            .chain(signed_apps.map(|a| &a.secret_ref))
     }
 }
 

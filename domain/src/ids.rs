@@ -1,5 +1,7 @@
 //! Identifiers that arrive from outside. Device and user IDs follow the Matchmaker rule
-//! (letters, digits, `_ - =`), bounded so that keys and labels stay small.
+//! (letters, digits, `_ - =`) widened to base64's `+` and `/` (Adobe clients send a base64
+//! hash of the device), bounded so that keys and labels stay small. A `/` cannot be named
+//! in a path: such a device uses the dialects that name it in a parameter.
 
 use std::fmt;
 
@@ -12,7 +14,7 @@ fn is_valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_ID_LEN
         && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'='))
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'=' | b'+' | b'/'))
 }
 
 /// An ID that failed validation; which kind tells the caller which error to report.
@@ -96,8 +98,13 @@ mod tests {
     }
 
     #[test]
+    fn ids_accept_base64_hashes_as_adobe_clients_send_them() {
+        assert!(DeviceId::parse("q2Vt+/x9Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==").is_ok());
+    }
+
+    #[test]
     fn ids_reject_other_characters_empty_and_overlong() {
-        for bad in ["", "a b", "a/b", "é", "a.b", "a\0"] {
+        for bad in ["", "a b", "a\\b", "é", "a.b", "a\0", "a%2F", "a?b"] {
             assert_eq!(DeviceId::parse(bad), Err(IdError::Device), "{bad:?}");
             assert_eq!(UserId::parse(bad), Err(IdError::User), "{bad:?}");
         }

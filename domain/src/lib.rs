@@ -17,5 +17,6 @@ pub mod requestor;
 pub mod requestors;
 pub mod sealed;
 pub mod session;
+pub mod signed_call;
 pub mod tenancy;
 pub mod time;

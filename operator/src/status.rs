@@ -25,6 +25,7 @@ pub fn reason(e: &PolicyError) -> &'static str {
         PolicyError::VerificationUri(_) => "InvalidVerificationUri",
         PolicyError::Access(_) => "InvalidAccessPolicy",
         PolicyError::AccountWebhook(_) => "InvalidAccountWebhook",
+        PolicyError::Adobe(_) => "InvalidAdobeCompatibility",
         PolicyError::ForeignSecret(_) => "ForeignSecret",
         PolicyError::RouteHeld(_) => ROUTE_CONFLICT,
     }

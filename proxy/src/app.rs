@@ -27,6 +27,7 @@ use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use crate::service::{
     Activation, Clients, DecisionClient, DeviceFlow, DeviceTokens, Entitlements, Linking,
+    SignedCalls,
 };
 use crate::store::{FileStore, KubeStore, MemoryStore, PgStore, Store};
 use crate::test_mvpd::TestMvpd;
@@ -298,6 +299,7 @@ fn services(
         entitlements,
         device_flow,
         device_tokens,
+        signed_calls: Arc::new(SignedCalls::new(Arc::clone(clock))),
     }
 }
 

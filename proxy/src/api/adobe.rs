@@ -14,8 +14,8 @@ struct Regcode<'a> {
     id: &'a str,
     code: &'a str,
     requestor: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mvpd: Option<&'a str>,
+    /// Always there, empty when the device chose none: v1 clients read it unconditionally.
+    mvpd: &'a str,
     generated: i64,
     expires: i64,
     info: Info<'a>,
@@ -37,7 +37,7 @@ fn regcode_view<'a>(record: &'a CodeRecord, code: &'a str) -> Regcode<'a> {
         id: &record.id,
         code,
         requestor: &record.requestor,
-        mvpd: record.mvpd.as_deref(),
+        mvpd: record.mvpd.as_deref().unwrap_or_default(),
         generated: record.issued_at.unix_millis(),
         expires: record.expires_at.unix_millis(),
         info: Info {

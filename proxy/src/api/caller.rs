@@ -1,15 +1,17 @@
 //! Who is calling: the requestor's backend (its API key or a registered client's token, from
-//! an allowed network), one device proving itself with its access token, or anyone.
+//! an allowed network), one of its apps signing an Adobe v1 call, one device proving itself
+//! with its access token, or anyone.
 
 use std::net::IpAddr;
 
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, Method, StatusCode, header};
 use linkgate_crds::DeviceDialect;
 
 use super::ApiError;
-use crate::service::{Clients, DeviceAuthError, DeviceTokens};
+use crate::service::{Clients, DeviceAuthError, DeviceTokens, SignedCalls};
 use linkgate_domain::ids::DeviceId;
 use linkgate_domain::requestor::RequestorPolicy;
+use linkgate_domain::signed_call::SignedCall;
 
 /// The caller, as its credential proves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +20,9 @@ pub(super) enum Principal {
     Anyone,
     /// The requestor's backend.
     Backend,
+    /// One of the requestor's apps, by an Adobe v1 signed call: the backend's stand-in on
+    /// the Adobe dialect's device calls, and nowhere else.
+    App,
     /// The holder of this device's access token.
     Device(DeviceId),
 }
@@ -27,7 +32,7 @@ impl Principal {
     pub fn acts_for(&self, device: &DeviceId) -> bool {
         match self {
             Principal::Anyone => false,
-            Principal::Backend => true,
+            Principal::Backend | Principal::App => true,
             Principal::Device(own) => own == device,
         }
     }
@@ -37,9 +42,14 @@ impl Principal {
 pub(super) struct Credentials<'a> {
     pub clients: &'a Clients,
     pub tokens: &'a DeviceTokens,
+    pub signed: &'a SignedCalls,
     pub requestor: &'a RequestorPolicy,
+    pub method: &'a Method,
+    pub path: &'a str,
     pub headers: &'a HeaderMap,
     pub client_ip: IpAddr,
+    /// Whether the route is of the Adobe dialect, where an app's signed call is accepted.
+    pub adobe: bool,
 }
 
 impl Credentials<'_> {
@@ -70,6 +80,18 @@ impl Credentials<'_> {
     /// Whoever the bearer token proves; `Anyone` without one. A token that proves nobody
     /// is refused, never taken for no token.
     pub async fn principal(&self) -> Result<Principal, ApiError> {
+        if let Some(call) = self.signed_call() {
+            if !self.adobe {
+                return Err(self.refuse(DeviceAuthError::Invalid));
+            }
+            return match self
+                .signed
+                .verify(self.requestor, &call, self.method, self.path)
+            {
+                Ok(()) => Ok(Principal::App),
+                Err(e) => Err(self.refuse(e)),
+            };
+        }
         let Some(presented) = self.bearer() else {
             return Ok(Principal::Anyone);
         };
@@ -104,7 +126,7 @@ impl Credentials<'_> {
         dialect: DeviceDialect,
     ) -> Result<(), ApiError> {
         match principal {
-            Principal::Backend => Ok(()),
+            Principal::Backend | Principal::App => Ok(()),
             Principal::Anyone => Err(self.refuse(DeviceAuthError::Missing)),
             Principal::Device(_) if self.requestor.backend_only.contains(&dialect) => {
                 Err(self.refuse(DeviceAuthError::BackendOnly))
@@ -117,6 +139,11 @@ impl Credentials<'_> {
     /// Counts the refusal and words it; nothing of the token is repeated.
     pub fn refuse(&self, e: DeviceAuthError) -> ApiError {
         refusal(self.tokens.refused(self.requestor, e))
+    }
+
+    /// An Adobe v1 signed `Authorization` header, when that is what was sent.
+    fn signed_call(&self) -> Option<SignedCall<'_>> {
+        SignedCall::parse(self.headers.get(header::AUTHORIZATION)?.to_str().ok()?)
     }
 
     fn bearer(&self) -> Option<&[u8]> {
@@ -162,6 +189,9 @@ pub(super) fn refusal(e: DeviceAuthError) -> ApiError {
         DeviceAuthError::BackendOnly => (StatusCode::FORBIDDEN, "backend_credential_required"),
         DeviceAuthError::RefreshReused => (StatusCode::BAD_REQUEST, "invalid_grant"),
         DeviceAuthError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+        DeviceAuthError::Signed(_) | DeviceAuthError::Replayed => {
+            (StatusCode::UNAUTHORIZED, "invalid_signature")
+        }
     };
     let message = match e {
         DeviceAuthError::Missing => "this call needs the device's access token (Authorization: Bearer <token>) or the requestor's backend credential".to_owned(),

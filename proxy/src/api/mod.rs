@@ -43,12 +43,14 @@ pub use routes::{Credential, Route, RouteInfo, table as route_table};
 
 use crate::service::{
     Activation, Clients, DeviceAuthError, DeviceFlow, DeviceTokens, Entitlements, Linking,
+    SignedCalls,
 };
 use caller::{Credentials, Principal};
 use input::{Input, Query};
 use linkgate_domain::ids::DeviceId;
 use linkgate_domain::requestor::RequestorPolicy;
 use linkgate_domain::requestors::Requestors;
+use linkgate_domain::signed_call::SignedCall;
 use routes::{Check, DeviceFrom};
 
 /// The largest request body the API reads.
@@ -64,9 +66,15 @@ pub struct Target<'a> {
 }
 
 impl<'a> Target<'a> {
-    /// The requestor the request names: in the path, else in the query string.
-    pub fn requestor(&self) -> Option<&str> {
-        self.param("requestor", &["requestor"])
+    /// The requestor the request names: in the path, else in the query string, else in an
+    /// Adobe v1 signed header (whose signature its requestor's keys then check). A name or a
+    /// client ID the requestor declared (`Requestors::find`).
+    pub fn requestor<'h>(&'h self, headers: &'h HeaderMap) -> Option<&'h str> {
+        self.param("requestor", &["requestor", "requestor_id"])
+            .or_else(|| {
+                let header = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+                Some(SignedCall::parse(header)?.requestor_id)
+            })
     }
 
     /// The device the request names, likewise.
@@ -106,6 +114,7 @@ pub struct Api {
     entitlements: Arc<Entitlements>,
     device_flow: Arc<DeviceFlow>,
     device_tokens: Arc<DeviceTokens>,
+    signed_calls: Arc<SignedCalls>,
     router: matchit::Router<Route>,
 }
 
@@ -117,6 +126,7 @@ pub struct Services {
     pub entitlements: Arc<Entitlements>,
     pub device_flow: Arc<DeviceFlow>,
     pub device_tokens: Arc<DeviceTokens>,
+    pub signed_calls: Arc<SignedCalls>,
 }
 
 /// What a handler gets: the requestor named in the path, who is calling, the device a
@@ -162,6 +172,7 @@ impl Api {
             entitlements: services.entitlements,
             device_flow: services.device_flow,
             device_tokens: services.device_tokens,
+            signed_calls: services.signed_calls,
             router: routes::router(),
         }
     }
@@ -214,13 +225,14 @@ impl Api {
                 format!("{} does not answer {}", request.path, request.method),
             ));
         }
-        // The Adobe entitlement calls name the requestor in the query string.
+        // The Adobe entitlement calls name the requestor in the query string, or only in
+        // their signed header.
         let requestor = {
             let name = target
-                .requestor()
+                .requestor(request.headers)
                 .ok_or_else(|| ApiError::missing_parameter("requestor"))?;
             requestors
-                .get(name)
+                .find(name)
                 .ok_or_else(|| ApiError::unknown_requestor(name))?
         };
         let Target { params, query, .. } = target;
@@ -228,9 +240,13 @@ impl Api {
         let credentials = Credentials {
             clients: &self.clients,
             tokens: &self.device_tokens,
+            signed: &self.signed_calls,
             requestor,
+            method: request.method,
+            path: request.path,
             headers: request.headers,
             client_ip: request.client_ip,
+            adobe: route.dialect() == linkgate_crds::DeviceDialect::Adobe,
         };
         let check = route.check(request.method);
         let principal = match check {
@@ -338,6 +354,7 @@ mod tests {
             entitlements,
             device_flow,
             device_tokens,
+            signed_calls: Arc::new(SignedCalls::new(Arc::new(SystemClock))),
         };
         Api::new(services)
     }

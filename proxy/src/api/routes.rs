@@ -171,6 +171,7 @@ const TABLE: &[Entry] = &[
     entry("/api/v1/authorize", Handler::AdobeAuthorize, "adobe_authorize", GET, ADOBE_DEVICE),
     entry("/api/v1/tokens/authz", Handler::AdobeAuthzToken, "adobe_authz_token", GET, ADOBE_DEVICE),
     entry("/api/v1/tokens/media", Handler::AdobeMediaToken, "adobe_media_token", GET, ADOBE_DEVICE),
+    entry("/api/v1/mediatoken", Handler::AdobeMediaToken, "adobe_media_token", GET, ADOBE_DEVICE),
     entry("/api/v1/preauthorize", Handler::AdobePreauthorize, "adobe_preauthorize", GET, ADOBE_DEVICE),
     entry("/api/v1/logout", Handler::AdobeLogout, "adobe_logout", DELETE, ADOBE_DEVICE),
     entry("/api/v1/tokens/usermetadata", Handler::AdobeUserMetadata, "adobe_usermetadata", GET, ADOBE_DEVICE),

@@ -242,6 +242,14 @@ fn policies(
         if let Some(clash) = route_clash(policy.routes.iter().map(|r| r.prefix.as_str()), earlier) {
             return Err(refused(PolicyError::RouteHeld(Box::new(clash))));
         }
+        // Likewise an Adobe requestor ID that would name two requestors.
+        let ids = |p: &RequestorPolicy| std::iter::once(p.name.clone()).chain(p.client_id.clone());
+        if let Some(id) = ids(&policy).find(|id| policies.iter().any(|p| ids(p).any(|i| i == *id)))
+        {
+            return Err(refused(PolicyError::Adobe(format!(
+                "requestorId {id:?} already names another requestor"
+            ))));
+        }
         policies.push(policy);
     }
     Ok(policies)
@@ -365,6 +373,26 @@ mod tests {
             matches!(&err, ConfigError::Requestor { name, source: PolicyError::RouteHeld(c), .. } if name == "b" && c.holder == "a"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_adobe_requestor_id_names_one_requestor_only() {
+        let text = |a: &str, b: &str| {
+            format!(
+                "secrets: {{b: {{k: x}}}}\nrequestors:\n\
+                 - {{name: a, spec: {{backend: {{apiKeySecretRef: {{name: b, key: k}}}}, adobe: {{requestorId: {a}}}}}}}\n\
+                 - {{name: b, spec: {{backend: {{apiKeySecretRef: {{name: b, key: k}}}}, adobe: {{requestorId: {b}}}}}}}\n"
+            )
+        };
+        let config = Config::parse(&text("AAA", "BBB"), "t").unwrap();
+        assert_eq!(config.requestors.find("BBB").unwrap().name, "b");
+        for (a, b) in [("AAA", "AAA"), ("AAA", "a"), ("b", "BBB")] {
+            let err = Config::parse(&text(a, b), "t").unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Requestor { name, source: PolicyError::Adobe(_), .. } if name == "b"),
+                "{a} {b}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -161,8 +161,9 @@ impl Gateway {
         ctx.route = target.route.name();
         // Without a known requestor the API refuses the call; the peer stands for the client.
         let mut client_ip = ctx.peer_ip();
-        if let Some(policy) = target.requestor().and_then(|r| snapshot.requestors.get(r)) {
-            let header = session.req_header();
+        let header = session.req_header();
+        let named = target.requestor(&header.headers);
+        if let Some(policy) = named.and_then(|r| snapshot.requestors.find(r)) {
             let tries_code = target.tries_code(&header.method, local::has_body(header));
             match self.admit(&snapshot, policy, header, target.device(), tries_code, ctx) {
                 Ok(client) => client_ip = client,

@@ -18,6 +18,7 @@ use linkgate_domain::device_token::{
 use linkgate_domain::ids::DeviceId;
 use linkgate_domain::link::DeviceLink;
 use linkgate_domain::requestor::RequestorPolicy;
+use linkgate_domain::signed_call::SignedCallError;
 use linkgate_domain::time::{Clock, Timestamp};
 
 /// Compare-and-swap rounds before a contended credential write gives up.
@@ -60,6 +61,11 @@ pub enum DeviceAuthError {
     /// Not a refusal: the store could not be read, so the token could not be checked.
     #[error("the store cannot be read now; try again")]
     Unavailable,
+    /// An Adobe v1 signed call that does not hold.
+    #[error(transparent)]
+    Signed(SignedCallError),
+    #[error("the signed Authorization header's nonce was used before")]
+    Replayed,
 }
 
 impl DeviceAuthError {
@@ -74,6 +80,11 @@ impl DeviceAuthError {
             Self::BackendOnly => "backend_only",
             Self::RefreshReused => "refresh_reused",
             Self::Unavailable => "store_unavailable",
+            Self::Signed(SignedCallError::OtherCall) => "signed_other_call",
+            Self::Signed(SignedCallError::UnknownKey) => "signed_unknown_key",
+            Self::Signed(SignedCallError::Signature) => "signed_signature",
+            Self::Signed(SignedCallError::Stale) => "signed_stale",
+            Self::Replayed => "signed_replayed",
         }
     }
 }

@@ -12,6 +12,7 @@ mod error;
 mod linking;
 mod provider_http;
 mod sign_in;
+mod signed_calls;
 mod webhook;
 
 pub use activation::{Activation, ActivationError, Returned};
@@ -23,4 +24,5 @@ pub use entitlement::{Authz, Entitlements, Preauthorized};
 pub use error::Error;
 pub use linking::{IssueCode, IssuedCode, Linked, Linking};
 pub use sign_in::{Pending, SignIn, SignInError, SignedIn};
+pub use signed_calls::SignedCalls;
 pub use webhook::{WebhookClient, WebhookError};

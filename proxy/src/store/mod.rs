@@ -31,7 +31,7 @@ pub use kubernetes::KubeStore;
 pub use memory::MemoryStore;
 pub use postgres::PgStore;
 
-/// The key of a device's link: requestor names and device IDs cannot contain `/`.
+/// The key of a device's link: requestor names cannot contain `/`, so the first one ends it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkKey(Arc<str>);
 
