@@ -335,3 +335,65 @@ async fn without_backend_only_a_signed_app_still_counts_as_the_requestor_s_app()
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn the_second_screen_polls_by_code_and_the_app_picks_up_its_authentication_by_code() {
+    let gw = Gateway::with_config(&config(false)).await;
+    let app = App::new(&gw);
+    let (status, created) = app
+        .call(
+            Method::POST,
+            "/reggie/v1/ESPN/regcode",
+            Some(&[("deviceId", DEVICE)]),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let code = created["code"].as_str().unwrap().to_owned();
+    let polled = format!("/api/v1/checkauthn/{code}?requestor=ESPN");
+    let picked = format!("/api/v1/authenticate/{code}?requestor=ESPN");
+
+    let (status, body) = gw.get(&polled, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("authenticated_profile_missing")),
+        "{body}"
+    );
+    let (status, _) = app.call(Method::GET, &picked, None).await;
+    assert_eq!(status, 404, "no one signed in yet");
+
+    let (status, body) = gw
+        .post_json(
+            "/v1/requestors/espn/links",
+            serde_json::json!({"code": code, "userId": "alice", "mvpd": "test-mvpd"}),
+            Some(DEMO_KEY),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = gw.get(&polled, None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, authn) = app.call(Method::GET, &picked, None).await;
+    assert_eq!(status, 200, "{authn}");
+    assert_eq!(
+        (authn["userId"].as_str(), authn["mvpd"].as_str()),
+        (Some("alice"), Some("test-mvpd"))
+    );
+
+    // Only for the code's own device: not for a stranger, not for another device's token.
+    let (status, body) = gw.get(&picked, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("missing_credential")),
+        "{body}"
+    );
+    let other = gw.linked_device("espn", "other-tv", "bob").await;
+    let (status, body) = gw.get(&picked, Some(&other.access)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("code_not_found")),
+        "another device does not learn the code exists: {body}"
+    );
+    let (status, _) = gw
+        .get("/api/v1/checkauthn/BCDFGHJK?requestor=ESPN", None)
+        .await;
+    assert_eq!(status, 404, "a code never issued");
+}

@@ -17,13 +17,19 @@ fn config(extra: &str) -> String {
 }
 
 /// A request to `route` about device `tv-1` of requestor `tv`, naming the device wherever
-/// the dialect does, with `credential` as the bearer token.
-async fn call(gw: &Gateway, route: &RouteInfo, credential: Option<&str>) -> (u16, Value, bool) {
+/// the dialect does (by `code` where a route names it by a code it signed in with), with
+/// `credential` as the bearer token.
+async fn call(
+    gw: &Gateway,
+    route: &RouteInfo,
+    code: &str,
+    credential: Option<&str>,
+) -> (u16, Value, bool) {
     let path = route
         .path
         .replace("{requestor}", "tv")
         .replace("{device}", "tv-1")
-        .replace("{code}", "BCDFGHJK")
+        .replace("{code}", code)
         .replace("{user}", "alice");
     let query = "requestor=tv&deviceId=tv-1&device_id=tv-1&resource=news";
     let method = route.method.parse().unwrap();
@@ -52,7 +58,7 @@ async fn a_stranger_holding_only_a_device_id_is_refused_on_every_protected_route
                 open.push((route.name, route.method, route.credential));
             }
             Credential::Backend | Credential::DeviceOrBackend => {
-                let (status, body, challenged) = call(&gw, &route, None).await;
+                let (status, body, challenged) = call(&gw, &route, "BCDFGHJK", None).await;
                 assert_eq!(
                     (status, body["code"].as_str()),
                     (401, Some("missing_credential")),
@@ -76,6 +82,7 @@ async fn a_stranger_holding_only_a_device_id_is_refused_on_every_protected_route
         ("matchmaker_get_auth_code", "POST", WhenLinked),
         ("adobe_regcode", "POST", WhenLinked),
         ("adobe_config", "GET", Open),
+        ("adobe_checkauthn_code", "GET", Open),
         ("oauth_device_authorization", "POST", WhenLinked),
         ("oauth_token", "POST", Open),
         ("oauth_register", "POST", Open),
@@ -99,24 +106,47 @@ async fn another_device_s_or_requestor_s_token_is_forbidden_and_the_device_s_own
     let own = gw.linked_device("tv", "tv-1", "alice").await;
     let neighbour = gw.linked_device("tv", "tv-2", "bob").await;
     let elsewhere = gw.linked_device("other", "tv-1", "carol").await;
+    // A code tv-1 signed in with, for the routes that name the device by one.
+    let (status, issued) = gw
+        .post_form(
+            "/reggie/v1/tv/regcode",
+            &[("deviceId", "tv-1")],
+            Some(&own.access),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let code = issued["code"].as_str().unwrap();
+    let (status, body) = gw
+        .post_json(
+            "/v1/requestors/tv/links",
+            json!({"code": code, "userId": "alice", "mvpd": "test-mvpd"}),
+            Some(DEMO_KEY),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     for route in route_table().filter(device_side) {
-        let (status, body, _) = call(&gw, &route, Some(&neighbour.access)).await;
+        let (status, body, _) = call(&gw, &route, code, Some(&neighbour.access)).await;
+        // A code another device signed in with is not even found for it.
+        let expected = match route.device_param {
+            Some("{code}") => (404, Some("code_not_found")),
+            _ => (403, Some("wrong_device")),
+        };
         assert_eq!(
             (status, body["code"].as_str()),
-            (403, Some("wrong_device")),
+            expected,
             "{} {}: {body}",
             route.method,
             route.path
         );
         assert!(!body.to_string().contains("alice"), "{body}");
-        let (status, body, _) = call(&gw, &route, Some(&elsewhere.access)).await;
+        let (status, body, _) = call(&gw, &route, code, Some(&elsewhere.access)).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (403, Some("wrong_requestor")),
             "{}: {body}",
             route.path
         );
-        let (status, body, _) = call(&gw, &route, Some("not.a.token")).await;
+        let (status, body, _) = call(&gw, &route, code, Some("not.a.token")).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (401, Some("invalid_token"))

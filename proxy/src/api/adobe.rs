@@ -75,3 +75,20 @@ pub(super) async fn delete_regcode(call: Call<'_>) -> Result<ApiResponse, ApiErr
         .await?;
     Ok(no_content())
 }
+
+/// Whether a user signed in with the code (the v1 second screen polls this): 200 once they
+/// have, 403 while the code waits, 404 for a code unknown or expired.
+pub(super) async fn signed_in_with_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let code = call.path.code.unwrap_or_default();
+    match call.linking.code_outcome(call.requestor, code).await? {
+        Some(_) => Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({"authenticated": true}),
+        )),
+        None => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "authenticated_profile_missing",
+            "no one has signed in with this code yet",
+        )),
+    }
+}

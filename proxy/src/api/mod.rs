@@ -264,11 +264,24 @@ impl Api {
         let input = Input::parse(query, request.headers, &request.body)?;
         let device = match check {
             Check::Device(from) => {
-                let (raw, name) = match from {
-                    DeviceFrom::Path => (params.get("device").map(Cow::Borrowed), "device"),
-                    DeviceFrom::Param(name) => (input.get(name), name),
+                let device = match from {
+                    DeviceFrom::Path => params.get("device").map(Cow::Borrowed),
+                    DeviceFrom::Param(name) => input.get(name),
+                    DeviceFrom::Code => {
+                        let code = params.get("code").unwrap_or_default();
+                        let record = self.linking.signed_in_code(requestor, code).await?;
+                        // Another device learns nothing of a code it does not hold.
+                        if !principal.acts_for(&record.device) {
+                            return Err(crate::service::Error::CodeNotFound.into());
+                        }
+                        Some(Cow::Owned(record.device.as_str().to_owned()))
+                    }
                 };
-                let raw = raw.ok_or_else(|| ApiError::missing_parameter(name))?;
+                let name = match from {
+                    DeviceFrom::Param(name) => name,
+                    DeviceFrom::Path | DeviceFrom::Code => "device",
+                };
+                let raw = device.ok_or_else(|| ApiError::missing_parameter(name))?;
                 let device = DeviceId::parse(&raw)?;
                 credentials.device(&principal, &device, route.dialect())?;
                 Some(device)
@@ -412,6 +425,22 @@ mod tests {
             Some("matchmaker_link_device")
         );
         assert_eq!(name("/elsewhere"), None);
+    }
+
+    #[test]
+    fn polling_a_sign_in_by_code_counts_as_trying_the_code() {
+        let api = api();
+        let tries = |path| {
+            api.target(path, None)
+                .unwrap()
+                .tries_code(&Method::GET, false)
+        };
+        assert!(tries("/api/v1/checkauthn/BCDFGHJK"));
+        assert!(
+            !tries("/api/v1/authenticate/BCDFGHJK"),
+            "a credential is needed there"
+        );
+        assert!(!tries("/api/v1/checkauthn"));
     }
 
     #[tokio::test]

@@ -49,6 +49,8 @@ enum Handler {
     AdobeRegcodeRecord,
     AdobeConfig,
     AdobeCheckAuthn,
+    AdobeCheckAuthnByCode,
+    AdobeAuthnByCode,
     AdobeAuthnToken,
     AdobeAuthorize,
     AdobeAuthzToken,
@@ -86,6 +88,8 @@ pub(super) enum DeviceFrom {
     Path,
     /// A query or body parameter of this name.
     Param(&'static str),
+    /// The registration code in the path, once it was used to sign in.
+    Code,
 }
 
 /// How a route checks its caller, for a given method.
@@ -167,6 +171,8 @@ const TABLE: &[Entry] = &[
     entry("/reggie/v1/{requestor}/regcode/{code}", Handler::AdobeRegcodeRecord, "adobe_regcode_record", GET_DELETE, Backend),
     entry("/api/v1/config/{requestor}", Handler::AdobeConfig, "adobe_config", GET, Anyone),
     entry("/api/v1/checkauthn", Handler::AdobeCheckAuthn, "adobe_checkauthn", GET, ADOBE_DEVICE),
+    entry("/api/v1/checkauthn/{code}", Handler::AdobeCheckAuthnByCode, "adobe_checkauthn_code", GET, Anyone),
+    entry("/api/v1/authenticate/{code}", Handler::AdobeAuthnByCode, "adobe_authn_code", GET, Caller::Device(DeviceFrom::Code)),
     entry("/api/v1/tokens/authn", Handler::AdobeAuthnToken, "adobe_authn_token", GET, ADOBE_DEVICE),
     entry("/api/v1/authorize", Handler::AdobeAuthorize, "adobe_authorize", GET, ADOBE_DEVICE),
     entry("/api/v1/tokens/authz", Handler::AdobeAuthzToken, "adobe_authz_token", GET, ADOBE_DEVICE),
@@ -219,6 +225,7 @@ pub fn table() -> impl Iterator<Item = RouteInfo> {
                 Check::Backend => (Credential::Backend, None),
                 Check::Device(DeviceFrom::Path) => (Credential::DeviceOrBackend, None),
                 Check::Device(DeviceFrom::Param(p)) => (Credential::DeviceOrBackend, Some(p)),
+                Check::Device(DeviceFrom::Code) => (Credential::DeviceOrBackend, Some("{code}")),
             };
             RouteInfo {
                 path: e.path,
@@ -293,7 +300,7 @@ impl Route {
                     || has_body
                     || ["code", "user_code"].iter().any(|p| query.get(p).is_some())
             }
-            Handler::ActivationSignIn => true,
+            Handler::ActivationSignIn | Handler::AdobeCheckAuthnByCode => true,
             _ => false,
         }
     }
@@ -352,6 +359,8 @@ impl Route {
             Handler::AdobeRegcodeRecord => adobe::regcode(call).await,
             Handler::AdobeConfig => entitlement::mvpds(call),
             Handler::AdobeCheckAuthn => entitlement::check_authn(call, Adobe).await,
+            Handler::AdobeCheckAuthnByCode => adobe::signed_in_with_code(call).await,
+            Handler::AdobeAuthnByCode => entitlement::authn_token(call, Adobe).await,
             Handler::AdobeAuthnToken => entitlement::authn_token(call, Adobe).await,
             Handler::AdobeAuthorize => entitlement::authorize(call, Adobe).await,
             Handler::AdobeAuthzToken => entitlement::authz_token(call, Adobe).await,

@@ -180,6 +180,38 @@ impl Linking {
             .ok_or(Error::CodeNotFound)
     }
 
+    /// The record of a code a user has signed in with, kept until the code expires or its
+    /// device exchanges its secret; `CodeNotFound` for any other code.
+    pub async fn signed_in_code(
+        &self,
+        requestor: &RequestorPolicy,
+        input: &str,
+    ) -> Result<CodeRecord, Error> {
+        self.code_outcome(requestor, input)
+            .await?
+            .ok_or(Error::CodeNotFound)
+    }
+
+    /// Whether the sign-in with a code is done (`Some`), still awaited (`None`); a code
+    /// unknown or expired is `CodeNotFound`.
+    pub async fn code_outcome(
+        &self,
+        requestor: &RequestorPolicy,
+        input: &str,
+    ) -> Result<Option<CodeRecord>, Error> {
+        let code = requestor
+            .codes
+            .normalise(input)
+            .ok_or(Error::CodeNotFound)?;
+        let record = self
+            .store
+            .code(&self.code_key.hash(&requestor.name, &code))
+            .await?
+            .filter(|record| !record.is_expired(self.clock.now()))
+            .ok_or(Error::CodeNotFound)?;
+        Ok((record.state == CodeState::Redeemed).then_some(record))
+    }
+
     pub async fn delete_code(&self, requestor: &RequestorPolicy, input: &str) -> Result<(), Error> {
         let record = self.find_code(requestor, input).await?;
         match self.refuse(&record).await {
