@@ -169,6 +169,18 @@ impl Linking {
         requestor: &RequestorPolicy,
         input: &str,
     ) -> Result<CodeRecord, Error> {
+        let record = self.unexpired_code(requestor, input).await?;
+        Some(record)
+            .filter(|r| r.is_live(self.clock.now()))
+            .ok_or(Error::CodeNotFound)
+    }
+
+    /// The stored record of a code as a person typed it, in any state, until it expires.
+    async fn unexpired_code(
+        &self,
+        requestor: &RequestorPolicy,
+        input: &str,
+    ) -> Result<CodeRecord, Error> {
         let code = requestor
             .codes
             .normalise(input)
@@ -176,7 +188,7 @@ impl Linking {
         self.store
             .code(&self.code_key.hash(&requestor.name, &code))
             .await?
-            .filter(|record| record.is_live(self.clock.now()))
+            .filter(|record| !record.is_expired(self.clock.now()))
             .ok_or(Error::CodeNotFound)
     }
 
@@ -199,16 +211,7 @@ impl Linking {
         requestor: &RequestorPolicy,
         input: &str,
     ) -> Result<Option<CodeRecord>, Error> {
-        let code = requestor
-            .codes
-            .normalise(input)
-            .ok_or(Error::CodeNotFound)?;
-        let record = self
-            .store
-            .code(&self.code_key.hash(&requestor.name, &code))
-            .await?
-            .filter(|record| !record.is_expired(self.clock.now()))
-            .ok_or(Error::CodeNotFound)?;
+        let record = self.unexpired_code(requestor, input).await?;
         Ok((record.state == CodeState::Redeemed).then_some(record))
     }
 
