@@ -29,6 +29,10 @@ pub struct AdobeCompatSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 900))]
     pub request_time_window_seconds: Option<u32>,
+    /// Hosts the v1 second screen may send people back to when their sign-in is done (the
+    /// `redirect_url` of `GET /api/v1/authenticate`); none: that call is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_hosts: Vec<String>,
 }
 
 /// One key pair of a signing app.

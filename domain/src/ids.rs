@@ -1,7 +1,8 @@
-//! Identifiers that arrive from outside. Device and user IDs follow the Matchmaker rule
-//! (letters, digits, `_ - =`) widened to base64's `+` and `/` (Adobe clients send a base64
-//! hash of the device), bounded so that keys and labels stay small. A `/` cannot be named
-//! in a path: such a device uses the dialects that name it in a parameter.
+//! Identifiers that arrive from outside. User IDs follow the Matchmaker rule (letters,
+//! digits, `_ - =`); device IDs may also hold base64's `+` and `/` (Adobe clients send a
+//! base64 hash of the device), except in the Matchmaker dialect, whose rule is its seed's.
+//! Both are bounded so that keys and labels stay small. A `/` cannot be named in a path:
+//! such a device uses the dialects that name it in a parameter.
 
 use std::fmt;
 
@@ -10,11 +11,14 @@ use serde::{Deserialize, Serialize};
 /// The longest device or user ID accepted.
 pub const MAX_ID_LEN: usize = 128;
 
-fn is_valid_id(s: &str) -> bool {
+fn is_valid_id(s: &str, base64: bool) -> bool {
     !s.is_empty()
         && s.len() <= MAX_ID_LEN
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'=' | b'+' | b'/'))
+        && s.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'_' | b'-' | b'=')
+                || (base64 && matches!(b, b'+' | b'/'))
+        })
 }
 
 /// An ID that failed validation; which kind tells the caller which error to report.
@@ -27,7 +31,7 @@ pub enum IdError {
 }
 
 macro_rules! external_id {
-    ($(#[$doc:meta])* $name:ident, $err:expr) => {
+    ($(#[$doc:meta])* $name:ident, $err:expr, $base64:expr) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -35,7 +39,12 @@ macro_rules! external_id {
 
         impl $name {
             pub fn parse(s: &str) -> Result<Self, IdError> {
-                if is_valid_id(s) { Ok(Self(s.to_owned())) } else { Err($err) }
+                if is_valid_id(s, $base64) { Ok(Self(s.to_owned())) } else { Err($err) }
+            }
+
+            /// As the Matchmaker dialect reads IDs: letters, digits, `_ - =` only.
+            pub fn parse_matchmaker(s: &str) -> Result<Self, IdError> {
+                if is_valid_id(s, false) { Ok(Self(s.to_owned())) } else { Err($err) }
             }
 
             pub fn as_str(&self) -> &str {
@@ -46,7 +55,7 @@ macro_rules! external_id {
         impl TryFrom<String> for $name {
             type Error = IdError;
             fn try_from(s: String) -> Result<Self, IdError> {
-                if is_valid_id(&s) { Ok(Self(s)) } else { Err($err) }
+                if is_valid_id(&s, $base64) { Ok(Self(s)) } else { Err($err) }
             }
         }
 
@@ -67,12 +76,14 @@ macro_rules! external_id {
 external_id!(
     /// A device's own identifier, as the device reports it.
     DeviceId,
-    IdError::Device
+    IdError::Device,
+    true
 );
 external_id!(
     /// A user's identifier at the requestor or its MVPD.
     UserId,
-    IdError::User
+    IdError::User,
+    false
 );
 
 /// Requestor names double as Kubernetes object names: RFC 1123 labels.
@@ -98,8 +109,14 @@ mod tests {
     }
 
     #[test]
-    fn ids_accept_base64_hashes_as_adobe_clients_send_them() {
-        assert!(DeviceId::parse("q2Vt+/x9Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==").is_ok());
+    fn device_ids_accept_base64_hashes_except_in_the_matchmaker_dialect() {
+        let hash = "q2Vt+/x9Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==";
+        assert!(DeviceId::parse(hash).is_ok());
+        assert_eq!(DeviceId::parse_matchmaker(hash), Err(IdError::Device));
+        assert!(DeviceId::parse_matchmaker("roku_42-A=").is_ok());
+        for user in [hash, "a/b", "a+b"] {
+            assert_eq!(UserId::parse(user), Err(IdError::User), "{user}");
+        }
     }
 
     #[test]

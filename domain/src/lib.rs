@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod account;
+pub mod adobe;
 pub mod clients;
 pub mod code;
 pub mod decision;

@@ -4,20 +4,17 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use linkgate_crds::{
-    DEFAULT_SIGNED_CALL_WINDOW_SECONDS, DeviceDialect, MAX_SIGNED_CALL_WINDOW_SECONDS,
-    RequestorSpec, SecretKeyRef,
-};
+use linkgate_crds::{DeviceDialect, RequestorSpec, SecretKeyRef};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use ipnet::IpNet;
 
 use super::access::{AccessError, ContentRoute, Throttling, parse_networks};
+use super::adobe::AdobeCompat;
 use super::code::{CodeFormat, CodeFormatError};
 use super::ids::{UserId, is_valid_requestor_name};
 use super::media_token::{KeyError, MediaKeys};
-use super::signed_call::SignedApps;
 use super::tenancy::{Bounds, RouteClash, secret_is_for};
 
 /// The longest a registration code may live (Adobe Pass: 36,000 s).
@@ -92,10 +89,8 @@ pub struct RequestorPolicy {
     backend_key_digest: Option<[u8; 32]>,
     /// Who may register server-to-server clients, when clients are enabled.
     pub clients: Option<ClientPolicy>,
-    /// The requestor ID its existing Adobe v1 clients send, when it is not the name.
-    pub client_id: Option<String>,
-    /// The apps that sign their calls with v1's `Authorization` header.
-    pub signed_apps: SignedApps,
+    /// What its clients written for Adobe Pass REST API v1 need.
+    pub adobe: AdobeCompat,
 }
 
 /// Resolves secret references (Kubernetes Secrets, or the config file's stand-in).
@@ -188,7 +183,7 @@ impl RequestorPolicy {
         let mvpds = mvpds(spec, bounds, &secret)?;
         let (backend_key_digest, clients) = backend(spec, &secret)?;
         let media_keys = media_keys(spec, &secret)?;
-        let (client_id, signed_apps) = adobe(spec, &secret)?;
+        let adobe = AdobeCompat::from_spec(spec.adobe.as_ref(), &secret)?;
         let verification_uri = spec
             .device_flow
             .verification_uri
@@ -236,8 +231,7 @@ impl RequestorPolicy {
             routes,
             backend_key_digest,
             clients,
-            client_id,
-            signed_apps,
+            adobe,
         })
     }
 
@@ -313,7 +307,7 @@ impl Webhook {
 }
 
 /// Reads a Secret a spec names; `what` says where, for the error.
-type ReadSecret<'a> = dyn Fn(String, &SecretKeyRef) -> Result<Vec<u8>, PolicyError> + 'a;
+pub(crate) type ReadSecret<'a> = dyn Fn(String, &SecretKeyRef) -> Result<Vec<u8>, PolicyError> + 'a;
 
 /// The MVPDs, each with its decision point and sign-in, and the allow and block lists
 /// naming only those.
@@ -325,35 +319,6 @@ fn code_format(spec: &RequestorSpec) -> Result<(CodeFormat, Duration), PolicyErr
         return Err(PolicyError::CodeTtl(spec.codes.ttl_seconds));
     }
     Ok((format, ttl))
-}
-
-/// What the requestor declared for its Adobe v1 clients: the ID they send, their apps' keys.
-fn adobe(
-    spec: &RequestorSpec,
-    secret: &ReadSecret<'_>,
-) -> Result<(Option<String>, SignedApps), PolicyError> {
-    let Some(adobe) = &spec.adobe else {
-        return Ok((None, SignedApps::default()));
-    };
-    let window = adobe
-        .request_time_window_seconds
-        .unwrap_or(DEFAULT_SIGNED_CALL_WINDOW_SECONDS);
-    if !(1..=MAX_SIGNED_CALL_WINDOW_SECONDS).contains(&window) {
-        return Err(PolicyError::Adobe(format!(
-            "requestTimeWindowSeconds must be between 1 and {MAX_SIGNED_CALL_WINDOW_SECONDS}, not {window}"
-        )));
-    }
-    let apps = adobe
-        .signed_apps
-        .iter()
-        .map(|app| {
-            let what = format!("adobe.signedApps {:?}", app.public_key);
-            Ok((app.public_key.clone(), secret(what, &app.secret_ref)?))
-        })
-        .collect::<Result<Vec<_>, PolicyError>>()?;
-    let apps =
-        SignedApps::new(apps, Duration::from_secs(window.into())).map_err(PolicyError::Adobe)?;
-    Ok((adobe.requestor_id.clone(), apps))
 }
 
 /// The media-token signing keys, from the Secrets they are kept in.

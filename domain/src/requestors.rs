@@ -33,7 +33,7 @@ impl FromIterator<Arc<RequestorPolicy>> for Requestors {
         let by_name: HashMap<_, _> = iter.into_iter().map(|p| (p.name.clone(), p)).collect();
         let mut claims: HashMap<&str, Vec<&Arc<RequestorPolicy>>> = HashMap::new();
         for p in by_name.values() {
-            if let Some(id) = &p.client_id {
+            if let Some(id) = &p.adobe.requestor_id {
                 claims.entry(id).or_default().push(p);
             }
         }

@@ -61,7 +61,14 @@ async fn a_new_code_retires_the_device_s_previous_code() {
 #[tokio::test]
 async fn malformed_and_overlong_ids_are_illegal() {
     let gw = Gateway::demo().await;
-    for device in ["has space", "slash/y", "dot.ted", "ünï", &"x".repeat(129)] {
+    for device in [
+        "has space",
+        "back\\slash",
+        "dot.ted",
+        "ünï",
+        "semi;colon",
+        &"x".repeat(129),
+    ] {
         let got = gw
             .post_json(
                 "/v1/requestors/demo/codes",
@@ -71,14 +78,17 @@ async fn malformed_and_overlong_ids_are_illegal() {
             .await;
         assert_code(got, 400, "illegal_device_id");
     }
-    let ok = gw
-        .post_json(
-            "/v1/requestors/demo/codes",
-            json!({"deviceId": "x".repeat(128)}),
-            None,
-        )
-        .await;
-    assert_eq!(ok.0, 201);
+    // The longest ID, and a base64 hash as Adobe clients send one.
+    for device in ["x".repeat(128), "q2Vt+/x9Zm9vYmFy==".to_owned()] {
+        let ok = gw
+            .post_json(
+                "/v1/requestors/demo/codes",
+                json!({"deviceId": device}),
+                None,
+            )
+            .await;
+        assert_eq!(ok.0, 201, "{device}");
+    }
 
     let code = gw.issue_code("demo", "tv").await;
     for user in ["a b", "<script>", &"u".repeat(129)] {

@@ -83,6 +83,7 @@ async fn a_stranger_holding_only_a_device_id_is_refused_on_every_protected_route
         ("adobe_regcode", "POST", WhenLinked),
         ("adobe_config", "GET", Open),
         ("adobe_checkauthn_code", "GET", Open),
+        ("adobe_authenticate", "GET", Open),
         ("oauth_device_authorization", "POST", WhenLinked),
         ("oauth_token", "POST", Open),
         ("oauth_register", "POST", Open),

@@ -11,7 +11,7 @@ use linkgate_domain::ids::{DeviceId, UserId};
 use linkgate_domain::link::Unlink;
 
 pub(super) async fn get_auth_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let device = DeviceId::parse(&call.input.require("device_id")?)?;
+    let device = DeviceId::parse_matchmaker(&call.input.require("device_id")?)?;
     let request = IssueCode {
         proven: call.principal.acts_for(&device),
         device,
@@ -32,7 +32,7 @@ pub(super) async fn get_auth_code(call: Call<'_>) -> Result<ApiResponse, ApiErro
 
 pub(super) async fn link_device(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let code = call.input.require("auth_code")?;
-    let user = UserId::parse(&call.input.require("user_id")?)?;
+    let user = UserId::parse_matchmaker(&call.input.require("user_id")?)?;
     let linked = call
         .linking
         .link(call.requestor, &code, user, None, Default::default())
@@ -67,11 +67,11 @@ pub(super) async fn get_user(call: Call<'_>) -> Result<ApiResponse, ApiError> {
 }
 
 pub(super) async fn unlink_device(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let device = DeviceId::parse(&call.input.require("device_id")?)?;
+    let device = DeviceId::parse_matchmaker(&call.input.require("device_id")?)?;
     let user = call
         .input
         .get("user_id")
-        .map(|u| UserId::parse(&u))
+        .map(|u| UserId::parse_matchmaker(&u))
         .transpose()?;
     let which = user.as_ref().map_or(Unlink::TheUser, Unlink::User);
     call.linking.unlink(call.requestor, &device, which).await?;

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use linkgate_crds::DeviceDialect;
 
 pub use error::ApiError;
 use error::ErrorFields;
@@ -246,7 +247,7 @@ impl Api {
             path: request.path,
             headers: request.headers,
             client_ip: request.client_ip,
-            adobe: route.dialect() == linkgate_crds::DeviceDialect::Adobe,
+            adobe: route.dialect() == DeviceDialect::Adobe,
         };
         let check = route.check(request.method);
         let principal = match check {
@@ -282,7 +283,10 @@ impl Api {
                     DeviceFrom::Path | DeviceFrom::Code => "device",
                 };
                 let raw = device.ok_or_else(|| ApiError::missing_parameter(name))?;
-                let device = DeviceId::parse(&raw)?;
+                let device = match route.dialect() {
+                    DeviceDialect::Matchmaker => DeviceId::parse_matchmaker(&raw)?,
+                    _ => DeviceId::parse(&raw)?,
+                };
                 credentials.device(&principal, &device, route.dialect())?;
                 Some(device)
             }

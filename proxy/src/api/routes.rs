@@ -50,6 +50,7 @@ enum Handler {
     AdobeConfig,
     AdobeCheckAuthn,
     AdobeCheckAuthnByCode,
+    AdobeSecondScreen,
     AdobeAuthnByCode,
     AdobeAuthnToken,
     AdobeAuthorize,
@@ -172,6 +173,7 @@ const TABLE: &[Entry] = &[
     entry("/api/v1/config/{requestor}", Handler::AdobeConfig, "adobe_config", GET, Anyone),
     entry("/api/v1/checkauthn", Handler::AdobeCheckAuthn, "adobe_checkauthn", GET, ADOBE_DEVICE),
     entry("/api/v1/checkauthn/{code}", Handler::AdobeCheckAuthnByCode, "adobe_checkauthn_code", GET, Anyone),
+    entry("/api/v1/authenticate", Handler::AdobeSecondScreen, "adobe_authenticate", GET, Anyone),
     entry("/api/v1/authenticate/{code}", Handler::AdobeAuthnByCode, "adobe_authn_code", GET, Caller::Device(DeviceFrom::Code)),
     entry("/api/v1/tokens/authn", Handler::AdobeAuthnToken, "adobe_authn_token", GET, ADOBE_DEVICE),
     entry("/api/v1/authorize", Handler::AdobeAuthorize, "adobe_authorize", GET, ADOBE_DEVICE),
@@ -300,7 +302,9 @@ impl Route {
                     || has_body
                     || ["code", "user_code"].iter().any(|p| query.get(p).is_some())
             }
-            Handler::ActivationSignIn | Handler::AdobeCheckAuthnByCode => true,
+            Handler::ActivationSignIn
+            | Handler::AdobeCheckAuthnByCode
+            | Handler::AdobeSecondScreen => true,
             _ => false,
         }
     }
@@ -309,7 +313,10 @@ impl Route {
     pub fn is_page(self) -> bool {
         matches!(
             self.entry().handler,
-            Handler::ActivationEntry | Handler::ActivationSignIn | Handler::ActivationCallback
+            Handler::ActivationEntry
+                | Handler::ActivationSignIn
+                | Handler::ActivationCallback
+                | Handler::AdobeSecondScreen
         )
     }
 
@@ -360,6 +367,7 @@ impl Route {
             Handler::AdobeConfig => entitlement::mvpds(call),
             Handler::AdobeCheckAuthn => entitlement::check_authn(call, Adobe).await,
             Handler::AdobeCheckAuthnByCode => adobe::signed_in_with_code(call).await,
+            Handler::AdobeSecondScreen => activation::second_screen(call).await,
             Handler::AdobeAuthnByCode => entitlement::authn_token(call, Adobe).await,
             Handler::AdobeAuthnToken => entitlement::authn_token(call, Adobe).await,
             Handler::AdobeAuthorize => entitlement::authorize(call, Adobe).await,

@@ -243,7 +243,9 @@ fn policies(
             return Err(refused(PolicyError::RouteHeld(Box::new(clash))));
         }
         // Likewise an Adobe requestor ID that would name two requestors.
-        let ids = |p: &RequestorPolicy| std::iter::once(p.name.clone()).chain(p.client_id.clone());
+        let ids = |p: &RequestorPolicy| {
+            std::iter::once(p.name.clone()).chain(p.adobe.requestor_id.clone())
+        };
         if let Some(id) = ids(&policy).find(|id| policies.iter().any(|p| ids(p).any(|i| i == *id)))
         {
             return Err(refused(PolicyError::Adobe(format!(

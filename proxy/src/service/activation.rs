@@ -23,6 +23,9 @@ struct Session {
     mvpd: String,
     pending: Pending,
     expires: i64,
+    /// Where the person goes once linked (the Adobe v1 second screen), checked at the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    return_to: Option<String>,
 }
 
 /// A sign-in that came back: the code to link and who signed in, with which MVPD.
@@ -30,6 +33,7 @@ pub struct Returned {
     pub code: String,
     pub mvpd: String,
     pub user: SignedIn,
+    pub return_to: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,13 +68,15 @@ impl Activation {
         self.public_url.as_ref()
     }
 
-    /// Where to send the browser to sign in at `mvpd`, and the cookie value to set.
+    /// Where to send the browser to sign in at `mvpd`, and the cookie value to set;
+    /// `return_to`, where the browser goes once the device is linked.
     pub async fn begin(
         &self,
         requestor: &RequestorPolicy,
         code: &str,
         mvpd: &Mvpd,
         redirect: &str,
+        return_to: Option<url::Url>,
     ) -> Result<(url::Url, String), ActivationError> {
         let now = self.clock.now();
         let provider = mvpd
@@ -84,6 +90,7 @@ impl Activation {
             mvpd: mvpd.id.clone(),
             pending,
             expires: now.unix_secs() + SIGN_IN_SECONDS,
+            return_to: return_to.map(String::from),
         };
         Ok((url, self.sealer.seal(PURPOSE, &session)))
     }
@@ -123,6 +130,7 @@ impl Activation {
             code: session.code,
             mvpd: session.mvpd,
             user,
+            return_to: session.return_to,
         })
     }
 }

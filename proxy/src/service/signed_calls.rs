@@ -45,8 +45,9 @@ impl SignedCalls {
         path: &str,
     ) -> Result<(), DeviceAuthError> {
         let mut ids = vec![requestor.name.as_str()];
-        ids.extend(requestor.client_id.as_deref());
+        ids.extend(requestor.adobe.requestor_id.as_deref());
         requestor
+            .adobe
             .signed_apps
             .verify(call, &ids, method.as_str(), path, self.clock.now())
             .map_err(DeviceAuthError::Signed)?;

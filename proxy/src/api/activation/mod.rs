@@ -118,9 +118,34 @@ pub(super) async fn entry(call: Call<'_>) -> Result<ApiResponse, ApiError> {
 pub(super) async fn sign_in(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let code = call.input.require("code")?;
     let mvpd = call.input.require("mvpd")?;
-    if let Err(e) = call.linking.find_code(call.requestor, &code).await {
+    start(&call, &code, &mvpd, None).await
+}
+
+/// Adobe v1's second screen: the sign-in for `reg_code` at `mso_id`, ending at
+/// `redirect_url` (one of the requestor's redirect hosts) once the device is linked.
+pub(super) async fn second_screen(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let code = call.input.require("reg_code")?;
+    let mvpd = call.input.require("mso_id")?;
+    let asked = call.input.require("redirect_url")?;
+    let Some(return_to) = call.requestor.adobe.return_to(&asked) else {
+        let message =
+            "The page asked to return to an address this service does not send people to.";
+        return Ok(failed(&call, StatusCode::BAD_REQUEST, message));
+    };
+    start(&call, &code, &mvpd, Some(return_to)).await
+}
+
+/// Starts the sign-in with `code` at `mvpd`; once the device is linked the browser is sent
+/// to `return_to`, when given, instead of being shown the outcome.
+pub(super) async fn start(
+    call: &Call<'_>,
+    code: &str,
+    mvpd: &str,
+    return_to: Option<url::Url>,
+) -> Result<ApiResponse, ApiError> {
+    if let Err(e) = call.linking.find_code(call.requestor, code).await {
         return match e {
-            Error::CodeNotFound => check_code(&call, &code).await,
+            Error::CodeNotFound => check_code(call, code).await,
             e => Err(e.into()),
         };
     }
@@ -130,30 +155,24 @@ pub(super) async fn sign_in(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         .find(|m| m.id == mvpd && m.oidc.is_some())
     else {
         return Ok(failed(
-            &call,
+            call,
             StatusCode::BAD_REQUEST,
             "That TV provider cannot be used here.",
         ));
     };
-    let redirect = redirect_uri(&call);
+    let redirect = redirect_uri(call);
     match call
         .activation
-        .begin(call.requestor, &code, mvpd, &redirect)
+        .begin(call.requestor, code, mvpd, &redirect, return_to)
         .await
     {
         Ok((url, cookie)) => {
-            let mut response = Response::new(Bytes::new());
-            *response.status_mut() = StatusCode::SEE_OTHER;
+            let mut response = see_other(url.as_str())?;
             let set = format!(
                 "{COOKIE}={cookie}; Max-Age=600; {}",
-                cookie_attributes(&call)
+                cookie_attributes(call)
             );
-            let headers = response.headers_mut();
-            headers.insert(
-                header::LOCATION,
-                HeaderValue::from_str(url.as_str()).map_err(|_| ApiError::not_found())?,
-            );
-            headers.insert(
+            response.headers_mut().insert(
                 header::SET_COOKIE,
                 HeaderValue::from_str(&set).map_err(|_| ApiError::not_found())?,
             );
@@ -162,7 +181,7 @@ pub(super) async fn sign_in(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         Err(e) => {
             tracing::warn!(mvpd = %mvpd.id, error = %e, "cannot start a sign-in");
             Ok(failed(
-                &call,
+                call,
                 StatusCode::BAD_GATEWAY,
                 "Your TV provider cannot be reached right now. Try again in a moment.",
             ))
@@ -234,7 +253,11 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         )
         .await;
     let attributes = cookie_attributes(&call);
-    Ok(clear_cookie(outcome(&call, &device, linked), &attributes))
+    let answer = match (&returned.return_to, &linked) {
+        (Some(to), Ok(_)) => see_other(to)?,
+        _ => outcome(&call, &device, linked),
+    };
+    Ok(clear_cookie(answer, &attributes))
 }
 
 /// The sealed sign-in state the browser carries back.
@@ -321,6 +344,15 @@ fn failed(call: &Call<'_>, status: StatusCode, message: &str) -> ApiResponse {
         status,
         pages::outcome("Something went wrong", message, &call.requestor.name),
     )
+}
+
+/// Sends the browser on to `to`.
+fn see_other(to: &str) -> Result<ApiResponse, ApiError> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    let location = HeaderValue::from_str(to).map_err(|_| ApiError::not_found())?;
+    response.headers_mut().insert(header::LOCATION, location);
+    Ok(response)
 }
 
 fn clear_cookie(mut response: ApiResponse, attributes: &str) -> ApiResponse {
