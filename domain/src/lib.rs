@@ -16,6 +16,7 @@ pub mod media_token;
 pub mod path;
 pub mod requestor;
 pub mod requestors;
+pub mod resource;
 pub mod sealed;
 pub mod session;
 pub mod signed_call;

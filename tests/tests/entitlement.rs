@@ -501,3 +501,49 @@ async fn the_native_dialect_answers_the_same_questions() {
         (400, Some("missing_parameter"))
     );
 }
+
+/// An MRSS resource as Adobe v1 clients send one: its channel title is the resource.
+const MRSS: &str = r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>news</title><item><title>Evening bulletin</title><media:rating scheme="urn:v-chip">tv-pg</media:rating></item></channel></rss>"#;
+
+#[tokio::test]
+async fn an_mrss_resource_is_decided_by_its_channel_title_and_the_decision_point_gets_both() {
+    let dp = DecisionPoint::start(Mode::Answer {
+        allow: vec!["news".into()],
+        omit: vec![],
+    })
+    .await;
+    let gw = Gateway::with_config(&config(&webhook(&dp.url(), 2000), LONG, "")).await;
+    link(&gw, "tv-1", "alice", "cable").await;
+    let mrss: String = url::form_urlencoded::byte_serialize(MRSS.as_bytes()).collect();
+
+    let (status, body) = adobe(&gw, "authorize", "tv-1", Some(&mrss)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["resource"], "news");
+    let question = &dp.questions().await[0];
+    assert_eq!(question["resources"], json!(["news"]));
+    assert_eq!(question["documents"]["news"], MRSS, "{question}");
+
+    let (status, token) = adobe(&gw, "tokens/media", "tv-1", Some(&mrss)).await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["resource"], "news");
+    // A plain-ID question carries no documents.
+    let (status, _) = adobe(&gw, "authorize", "tv-1", Some("movies")).await;
+    assert_eq!(status, 403);
+    let question = dp.questions().await.pop().unwrap();
+    assert!(question.get("documents").is_none(), "{question}");
+
+    for broken in [
+        "<rss><channel><title>news</title></channel>",
+        "<rss><channel><item><title>news</title></item></channel></rss>",
+        "<!DOCTYPE rss [<!ENTITY n \"news\">]><rss><channel><title>&n;</title></channel></rss>",
+    ] {
+        let encoded: String = url::form_urlencoded::byte_serialize(broken.as_bytes()).collect();
+        let (status, body) = adobe(&gw, "authorize", "tv-1", Some(&encoded)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_parameter_value")),
+            "{broken}: {body}"
+        );
+        assert!(!body.to_string().contains("<rss"), "not echoed: {body}");
+    }
+}

@@ -4,13 +4,19 @@
 use http::StatusCode;
 use serde::Serialize;
 
-use super::response::{ApiResponse, json, no_content};
+use super::response::{ApiResponse, answer, json, no_content};
 use super::{ApiError, Call};
 use linkgate_domain::code::CodeRecord;
+
+/// The namespace of v1's `<regcode>` in XML.
+const REGCODE_NAMESPACE: &str = "model.mvc.reggie.pass.adobe.com";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Regcode<'a> {
+    /// In XML only: the root is `ns2:regcode` in v1's namespace.
+    #[serde(rename = "@xmlns:ns2", skip_serializing_if = "Option::is_none")]
+    namespace: Option<&'static str>,
     id: &'a str,
     code: &'a str,
     requestor: &'a str,
@@ -32,8 +38,9 @@ struct Info<'a> {
     device_type: Option<&'a str>,
 }
 
-fn regcode_view<'a>(record: &'a CodeRecord, code: &'a str) -> Regcode<'a> {
+fn regcode_view<'a>(record: &'a CodeRecord, code: &'a str, as_xml: bool) -> Regcode<'a> {
     Regcode {
+        namespace: as_xml.then_some(REGCODE_NAMESPACE),
         id: &record.id,
         code,
         requestor: &record.requestor,
@@ -53,9 +60,14 @@ pub(super) async fn create_regcode(call: Call<'_>) -> Result<ApiResponse, ApiErr
     let issued = call.linking.issue_code(call.requestor, request).await?;
     let view = Regcode {
         device_secret: Some(&issued.device_secret),
-        ..regcode_view(&issued.record, issued.code.as_str())
+        ..regcode_view(&issued.record, issued.code.as_str(), call.as_xml)
     };
-    Ok(json(StatusCode::CREATED, &view))
+    Ok(answer(
+        call.as_xml,
+        "ns2:regcode",
+        StatusCode::CREATED,
+        &view,
+    ))
 }
 
 pub(super) async fn regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
@@ -66,7 +78,8 @@ pub(super) async fn regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         .codes
         .normalise(input)
         .ok_or(crate::service::Error::CodeNotFound)?;
-    Ok(json(StatusCode::OK, &regcode_view(&record, code.as_str())))
+    let view = regcode_view(&record, code.as_str(), call.as_xml);
+    Ok(answer(call.as_xml, "ns2:regcode", StatusCode::OK, &view))
 }
 
 pub(super) async fn delete_regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {

@@ -6,10 +6,11 @@ use http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::response::{ApiResponse, json, no_content, rfc3339};
+use super::response::{ApiResponse, answer, json, no_content, rfc3339};
 use super::{ApiError, Call};
 use crate::service::Error;
 use linkgate_domain::link::{LinkError, Unlink};
+use linkgate_domain::resource::Resource;
 use linkgate_domain::time::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +81,7 @@ pub(super) async fn check_authn(call: Call<'_>, d: Dialect) -> Result<ApiRespons
         mvpd: user.mvpd.as_deref(),
         expiry: d.expiry(user.authn_expires_at),
     };
-    Ok(json(StatusCode::OK, &body))
+    Ok(answer(call.as_xml, "authentication", StatusCode::OK, &body))
 }
 
 /// The authentication token: 404 when there is none, 410 when it has expired.
@@ -95,7 +96,7 @@ pub(super) async fn authn_token(call: Call<'_>, d: Dialect) -> Result<ApiRespons
                 mvpd: user.mvpd.as_deref(),
                 expiry: d.expiry(user.authn_expires_at),
             };
-            Ok(json(StatusCode::OK, &body))
+            Ok(answer(call.as_xml, "authentication", StatusCode::OK, &body))
         }
         Err(e @ Error::AuthnExpired) => Err(with_status(e, StatusCode::GONE)),
         Err(e @ Error::AuthnMissing) => Err(with_status(e, StatusCode::NOT_FOUND)),
@@ -116,25 +117,33 @@ fn authz_body<'a>(
     }
 }
 
+/// The `resource` parameter: an ID, or an MRSS document known by its channel title.
+fn resource(call: &Call<'_>) -> Result<Resource, ApiError> {
+    let input = call.input.require("resource")?;
+    Ok(Resource::parse(&input).map_err(Error::from)?)
+}
+
 pub(super) async fn authorize(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
-    let resource = call.input.require("resource")?;
+    let resource = resource(&call)?;
     let authz = call
         .entitlements
         .authorize(call.requestor, &device, &resource)
         .await?;
-    Ok(json(StatusCode::OK, &authz_body(&call, d, &authz)))
+    let body = authz_body(&call, d, &authz);
+    Ok(answer(call.as_xml, "authorization", StatusCode::OK, &body))
 }
 
 /// The cached authorization: 412 without authentication, 404 none, 410 expired.
 pub(super) async fn authz_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
-    let resource = call.input.require("resource")?;
+    let resource = resource(&call)?;
     let authz = call
         .entitlements
-        .authz_token(call.requestor, &device, &resource)
+        .authz_token(call.requestor, &device, &resource.id)
         .await?;
-    Ok(json(StatusCode::OK, &authz_body(&call, d, &authz)))
+    let body = authz_body(&call, d, &authz);
+    Ok(answer(call.as_xml, "authorization", StatusCode::OK, &body))
 }
 
 pub(super) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, ApiError> {
@@ -161,12 +170,17 @@ pub(super) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, ApiError
             r
         })
         .collect();
-    Ok(json(StatusCode::OK, &json!({ "resources": resources })))
+    // In XML, v1 lists `<resource>` elements under `<resources>`.
+    let body = match call.as_xml {
+        true => json!({ "resource": resources }),
+        false => json!({ "resources": resources }),
+    };
+    Ok(answer(call.as_xml, "resources", StatusCode::OK, &body))
 }
 
 pub(super) async fn media_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
-    let resource = call.input.require("resource")?;
+    let resource = resource(&call)?;
     let (token, claims) = call
         .entitlements
         .media_token(call.requestor, &device, &resource)
@@ -190,7 +204,7 @@ pub(super) async fn media_token(call: Call<'_>, d: Dialect) -> Result<ApiRespons
             "mvpdId": claims.mvpd,
         }),
     };
-    Ok(json(StatusCode::OK, &body))
+    Ok(answer(call.as_xml, "play", StatusCode::OK, &body))
 }
 
 /// Removes the device's authentication; logging out twice is not an error.

@@ -41,6 +41,8 @@ pub enum ErrorFields {
     Common,
     Matchmaker,
     OAuth,
+    /// Adobe v1's `<error>`, for a caller that asked for XML.
+    Xml,
 }
 
 impl ApiError {
@@ -121,7 +123,8 @@ impl From<Error> for ApiError {
             Error::UnknownMvpd(_)
             | Error::CodeTtl { .. }
             | Error::MvpdNotAllowed(_)
-            | Error::TooManyResources { .. } => S::BAD_REQUEST,
+            | Error::TooManyResources { .. }
+            | Error::Resource(_) => S::BAD_REQUEST,
             Error::AuthnMissing | Error::AuthnExpired | Error::AuthzDenied { .. } => S::FORBIDDEN,
             Error::AuthnRequired => S::PRECONDITION_FAILED,
             Error::AuthzMissing => S::NOT_FOUND,

@@ -137,6 +137,8 @@ struct Call<'a> {
     requestor: &'a RequestorPolicy,
     principal: Principal,
     device: Option<DeviceId>,
+    /// Whether the answer is to be XML (Adobe v1 clients that ask for it).
+    as_xml: bool,
     path: PathParams<'a>,
     input: Input<'a>,
     headers: &'a HeaderMap,
@@ -148,6 +150,19 @@ struct Call<'a> {
     entitlements: &'a Entitlements,
     device_flow: &'a DeviceFlow,
     device_tokens: &'a DeviceTokens,
+}
+
+/// Whether an Adobe v1 caller asked for XML: `format=xml`, or `Accept: application/xml`
+/// without `format=json`.
+fn wants_xml(format: Option<&str>, headers: &HeaderMap) -> bool {
+    match format {
+        Some(format) => format.eq_ignore_ascii_case("xml"),
+        None => headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.to_ascii_lowercase().contains("application/xml")),
+    }
 }
 
 impl Call<'_> {
@@ -197,10 +212,16 @@ impl Api {
         request: ApiRequest<'_>,
     ) -> ApiResponse {
         let route = target.route;
-        match self.dispatch(requestors, target, request).await {
+        let as_xml = route.dialect() == DeviceDialect::Adobe
+            && wants_xml(target.query.get("format"), request.headers);
+        match self.dispatch(requestors, target, request, as_xml).await {
             Ok(response) => response,
             Err(e) => {
-                let mut response = response::error(&e, route.error_fields());
+                let fields = match as_xml {
+                    true => ErrorFields::Xml,
+                    false => route.error_fields(),
+                };
+                let mut response = response::error(&e, fields);
                 if e.status == StatusCode::METHOD_NOT_ALLOWED {
                     let allow = route.methods().join(", ");
                     if let Ok(value) = HeaderValue::from_str(&allow) {
@@ -217,6 +238,7 @@ impl Api {
         requestors: &Requestors,
         target: Target<'_>,
         request: ApiRequest<'_>,
+        as_xml: bool,
     ) -> Result<ApiResponse, ApiError> {
         let route = target.route;
         if !route.methods().contains(&request.method.as_str()) {
@@ -263,6 +285,10 @@ impl Api {
             return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
         }
         let input = Input::parse(query, request.headers, &request.body)?;
+        // v1 also takes `format=xml` in a form body.
+        let as_xml = as_xml
+            || (route.dialect() == DeviceDialect::Adobe
+                && wants_xml(input.get("format").as_deref(), request.headers));
         let device = match check {
             Check::Device(from) => {
                 let device = match from {
@@ -296,6 +322,7 @@ impl Api {
             requestor,
             principal,
             device,
+            as_xml,
             path: PathParams {
                 code: params.get("code"),
                 device: params.get("device"),

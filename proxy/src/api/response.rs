@@ -20,13 +20,36 @@ pub fn json(status: StatusCode, body: &impl Serialize) -> ApiResponse {
     response
 }
 
+/// `body` as XML under `root`: Adobe v1 clients ask for it with `format=xml` or
+/// `Accept: application/xml`.
+pub fn xml(status: StatusCode, root: &str, body: &impl Serialize) -> ApiResponse {
+    let mut text = String::from(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#);
+    quick_xml::se::to_writer_with_root(&mut text, root, body).expect("response bodies serialise");
+    let mut response = Response::new(Bytes::from(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    response
+}
+
+/// JSON, or XML under `root` when the caller asked for XML.
+pub fn answer(as_xml: bool, root: &str, status: StatusCode, body: &impl Serialize) -> ApiResponse {
+    if as_xml {
+        xml(status, root, body)
+    } else {
+        json(status, body)
+    }
+}
+
 pub fn no_content() -> ApiResponse {
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = StatusCode::NO_CONTENT;
     response
 }
 
-/// The error as JSON, with the extra fields of the caller's dialect.
+/// The error as JSON with the extra fields of the caller's dialect, or as v1's XML `<error>`.
 pub fn error(e: &ApiError, fields: ErrorFields) -> ApiResponse {
     let oauth = fields == ErrorFields::OAuth;
     let body = ErrorBody {
@@ -37,7 +60,7 @@ pub fn error(e: &ApiError, fields: ErrorFields) -> ApiResponse {
         error: oauth.then_some(e.code),
         error_description: oauth.then_some(&*e.message),
     };
-    let mut response = json(e.status, &body);
+    let mut response = answer(fields == ErrorFields::Xml, "error", e.status, &body);
     if let Some(seconds) = e.retry_after {
         response
             .headers_mut()

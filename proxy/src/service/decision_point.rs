@@ -1,6 +1,8 @@
 //! Asking an MVPD's decision point: static rules answer at once, a webhook over HTTP
 //! within the MVPD's timeout.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use linkgate_domain::decision::{self, Decision};
@@ -18,6 +20,9 @@ struct Question<'a> {
     user_id: &'a str,
     device_id: &'a str,
     resources: &'a [String],
+    /// The MRSS document of each resource that came as one, by its ID.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    documents: &'a BTreeMap<&'a str, &'a str>,
 }
 
 #[derive(Deserialize)]
@@ -31,6 +36,7 @@ pub struct Ask<'a> {
     pub user: &'a str,
     pub device: &'a str,
     pub resources: &'a [String],
+    pub documents: BTreeMap<&'a str, &'a str>,
 }
 
 #[derive(Clone, Default)]
@@ -56,6 +62,7 @@ impl DecisionClient {
                     user_id: ask.user,
                     device_id: ask.device,
                     resources: ask.resources,
+                    documents: &ask.documents,
                 };
                 let answer: Answer = self.webhooks.call(hook, &question).await?;
                 Ok(decision::complete(ask.resources, answer.decisions))

@@ -21,6 +21,7 @@ use linkgate_domain::ids::{DeviceId, UserId};
 use linkgate_domain::link::LinkedUser;
 use linkgate_domain::media_token::{ISSUER, MediaClaims};
 use linkgate_domain::requestor::{Mvpd, RequestorPolicy};
+use linkgate_domain::resource::Resource;
 use linkgate_domain::session::{self, Authn};
 use linkgate_domain::time::{Clock, Timestamp};
 
@@ -114,18 +115,19 @@ impl Entitlements {
         }
     }
 
-    /// Asks (or recalls) whether the device's user may play `resource`.
+    /// Asks (or recalls) whether the device's user may play `resource`, remembered by its
+    /// ID.
     pub async fn authorize(
         &self,
         p: &RequestorPolicy,
         device: &DeviceId,
-        resource: &str,
+        resource: &Resource,
     ) -> Result<Arc<Authz>, Error> {
         let user = self.authn(p, device).await?;
         let mvpd = user.mvpd.clone().ok_or_else(|| Error::AuthzDenied {
             reason: "an account link carries no MVPD to ask".into(),
         })?;
-        let key = self.key(p, device, &user.user, resource);
+        let key = self.key(p, device, &user.user, &resource.id);
         if let Some(cached) = self.cache.get(&key).await {
             if cached.expires_at > self.clock.now() {
                 return self.verdict(p, cached);
@@ -133,13 +135,19 @@ impl Entitlements {
             self.cache.invalidate(&key).await;
         }
         let mvpd = p.mvpd(&mvpd).ok_or(Error::AuthnMissing)?;
-        let resources = [resource.to_owned()];
+        let resources = [resource.id.clone()];
         let fetch = async {
             let ask = Ask {
                 requestor: &p.name,
                 user: user.user.as_str(),
                 device: device.as_str(),
                 resources: &resources,
+                documents: resource
+                    .document
+                    .as_deref()
+                    .map(|d| (resource.id.as_str(), d))
+                    .into_iter()
+                    .collect(),
             };
             let decision = self
                 .decisions
@@ -244,6 +252,7 @@ impl Entitlements {
             user: user.user.as_str(),
             device: device.as_str(),
             resources,
+            documents: Default::default(),
         };
         let decisions = match self.decisions.decide(mvpd, ask).await {
             Ok(decisions) => decisions,
@@ -279,7 +288,7 @@ impl Entitlements {
         &self,
         p: &RequestorPolicy,
         device: &DeviceId,
-        resource: &str,
+        resource: &Resource,
     ) -> Result<(String, MediaClaims), Error> {
         let authz = self.authorize(p, device, resource).await?;
         let now = self.clock.now();
@@ -288,7 +297,7 @@ impl Entitlements {
             aud: p.name.clone(),
             sub: authz.user.to_string(),
             dev: device.to_string(),
-            res: resource.to_owned(),
+            res: resource.id.clone(),
             mvpd: Some(authz.mvpd.clone()),
             iat: now.unix_secs(),
             exp: now.after(p.media_token_ttl).unix_secs_ceil(),

@@ -4,6 +4,7 @@ use crate::store::StoreError;
 use linkgate_domain::clients::ClientError;
 use linkgate_domain::ids::IdError;
 use linkgate_domain::link::LinkError;
+use linkgate_domain::resource::ResourceError;
 
 /// What can go wrong in a use case; the API layer turns each into a status and a code.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,8 @@ pub enum Error {
     #[error("at most {limit} resources may be asked about at once")]
     TooManyResources { limit: usize },
     #[error(transparent)]
+    Resource(#[from] ResourceError),
+    #[error(transparent)]
     DecisionPoint(DecisionError),
     #[error("media tokens cannot be signed: the requestor has no signing key")]
     NoSigningKey,
@@ -102,6 +105,7 @@ impl Error {
             Error::AuthzMissing => "authorization_missing",
             Error::AuthzExpired => "authorization_expired",
             Error::TooManyResources { .. } => "too_many_resources",
+            Error::Resource(_) => "invalid_parameter_value",
             Error::DecisionPoint(DecisionError::Timeout(_)) => "decision_point_timeout",
             Error::DecisionPoint(DecisionError::Unavailable(_)) => "decision_point_unavailable",
             Error::AccountUnauthorized => "account_unauthorized",
