@@ -16,9 +16,22 @@ pub struct Query<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
 impl<'a> Query<'a> {
     pub fn parse(query: Option<&'a str>) -> Self {
-        Self(query.map_or_else(Vec::new, |q| {
-            url::form_urlencoded::parse(q.as_bytes()).collect()
-        }))
+        let Some(query) = query else {
+            return Self::default();
+        };
+        if query.contains(['%', '+']) {
+            return Self(url::form_urlencoded::parse(query.as_bytes()).collect());
+        }
+        // Nothing escaped (the usual case): the pairs are slices of the query, as the
+        // decoder would make them, without its decoding pass.
+        let pairs = query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (Cow::Borrowed(name), Cow::Borrowed(value))
+            });
+        Self(pairs.collect())
     }
 
     /// The first non-empty value of `name`.
@@ -155,6 +168,29 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::CONTENT_TYPE, content_type.parse().unwrap());
         h
+    }
+
+    #[test]
+    fn a_query_reads_as_the_form_decoder_reads_it() {
+        for query in [
+            "requestor=bench&deviceId=tv",
+            "a=1&&b=&c&=d&a=2",
+            "x=a=b&y",
+            "",
+            "&",
+            "d=q2Vt%2B%2Fx9&e=a+b&f=%41",
+            "resource=%3Crss%3E",
+        ] {
+            let ours: Vec<(String, String)> = Query::parse(Some(query))
+                .0
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let decoder: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+            assert_eq!(ours, decoder, "{query:?}");
+        }
     }
 
     #[test]
