@@ -396,4 +396,15 @@ async fn the_second_screen_polls_by_code_and_the_app_picks_up_its_authentication
         .get("/api/v1/checkauthn/BCDFGHJK?requestor=ESPN", None)
         .await;
     assert_eq!(status, 404, "a code never issued");
+    // Another tenant knows nothing of this requestor's codes, even with its own key.
+    let (status, _) = gw
+        .get(&format!("/api/v1/checkauthn/{code}?requestor=nbc"), None)
+        .await;
+    assert_eq!(status, 404, "another tenant's code");
+    let theirs = format!("/api/v1/authenticate/{code}?requestor=nbc");
+    let (status, _) = gw.get(&theirs, Some(DEMO_KEY)).await;
+    assert_eq!(
+        status, 404,
+        "another tenant's code, asked by that tenant's backend"
+    );
 }
