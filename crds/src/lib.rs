@@ -9,6 +9,7 @@ mod device_link;
 mod region_sync;
 mod requestor;
 mod revision;
+mod saml;
 mod secret_ref;
 
 pub use adobe::{
@@ -31,6 +32,7 @@ pub use requestor::{
     SigningKeyRef, ThrottlingPolicy, UpstreamSpec, WebhookSpec,
 };
 pub use revision::{Revision, RevisionError, is_region};
+pub use saml::{DEFAULT_SAML_METADATA_REFRESH_SECONDS, SamlSpec};
 pub use secret_ref::SecretKeyRef;
 
 /// The API group of every linkgate resource.

@@ -190,10 +190,13 @@ pub struct MvpdSpec {
     /// Where authorization decisions come from.
     #[serde(default)]
     pub decision: DecisionSpec,
-    /// Where people sign in on the activation page: the MVPD's OpenID Connect provider.
-    /// Without it the MVPD is not offered there.
+    /// Where people sign in on the activation page: the MVPD's OpenID Connect provider, or
+    /// its SAML 2.0 identity provider (one of the two). With neither, the MVPD is not
+    /// offered there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc: Option<OidcSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml: Option<crate::SamlSpec>,
 }
 
 /// This gateway as a client of an MVPD's OpenID Connect provider.
@@ -525,12 +528,18 @@ impl RequestorSpec {
             .mvpds
             .iter()
             .filter_map(|m| m.oidc.as_ref()?.client_secret_ref.as_ref());
+        let saml = self
+            .mvpds
+            .iter()
+            .filter_map(|m| m.saml.as_ref())
+            .flat_map(|s| s.key_ref.iter().chain(&s.certificate_ref));
         let signed_apps = self.adobe.iter().flat_map(|a| &a.signed_apps);
         self.backend
             .api_key_secret_ref
             .iter()
             .chain(clients.flat_map(|c| &c.software_statement_keys))
             .chain(oidc)
+            .chain(saml)
             .chain(
                 self.media_tokens
                     .signing_keys

@@ -17,6 +17,7 @@ pub mod path;
 pub mod requestor;
 pub mod requestors;
 pub mod resource;
+pub mod saml;
 pub mod sealed;
 pub mod session;
 pub mod signed_call;

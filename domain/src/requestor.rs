@@ -15,6 +15,7 @@ use super::adobe::AdobeCompat;
 use super::code::{CodeFormat, CodeFormatError};
 use super::ids::{UserId, is_valid_requestor_name};
 use super::media_token::{KeyError, MediaKeys};
+use super::saml::SamlProvider;
 use super::tenancy::{Bounds, RouteClash, secret_is_for};
 
 /// The longest a registration code may live (Adobe Pass: 36,000 s).
@@ -28,8 +29,16 @@ pub struct Mvpd {
     pub authn_ttl: Duration,
     pub authz_ttl: Duration,
     pub decision: DecisionPoint,
-    /// Where its users sign in on the activation page.
+    /// Where its users sign in on the activation page: one of the two, or neither.
     pub oidc: Option<OidcProvider>,
+    pub saml: Option<SamlProvider>,
+}
+
+impl Mvpd {
+    /// Whether people can sign in with it on the activation page.
+    pub fn signs_in(&self) -> bool {
+        self.oidc.is_some() || self.saml.is_some()
+    }
 }
 
 /// An MVPD's OpenID Connect provider, and this gateway's client there.
@@ -123,6 +132,8 @@ pub enum PolicyError {
     BadDecision { id: String, reason: String },
     #[error("MVPD {id:?}: oidc: {reason}")]
     BadOidc { id: String, reason: String },
+    #[error("MVPD {id:?}: saml: {reason}")]
+    BadSaml { id: String, reason: String },
     #[error("{what} refers to secret {name:?} key {key:?}, which does not exist")]
     MissingSecret {
         what: String,
@@ -360,7 +371,18 @@ fn mvpds(
                 .as_ref()
                 .map(|o| oidc_provider(&m.id, o, bounds, secret))
                 .transpose()?,
+            saml: m
+                .saml
+                .as_ref()
+                .map(|s| SamlProvider::from_spec(&m.id, s, bounds, secret))
+                .transpose()?,
         });
+        if m.oidc.is_some() && m.saml.is_some() {
+            return Err(PolicyError::BadSaml {
+                id: m.id.clone(),
+                reason: "set oidc or saml, not both".into(),
+            });
+        }
     }
     for (list, ids) in [
         ("allowedMvpds", &spec.allowed_mvpds),

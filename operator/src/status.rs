@@ -17,6 +17,7 @@ pub fn reason(e: &PolicyError) -> &'static str {
         PolicyError::UnknownMvpd { .. } => "UnknownMvpd",
         PolicyError::BadDecision { .. } => "InvalidDecisionPoint",
         PolicyError::BadOidc { .. } => "InvalidOidc",
+        PolicyError::BadSaml { .. } => "InvalidSaml",
         PolicyError::MissingSecret { .. } => "MissingSecret",
         PolicyError::EmptyApiKey => "EmptyApiKey",
         PolicyError::NoBackendCredential => "NoBackendCredential",

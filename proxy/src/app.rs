@@ -289,6 +289,7 @@ fn services(
             code_key,
             Arc::clone(clock),
             config.public_url.clone(),
+            Arc::clone(metrics),
         )),
         clients: Arc::new(Clients::new(
             code_key,

@@ -24,6 +24,7 @@ pub struct Metrics {
     token_rejections: IntCounterVec,
     upstream_errors: IntCounterVec,
     device_auth_failures: IntCounterVec,
+    saml_refusals: IntCounterVec,
     throttle_keys: IntGauge,
     stored_codes: IntGauge,
     stored_links: IntGauge,
@@ -97,6 +98,11 @@ impl Metrics {
                 "Device-side calls and refreshes refused for their credential, by requestor and reason",
                 &["requestor", "reason"],
             ),
+            saml_refusals: counter(
+                "saml_refusals_total",
+                "SAML identity providers' answers refused at the ACS, by requestor and reason",
+                &["requestor", "reason"],
+            ),
             throttle_keys: gauge(
                 "throttle_keys",
                 "Client IPs and devices the rate limiters hold state for",
@@ -162,6 +168,12 @@ impl Metrics {
 
     pub fn device_auth_failure(&self, requestor: &str, reason: &'static str) {
         self.device_auth_failures
+            .with_label_values(&[requestor, reason])
+            .inc();
+    }
+
+    pub fn saml_refused(&self, requestor: &str, reason: &'static str) {
+        self.saml_refusals
             .with_label_values(&[requestor, reason])
             .inc();
     }

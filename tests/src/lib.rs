@@ -21,6 +21,7 @@ pub mod operator;
 pub mod origin;
 pub mod postgres;
 pub mod regions;
+pub mod saml_idp;
 pub mod tls_origin;
 
 /// An Ed25519 media token key for test requestors (never used outside tests).

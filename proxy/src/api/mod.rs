@@ -84,6 +84,11 @@ impl<'a> Target<'a> {
     }
 
     /// Whether the request tries a code on the activation page (see `Route::tries_code`).
+    /// The largest body this route reads.
+    pub fn max_body(&self) -> usize {
+        self.route.max_body()
+    }
+
     pub fn tries_code(&self, method: &Method, has_body: bool) -> bool {
         self.route.tries_code(method, &self.query, has_body)
     }
@@ -177,6 +182,7 @@ struct PathParams<'a> {
     code: Option<&'a str>,
     device: Option<&'a str>,
     user: Option<&'a str>,
+    mvpd: Option<&'a str>,
 }
 
 impl Api {
@@ -281,8 +287,8 @@ impl Api {
                 known => known,
             },
         };
-        if request.body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+        if request.body.len() > route.max_body() {
+            return Err(ApiError::payload_too_large(route.max_body()));
         }
         let input = Input::parse(query, request.headers, &request.body)?;
         // v1 also takes `format=xml` in a form body.
@@ -327,6 +333,7 @@ impl Api {
                 code: params.get("code"),
                 device: params.get("device"),
                 user: params.get("user"),
+                mvpd: params.get("mvpd"),
             },
             input,
             headers: request.headers,
@@ -388,6 +395,7 @@ mod tests {
                 &CodeKey::new(b"k"),
                 Arc::new(SystemClock),
                 None,
+                Arc::new(Metrics::new()),
             )),
             clients: Arc::new(Clients::new(
                 &CodeKey::new(b"k"),

@@ -65,6 +65,8 @@ enum Handler {
     ActivationEntry,
     ActivationSignIn,
     ActivationCallback,
+    SamlMetadata,
+    SamlAcs,
 }
 
 /// Who may call a route.
@@ -189,7 +191,13 @@ const TABLE: &[Entry] = &[
     entry("/activate/{requestor}", Handler::ActivationEntry, "activation_entry", GET_POST, Anyone),
     entry("/activate/{requestor}/signin", Handler::ActivationSignIn, "activation_signin", POST, Anyone),
     entry("/activate/{requestor}/callback", Handler::ActivationCallback, "activation_callback", GET, Anyone),
+    entry("/activate/{requestor}/saml/{mvpd}/metadata", Handler::SamlMetadata, "saml_metadata", GET, Anyone),
+    entry("/activate/{requestor}/saml/{mvpd}/acs", Handler::SamlAcs, "saml_acs", POST, Anyone),
 ];
+
+/// The largest body a SAML identity provider may post: a signed, perhaps encrypted,
+/// response with its certificates, base64 and form-encoded.
+const MAX_SAML_BODY_BYTES: usize = 256 * 1024;
 
 /// What the caller of one method of a route must hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -317,7 +325,16 @@ impl Route {
                 | Handler::ActivationSignIn
                 | Handler::ActivationCallback
                 | Handler::AdobeSecondScreen
+                | Handler::SamlAcs
         )
+    }
+
+    /// The largest body the route reads.
+    pub fn max_body(self) -> usize {
+        match self.entry().handler {
+            Handler::SamlAcs => MAX_SAML_BODY_BYTES,
+            _ => super::MAX_BODY_BYTES,
+        }
     }
 
     pub(super) fn error_fields(self) -> ErrorFields {
@@ -382,6 +399,8 @@ impl Route {
             Handler::ActivationEntry => activation::entry(call).await,
             Handler::ActivationSignIn => activation::sign_in(call).await,
             Handler::ActivationCallback => activation::callback(call).await,
+            Handler::SamlMetadata => activation::saml_metadata(call),
+            Handler::SamlAcs => activation::saml_acs(call).await,
         }
     }
 }

@@ -5,19 +5,22 @@ use http::{HeaderValue, header};
 use pingora::http::ResponseHeader;
 use pingora::prelude::Session;
 
-use crate::api::{ApiError, ApiResponse, MAX_BODY_BYTES};
+use crate::api::{ApiError, ApiResponse};
 
-/// Reads the whole body, or answers 413 when it exceeds the API's limit: a declared
+/// Reads the whole body, or answers 413 when it exceeds `limit` (the route's): a declared
 /// length is refused before reading, a chunked body as soon as it goes over.
-pub async fn read_body(session: &mut Session) -> pingora::Result<Result<Bytes, ApiResponse>> {
+pub async fn read_body(
+    session: &mut Session,
+    limit: usize,
+) -> pingora::Result<Result<Bytes, ApiResponse>> {
     let declared = session
         .req_header()
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Ok(Err(too_large(session)));
+    if declared.is_some_and(|n| n > limit) {
+        return Ok(Err(too_large(session, limit)));
     }
     let mut body = BytesMut::new();
     loop {
@@ -30,8 +33,8 @@ pub async fn read_body(session: &mut Session) -> pingora::Result<Result<Bytes, A
                 return Ok(Err(malformed(session)));
             }
         };
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Ok(Err(too_large(session)));
+        if body.len() + chunk.len() > limit {
+            return Ok(Err(too_large(session, limit)));
         }
         body.extend_from_slice(&chunk);
     }
@@ -56,10 +59,10 @@ pub fn has_body(header: &pingora::http::RequestHeader) -> bool {
     declared || header.headers.contains_key(header::TRANSFER_ENCODING)
 }
 
-fn too_large(session: &mut Session) -> ApiResponse {
+fn too_large(session: &mut Session, limit: usize) -> ApiResponse {
     // The rest of the body is never read, so the connection cannot be reused.
     session.set_keepalive(None);
-    crate::api::error_response(&ApiError::payload_too_large(MAX_BODY_BYTES))
+    crate::api::error_response(&ApiError::payload_too_large(limit))
 }
 
 /// Writes the response header and body; the connection stays open for the next request

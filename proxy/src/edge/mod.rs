@@ -174,7 +174,7 @@ impl Gateway {
                 }
             }
         }
-        let body = match local::read_body(session).await? {
+        let body = match local::read_body(session, target.max_body()).await? {
             Ok(body) => body,
             Err(too_large) => {
                 local::respond(session, too_large).await?;

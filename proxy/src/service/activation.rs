@@ -1,12 +1,16 @@
 //! The second screen's sign-in: a person who typed a valid code and picked an MVPD is sent
-//! to that MVPD's provider; what must come back with them (the code, the MVPD, state, nonce
-//! and PKCE verifier) travels sealed in their cookie, so any proxy can take the callback.
+//! to that MVPD's provider; what must come back with them (the code, the MVPD, and OpenID
+//! Connect's state, nonce and PKCE verifier or SAML's request ID) travels sealed, so any
+//! proxy can take the answer: in a cookie for OpenID Connect, as the RelayState for SAML
+//! (whose answer is a cross-site POST, which carries no `SameSite=Lax` cookie).
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::saml::{self, Endpoints, Saml, SamlError};
 use super::sign_in::{Pending, SignIn, SignInError, SignedIn};
+use crate::metrics::Metrics;
 use linkgate_domain::code::CodeKey;
 use linkgate_domain::requestor::{Mvpd, RequestorPolicy};
 use linkgate_domain::sealed::Sealer;
@@ -21,11 +25,48 @@ struct Session {
     requestor: String,
     code: String,
     mvpd: String,
-    pending: Pending,
+    pending: Awaiting,
     expires: i64,
     /// Where the person goes once linked (the Adobe v1 second screen), checked at the start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     return_to: Option<String>,
+}
+
+/// What the provider's answer must match.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Awaiting {
+    Oidc(Pending),
+    Saml { request: String },
+}
+
+/// Where browsers reach this gateway's pages of one requestor (`…/activate/{requestor}`),
+/// and so where providers send them back.
+pub struct Here(String);
+
+impl Here {
+    pub fn new(base: String) -> Self {
+        Self(base)
+    }
+
+    /// OpenID Connect's redirect URI.
+    pub fn callback(&self) -> String {
+        format!("{}/callback", self.0)
+    }
+
+    /// This gateway as `mvpd`'s SAML service provider.
+    pub fn saml(&self, mvpd: &str) -> Endpoints {
+        Endpoints {
+            entity_id: format!("{}/saml/{mvpd}/metadata", self.0),
+            acs: format!("{}/saml/{mvpd}/acs", self.0),
+        }
+    }
+}
+
+/// A sign-in under way: where to send the browser, and the cookie to set (OpenID Connect).
+pub struct Started {
+    pub to: url::Url,
+    pub cookie: Option<String>,
 }
 
 /// A sign-in that came back: the code to link and who signed in, with which MVPD.
@@ -44,19 +85,30 @@ pub enum ActivationError {
     NoSignIn(String),
     #[error(transparent)]
     Provider(#[from] SignInError),
+    #[error(transparent)]
+    Saml(#[from] SamlError),
 }
 
 pub struct Activation {
     sign_in: SignIn,
+    saml: Saml,
+    metrics: Arc<Metrics>,
     sealer: Sealer,
     clock: Arc<dyn Clock>,
     public_url: Option<url::Url>,
 }
 
 impl Activation {
-    pub fn new(code_key: &CodeKey, clock: Arc<dyn Clock>, public_url: Option<url::Url>) -> Self {
+    pub fn new(
+        code_key: &CodeKey,
+        clock: Arc<dyn Clock>,
+        public_url: Option<url::Url>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             sign_in: SignIn::default(),
+            saml: Saml::default(),
+            metrics,
             sealer: Sealer::new(code_key.derive("activation-cookie")),
             clock,
             public_url,
@@ -68,34 +120,60 @@ impl Activation {
         self.public_url.as_ref()
     }
 
-    /// Where to send the browser to sign in at `mvpd`, and the cookie value to set;
+    /// Where to send the browser to sign in at `mvpd`, and what it carries meanwhile;
     /// `return_to`, where the browser goes once the device is linked.
     pub async fn begin(
         &self,
         requestor: &RequestorPolicy,
         code: &str,
         mvpd: &Mvpd,
-        redirect: &str,
+        here: &Here,
         return_to: Option<url::Url>,
-    ) -> Result<(url::Url, String), ActivationError> {
-        let now = self.clock.now();
-        let provider = mvpd
-            .oidc
-            .as_ref()
-            .ok_or_else(|| ActivationError::NoSignIn(mvpd.id.clone()))?;
-        let (url, pending) = self.sign_in.begin(provider, redirect).await?;
-        let session = Session {
-            requestor: requestor.name.clone(),
-            code: code.to_owned(),
-            mvpd: mvpd.id.clone(),
-            pending,
-            expires: now.unix_secs() + SIGN_IN_SECONDS,
-            return_to: return_to.map(String::from),
+    ) -> Result<Started, ActivationError> {
+        let expires = self.clock.now().unix_secs() + SIGN_IN_SECONDS;
+        let return_to = return_to.map(String::from);
+        let sealed = |pending: Awaiting| {
+            let session = Session {
+                requestor: requestor.name.clone(),
+                code: code.to_owned(),
+                mvpd: mvpd.id.clone(),
+                pending,
+                expires,
+                return_to: return_to.clone(),
+            };
+            self.sealer.seal(PURPOSE, &session)
         };
-        Ok((url, self.sealer.seal(PURPOSE, &session)))
+        match (&mvpd.oidc, &mvpd.saml) {
+            (Some(provider), _) => {
+                let (to, pending) = self.sign_in.begin(provider, &here.callback()).await?;
+                let cookie = Some(sealed(Awaiting::Oidc(pending)));
+                Ok(Started { to, cookie })
+            }
+            (None, Some(provider)) => {
+                let request = saml::request_id();
+                let relay_state = sealed(Awaiting::Saml {
+                    request: request.clone(),
+                });
+                let to = self
+                    .saml
+                    .begin(provider, &here.saml(&mvpd.id), &request, &relay_state)
+                    .await?;
+                Ok(Started { to, cookie: None })
+            }
+            (None, None) => Err(ActivationError::NoSignIn(mvpd.id.clone())),
+        }
     }
 
-    /// Checks the provider's answer against the cookie and redeems its code.
+    /// The sign-in `sealed` carries, if it is this requestor's and still good.
+    fn open(&self, requestor: &RequestorPolicy, sealed: &str) -> Result<Session, ActivationError> {
+        let now = self.clock.now();
+        self.sealer
+            .open(PURPOSE, sealed)
+            .filter(|s: &Session| s.requestor == requestor.name && now.unix_secs() < s.expires)
+            .ok_or(ActivationError::Session)
+    }
+
+    /// Checks the OpenID Connect provider's answer against the cookie and redeems its code.
     pub async fn finish(
         &self,
         requestor: &RequestorPolicy,
@@ -103,18 +181,15 @@ impl Activation {
         state: &str,
         code: &str,
         iss: Option<&str>,
-        redirect: &str,
+        here: &Here,
     ) -> Result<Returned, ActivationError> {
-        let now = self.clock.now();
-        let session: Session = self
-            .sealer
-            .open(PURPOSE, cookie)
-            .filter(|s: &Session| {
-                s.requestor == requestor.name
-                    && s.pending.state == state
-                    && now.unix_secs() < s.expires
-            })
-            .ok_or(ActivationError::Session)?;
+        let session = self.open(requestor, cookie)?;
+        let Awaiting::Oidc(pending) = session.pending else {
+            return Err(ActivationError::Session);
+        };
+        if pending.state != state {
+            return Err(ActivationError::Session);
+        }
         let mvpd = requestor
             .mvpd(&session.mvpd)
             .ok_or(ActivationError::Session)?;
@@ -124,7 +199,7 @@ impl Activation {
             .ok_or_else(|| ActivationError::NoSignIn(mvpd.id.clone()))?;
         let user = self
             .sign_in
-            .finish(provider, redirect, session.pending, code, iss)
+            .finish(provider, &here.callback(), pending, code, iss)
             .await?;
         Ok(Returned {
             code: session.code,
@@ -132,5 +207,57 @@ impl Activation {
             user,
             return_to: session.return_to,
         })
+    }
+
+    /// Checks a SAML identity provider's `response`, posted to `mvpd`'s ACS with
+    /// `relay_state`.
+    pub async fn finish_saml(
+        &self,
+        requestor: &RequestorPolicy,
+        mvpd: &str,
+        relay_state: &str,
+        response: &str,
+        here: &Here,
+    ) -> Result<Returned, ActivationError> {
+        let session = self.open(requestor, relay_state)?;
+        let Awaiting::Saml { request } = &session.pending else {
+            return Err(ActivationError::Session);
+        };
+        if session.mvpd != mvpd {
+            return Err(ActivationError::Session);
+        }
+        let provider = requestor
+            .mvpd(mvpd)
+            .and_then(|m| m.saml.as_ref())
+            .ok_or_else(|| ActivationError::NoSignIn(mvpd.to_owned()))?;
+        let user = self
+            .saml
+            .finish(provider, &here.saml(mvpd), request, response)
+            .await
+            .inspect_err(|e| {
+                if let SamlError::Refused { reason, .. } = e {
+                    self.metrics.saml_refused(&requestor.name, reason);
+                }
+            })?;
+        Ok(Returned {
+            code: session.code,
+            mvpd: session.mvpd,
+            user,
+            return_to: session.return_to,
+        })
+    }
+
+    /// This gateway's SAML metadata as `mvpd`'s service provider.
+    pub fn saml_metadata(
+        &self,
+        requestor: &RequestorPolicy,
+        mvpd: &str,
+        here: &Here,
+    ) -> Result<String, ActivationError> {
+        let provider = requestor
+            .mvpd(mvpd)
+            .and_then(|m| m.saml.as_ref())
+            .ok_or_else(|| ActivationError::NoSignIn(mvpd.to_owned()))?;
+        Ok(Saml::metadata(provider, &here.saml(mvpd))?)
     }
 }

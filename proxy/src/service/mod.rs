@@ -11,11 +11,12 @@ mod entitlement;
 mod error;
 mod linking;
 mod provider_http;
+mod saml;
 mod sign_in;
 mod signed_calls;
 mod webhook;
 
-pub use activation::{Activation, ActivationError, Returned};
+pub use activation::{Activation, ActivationError, Here, Returned, Started};
 pub use clients::{Clients, Registered};
 pub use decision_point::{DecisionClient, DecisionError};
 pub use device_flow::{DeviceAuthorization, DeviceFlow, Granted, PollError};

@@ -24,6 +24,8 @@ pub enum ProviderHttpError {
     TooLarge,
     #[error("its answer is malformed")]
     Malformed,
+    #[error("it answered with status {0}")]
+    Status(u16),
 }
 
 pub struct ProviderHttp(reqwest::Client);
@@ -57,6 +59,18 @@ impl ProviderHttp {
             body.extend_from_slice(&chunk);
         }
         answer.body(body).map_err(|_| ProviderHttpError::Malformed)
+    }
+
+    /// The body of a successful GET of `url` (a SAML provider's metadata).
+    pub async fn get(&self, url: url::Url) -> Result<Vec<u8>, ProviderHttpError> {
+        let request = http::Request::get(url.as_str())
+            .body(Vec::new())
+            .map_err(|_| ProviderHttpError::Malformed)?;
+        let answer = self.exchange(request).await?;
+        if !answer.status().is_success() {
+            return Err(ProviderHttpError::Status(answer.status().as_u16()));
+        }
+        Ok(answer.into_body())
     }
 }
 

@@ -4,7 +4,7 @@
 //! A provider's discovery document and keys are kept for a few minutes, and fetched again
 //! at once when an ID token names a key they lack (the provider rotated its keys).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,11 +30,11 @@ pub struct Pending {
     pub verifier: String,
 }
 
-/// Who signed in.
+/// Who signed in, and what the provider said of them that the link keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedIn {
     pub subject: String,
-    pub name: Option<String>,
+    pub metadata: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -197,9 +197,10 @@ fn verify(
     let claims: &CoreIdTokenClaims = id_token.claims(&verifier, nonce)?;
     Ok(SignedIn {
         subject: claims.subject().as_str().to_owned(),
-        name: claims
+        metadata: claims
             .name()
             .and_then(|n| n.get(None))
-            .map(|n| n.as_str().to_owned()),
+            .map(|n| [("name".to_owned(), n.as_str().to_owned())].into())
+            .unwrap_or_default(),
     })
 }

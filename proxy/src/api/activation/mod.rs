@@ -9,7 +9,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 
 use super::response::ApiResponse;
 use super::{ApiError, Call};
-use crate::service::{Error, Linked};
+use crate::service::{ActivationError, Error, Here, Linked, Returned, Started};
 use linkgate_domain::code::CodeRecord;
 use linkgate_domain::ids::UserId;
 use linkgate_domain::requestor::RequestorPolicy;
@@ -31,12 +31,12 @@ fn html(status: StatusCode, page: String) -> ApiResponse {
     response
 }
 
-/// Where the provider sends the browser back: the configured public URL; without one (a
+/// Where providers send the browser back: under the configured public URL; without one (a
 /// demo), this gateway as the browser reached it.
-fn redirect_uri(call: &Call<'_>) -> String {
-    let path = format!("activate/{}/callback", call.requestor.name);
+fn here(call: &Call<'_>) -> Here {
+    let path = format!("activate/{}", call.requestor.name);
     if let Some(base) = call.activation.public_url() {
-        return format!("{}/{path}", base.as_str().trim_end_matches('/'));
+        return Here::new(format!("{}/{path}", base.as_str().trim_end_matches('/')));
     }
     let host = call
         .headers
@@ -44,7 +44,7 @@ fn redirect_uri(call: &Call<'_>) -> String {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     let scheme = if call.secure { "https" } else { "http" };
-    format!("{scheme}://{host}/{path}")
+    Here::new(format!("{scheme}://{host}/{path}"))
 }
 
 /// The sign-in cookie's attributes: `Secure` whenever the browser is on https.
@@ -81,7 +81,7 @@ async fn check_code(call: &Call<'_>, typed: &str) -> Result<ApiResponse, ApiErro
             let providers: Vec<(&str, &str)> = call
                 .requestor
                 .allowed_mvpds()
-                .filter(|m| m.oidc.is_some())
+                .filter(|m| m.signs_in())
                 .filter(|m| record.mvpd.as_deref().is_none_or(|chosen| chosen == m.id))
                 .map(|m| (m.id.as_str(), m.display_name.as_str()))
                 .collect();
@@ -152,7 +152,7 @@ pub(super) async fn start(
     let Some(mvpd) = call
         .requestor
         .allowed_mvpds()
-        .find(|m| m.id == mvpd && m.oidc.is_some())
+        .find(|m| m.id == mvpd && m.signs_in())
     else {
         return Ok(failed(
             call,
@@ -160,22 +160,23 @@ pub(super) async fn start(
             "That TV provider cannot be used here.",
         ));
     };
-    let redirect = redirect_uri(call);
     match call
         .activation
-        .begin(call.requestor, code, mvpd, &redirect, return_to)
+        .begin(call.requestor, code, mvpd, &here(call), return_to)
         .await
     {
-        Ok((url, cookie)) => {
-            let mut response = see_other(url.as_str())?;
-            let set = format!(
-                "{COOKIE}={cookie}; Max-Age=600; {}",
-                cookie_attributes(call)
-            );
-            response.headers_mut().insert(
-                header::SET_COOKIE,
-                HeaderValue::from_str(&set).map_err(|_| ApiError::not_found())?,
-            );
+        Ok(Started { to, cookie }) => {
+            let mut response = see_other(to.as_str())?;
+            if let Some(cookie) = cookie {
+                let set = format!(
+                    "{COOKIE}={cookie}; Max-Age=600; {}",
+                    cookie_attributes(call)
+                );
+                response.headers_mut().insert(
+                    header::SET_COOKIE,
+                    HeaderValue::from_str(&set).map_err(|_| ApiError::not_found())?,
+                );
+            }
             Ok(response)
         }
         Err(e) => {
@@ -206,7 +207,6 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             "This sign-in is unknown or has expired: start again from the code.",
         ));
     };
-    let redirect = redirect_uri(&call);
     let returned = match call
         .activation
         .finish(
@@ -215,7 +215,7 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             &state,
             &code,
             call.input.get("iss").as_deref(),
-            &redirect,
+            &here(&call),
         )
         .await
     {
@@ -225,15 +225,79 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             return Ok(failed(&call, StatusCode::BAD_REQUEST, &e.to_string()));
         }
     };
+    let attributes = cookie_attributes(&call);
+    Ok(clear_cookie(link(&call, returned).await, &attributes))
+}
+
+/// This gateway's SAML metadata as the path's MVPD's service provider.
+pub(super) fn saml_metadata(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let mvpd = call.path.mvpd.unwrap_or_default();
+    let metadata = match call
+        .activation
+        .saml_metadata(call.requestor, mvpd, &here(&call))
+    {
+        Ok(metadata) => metadata,
+        Err(ActivationError::NoSignIn(_)) => return Err(ApiError::not_found()),
+        Err(e) => {
+            tracing::warn!(mvpd, error = %e, "cannot describe this gateway to a SAML provider");
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "saml_unconfigured",
+                "this gateway's SAML key pair for the MVPD is unusable",
+            ));
+        }
+    };
+    let mut response = Response::new(Bytes::from(metadata));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/samlmetadata+xml"),
+    );
+    Ok(response)
+}
+
+/// A SAML identity provider's answer, posted by the browser (the HTTP-POST binding): the
+/// device linked to whoever it names.
+pub(super) async fn saml_acs(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let mvpd = call.path.mvpd.unwrap_or_default();
+    let (Some(response), Some(relay_state)) =
+        (call.input.get("SAMLResponse"), call.input.get("RelayState"))
+    else {
+        return Ok(failed(
+            &call,
+            StatusCode::BAD_REQUEST,
+            "This sign-in is unknown or has expired: start again from the code.",
+        ));
+    };
+    let finished = call
+        .activation
+        .finish_saml(call.requestor, mvpd, &relay_state, &response, &here(&call))
+        .await;
+    match finished {
+        Ok(returned) => Ok(link(&call, returned).await),
+        Err(ActivationError::Session) => Ok(failed(
+            &call,
+            StatusCode::BAD_REQUEST,
+            "This sign-in is unknown or has expired: start again from the code.",
+        )),
+        Err(e) => {
+            // The reason is the operator's to read; the page says only that it failed.
+            tracing::info!(mvpd, error = %e, "a SAML sign-in was refused");
+            Ok(failed(
+                &call,
+                StatusCode::BAD_REQUEST,
+                "Your TV provider's answer could not be accepted. Start again from the code.",
+            ))
+        }
+    }
+}
+
+/// Links the code's device to whoever signed in; the page that says so, or the way back to
+/// where the sign-in was started from.
+async fn link(call: &Call<'_>, returned: Returned) -> ApiResponse {
     let Ok(user) = UserId::parse(&returned.user.subject) else {
         let message = "Your TV provider identified you in a way this service cannot use.";
-        return Ok(failed(&call, StatusCode::BAD_GATEWAY, message));
+        return failed(call, StatusCode::BAD_GATEWAY, message);
     };
-    let metadata = returned
-        .user
-        .name
-        .map(|name| [("name".to_owned(), name)].into())
-        .unwrap_or_default();
     let record = call
         .linking
         .find_code(call.requestor, &returned.code)
@@ -249,15 +313,15 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             &returned.code,
             user,
             Some(&returned.mvpd),
-            metadata,
+            returned.user.metadata,
         )
         .await;
-    let attributes = cookie_attributes(&call);
-    let answer = match (&returned.return_to, &linked) {
-        (Some(to), Ok(_)) => see_other(to)?,
-        _ => outcome(&call, &device, linked),
-    };
-    Ok(clear_cookie(answer, &attributes))
+    if let (Some(to), Ok(_)) = (&returned.return_to, &linked)
+        && let Ok(back) = see_other(to)
+    {
+        return back;
+    }
+    outcome(call, &device, linked)
 }
 
 /// The sealed sign-in state the browser carries back.

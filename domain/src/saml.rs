@@ -1,0 +1,179 @@
+//! An MVPD's SAML 2.0 identity provider as a requestor declares it: where its metadata
+//! comes from, which attribute names the user, and this gateway's own key pair there.
+//! The XML itself (metadata, requests, signed responses) is the proxy's business.
+
+use std::time::Duration;
+
+use linkgate_crds::SamlSpec;
+
+use super::requestor::{PolicyError, ReadSecret};
+use super::tenancy::Bounds;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SamlProvider {
+    pub metadata: IdpMetadata,
+    pub user_id_attribute: Option<String>,
+    pub keep_attributes: Vec<String>,
+    /// This gateway's key and certificate (PEM) at this provider.
+    pub key_pair: Option<KeyPair>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdpMetadata {
+    Inline(String),
+    Url { url: url::Url, refresh: Duration },
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyPair {
+    pub key_pem: Vec<u8>,
+    pub certificate_pem: Vec<u8>,
+}
+
+/// A private key never reaches a log line.
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPair").finish_non_exhaustive()
+    }
+}
+
+impl SamlProvider {
+    pub(crate) fn from_spec(
+        mvpd: &str,
+        spec: &SamlSpec,
+        bounds: Bounds,
+        secret: &ReadSecret<'_>,
+    ) -> Result<Self, PolicyError> {
+        let bad = |reason: String| PolicyError::BadSaml {
+            id: mvpd.to_owned(),
+            reason,
+        };
+        let metadata = match (&spec.idp_metadata, &spec.idp_metadata_url) {
+            (Some(xml), None) => IdpMetadata::Inline(xml.clone()),
+            (None, Some(url)) => {
+                let url = url::Url::parse(url).map_err(|e| bad(format!("idpMetadataUrl: {e}")))?;
+                bounds
+                    .check_outbound(&url)
+                    .map_err(|e| bad(format!("idpMetadataUrl {e}")))?;
+                IdpMetadata::Url {
+                    url,
+                    refresh: Duration::from_secs(spec.metadata_refresh_seconds.clamp(60, 86_400)),
+                }
+            }
+            _ => {
+                return Err(bad(
+                    "set exactly one of idpMetadata and idpMetadataUrl".into()
+                ));
+            }
+        };
+        let key_pair = match (&spec.key_ref, &spec.certificate_ref) {
+            (Some(key), Some(certificate)) => Some(KeyPair {
+                key_pem: secret(format!("MVPD {mvpd:?} saml.keyRef"), key)?,
+                certificate_pem: secret(format!("MVPD {mvpd:?} saml.certificateRef"), certificate)?,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(bad(
+                    "set keyRef and certificateRef together, or neither".into()
+                ));
+            }
+        };
+        Ok(Self {
+            metadata,
+            user_id_attribute: spec.user_id_attribute.clone(),
+            keep_attributes: spec.keep_attributes.clone(),
+            key_pair,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linkgate_crds::SecretKeyRef;
+
+    fn spec() -> SamlSpec {
+        serde_json::from_value(serde_json::json!({"idpMetadata": "<EntityDescriptor/>"}))
+            .expect("a spec")
+    }
+
+    fn read(what: String, r: &SecretKeyRef) -> Result<Vec<u8>, PolicyError> {
+        match r.name.as_str() {
+            "sp" => Ok(format!("{} PEM", r.key).into_bytes()),
+            _ => Err(PolicyError::MissingSecret {
+                what,
+                name: r.name.clone(),
+                key: r.key.clone(),
+            }),
+        }
+    }
+
+    fn reference(key: &str) -> SecretKeyRef {
+        SecretKeyRef {
+            name: "sp".into(),
+            key: key.into(),
+        }
+    }
+
+    #[test]
+    fn metadata_comes_from_exactly_one_place() {
+        let inline = SamlProvider::from_spec("m", &spec(), Bounds::default(), &read).unwrap();
+        assert_eq!(
+            inline.metadata,
+            IdpMetadata::Inline("<EntityDescriptor/>".into())
+        );
+
+        let mut both = spec();
+        both.idp_metadata_url = Some("https://idp.example/metadata".into());
+        let neither = SamlSpec {
+            idp_metadata: None,
+            ..spec()
+        };
+        for spec in [both, neither] {
+            let e = SamlProvider::from_spec("m", &spec, Bounds::default(), &read).unwrap_err();
+            assert!(e.to_string().contains("exactly one"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_metadata_url_is_an_outbound_address_and_refreshes_within_bounds() {
+        let mut by_url = SamlSpec {
+            idp_metadata: None,
+            idp_metadata_url: Some("https://idp.example/metadata".into()),
+            metadata_refresh_seconds: 5,
+            ..spec()
+        };
+        let provider = SamlProvider::from_spec("m", &by_url, Bounds::default(), &read).unwrap();
+        assert_eq!(
+            provider.metadata,
+            IdpMetadata::Url {
+                url: url::Url::parse("https://idp.example/metadata").unwrap(),
+                refresh: Duration::from_secs(60),
+            }
+        );
+        by_url.idp_metadata_url = Some("http://10.0.0.1/metadata".into());
+        let e = SamlProvider::from_spec("m", &by_url, Bounds::default(), &read).unwrap_err();
+        assert!(e.to_string().contains("must be https"), "{e}");
+    }
+
+    #[test]
+    fn the_key_pair_is_read_whole_or_not_at_all() {
+        let paired = SamlSpec {
+            key_ref: Some(reference("tls.key")),
+            certificate_ref: Some(reference("tls.crt")),
+            ..spec()
+        };
+        let provider = SamlProvider::from_spec("m", &paired, Bounds::default(), &read).unwrap();
+        let pair = provider.key_pair.expect("a key pair");
+        assert_eq!(pair.key_pem, b"tls.key PEM");
+        assert_eq!(pair.certificate_pem, b"tls.crt PEM");
+        assert!(!format!("{pair:?}").contains("PEM"), "no key in Debug");
+
+        let half = SamlSpec {
+            key_ref: Some(reference("tls.key")),
+            ..spec()
+        };
+        let e = SamlProvider::from_spec("m", &half, Bounds::default(), &read).unwrap_err();
+        assert!(e.to_string().contains("together"), "{e}");
+    }
+}

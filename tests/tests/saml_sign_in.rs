@@ -1,0 +1,534 @@
+//! Signing in on the activation page at a SAML 2.0 identity provider that is not ours
+//! (pysaml2 with xmlsec1, on 127.0.0.1): the gateway's metadata given to the provider, the
+//! AuthnRequest on the HTTP-Redirect binding, the signed Response posted back by the
+//! browser, the device linked to the `uid` it names. Then answers no service provider may
+//! take — a signature broken by one byte, an assertion for another audience, an old one, a
+//! replayed one, an unsigned one, one answering a request the gateway never sent, a signed
+//! assertion beside an unsigned one — each refused with nothing linked. And the Adobe v1
+//! second screen through the same provider.
+
+use linkgate_tests::saml_idp::SamlIdp;
+use linkgate_tests::{DEMO_KEY, Gateway, requestors_config, unthrottled};
+use reqwest::{Client, StatusCode, header};
+use url::Url;
+
+const MVPD: &str = "saml-cable";
+/// Where the programmer's second-screen page lives; nothing needs to listen there.
+const PAGE: &str = "http://127.0.0.1:9/activated";
+
+struct Setup {
+    gw: Gateway,
+    /// Kept for as long as the test runs: dropping it stops the provider.
+    idp: SamlIdp,
+}
+
+/// The gateway with a SAML MVPD, trusted by the provider; `extra`, more of the MVPD's
+/// `saml` settings, `secrets` more of the file's secrets; with `want_signed` the provider
+/// takes only signed requests.
+async fn setup_with(extra: &str, secrets: &str, want_signed: bool) -> Setup {
+    let idp = SamlIdp::start();
+    let mvpds = format!(
+        "mvpds: [{{id: test-mvpd, decision: {{allow: ['*']}}}}, \
+         {{id: {MVPD}, displayName: SAML Cable, decision: {{allow: ['*']}}, \
+         saml: {{idpMetadataUrl: '{}', userIdAttribute: uid, keepAttributes: [mail]{extra}}}}}]",
+        idp.metadata_url()
+    );
+    let config = requestors_config(
+        "",
+        &[(
+            "demo",
+            "      adobe: {requestorId: DemoTV, redirectHosts: [127.0.0.1]}\n",
+        )],
+    )
+    .replace("mvpds: [{id: test-mvpd, decision: {allow: ['*']}}]", &mvpds)
+    .replacen("secrets:\n", &format!("secrets:\n{secrets}"), 1);
+    assert!(config.contains(MVPD), "the MVPD line was found");
+    let gw = Gateway::with_config(&unthrottled(&config)).await;
+    let metadata = reqwest::get(gw.url(&format!("/activate/demo/saml/{MVPD}/metadata")))
+        .await
+        .unwrap();
+    assert_eq!(metadata.status(), StatusCode::OK);
+    idp.trust(&metadata.text().await.unwrap(), want_signed)
+        .await;
+    Setup { gw, idp }
+}
+
+async fn setup() -> Setup {
+    setup_with("", "", false).await
+}
+
+/// An RSA key and its certificate (PEM), for the gateway at the provider: XML encryption's
+/// key transport needs RSA.
+fn key_pair() -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("sp.key"), dir.path().join("sp.crt"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
+        ])
+        .args(["-subj", "/CN=gateway.test", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let read = |p| std::fs::read_to_string(p).unwrap();
+    (read(&key), read(&cert))
+}
+
+/// `pem` as a YAML block at `indent` spaces.
+fn block(pem: &str, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    pem.lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
+fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// What the provider's auto-posting form would post, and where.
+struct Posted {
+    acs: Url,
+    response: String,
+    relay_state: String,
+}
+
+impl Posted {
+    /// The response's XML.
+    fn xml(&self) -> String {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.response)
+            .unwrap();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    fn with_xml(&self, xml: &str) -> Posted {
+        use base64::Engine;
+        Posted {
+            acs: self.acs.clone(),
+            response: base64::engine::general_purpose::STANDARD.encode(xml),
+            relay_state: self.relay_state.clone(),
+        }
+    }
+
+    async fn post(&self, browser: &Client) -> reqwest::Response {
+        browser
+            .post(self.acs.clone())
+            .form(&[
+                ("SAMLResponse", self.response.as_str()),
+                ("RelayState", self.relay_state.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&#x2B;", "+")
+        .replace("&#43;", "+")
+        .replace("&#x3D;", "=")
+        .replace("&#61;", "=")
+        .replace("&#x2F;", "/")
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// Follows the gateway's redirect to the provider, signs in there as `knobs` say, and
+/// returns the form the provider's page would post.
+async fn at_provider(browser: &Client, to_provider: reqwest::Response, knobs: &str) -> Posted {
+    assert_eq!(
+        to_provider.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        to_provider.text().await
+    );
+    let location = to_provider.headers()[header::LOCATION].to_str().unwrap();
+    let sso = Url::parse(&format!("{location}&{knobs}")).unwrap();
+    let page = browser.get(sso).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let action = html
+        .split_once("action=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(action, _)| action.to_owned())
+        .unwrap();
+    Posted {
+        acs: Url::parse(&action).unwrap(),
+        response: hidden(&html, "SAMLResponse"),
+        relay_state: hidden(&html, "RelayState"),
+    }
+}
+
+/// Starts a sign-in with `code` on the activation page and comes back with the provider's
+/// answer.
+async fn sign_in(gw: &Gateway, browser: &Client, code: &str, knobs: &str) -> Posted {
+    let to_provider = browser
+        .post(gw.url("/activate/demo/signin"))
+        .form(&[("code", code), ("mvpd", MVPD)])
+        .send()
+        .await
+        .unwrap();
+    at_provider(browser, to_provider, knobs).await
+}
+
+/// The users `device` is linked to.
+async fn users(gw: &Gateway, device: &str) -> serde_json::Value {
+    let (status, body) = gw
+        .get(
+            &format!("/v1/requestors/demo/devices/{device}/users"),
+            Some(DEMO_KEY),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["users"].clone()
+}
+
+/// How many answers the gateway refused for `reason`.
+async fn refusals(gw: &Gateway, reason: &str) -> u64 {
+    let line = format!("linkgate_saml_refusals_total{{reason=\"{reason}\",requestor=\"demo\"}} ");
+    gw.metrics()
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix(&line))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// Posts `answer` and checks it is refused, for `reason`, with a page that says no more.
+async fn refused(gw: &Gateway, browser: &Client, answer: &Posted, reason: &str) {
+    let before = refusals(gw, reason).await;
+    let response = answer.post(browser).await;
+    let status = response.status();
+    let page = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("could not be accepted"), "{page}");
+    assert_eq!(
+        refusals(gw, reason).await,
+        before + 1,
+        "refused for {reason}"
+    );
+}
+
+#[tokio::test]
+async fn the_gateway_describes_itself_to_a_saml_provider() {
+    let Setup { gw, idp: _idp } = setup().await;
+    let answer = reqwest::get(gw.url(&format!("/activate/demo/saml/{MVPD}/metadata")))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.headers()[header::CONTENT_TYPE],
+        "application/samlmetadata+xml"
+    );
+    let xml = answer.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "EntityDescriptor");
+    let entity = gw.url(&format!("/activate/demo/saml/{MVPD}/metadata"));
+    assert_eq!(root.attribute("entityID"), Some(entity.as_str()));
+    let acs = doc
+        .descendants()
+        .find(|n| n.tag_name().name() == "AssertionConsumerService")
+        .unwrap();
+    assert_eq!(
+        acs.attribute("Binding"),
+        Some("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST")
+    );
+    let expected = gw.url(&format!("/activate/demo/saml/{MVPD}/acs"));
+    assert_eq!(acs.attribute("Location"), Some(expected.as_str()));
+    // Without a key pair of its own it neither signs nor publishes a certificate.
+    let sp = doc
+        .descendants()
+        .find(|n| n.tag_name().name() == "SPSSODescriptor")
+        .unwrap();
+    assert_eq!(sp.attribute("AuthnRequestsSigned"), Some("false"));
+    assert_eq!(sp.attribute("WantAssertionsSigned"), Some("true"));
+    assert!(!xml.contains("X509Certificate"));
+
+    // Only SAML MVPDs have such metadata.
+    for mvpd in ["test-mvpd", "nobody"] {
+        let (status, _) = gw
+            .get(&format!("/activate/demo/saml/{mvpd}/metadata"), None)
+            .await;
+        assert_eq!(status, 404, "{mvpd}");
+    }
+}
+
+#[tokio::test]
+async fn a_tv_is_activated_through_a_saml_provider_on_the_activation_page() {
+    let Setup { gw, idp: _idp } = setup().await;
+    let code = gw.issue_code("demo", "den-tv").await;
+    let browser = browser();
+
+    // The provider is offered beside the OpenID Connect one.
+    let page = browser
+        .get(gw.url(&format!("/activate/demo?code={code}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("SAML Cable"), "{page}");
+
+    let posted = sign_in(&gw, &browser, &code, "user=alice").await;
+    assert_eq!(
+        posted.acs.as_str(),
+        gw.url(&format!("/activate/demo/saml/{MVPD}/acs"))
+    );
+    let done = posted.post(&browser).await;
+    let status = done.status();
+    let page = done.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("activated"), "{page}");
+
+    let users = users(&gw, "den-tv").await;
+    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+    assert_eq!(users[0]["userId"], "alice");
+    assert_eq!(users[0]["mvpd"], MVPD);
+    assert_eq!(users[0]["metadata"]["mail"], "alice@example.test");
+
+    // The same answer again: refused as used, whatever became of the code.
+    refused(&gw, &browser, &posted, "replayed").await;
+}
+
+#[tokio::test]
+async fn answers_a_service_provider_must_not_take_link_nothing() {
+    let Setup { gw, idp: _idp } = setup().await;
+    let code = gw.issue_code("demo", "den-tv").await;
+    let browser = browser();
+
+    // A signature broken by one byte (in the middle of the signature value).
+    let genuine = sign_in(&gw, &browser, &code, "user=mallory").await;
+    let xml = genuine.xml();
+    let start = xml.find("SignatureValue>").unwrap() + "SignatureValue>".len();
+    let middle = start + 40;
+    let flipped = if &xml[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let broken = format!("{}{flipped}{}", &xml[..middle], &xml[middle + 1..]);
+    refused(&gw, &browser, &genuine.with_xml(&broken), "signature").await;
+
+    // A signed assertion beside an unsigned one naming someone else (signature wrapping).
+    let genuine = sign_in(&gw, &browser, &code, "user=alice").await;
+    let xml = genuine.xml();
+    let (open, close) = assertion_bounds(&xml);
+    let signed = &xml[open..close];
+    let unsigned = strip_signature(signed)
+        .replace("alice", "mallory")
+        .replacen(" ID=\"", " ID=\"x", 1);
+    let wrapped = format!("{}{unsigned}{}", &xml[..open], &xml[open..]);
+    refused(&gw, &browser, &genuine.with_xml(&wrapped), "assertions").await;
+
+    // Answers the provider itself was made to give wrongly.
+    for (knobs, reason) in [
+        ("user=mallory&sign_assertion=0", "signature"),
+        (
+            "user=mallory&audience=https://other-sp.example/metadata",
+            "audience",
+        ),
+        ("user=mallory&age=3600", "expired"),
+        (
+            "user=mallory&in_response_to=_never-sent-by-the-gateway",
+            "unsolicited",
+        ),
+    ] {
+        let posted = sign_in(&gw, &browser, &code, knobs).await;
+        refused(&gw, &browser, &posted, reason).await;
+    }
+
+    // An answer to another sign-in of the same browser, with this one's RelayState.
+    let first = sign_in(&gw, &browser, &code, "user=mallory").await;
+    let second = sign_in(&gw, &browser, &code, "user=mallory").await;
+    let crossed = Posted {
+        relay_state: first.relay_state.clone(),
+        ..second
+    };
+    refused(&gw, &browser, &crossed, "unsolicited").await;
+
+    // A RelayState that is not the gateway's.
+    let forged = Posted {
+        relay_state: "bm90IHNlYWxlZA".into(),
+        ..first
+    };
+    let answer = forged.post(&browser).await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        answer
+            .text()
+            .await
+            .unwrap()
+            .contains("unknown or has expired")
+    );
+
+    assert_eq!(users(&gw, "den-tv").await, serde_json::json!([]));
+
+    // The provider and the gateway are fine: the genuine answer links.
+    let genuine = sign_in(&gw, &browser, &code, "user=alice").await;
+    assert_eq!(genuine.post(&browser).await.status(), StatusCode::OK);
+    assert_eq!(users(&gw, "den-tv").await[0]["userId"], "alice");
+}
+
+#[tokio::test]
+async fn the_adobe_v1_second_screen_signs_in_through_a_saml_provider() {
+    let Setup { gw, idp: _idp } = setup().await;
+    let (status, created) = gw
+        .post_form("/reggie/v1/DemoTV/regcode", &[("deviceId", "roku-1")], None)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let code = created["code"].as_str().unwrap();
+    let browser = browser();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("reg_code", code)
+        .append_pair("requestor_id", "DemoTV")
+        .append_pair("mso_id", MVPD)
+        .append_pair("redirect_url", PAGE)
+        .finish();
+    let to_provider = browser
+        .get(gw.url(&format!("/api/v1/authenticate?{query}")))
+        .send()
+        .await
+        .unwrap();
+    let posted = at_provider(&browser, to_provider, "user=alice").await;
+    let done = posted.post(&browser).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(done.headers()[header::LOCATION], PAGE);
+
+    let (status, body) = gw
+        .get(&format!("/api/v1/checkauthn/{code}?requestor=DemoTV"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(users(&gw, "roku-1").await[0]["userId"], "alice");
+}
+
+#[tokio::test]
+async fn with_a_key_pair_requests_are_signed_and_encrypted_assertions_are_read() {
+    let (key, cert) = key_pair();
+    let secrets = format!(
+        "  saml:\n    tls.key: |\n{}    tls.crt: |\n{}",
+        block(&key, 6),
+        block(&cert, 6)
+    );
+    let extra = ", keyRef: {name: saml, key: tls.key}, certificateRef: {name: saml, key: tls.crt}";
+    let Setup { gw, idp: _idp } = setup_with(extra, &secrets, true).await;
+
+    // The metadata publishes the certificate, for signatures and for encryption.
+    let xml = reqwest::get(gw.url(&format!("/activate/demo/saml/{MVPD}/metadata")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let sp = doc
+        .descendants()
+        .find(|n| n.tag_name().name() == "SPSSODescriptor")
+        .unwrap();
+    assert_eq!(sp.attribute("AuthnRequestsSigned"), Some("true"));
+    let uses: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "KeyDescriptor")
+        .map(|n| n.attribute("use").unwrap())
+        .collect();
+    assert_eq!(uses, ["signing", "encryption"]);
+    let published = doc
+        .descendants()
+        .find(|n| n.tag_name().name() == "X509Certificate")
+        .and_then(|n| n.text())
+        .unwrap();
+    let body: String = cert.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert_eq!(published, body);
+
+    let code = gw.issue_code("demo", "den-tv").await;
+    let browser = browser();
+    let to_provider = browser
+        .post(gw.url("/activate/demo/signin"))
+        .form(&[("code", code.as_str()), ("mvpd", MVPD)])
+        .send()
+        .await
+        .unwrap();
+    let location = Url::parse(to_provider.headers()[header::LOCATION].to_str().unwrap()).unwrap();
+    let signature_alg = location.query_pairs().find(|(k, _)| k == "SigAlg");
+    assert_eq!(
+        signature_alg.map(|(_, v)| v.into_owned()).as_deref(),
+        Some("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+    );
+    // The provider checks the signature: one changed character and it refuses.
+    let tampered: Vec<(String, String)> = location
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "Signature" {
+                let flip = if v.starts_with('A') { "B" } else { "A" };
+                format!("{flip}{}", &v[1..])
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    let mut refused_by_provider = location.clone();
+    refused_by_provider
+        .query_pairs_mut()
+        .clear()
+        .extend_pairs(&tampered);
+    let answer = browser.get(refused_by_provider).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+
+    // The genuine request: the assertion comes encrypted to the gateway's certificate.
+    let posted = at_provider(
+        &browser,
+        to_provider,
+        "user=alice&encrypt=1&sign_response=1",
+    )
+    .await;
+    let xml = posted.xml();
+    assert!(xml.contains("EncryptedAssertion"), "{xml}");
+    assert!(
+        !xml.contains("alice"),
+        "the user is not readable on the way: {xml}"
+    );
+    let done = posted.post(&browser).await;
+    let status = done.status();
+    assert_eq!(status, StatusCode::OK, "{}", done.text().await.unwrap());
+    assert_eq!(users(&gw, "den-tv").await[0]["userId"], "alice");
+}
+
+/// Where the first assertion starts and ends.
+fn assertion_bounds(xml: &str) -> (usize, usize) {
+    let open = xml
+        .find(":Assertion ")
+        .map(|i| xml[..i].rfind('<').unwrap());
+    let open = open.unwrap_or_else(|| panic!("no assertion in {xml}"));
+    let close_tag = xml[open..]
+        .find(":Assertion>")
+        .map(|i| open + i + ":Assertion>".len())
+        .unwrap();
+    (open, close_tag)
+}
+
+fn strip_signature(assertion: &str) -> String {
+    let start = assertion
+        .find(":Signature ")
+        .map(|i| assertion[..i].rfind('<').unwrap());
+    let Some(start) = start else {
+        return assertion.to_owned();
+    };
+    let end = assertion[start..].find(":Signature>").unwrap() + start + ":Signature>".len();
+    format!("{}{}", &assertion[..start], &assertion[end..])
+}
