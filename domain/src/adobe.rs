@@ -7,7 +7,7 @@ use linkgate_crds::{
     AdobeCompatSpec, DEFAULT_SIGNED_CALL_WINDOW_SECONDS, MAX_SIGNED_CALL_WINDOW_SECONDS,
 };
 
-use super::requestor::{PolicyError, ReadSecret};
+use super::policy_error::{PolicyError, ReadSecret};
 use super::signed_call::SignedApps;
 
 #[derive(Clone, Debug, Default)]

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod link;
 pub mod media_token;
 pub mod path;
+pub mod policy_error;
 pub mod requestor;
 pub mod requestors;
 pub mod resource;

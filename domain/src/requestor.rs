@@ -10,13 +10,14 @@ use subtle::ConstantTimeEq;
 
 use ipnet::IpNet;
 
-use super::access::{AccessError, ContentRoute, Throttling, parse_networks};
+use super::access::{ContentRoute, Throttling, parse_networks};
 use super::adobe::AdobeCompat;
-use super::code::{CodeFormat, CodeFormatError};
+use super::code::CodeFormat;
 use super::ids::{UserId, is_valid_requestor_name};
-use super::media_token::{KeyError, MediaKeys};
+use super::media_token::MediaKeys;
+pub use super::policy_error::{PolicyError, ReadSecret};
 use super::saml::SamlProvider;
-use super::tenancy::{Bounds, RouteClash, secret_is_for};
+use super::tenancy::{Bounds, secret_is_for};
 
 /// The longest a registration code may live (Adobe Pass: 36,000 s).
 pub const MAX_CODE_TTL: Duration = Duration::from_secs(36_000);
@@ -111,59 +112,6 @@ impl<F: Fn(&SecretKeyRef) -> Option<Vec<u8>>> Secrets for F {
     fn get(&self, reference: &SecretKeyRef) -> Option<Vec<u8>> {
         self(reference)
     }
-}
-
-/// Why a requestor's configuration was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PolicyError {
-    #[error("requestor name {0:?} must be a lower-case DNS label (a-z, 0-9, '-', at most 63)")]
-    BadName(String),
-    #[error("codes: {0}")]
-    CodeFormat(#[from] CodeFormatError),
-    #[error("codes.ttlSeconds must be between 30 and 36000, not {0}")]
-    CodeTtl(u32),
-    #[error("MVPD {0:?} is listed twice")]
-    DuplicateMvpd(String),
-    #[error("MVPD id {0:?} may contain only letters, digits, '_', '-' and '='")]
-    BadMvpdId(String),
-    #[error("{list} names MVPD {id:?}, which is not configured")]
-    UnknownMvpd { list: &'static str, id: String },
-    #[error("MVPD {id:?}: decision: {reason}")]
-    BadDecision { id: String, reason: String },
-    #[error("MVPD {id:?}: oidc: {reason}")]
-    BadOidc { id: String, reason: String },
-    #[error("MVPD {id:?}: saml: {reason}")]
-    BadSaml { id: String, reason: String },
-    #[error("{what} refers to secret {name:?} key {key:?}, which does not exist")]
-    MissingSecret {
-        what: String,
-        name: String,
-        key: String,
-    },
-    #[error("the backend API key is empty")]
-    EmptyApiKey,
-    #[error("backend: name an apiKeySecretRef, clients, or both")]
-    NoBackendCredential,
-    #[error("backend.clients: software statement key {0:?} is not an Ed25519 public key (PEM)")]
-    StatementKey(String),
-    #[error("mediaTokens: {0}")]
-    Key(#[from] KeyError),
-    #[error("deviceFlow.verificationUri: {0}")]
-    VerificationUri(String),
-    #[error(transparent)]
-    Access(#[from] AccessError),
-    #[error("accountWebhook: {0}")]
-    AccountWebhook(String),
-    #[error("adobe: {0}")]
-    Adobe(String),
-    #[error(
-        "Secret {0:?} is not meant for this requestor: the Secrets it names must be called \"<requestor>.<anything>\""
-    )]
-    ForeignSecret(String),
-    #[error(
-        "route {:?} overlaps {:?}, which requestor {:?} routes already", .0.prefix, .0.held, .0.holder
-    )]
-    RouteHeld(Box<RouteClash>),
 }
 
 impl RequestorPolicy {
@@ -316,9 +264,6 @@ impl Webhook {
         })
     }
 }
-
-/// Reads a Secret a spec names; `what` says where, for the error.
-pub(crate) type ReadSecret<'a> = dyn Fn(String, &SecretKeyRef) -> Result<Vec<u8>, PolicyError> + 'a;
 
 /// The MVPDs, each with its decision point and sign-in, and the allow and block lists
 /// naming only those.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use linkgate_crds::SamlSpec;
 
-use super::requestor::{PolicyError, ReadSecret};
+use super::policy_error::{PolicyError, ReadSecret};
 use super::tenancy::Bounds;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,7 +49,10 @@ impl SamlProvider {
             reason,
         };
         let metadata = match (&spec.idp_metadata, &spec.idp_metadata_url) {
-            (Some(xml), None) => IdpMetadata::Inline(xml.clone()),
+            (Some(xml), None) => {
+                check_metadata(xml).map_err(|e| bad(format!("idpMetadata: {e}")))?;
+                IdpMetadata::Inline(xml.clone())
+            }
             (None, Some(url)) => {
                 let url = url::Url::parse(url).map_err(|e| bad(format!("idpMetadataUrl: {e}")))?;
                 bounds
@@ -87,14 +90,71 @@ impl SamlProvider {
     }
 }
 
+const METADATA_NS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:metadata";
+
+/// Whether `xml` is an identity provider's metadata with a certificate to check its
+/// signatures by: an `EntityDescriptor` holding an `IDPSSODescriptor` and a signing (or
+/// unqualified) `KeyDescriptor` with an X.509 certificate, and no DOCTYPE.
+pub fn check_metadata(xml: &str) -> Result<(), String> {
+    use quick_xml::events::Event;
+    use quick_xml::name::{Namespace, ResolveResult};
+
+    let mut reader = quick_xml::NsReader::from_str(xml);
+    let (mut root, mut idp, mut certificate) = (None, false, false);
+    // Elements open, and whether the `KeyDescriptor` open, if any, may sign.
+    let (mut depth, mut signing_key) = (0usize, None);
+    loop {
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| format!("not well-formed XML: {e}"))?;
+        let in_metadata = ns == ResolveResult::Bound(Namespace(METADATA_NS));
+        let element = match &event {
+            Event::DocType(_) => return Err("a DOCTYPE is not taken".into()),
+            Event::Start(e) => {
+                depth += 1;
+                e
+            }
+            Event::Empty(e) => e,
+            Event::End(e) => {
+                depth = depth.saturating_sub(1);
+                if in_metadata && e.local_name().as_ref() == b"KeyDescriptor" {
+                    signing_key = None;
+                }
+                continue;
+            }
+            Event::Eof if depth > 0 => return Err("not well-formed XML: it ends early".into()),
+            Event::Eof => break,
+            _ => continue,
+        };
+        let name = element.local_name();
+        let name = name.as_ref();
+        if root.is_none() {
+            root = Some(in_metadata && name == b"EntityDescriptor");
+        }
+        idp |= in_metadata && name == b"IDPSSODescriptor";
+        if in_metadata && name == b"KeyDescriptor" {
+            let key_use = element.try_get_attribute("use").ok().flatten();
+            signing_key = Some(key_use.is_none_or(|u| u.value.as_ref() == b"signing"));
+        }
+        certificate |= signing_key == Some(true) && name == b"X509Certificate";
+    }
+    match (root, idp, certificate) {
+        (Some(true), true, true) => Ok(()),
+        (Some(true), true, false) => Err("it names no signing certificate".into()),
+        (Some(true), false, _) => Err("it describes no identity provider".into()),
+        _ => Err("it is not a SAML metadata EntityDescriptor".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use linkgate_crds::SecretKeyRef;
 
+    const METADATA: &str = r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example/"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>MIIB</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor></md:EntityDescriptor>"#;
+
     fn spec() -> SamlSpec {
-        serde_json::from_value(serde_json::json!({"idpMetadata": "<EntityDescriptor/>"}))
-            .expect("a spec")
+        serde_json::from_value(serde_json::json!({"idpMetadata": METADATA})).expect("a spec")
     }
 
     fn read(what: String, r: &SecretKeyRef) -> Result<Vec<u8>, PolicyError> {
@@ -118,10 +178,7 @@ mod tests {
     #[test]
     fn metadata_comes_from_exactly_one_place() {
         let inline = SamlProvider::from_spec("m", &spec(), Bounds::default(), &read).unwrap();
-        assert_eq!(
-            inline.metadata,
-            IdpMetadata::Inline("<EntityDescriptor/>".into())
-        );
+        assert_eq!(inline.metadata, IdpMetadata::Inline(METADATA.into()));
 
         let mut both = spec();
         both.idp_metadata_url = Some("https://idp.example/metadata".into());
@@ -133,6 +190,48 @@ mod tests {
             let e = SamlProvider::from_spec("m", &spec, Bounds::default(), &read).unwrap_err();
             assert!(e.to_string().contains("exactly one"), "{e}");
         }
+    }
+
+    #[test]
+    fn inline_metadata_must_name_a_signing_certificate() {
+        assert_eq!(check_metadata(METADATA), Ok(()));
+        let unqualified = METADATA.replace(r#" use="signing""#, "");
+        assert_eq!(check_metadata(&unqualified), Ok(()));
+        for (broken, why) in [
+            (
+                METADATA.replace(r#"use="signing""#, r#"use="encryption""#),
+                "no signing certificate",
+            ),
+            (
+                METADATA.replace(
+                    "ds:X509Certificate>MIIB</ds:X509Certificate",
+                    "ds:KeyName>k</ds:KeyName",
+                ),
+                "no signing certificate",
+            ),
+            (
+                METADATA.replace("IDPSSODescriptor", "SPSSODescriptor"),
+                "no identity provider",
+            ),
+            (
+                METADATA.replace("urn:oasis:names:tc:SAML:2.0:metadata", "urn:other"),
+                "not a SAML metadata",
+            ),
+            (format!("<!DOCTYPE x>{METADATA}"), "DOCTYPE"),
+            (
+                METADATA.replace("</md:EntityDescriptor>", ""),
+                "not well-formed",
+            ),
+        ] {
+            let e = check_metadata(&broken).unwrap_err();
+            assert!(e.contains(why), "{e} for {broken}");
+        }
+        let spec = SamlSpec {
+            idp_metadata: Some("<x/>".into()),
+            ..spec()
+        };
+        let e = SamlProvider::from_spec("m", &spec, Bounds::default(), &read).unwrap_err();
+        assert!(e.to_string().contains("idpMetadata: it is not"), "{e}");
     }
 
     #[test]

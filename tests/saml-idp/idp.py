@@ -17,6 +17,7 @@ not take these; a test stands for a provider that misbehaves or is impersonated)
     age=SECONDS    the answer was made that long ago
     in_response_to=ID  it answers another request
     want_signed=1  (on PUT /sp) AuthnRequests must be signed from now on
+    no_keys=1      (on GET /metadata) the metadata names no certificate
 """
 
 import datetime as _datetime
@@ -168,7 +169,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if url.path == "/metadata":
                 md = create_metadata_string(None, config=state["idp"].config, valid=48)
-                return self.send(200, "application/samlmetadata+xml", md.decode() if isinstance(md, bytes) else md)
+                md = md.decode() if isinstance(md, bytes) else md
+                if query.get("no_keys") == "1":
+                    md = re.sub(r"<(\w+:)?KeyDescriptor.*?</(\w+:)?KeyDescriptor>", "", md, flags=re.S)
+                return self.send(200, "application/samlmetadata+xml", md)
             if url.path == "/sso":
                 idp = state["idp"]
                 # With want_signed, pysaml2 checks the signature against the SP's certificate.

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 pub mod account_backend;
+pub mod adobe_app;
 pub mod decision_point;
 pub mod device_links;
 pub mod dns;
@@ -23,6 +24,26 @@ pub mod postgres;
 pub mod regions;
 pub mod saml_idp;
 pub mod tls_origin;
+
+/// Starts `command`, a stand-in server that prints the port it listens on as its first line,
+/// and returns it with that port. The rest of its output is drained, for a server whose
+/// output pipe closed would die at its next line.
+pub fn spawn_listening(command: &mut Command, what: &str) -> (Child, u16) {
+    use std::io::{BufRead, BufReader};
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} starts: {e}"));
+    let mut output = BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = String::new();
+    output.read_line(&mut line).expect("its output");
+    std::thread::spawn(move || std::io::copy(&mut output, &mut std::io::sink()));
+    let Ok(port) = line.trim().parse::<u16>() else {
+        let _ = child.kill();
+        panic!("{what} did not start: {line:?}");
+    };
+    (child, port)
+}
 
 /// An Ed25519 media token key for test requestors (never used outside tests).
 pub const TEST_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINvTo5IIN01atW141ANgjLWyPwI+q4drAt0AnJEzWBDP\n-----END PRIVATE KEY-----\n";
@@ -162,10 +183,17 @@ impl Gateway {
     /// Its test MVPD moves to a free port, so that demo gateways of parallel tests do not
     /// meet there.
     pub async fn demo() -> Self {
+        Self::demo_with_test_mvpd().await.0
+    }
+
+    /// `demo()`, and where its test MVPD listens (`http://127.0.0.1:port`).
+    pub async fn demo_with_test_mvpd() -> (Self, String) {
         let test_mvpd = free_port().to_string();
         let config = DEMO_YAML.replace("127.0.0.1:8081", &test_mvpd);
-        assert_eq!(config.matches(&test_mvpd).count(), 2, "listen and issuer");
-        Self::with_config(&unthrottled(&config)).await
+        let places = config.matches(&test_mvpd).count();
+        assert_eq!(places, 3, "listen, issuer and SAML metadata");
+        let gw = Self::with_config(&unthrottled(&config)).await;
+        (gw, format!("http://{test_mvpd}"))
     }
 
     /// The standalone gateway exactly as `linkgate-proxy` runs with no configuration.

@@ -3,7 +3,6 @@
 //! ours that can spoil the ID tokens its token endpoint answers with: how a test shows that
 //! the gateway refuses a broken signature or a token issued to another client.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -116,24 +115,14 @@ impl Reserved {
 
 /// The provider process for `issuer`, and where it listens.
 fn spawn(issuer: &str, clients: &str) -> (Child, SocketAddr) {
-    let mut child = Command::new("node")
-        .arg(package_dir().join("provider.mjs"))
-        .arg(issuer)
-        .arg(clients)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node starts");
-    // Its first line is its port, once it listens; the rest is drained, for a provider
-    // whose output pipe closed would die at its next line.
-    let mut output = BufReader::new(child.stdout.take().expect("piped"));
-    let mut line = String::new();
-    output.read_line(&mut line).expect("the provider's output");
-    std::thread::spawn(move || std::io::copy(&mut output, &mut std::io::sink()));
-    let Ok(port) = line.trim().parse::<u16>() else {
-        let _ = child.kill();
-        panic!("the OpenID Connect provider did not start: {line:?}");
-    };
+    let (child, port) = crate::spawn_listening(
+        Command::new("node")
+            .arg(package_dir().join("provider.mjs"))
+            .arg(issuer)
+            .arg(clients)
+            .stderr(Stdio::null()),
+        "the OpenID Connect provider",
+    );
     (child, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 

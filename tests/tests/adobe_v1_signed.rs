@@ -2,12 +2,8 @@
 //! `Authorization` header (signed here with RustCrypto's HMAC-SHA1, not the gateway's), the
 //! requestor is named by its upper-case ID, the device by a base64 hash or a UUID.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use base64::Engine;
-use hmac::{Hmac, Mac};
-use linkgate_tests::{DEMO_KEY, Gateway, TEST_SIGNING_KEY, read};
+use linkgate_tests::adobe_app::{AdobeApp as App, now_millis};
+use linkgate_tests::{DEMO_KEY, Gateway, TEST_SIGNING_KEY};
 use reqwest::Method;
 
 const PUBLIC_KEY: &str = "yKpsHYd8TOITdTMJHmkJOVmgbb2DykNK";
@@ -50,74 +46,6 @@ fn config(backend_only: bool) -> String {
     ))
 }
 
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-/// An app as v1 apps sign: one fresh nonce per call, the current time, the path signed.
-struct App<'a> {
-    gw: &'a Gateway,
-    nonces: AtomicU64,
-}
-
-impl<'a> App<'a> {
-    fn new(gw: &'a Gateway) -> Self {
-        Self {
-            gw,
-            nonces: AtomicU64::new(1),
-        }
-    }
-
-    fn header(&self, method: &Method, path: &str, time: i64, nonce: &str, secret: &str) -> String {
-        let signed = format!(
-            "{method} requestor_id=ESPN, nonce={nonce}, signature_method=HMAC-SHA1, request_time={time}, request_uri={path}"
-        );
-        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(signed.as_bytes());
-        let signature =
-            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        format!("{signed}, public_key={PUBLIC_KEY}, signature={signature}")
-    }
-
-    fn nonce(&self) -> String {
-        format!("nonce-{}", self.nonces.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// `method` on `target` (a path and query) with `authorization` as the header.
-    async fn send(
-        &self,
-        method: Method,
-        target: &str,
-        authorization: &str,
-        form: Option<&[(&str, &str)]>,
-    ) -> (u16, serde_json::Value) {
-        let mut request = self
-            .gw
-            .http
-            .request(method, self.gw.url(target))
-            .header("authorization", authorization);
-        if let Some(form) = form {
-            request = request.form(form);
-        }
-        read(request.send().await.expect("request")).await
-    }
-
-    /// A call signed as the app signs it.
-    async fn call(
-        &self,
-        method: Method,
-        target: &str,
-        form: Option<&[(&str, &str)]>,
-    ) -> (u16, serde_json::Value) {
-        let path = target.split('?').next().unwrap();
-        let header = self.header(&method, path, now_millis(), &self.nonce(), SECRET);
-        self.send(method, target, &header, form).await
-    }
-}
-
 /// Links `DEVICE` with a regcode the app asked for, as the second screen would.
 async fn linked(gw: &Gateway, app: &App<'_>) {
     let (status, created) = app
@@ -148,7 +76,7 @@ async fn linked(gw: &Gateway, app: &App<'_>) {
 #[tokio::test]
 async fn an_app_signing_as_v1_apps_do_walks_its_calls_by_its_upper_case_requestor_id() {
     let gw = Gateway::with_config(&config(true)).await;
-    let app = App::new(&gw);
+    let app = App::new(&gw, "ESPN", PUBLIC_KEY, SECRET);
     linked(&gw, &app).await;
 
     let q = format!("requestor=ESPN&deviceId={DEVICE_Q}");
@@ -203,7 +131,7 @@ async fn an_app_signing_as_v1_apps_do_walks_its_calls_by_its_upper_case_requesto
 #[tokio::test]
 async fn a_wrong_signature_a_stale_time_a_reused_nonce_and_another_call_are_refused() {
     let gw = Gateway::with_config(&config(true)).await;
-    let app = App::new(&gw);
+    let app = App::new(&gw, "ESPN", PUBLIC_KEY, SECRET);
     linked(&gw, &app).await;
     let path = "/api/v1/tokens/authn";
     let target = format!("{path}?requestor=ESPN&deviceId={DEVICE_Q}");
@@ -307,7 +235,7 @@ async fn a_wrong_signature_a_stale_time_a_reused_nonce_and_another_call_are_refu
 #[tokio::test]
 async fn without_a_signature_the_backend_only_adobe_calls_stay_closed() {
     let gw = Gateway::with_config(&config(true)).await;
-    let app = App::new(&gw);
+    let app = App::new(&gw, "ESPN", PUBLIC_KEY, SECRET);
     linked(&gw, &app).await;
     let target = format!("/api/v1/tokens/authn?requestor=ESPN&deviceId={DEVICE_Q}");
     let (status, body) = gw.get(&target, None).await;
@@ -323,7 +251,7 @@ async fn without_a_signature_the_backend_only_adobe_calls_stay_closed() {
 #[tokio::test]
 async fn without_backend_only_a_signed_app_still_counts_as_the_requestor_s_app() {
     let gw = Gateway::with_config(&config(false)).await;
-    let app = App::new(&gw);
+    let app = App::new(&gw, "ESPN", PUBLIC_KEY, SECRET);
     linked(&gw, &app).await;
     let target = format!("/api/v1/checkauthn?requestor=ESPN&deviceId={DEVICE_Q}");
     let (status, body) = app.call(Method::GET, &target, None).await;
@@ -339,7 +267,7 @@ async fn without_backend_only_a_signed_app_still_counts_as_the_requestor_s_app()
 #[tokio::test]
 async fn the_second_screen_polls_by_code_and_the_app_picks_up_its_authentication_by_code() {
     let gw = Gateway::with_config(&config(false)).await;
-    let app = App::new(&gw);
+    let app = App::new(&gw, "ESPN", PUBLIC_KEY, SECRET);
     let (status, created) = app
         .call(
             Method::POST,

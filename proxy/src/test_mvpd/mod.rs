@@ -1,11 +1,12 @@
-//! A tiny OpenID Connect identity provider standing in for an MVPD, for demos and tests only
-//! (served when the configuration has `testMvpd`): whoever signs in is the user they name.
-//! It speaks the real protocol — discovery, a JWK set, the authorization code flow with PKCE
-//! (S256) and nonce, EdDSA-signed ID tokens — so that a sign-in against it is a sign-in
-//! against any provider.
+//! A tiny identity provider standing in for an MVPD, for demos and tests only (served when
+//! the configuration has `testMvpd`): whoever signs in is the user they name. It speaks the
+//! real protocols — OpenID Connect's discovery, a JWK set, the authorization code flow with
+//! PKCE (S256) and nonce, EdDSA-signed ID tokens; and SAML 2.0 (`saml`) — so that a sign-in
+//! against it is a sign-in against any provider.
 
 mod grants;
 mod pages;
+mod saml;
 
 use std::sync::Arc;
 
@@ -35,6 +36,7 @@ const TOKEN_TTL_SECONDS: i64 = 300;
 pub struct TestMvpd {
     issuer: String,
     keys: MediaKeys,
+    saml: saml::SamlFace,
     grants: Grants,
     clock: Arc<dyn Clock>,
 }
@@ -75,8 +77,10 @@ impl TestMvpd {
             .expect("a fresh Ed25519 key encodes");
         let keys = MediaKeys::from_private_pems([("test-mvpd", pem.as_bytes())])
             .expect("a fresh Ed25519 key loads");
+        let issuer = issuer.as_str().trim_end_matches('/').to_owned();
         Self {
-            issuer: issuer.as_str().trim_end_matches('/').to_owned(),
+            saml: saml::SamlFace::new(&issuer),
+            issuer,
             keys,
             grants: Grants::default(),
             clock,
@@ -104,7 +108,7 @@ impl TestMvpd {
     /// The sign-in page, for a well-formed authorization request.
     fn sign_in_page(&self, params: &Params) -> Response<Vec<u8>> {
         match check_request(params) {
-            Ok(()) => html(StatusCode::OK, pages::sign_in(params, None)),
+            Ok(()) => html(StatusCode::OK, pages::sign_in("/authorize", params, None)),
             Err(why) => bad_request_page(&why),
         }
     }
@@ -115,7 +119,11 @@ impl TestMvpd {
             return bad_request_page(&why);
         }
         let Some(user) = param(params, "user").filter(|u| UserId::parse(u).is_ok()) else {
-            let page = pages::sign_in(params, Some("Enter a user ID: letters, digits, _, - or =."));
+            let page = pages::sign_in(
+                "/authorize",
+                params,
+                Some("Enter a user ID: letters, digits, _, - or =."),
+            );
             return html(StatusCode::BAD_REQUEST, page);
         };
         let now = self.clock.now();
@@ -308,6 +316,9 @@ impl ServeHttp for TestMvpd {
             (Method::GET, "/authorize") => self.sign_in_page(&query),
             (Method::POST, "/authorize") => self.sign_in(&form(&body)),
             (Method::POST, "/token") => self.token(&form(&body), basic),
+            (Method::GET, "/saml/metadata") => self.saml.metadata(),
+            (Method::GET, "/saml/sso") => self.saml.sign_in_page(&query),
+            (Method::POST, "/saml/sso") => self.saml.sign_in(&form(&body)),
             _ => json_response(StatusCode::NOT_FOUND, &json!({"error": "not_found"})),
         }
     }

@@ -333,9 +333,9 @@ impl Saml {
     }
 }
 
-/// The identity provider's `EntityDescriptor`, with no DOCTYPE.
+/// The identity provider's `EntityDescriptor`, checked as a configuration's inline one is.
 fn parse_metadata(xml: &str) -> Result<EntityDescriptor, SamlError> {
-    document::no_doctype(xml).map_err(|e| SamlError::Metadata(e.to_string()))?;
+    linkgate_domain::saml::check_metadata(xml).map_err(SamlError::Metadata)?;
     xml.parse::<EntityDescriptor>()
         .map_err(|e| SamlError::Metadata(e.to_string()))
 }

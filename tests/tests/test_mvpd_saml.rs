@@ -1,0 +1,148 @@
+//! The demo's two providers side by side: the built-in test MVPD signs people in over
+//! OpenID Connect and, as "Test TV Provider (SAML)", over SAML 2.0. Its SAML face publishes
+//! metadata with its signing certificate, takes the gateway's AuthnRequest on the redirect
+//! binding and answers with a signed Response the browser posts to the gateway's ACS.
+
+use linkgate_tests::saml_idp::{form_action, form_field};
+use linkgate_tests::{DEMO_KEY, Gateway};
+use reqwest::{Client, StatusCode, header};
+
+const MVPD: &str = "test-mvpd-saml";
+
+fn browser() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// From the activation page to the test MVPD's signed answer for `user`: the ACS, the
+/// `SAMLResponse` and the `RelayState` the browser would post.
+async fn signed_answer(gw: &Gateway, code: &str, user: &str) -> (String, String, String) {
+    let browser = browser();
+    let to_provider = browser
+        .post(gw.url("/activate/demo/signin"))
+        .form(&[("code", code), ("mvpd", MVPD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(to_provider.status(), StatusCode::SEE_OTHER);
+    let sso = to_provider.headers()[header::LOCATION].to_str().unwrap();
+    let form = browser.get(sso).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let page = form.text().await.unwrap();
+    assert!(page.contains("Test MVPD"), "{page}");
+    let sso = url::Url::parse(sso).unwrap();
+    let signed = browser
+        .post(sso.join(&form_action(&page)).unwrap())
+        .form(&[
+            ("SAMLRequest", form_field(&page, "SAMLRequest")),
+            ("RelayState", form_field(&page, "RelayState")),
+            ("user", user.to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), StatusCode::OK);
+    let page = signed.text().await.unwrap();
+    (
+        form_action(&page),
+        form_field(&page, "SAMLResponse"),
+        form_field(&page, "RelayState"),
+    )
+}
+
+async fn post(acs: &str, response: &str, relay_state: &str) -> (StatusCode, String) {
+    let answer = browser()
+        .post(acs)
+        .form(&[("SAMLResponse", response), ("RelayState", relay_state)])
+        .send()
+        .await
+        .unwrap();
+    (answer.status(), answer.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_tv_is_activated_through_the_demo_s_saml_provider_beside_the_openid_one() {
+    let (gw, _) = Gateway::demo_with_test_mvpd().await;
+    let code = gw.issue_code("demo", "living-room-tv").await;
+    let page = browser()
+        .get(gw.url(&format!("/activate/demo?code={code}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for provider in ["value=\"test-mvpd\"", "value=\"test-mvpd-saml\""] {
+        assert!(page.contains(provider), "{provider} in {page}");
+    }
+
+    let (acs, response, relay_state) = signed_answer(&gw, &code, "alice").await;
+    assert_eq!(acs, gw.url(&format!("/activate/demo/saml/{MVPD}/acs")));
+    let (status, page) = post(&acs, &response, &relay_state).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("activated"), "{page}");
+
+    let (status, body) = gw
+        .get(
+            "/v1/requestors/demo/devices/living-room-tv/users",
+            Some(DEMO_KEY),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["users"][0]["userId"], "alice");
+    assert_eq!(body["users"][0]["mvpd"], MVPD);
+}
+
+#[tokio::test]
+async fn its_answers_are_signed_and_its_requests_must_be_readable() {
+    let (gw, test_mvpd) = Gateway::demo_with_test_mvpd().await;
+
+    let metadata = reqwest::get(format!("{test_mvpd}/saml/metadata"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc = roxmltree::Document::parse(&metadata).unwrap();
+    let entity = format!("{test_mvpd}/saml/metadata");
+    assert_eq!(
+        doc.root_element().attribute("entityID"),
+        Some(entity.as_str())
+    );
+    let has = |name: &str| doc.descendants().any(|n| n.tag_name().name() == name);
+    assert!(
+        has("X509Certificate") && has("SingleSignOnService"),
+        "{metadata}"
+    );
+
+    // Its answer is signed: a user changed on the way is refused by the gateway.
+    let code = gw.issue_code("demo", "living-room-tv").await;
+    let (acs, response, relay_state) = signed_answer(&gw, &code, "alice").await;
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let xml = String::from_utf8(engine.decode(&response).unwrap()).unwrap();
+    assert!(xml.contains("SignatureValue"), "{xml}");
+    let forged = engine.encode(xml.replace(">alice<", ">mallory<"));
+    let (status, page) = post(&acs, &forged, &relay_state).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    let users = "/v1/requestors/demo/devices/living-room-tv/users";
+    let (_, body) = gw.get(users, Some(DEMO_KEY)).await;
+    assert_eq!(body["users"], serde_json::json!([]));
+    // The same answer unaltered is taken.
+    let (status, page) = post(&acs, &response, &relay_state).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (_, body) = gw.get(users, Some(DEMO_KEY)).await;
+    assert_eq!(body["users"][0]["userId"], "alice");
+
+    // A request it cannot read gets a page saying so.
+    for request in ["", "not-base64!", "bm90IGRlZmxhdGVk"] {
+        let answer = browser()
+            .get(format!("{test_mvpd}/saml/sso?SAMLRequest={request}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{request:?}");
+    }
+}
