@@ -22,8 +22,9 @@ pub struct SamlSpec {
     #[serde(default = "default_refresh")]
     #[schemars(range(min = 60, max = 86400))]
     pub metadata_refresh_seconds: u64,
-    /// The assertion attribute (by name or friendly name) whose value is the user ID;
-    /// without it, the subject's NameID (which must then be persistent).
+    /// The assertion attribute, by its `Name` (a `FriendlyName` is informational), whose
+    /// value is the user ID; without it, the subject's NameID (which must then not be
+    /// transient).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
     pub user_id_attribute: Option<String>,

@@ -84,6 +84,8 @@ pub struct Posted {
     pub acs: Url,
     pub response: String,
     pub relay_state: String,
+    /// The cookie (`name=value`) the gateway set on the browser that started the sign-in.
+    pub cookie: Option<String>,
 }
 
 impl Posted {
@@ -102,12 +104,16 @@ impl Posted {
             acs: self.acs.clone(),
             response: base64::engine::general_purpose::STANDARD.encode(xml),
             relay_state: self.relay_state.clone(),
+            cookie: self.cookie.clone(),
         }
     }
 
     pub async fn post(&self, browser: &Client) -> reqwest::Response {
-        browser
-            .post(self.acs.clone())
+        let mut request = browser.post(self.acs.clone());
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        request
             .form(&[
                 ("SAMLResponse", self.response.as_str()),
                 ("RelayState", self.relay_state.as_str()),
@@ -116,6 +122,17 @@ impl Posted {
             .await
             .unwrap()
     }
+}
+
+/// How many answers the gateway refused for `requestor` for `reason`.
+pub async fn refusals(gw: &crate::Gateway, requestor: &str, reason: &str) -> u64 {
+    let line =
+        format!("linkgate_saml_refusals_total{{reason=\"{reason}\",requestor=\"{requestor}\"}} ");
+    gw.metrics()
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix(&line))
+        .map_or(0, |n| n.parse().expect("a count"))
 }
 
 /// The value of the form field `name` of an HTML page, its character references read.
@@ -178,6 +195,12 @@ pub async fn at_provider(browser: &Client, to_provider: reqwest::Response, knobs
         "{:?}",
         to_provider.text().await
     );
+    let cookie = to_provider
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
     let location = to_provider.headers()[header::LOCATION].to_str().unwrap();
     let sso = Url::parse(&format!("{location}&{knobs}")).unwrap();
     let page = browser.get(sso).send().await.unwrap();
@@ -187,5 +210,6 @@ pub async fn at_provider(browser: &Client, to_provider: reqwest::Response, knobs
         acs: Url::parse(&form_action(&html)).unwrap(),
         response: form_field(&html, "SAMLResponse"),
         relay_state: form_field(&html, "RelayState"),
+        cookie,
     }
 }

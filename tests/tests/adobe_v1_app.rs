@@ -29,7 +29,7 @@ fn config(idp: &SamlIdp) -> String {
         "    spec:".to_owned(),
         format!(
             "      mvpds: [{{id: {MVPD}, displayName: Cable Co, decision: {{allow: [news]}}, \
-             saml: {{idpMetadataUrl: '{}', userIdAttribute: uid}}}}]",
+             saml: {{idpMetadataUrl: '{}', userIdAttribute: 'urn:oid:0.9.2342.19200300.100.1.1'}}}}]",
             idp.metadata_url()
         ),
         "      mediaTokens: {signingKeys: [{id: k1, privateKeySecretRef: {name: media, key: key}}]}"

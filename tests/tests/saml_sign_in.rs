@@ -8,7 +8,7 @@
 //! wants signed requests and encrypts its assertions. (The Adobe v1 second screen through
 //! the same provider: `adobe_v1_app.rs`.)
 
-use linkgate_tests::saml_idp::{Posted, SamlIdp, at_provider};
+use linkgate_tests::saml_idp::{Posted, SamlIdp, at_provider, refusals};
 use linkgate_tests::{DEMO_KEY, Gateway, requestors_config, unthrottled};
 use reqwest::{Client, StatusCode, header};
 use url::Url;
@@ -29,14 +29,19 @@ async fn setup_with(extra: &str, secrets: &str, want_signed: bool) -> Setup {
     let mvpds = format!(
         "mvpds: [{{id: test-mvpd, decision: {{allow: ['*']}}}}, \
          {{id: {MVPD}, displayName: SAML Cable, decision: {{allow: ['*']}}, \
-         saml: {{idpMetadataUrl: '{}', userIdAttribute: uid, keepAttributes: [mail]{extra}}}}}]",
+         saml: {{idpMetadataUrl: '{}', userIdAttribute: 'urn:oid:0.9.2342.19200300.100.1.1', keepAttributes: [mail]{extra}}}}}]",
         idp.metadata_url()
     );
     let config = requestors_config("", &[("demo", "")])
         .replace("mvpds: [{id: test-mvpd, decision: {allow: ['*']}}]", &mvpds)
         .replacen("secrets:\n", &format!("secrets:\n{secrets}"), 1);
     assert!(config.contains(MVPD), "the MVPD line was found");
-    let gw = Gateway::with_config(&unthrottled(&config)).await;
+    // Many sign-ins from one address: each spends a code attempt, whose limit is not tested here.
+    let config = config.replace(
+        "    spec:\n",
+        "    spec:\n      throttling: {perClientIp: null, codeEntry: {perClientIp: {off: true}}}\n",
+    );
+    let gw = Gateway::with_config(&config).await;
     let metadata = reqwest::get(gw.url(&format!("/activate/demo/saml/{MVPD}/metadata")))
         .await
         .unwrap();
@@ -84,6 +89,14 @@ fn browser() -> Client {
         .unwrap()
 }
 
+/// A browser of another person: no cookies of this one's.
+fn browser_without_cookies() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// Starts a sign-in with `code` on the activation page and comes back with the provider's
 /// answer.
 async fn sign_in(gw: &Gateway, browser: &Client, code: &str, knobs: &str) -> Posted {
@@ -108,26 +121,16 @@ async fn users(gw: &Gateway, device: &str) -> serde_json::Value {
     body["users"].clone()
 }
 
-/// How many answers the gateway refused for `reason`.
-async fn refusals(gw: &Gateway, reason: &str) -> u64 {
-    let line = format!("linkgate_saml_refusals_total{{reason=\"{reason}\",requestor=\"demo\"}} ");
-    gw.metrics()
-        .await
-        .lines()
-        .find_map(|l| l.strip_prefix(&line))
-        .map_or(0, |n| n.parse().unwrap())
-}
-
 /// Posts `answer` and checks it is refused, for `reason`, with a page that says no more.
 async fn refused(gw: &Gateway, browser: &Client, answer: &Posted, reason: &str) {
-    let before = refusals(gw, reason).await;
+    let before = refusals(gw, "demo", reason).await;
     let response = answer.post(browser).await;
     let status = response.status();
     let page = response.text().await.unwrap();
     assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
     assert!(page.contains("could not be accepted"), "{page}");
     assert_eq!(
-        refusals(gw, reason).await,
+        refusals(gw, "demo", reason).await,
         before + 1,
         "refused for {reason}"
     );
@@ -245,6 +248,18 @@ async fn answers_a_service_provider_must_not_take_link_nothing() {
     let wrapped = format!("{}{unsigned}{}", &xml[..open], &xml[open..]);
     refused(&gw, &browser, &genuine.with_xml(&wrapped), "assertions").await;
 
+    // A signature referring outside the document: refused before anything is fetched.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere = format!("http://{}/x", listener.local_addr().unwrap());
+    let genuine = sign_in(&gw, &browser, &code, "user=mallory").await;
+    let outside = genuine
+        .xml()
+        .replacen("URI=\"#", &format!("URI=\"{elsewhere}#"), 1);
+    assert!(outside.contains(&elsewhere));
+    refused(&gw, &browser, &genuine.with_xml(&outside), "reference").await;
+    let fetch = tokio::time::timeout(std::time::Duration::from_millis(300), listener.accept());
+    assert!(fetch.await.is_err(), "the gateway fetched nothing");
+
     // Answers the provider itself was made to give wrongly.
     for (knobs, reason) in [
         ("user=mallory&sign_assertion=0", "signature"),
@@ -267,13 +282,35 @@ async fn answers_a_service_provider_must_not_take_link_nothing() {
     let second = sign_in(&gw, &browser, &code, "user=mallory").await;
     let crossed = Posted {
         relay_state: first.relay_state.clone(),
+        cookie: first.cookie.clone(),
         ..second
     };
     refused(&gw, &browser, &crossed, "unsolicited").await;
 
-    // A RelayState that is not the gateway's.
+    // The genuine answer, from a browser that did not start the sign-in (one an attacker
+    // sent straight to the provider), or with another sign-in's cookie.
+    let genuine = sign_in(&gw, &browser, &code, "user=mallory").await;
+    let stranger = self::browser_without_cookies();
+    for cookie in [None, first.cookie.clone()] {
+        let elsewhere = Posted {
+            cookie,
+            ..genuine.with_xml(&genuine.xml())
+        };
+        let answer = elsewhere.post(&stranger).await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            answer
+                .text()
+                .await
+                .unwrap()
+                .contains("unknown or has expired")
+        );
+    }
+
+    // A RelayState that is not the gateway's (its cookie alike).
     let forged = Posted {
         relay_state: "bm90IHNlYWxlZA".into(),
+        cookie: Some("linkgate_saml=bm90IHNlYWxlZA".into()),
         ..first
     };
     let answer = forged.post(&browser).await;
@@ -295,11 +332,43 @@ async fn answers_a_service_provider_must_not_take_link_nothing() {
 }
 
 #[tokio::test]
+async fn without_a_public_url_only_a_loopback_host_names_the_service_provider() {
+    // Else a Host header would let answers addressed to another service provider pass.
+    let Setup { gw, idp: _idp } = setup().await;
+    let code = gw.issue_code("demo", "den-tv").await;
+    let answer = browser()
+        .post(gw.url("/activate/demo/signin"))
+        .header(header::HOST, "tv.example")
+        .form(&[("code", code.as_str()), ("mvpd", MVPD)])
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    let page = answer.text().await.unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+    assert!(page.contains("public URL"), "{page}");
+    let metadata = browser()
+        .get(gw.url(&format!("/activate/demo/saml/{MVPD}/metadata")))
+        .header(header::HOST, "tv.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metadata.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let localhost = browser()
+        .get(gw.url(&format!("/activate/demo/saml/{MVPD}/metadata")))
+        .header(header::HOST, "localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(localhost.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_provider_whose_metadata_names_no_signing_certificate_is_not_used() {
     let idp = SamlIdp::start();
     let mvpds = format!(
         "mvpds: [{{id: {MVPD}, decision: {{allow: ['*']}}, \
-         saml: {{idpMetadataUrl: '{}?no_keys=1', userIdAttribute: uid}}}}]",
+         saml: {{idpMetadataUrl: '{}?no_keys=1', userIdAttribute: 'urn:oid:0.9.2342.19200300.100.1.1'}}}}]",
         idp.metadata_url()
     );
     let config = requestors_config("", &[("demo", "")])

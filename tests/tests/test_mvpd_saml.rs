@@ -3,7 +3,7 @@
 //! metadata with its signing certificate, takes the gateway's AuthnRequest on the redirect
 //! binding and answers with a signed Response the browser posts to the gateway's ACS.
 
-use linkgate_tests::saml_idp::{form_action, form_field};
+use linkgate_tests::saml_idp::{Posted, form_action, form_field, refusals};
 use linkgate_tests::{DEMO_KEY, Gateway};
 use reqwest::{Client, StatusCode, header};
 
@@ -16,9 +16,9 @@ fn browser() -> Client {
         .unwrap()
 }
 
-/// From the activation page to the test MVPD's signed answer for `user`: the ACS, the
-/// `SAMLResponse` and the `RelayState` the browser would post.
-async fn signed_answer(gw: &Gateway, code: &str, user: &str) -> (String, String, String) {
+/// From the activation page to the test MVPD's signed answer for `user`, as the browser
+/// would post it.
+async fn signed_answer(gw: &Gateway, code: &str, user: &str) -> Posted {
     let browser = browser();
     let to_provider = browser
         .post(gw.url("/activate/demo/signin"))
@@ -27,6 +27,8 @@ async fn signed_answer(gw: &Gateway, code: &str, user: &str) -> (String, String,
         .await
         .unwrap();
     assert_eq!(to_provider.status(), StatusCode::SEE_OTHER);
+    let cookie = to_provider.headers()[header::SET_COOKIE].to_str().unwrap();
+    let cookie = cookie.split(';').next().map(str::to_owned);
     let sso = to_provider.headers()[header::LOCATION].to_str().unwrap();
     let form = browser.get(sso).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
@@ -45,20 +47,16 @@ async fn signed_answer(gw: &Gateway, code: &str, user: &str) -> (String, String,
         .unwrap();
     assert_eq!(signed.status(), StatusCode::OK);
     let page = signed.text().await.unwrap();
-    (
-        form_action(&page),
-        form_field(&page, "SAMLResponse"),
-        form_field(&page, "RelayState"),
-    )
+    Posted {
+        acs: url::Url::parse(&form_action(&page)).unwrap(),
+        response: form_field(&page, "SAMLResponse"),
+        relay_state: form_field(&page, "RelayState"),
+        cookie,
+    }
 }
 
-async fn post(acs: &str, response: &str, relay_state: &str) -> (StatusCode, String) {
-    let answer = browser()
-        .post(acs)
-        .form(&[("SAMLResponse", response), ("RelayState", relay_state)])
-        .send()
-        .await
-        .unwrap();
+async fn post(answer: &Posted) -> (StatusCode, String) {
+    let answer = answer.post(&browser()).await;
     (answer.status(), answer.text().await.unwrap())
 }
 
@@ -78,9 +76,10 @@ async fn a_tv_is_activated_through_the_demo_s_saml_provider_beside_the_openid_on
         assert!(page.contains(provider), "{provider} in {page}");
     }
 
-    let (acs, response, relay_state) = signed_answer(&gw, &code, "alice").await;
-    assert_eq!(acs, gw.url(&format!("/activate/demo/saml/{MVPD}/acs")));
-    let (status, page) = post(&acs, &response, &relay_state).await;
+    let answer = signed_answer(&gw, &code, "alice").await;
+    let acs = gw.url(&format!("/activate/demo/saml/{MVPD}/acs"));
+    assert_eq!(answer.acs.as_str(), acs);
+    let (status, page) = post(&answer).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("activated"), "{page}");
 
@@ -119,19 +118,17 @@ async fn its_answers_are_signed_and_its_requests_must_be_readable() {
 
     // Its answer is signed: a user changed on the way is refused by the gateway.
     let code = gw.issue_code("demo", "living-room-tv").await;
-    let (acs, response, relay_state) = signed_answer(&gw, &code, "alice").await;
-    use base64::Engine;
-    let engine = base64::engine::general_purpose::STANDARD;
-    let xml = String::from_utf8(engine.decode(&response).unwrap()).unwrap();
+    let answer = signed_answer(&gw, &code, "alice").await;
+    let xml = answer.xml();
     assert!(xml.contains("SignatureValue"), "{xml}");
-    let forged = engine.encode(xml.replace(">alice<", ">mallory<"));
-    let (status, page) = post(&acs, &forged, &relay_state).await;
+    let (status, page) = post(&answer.with_xml(&xml.replace(">alice<", ">mallory<"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert_eq!(refusals(&gw, "demo", "signature").await, 1);
     let users = "/v1/requestors/demo/devices/living-room-tv/users";
     let (_, body) = gw.get(users, Some(DEMO_KEY)).await;
     assert_eq!(body["users"], serde_json::json!([]));
     // The same answer unaltered is taken.
-    let (status, page) = post(&acs, &response, &relay_state).await;
+    let (status, page) = post(&answer).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let (_, body) = gw.get(users, Some(DEMO_KEY)).await;
     assert_eq!(body["users"][0]["userId"], "alice");

@@ -1,8 +1,9 @@
 //! The second screen's sign-in: a person who typed a valid code and picked an MVPD is sent
 //! to that MVPD's provider; what must come back with them (the code, the MVPD, and OpenID
 //! Connect's state, nonce and PKCE verifier or SAML's request ID) travels sealed, so any
-//! proxy can take the answer: in a cookie for OpenID Connect, as the RelayState for SAML
-//! (whose answer is a cross-site POST, which carries no `SameSite=Lax` cookie).
+//! proxy can take the answer: in a cookie for OpenID Connect; for SAML as the RelayState,
+//! and in a cookie as well (one the provider's cross-site POST carries), so that the answer
+//! is taken only from the browser that started the sign-in.
 
 use std::sync::Arc;
 
@@ -63,10 +64,12 @@ impl Here {
     }
 }
 
-/// A sign-in under way: where to send the browser, and the cookie to set (OpenID Connect).
+/// A sign-in under way: where to send the browser, and the cookie to set.
 pub struct Started {
     pub to: url::Url,
-    pub cookie: Option<String>,
+    pub cookie: String,
+    /// The answer comes as a cross-site POST (SAML): its cookie must be `SameSite=None`.
+    pub answer_posted: bool,
 }
 
 /// A sign-in that came back: the code to link and who signed in, with which MVPD.
@@ -146,8 +149,12 @@ impl Activation {
         match (&mvpd.oidc, &mvpd.saml) {
             (Some(provider), _) => {
                 let (to, pending) = self.sign_in.begin(provider, &here.callback()).await?;
-                let cookie = Some(sealed(Awaiting::Oidc(pending)));
-                Ok(Started { to, cookie })
+                let cookie = sealed(Awaiting::Oidc(pending));
+                Ok(Started {
+                    to,
+                    cookie,
+                    answer_posted: false,
+                })
             }
             (None, Some(provider)) => {
                 let request = saml::request_id();
@@ -158,7 +165,11 @@ impl Activation {
                     .saml
                     .begin(provider, &here.saml(&mvpd.id), &request, &relay_state)
                     .await?;
-                Ok(Started { to, cookie: None })
+                Ok(Started {
+                    to,
+                    cookie: relay_state,
+                    answer_posted: true,
+                })
             }
             (None, None) => Err(ActivationError::NoSignIn(mvpd.id.clone())),
         }
@@ -210,15 +221,20 @@ impl Activation {
     }
 
     /// Checks a SAML identity provider's `response`, posted to `mvpd`'s ACS with
-    /// `relay_state`.
+    /// `relay_state` by the browser holding `cookie`.
     pub async fn finish_saml(
         &self,
         requestor: &RequestorPolicy,
         mvpd: &str,
         relay_state: &str,
+        cookie: Option<&str>,
         response: &str,
         here: &Here,
     ) -> Result<Returned, ActivationError> {
+        // Another browser (one an attacker sent straight to the provider) holds no cookie.
+        if cookie != Some(relay_state) {
+            return Err(ActivationError::Session);
+        }
         let session = self.open(requestor, relay_state)?;
         let Awaiting::Saml { request } = &session.pending else {
             return Err(ActivationError::Session);

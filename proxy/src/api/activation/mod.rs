@@ -16,6 +16,8 @@ use linkgate_domain::requestor::RequestorPolicy;
 
 /// The cookie carrying the sign-in under way.
 const COOKIE: &str = "linkgate_signin";
+/// The cookie binding a SAML sign-in to its browser.
+const SAML_COOKIE: &str = "linkgate_saml";
 
 fn html(status: StatusCode, page: String) -> ApiResponse {
     let mut response = Response::new(Bytes::from(page));
@@ -45,6 +47,35 @@ fn here(call: &Call<'_>) -> Here {
         .unwrap_or("localhost");
     let scheme = if call.secure { "https" } else { "http" };
     Here::new(format!("{scheme}://{host}/{path}"))
+}
+
+/// Where SAML providers reach this gateway: `here`, unless that rests on a `Host` header a
+/// client chose, which would let answers addressed to another service provider pass as
+/// this one's. A configured public URL, or a loopback host (a demo).
+fn saml_here(call: &Call<'_>) -> Option<Here> {
+    let loopback = || {
+        let host = call.headers.get(header::HOST)?.to_str().ok()?;
+        let url = url::Url::parse(&format!("http://{host}")).ok()?;
+        Some(match url.host()? {
+            url::Host::Domain(name) => name == "localhost",
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+        })
+    };
+    (call.activation.public_url().is_some() || loopback() == Some(true)).then(|| here(call))
+}
+
+const NO_PUBLIC_URL: &str = "This TV provider's sign-in is not available here: the gateway's \
+                             public URL is not configured.";
+
+/// The SAML cookie's attributes: the provider's answer is a cross-site POST, which carries
+/// only a `SameSite=None` cookie, and such a cookie must be `Secure` (browsers take that
+/// from http on loopback too).
+fn saml_cookie_attributes(call: &Call<'_>, mvpd: &str) -> String {
+    format!(
+        "Path=/activate/{}/saml/{mvpd}; HttpOnly; SameSite=None; Secure",
+        call.requestor.name
+    )
 }
 
 /// The sign-in cookie's attributes: `Secure` whenever the browser is on https.
@@ -160,23 +191,36 @@ pub(super) async fn start(
             "That TV provider cannot be used here.",
         ));
     };
+    let here = match (&mvpd.saml, saml_here(call)) {
+        (Some(_), None) => return Ok(failed(call, StatusCode::SERVICE_UNAVAILABLE, NO_PUBLIC_URL)),
+        (Some(_), Some(here)) => here,
+        (None, _) => here(call),
+    };
     match call
         .activation
-        .begin(call.requestor, code, mvpd, &here(call), return_to)
+        .begin(call.requestor, code, mvpd, &here, return_to)
         .await
     {
-        Ok(Started { to, cookie }) => {
+        Ok(Started {
+            to,
+            cookie,
+            answer_posted,
+        }) => {
             let mut response = see_other(to.as_str())?;
-            if let Some(cookie) = cookie {
-                let set = format!(
+            let set = match answer_posted {
+                true => format!(
+                    "{SAML_COOKIE}={cookie}; Max-Age=600; {}",
+                    saml_cookie_attributes(call, &mvpd.id)
+                ),
+                false => format!(
                     "{COOKIE}={cookie}; Max-Age=600; {}",
                     cookie_attributes(call)
-                );
-                response.headers_mut().insert(
-                    header::SET_COOKIE,
-                    HeaderValue::from_str(&set).map_err(|_| ApiError::not_found())?,
-                );
-            }
+                ),
+            };
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&set).map_err(|_| ApiError::not_found())?,
+            );
             Ok(response)
         }
         Err(e) => {
@@ -197,7 +241,7 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         return Ok(failed(&call, StatusCode::BAD_REQUEST, &message));
     }
     let (Some(cookie), Some(state), Some(code)) = (
-        sign_in_cookie(&call),
+        cookie(&call, COOKIE),
         call.input.get("state"),
         call.input.get("code"),
     ) else {
@@ -226,16 +270,20 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         }
     };
     let attributes = cookie_attributes(&call);
-    Ok(clear_cookie(link(&call, returned).await, &attributes))
+    Ok(clear(link(&call, returned).await, COOKIE, &attributes))
 }
 
 /// This gateway's SAML metadata as the path's MVPD's service provider.
 pub(super) fn saml_metadata(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let mvpd = call.path.mvpd.unwrap_or_default();
-    let metadata = match call
-        .activation
-        .saml_metadata(call.requestor, mvpd, &here(&call))
-    {
+    let Some(here) = saml_here(&call) else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_public_url",
+            "this gateway's publicUrl is not configured",
+        ));
+    };
+    let metadata = match call.activation.saml_metadata(call.requestor, mvpd, &here) {
         Ok(metadata) => metadata,
         Err(ActivationError::NoSignIn(_)) => return Err(ApiError::not_found()),
         Err(e) => {
@@ -268,27 +316,44 @@ pub(super) async fn saml_acs(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             "This sign-in is unknown or has expired: start again from the code.",
         ));
     };
+    let Some(here) = saml_here(&call) else {
+        return Ok(failed(
+            &call,
+            StatusCode::SERVICE_UNAVAILABLE,
+            NO_PUBLIC_URL,
+        ));
+    };
+    let browser = cookie(&call, SAML_COOKIE);
     let finished = call
         .activation
-        .finish_saml(call.requestor, mvpd, &relay_state, &response, &here(&call))
+        .finish_saml(
+            call.requestor,
+            mvpd,
+            &relay_state,
+            browser.as_deref(),
+            &response,
+            &here,
+        )
         .await;
-    match finished {
-        Ok(returned) => Ok(link(&call, returned).await),
-        Err(ActivationError::Session) => Ok(failed(
+    let attributes = saml_cookie_attributes(&call, mvpd);
+    let answer = match finished {
+        Ok(returned) => link(&call, returned).await,
+        Err(ActivationError::Session) => failed(
             &call,
             StatusCode::BAD_REQUEST,
             "This sign-in is unknown or has expired: start again from the code.",
-        )),
+        ),
         Err(e) => {
             // The reason is the operator's to read; the page says only that it failed.
             tracing::info!(mvpd, error = %e, "a SAML sign-in was refused");
-            Ok(failed(
+            failed(
                 &call,
                 StatusCode::BAD_REQUEST,
                 "Your TV provider's answer could not be accepted. Start again from the code.",
-            ))
+            )
         }
-    }
+    };
+    Ok(clear(answer, SAML_COOKIE, &attributes))
 }
 
 /// Links the code's device to whoever signed in; the page that says so, or the way back to
@@ -324,18 +389,15 @@ async fn link(call: &Call<'_>, returned: Returned) -> ApiResponse {
     outcome(call, &device, linked)
 }
 
-/// The sealed sign-in state the browser carries back.
-fn sign_in_cookie(call: &Call<'_>) -> Option<String> {
+/// The value of the cookie `name` the browser sent.
+fn cookie(call: &Call<'_>, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     call.headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{COOKIE}="))
-                .map(str::to_owned)
-        })
+        .find_map(|c| c.trim().strip_prefix(&prefix).map(str::to_owned))
 }
 
 /// The page that tells how the linking of `device` ended.
@@ -419,8 +481,8 @@ fn see_other(to: &str) -> Result<ApiResponse, ApiError> {
     Ok(response)
 }
 
-fn clear_cookie(mut response: ApiResponse, attributes: &str) -> ApiResponse {
-    let clear = format!("{COOKIE}=; Max-Age=0; {attributes}");
+fn clear(mut response: ApiResponse, name: &str, attributes: &str) -> ApiResponse {
+    let clear = format!("{name}=; Max-Age=0; {attributes}");
     if let Ok(value) = HeaderValue::from_str(&clear) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }

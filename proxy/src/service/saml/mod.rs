@@ -85,15 +85,16 @@ fn reason(e: &samael::service_provider::Error) -> &'static str {
 }
 
 const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
-/// A response outlives its use by little: samael takes none issued over 90 s ago (with 180 s
-/// of clock skew), so its ID is remembered well past that.
+/// A response outlives its use by little: samael takes no assertion issued over 90 s ago, nor
+/// one past its NotOnOrAfter (with 180 s of clock skew), so its ID is remembered well past
+/// that.
 const REMEMBERED: Duration = Duration::from_secs(900);
 const REMEMBERED_MAX: u64 = 200_000;
 
 pub struct Saml {
     http: ProviderHttp,
-    /// By metadata URL: when read, and what.
-    metadata: Mutex<HashMap<url::Url, (Instant, Arc<EntityDescriptor>)>>,
+    /// By metadata URL.
+    metadata: Mutex<HashMap<url::Url, Kept>>,
     /// Assertion IDs (by issuer) and request IDs answered already.
     used: moka::sync::Cache<String, ()>,
 }
@@ -111,14 +112,37 @@ impl Default for Saml {
     }
 }
 
+/// An identity provider's metadata read from its URL.
+#[derive(Clone)]
+struct Kept {
+    /// When the URL was last tried.
+    checked: Instant,
+    /// When this copy was read.
+    read: Instant,
+    metadata: Arc<EntityDescriptor>,
+}
+
+/// How long a copy serves while its URL cannot be read, and how soon the URL is tried again.
+const STALE_MAX: Duration = Duration::from_secs(24 * 3600);
+const RETRY: Duration = Duration::from_secs(60);
+
+/// Whether metadata is within its `validUntil`, if it states one.
+fn valid(metadata: &EntityDescriptor) -> bool {
+    metadata
+        .valid_until
+        .is_none_or(|until| chrono::Utc::now() < until)
+}
+
 /// A fresh AuthnRequest ID: 128 random bits (samael's own carry 32), an NCName.
 pub fn request_id() -> String {
     format!("_{}", hex::encode(rand::random::<[u8; 16]>()))
 }
 
 impl Saml {
-    /// The identity provider's metadata: inline, or read from its URL when not read within
-    /// its refresh interval (the last good copy serves while the provider cannot be read).
+    /// The identity provider's metadata: inline, or read from its URL when not checked
+    /// within its refresh interval. While the provider cannot be read, the last good copy
+    /// serves for up to a day (and not past its `validUntil`), and the URL is tried again a
+    /// minute later, not at every sign-in.
     async fn idp(&self, provider: &SamlProvider) -> Result<Arc<EntityDescriptor>, SamlError> {
         let (url, refresh) = match &provider.metadata {
             IdpMetadata::Inline(xml) => return parse_metadata(xml).map(Arc::new),
@@ -130,10 +154,10 @@ impl Saml {
             .expect("not poisoned")
             .get(url)
             .cloned();
-        if let Some((read, metadata)) = &kept
-            && read.elapsed() < refresh
+        if let Some(kept) = &kept
+            && kept.checked.elapsed() < refresh
         {
-            return Ok(Arc::clone(metadata));
+            return Ok(Arc::clone(&kept.metadata));
         }
         let read = self
             .http
@@ -145,21 +169,28 @@ impl Saml {
                     String::from_utf8(body).map_err(|_| SamlError::Metadata("not UTF-8".into()))?;
                 parse_metadata(&xml)
             });
-        match (read, kept) {
-            (Ok(metadata), _) => {
-                let metadata = Arc::new(metadata);
-                self.metadata
-                    .lock()
-                    .expect("not poisoned")
-                    .insert(url.clone(), (Instant::now(), Arc::clone(&metadata)));
-                Ok(metadata)
-            }
-            (Err(e), Some((_, stale))) => {
+        let now = Instant::now();
+        let kept = match (read, kept) {
+            (Ok(metadata), _) => Kept {
+                checked: now,
+                read: now,
+                metadata: Arc::new(metadata),
+            },
+            (Err(e), Some(stale)) if stale.read.elapsed() < STALE_MAX && valid(&stale.metadata) => {
                 tracing::warn!(error = %e, "SAML metadata not refreshed: the last copy serves");
-                Ok(stale)
+                Kept {
+                    checked: now - refresh.saturating_sub(RETRY),
+                    ..stale
+                }
             }
-            (Err(e), None) => Err(e),
-        }
+            (Err(e), _) => return Err(e),
+        };
+        let metadata = Arc::clone(&kept.metadata);
+        self.metadata
+            .lock()
+            .expect("not poisoned")
+            .insert(url.clone(), kept);
+        Ok(metadata)
     }
 
     /// samael's service provider for this provider, ready to check a response.
@@ -308,11 +339,16 @@ impl Saml {
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or_else(|| refused("malformed", "not base64 of UTF-8 XML"))?;
-        let xml = document::response(&xml)?;
+        let xml = document::response(&xml)?.into_owned();
         let sp = self.service_provider(provider, at).await?;
-        let assertion = sp
-            .parse_xml_response(&xml, Some(&[request_id]))
-            .map_err(|e| refused(reason(&e), e.to_string()))?;
+        let request = request_id.to_owned();
+        // libxmlsec1's work is CPU-bound: not on the proxy's async workers.
+        let assertion = tokio::task::spawn_blocking(move || {
+            sp.parse_xml_response(&xml, Some(&[request.as_str()]))
+                .map_err(|e| refused(reason(&e), e.to_string()))
+        })
+        .await
+        .map_err(|_| refused("malformed", "the check did not finish"))??;
         if !audiences(&assertion).any(|a| a == at.entity_id) {
             return Err(refused(
                 "audience",
@@ -349,8 +385,9 @@ fn audiences(assertion: &Assertion) -> impl Iterator<Item = &str> {
         .map(String::as_str)
 }
 
-/// The first value of each attribute, by name and by friendly name.
-fn attributes(assertion: &Assertion) -> BTreeMap<&str, &str> {
+/// The first value of each attribute, by name, and also by friendly name when `friendly`
+/// (a friendly name is informational: it names no user).
+fn attributes(assertion: &Assertion, friendly: bool) -> BTreeMap<&str, &str> {
     let mut found = BTreeMap::new();
     for attribute in assertion
         .attribute_statements
@@ -361,10 +398,10 @@ fn attributes(assertion: &Assertion) -> BTreeMap<&str, &str> {
         let Some(value) = attribute.values.iter().find_map(|v| v.value.as_deref()) else {
             continue;
         };
-        for name in [&attribute.name, &attribute.friendly_name]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(name) = &attribute.name {
+            found.entry(name.as_str()).or_insert(value);
+        }
+        if let Some(name) = attribute.friendly_name.as_ref().filter(|_| friendly) {
             found.entry(name.as_str()).or_insert(value);
         }
     }
@@ -373,9 +410,8 @@ fn attributes(assertion: &Assertion) -> BTreeMap<&str, &str> {
 
 /// Who the assertion names: the configured attribute, or a NameID that lasts.
 fn signed_in(provider: &SamlProvider, assertion: &Assertion) -> Result<SignedIn, SamlError> {
-    let attributes = attributes(assertion);
     let subject = match &provider.user_id_attribute {
-        Some(name) => attributes
+        Some(name) => attributes(assertion, false)
             .get(name.as_str())
             .map(|v| (*v).to_owned())
             .ok_or_else(|| {
@@ -399,6 +435,7 @@ fn signed_in(provider: &SamlProvider, assertion: &Assertion) -> Result<SignedIn,
             name_id.value.clone()
         }
     };
+    let attributes = attributes(assertion, true);
     let metadata = provider
         .keep_attributes
         .iter()
