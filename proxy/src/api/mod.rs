@@ -78,17 +78,33 @@ impl<'a> Target<'a> {
             })
     }
 
+    /// The requestor the request names, among `requestors`; found once, by the edge, for
+    /// its admission and the handler alike.
+    pub fn find_requestor<'r>(
+        &self,
+        requestors: &'r Requestors,
+        headers: &HeaderMap,
+    ) -> Result<&'r RequestorPolicy, ApiError> {
+        let name = self
+            .requestor(headers)
+            .ok_or_else(|| ApiError::missing_parameter("requestor"))?;
+        requestors
+            .find(name)
+            .map(|policy| &**policy)
+            .ok_or_else(|| ApiError::unknown_requestor(name))
+    }
+
     /// The device the request names, likewise.
     pub fn device(&self) -> Option<&str> {
         self.param("device", &["deviceId", "device_id"])
     }
 
-    /// Whether the request tries a code on the activation page (see `Route::tries_code`).
     /// The largest body this route reads.
     pub fn max_body(&self) -> usize {
         self.route.max_body()
     }
 
+    /// Whether the request tries a code on the activation page (see `Route::tries_code`).
     pub fn tries_code(&self, method: &Method, has_body: bool) -> bool {
         self.route.tries_code(method, &self.query, has_body)
     }
@@ -209,18 +225,18 @@ impl Api {
         })
     }
 
-    /// Answers a request to `target` for the `requestors` of the current configuration;
+    /// Answers a request to `target` for the `requestor` it names (`Target::find_requestor`);
     /// never fails, errors become error responses.
     pub async fn handle(
         &self,
-        requestors: &Requestors,
+        requestor: Result<&RequestorPolicy, ApiError>,
         target: Target<'_>,
         request: ApiRequest<'_>,
     ) -> ApiResponse {
         let route = target.route;
         let as_xml = route.dialect() == DeviceDialect::Adobe
             && wants_xml(target.query.get("format"), request.headers);
-        match self.dispatch(requestors, target, request, as_xml).await {
+        match self.dispatch(requestor, target, request, as_xml).await {
             Ok(response) => response,
             Err(e) => {
                 let fields = match as_xml {
@@ -241,7 +257,7 @@ impl Api {
 
     async fn dispatch(
         &self,
-        requestors: &Requestors,
+        requestor: Result<&RequestorPolicy, ApiError>,
         target: Target<'_>,
         request: ApiRequest<'_>,
         as_xml: bool,
@@ -254,16 +270,7 @@ impl Api {
                 format!("{} does not answer {}", request.path, request.method),
             ));
         }
-        // The Adobe entitlement calls name the requestor in the query string, or only in
-        // their signed header.
-        let requestor = {
-            let name = target
-                .requestor(request.headers)
-                .ok_or_else(|| ApiError::missing_parameter("requestor"))?;
-            requestors
-                .find(name)
-                .ok_or_else(|| ApiError::unknown_requestor(name))?
-        };
+        let requestor = requestor?;
         let Target { params, query, .. } = target;
         // Who is calling is settled before any input is read.
         let credentials = Credentials {
@@ -430,9 +437,10 @@ mod tests {
         let target = api
             .target(uri.path(), uri.query())
             .expect("tests call API routes");
+        let requestors = Config::demo().requestors;
         let response = api
             .handle(
-                &Config::demo().requestors,
+                target.find_requestor(&requestors, &map),
                 target,
                 ApiRequest {
                     method: &method,

@@ -162,8 +162,8 @@ impl Gateway {
         // Without a known requestor the API refuses the call; the peer stands for the client.
         let mut client_ip = ctx.peer_ip();
         let header = session.req_header();
-        let named = target.requestor(&header.headers);
-        if let Some(policy) = named.and_then(|r| snapshot.requestors.find(r)) {
+        let named = target.find_requestor(&snapshot.requestors, &header.headers);
+        if let Ok(policy) = named {
             let tries_code = target.tries_code(&header.method, local::has_body(header));
             match self.admit(&snapshot, policy, header, target.device(), tries_code, ctx) {
                 Ok(client) => client_ip = client,
@@ -191,7 +191,7 @@ impl Gateway {
             client_ip,
             secure: ctx.peer_trusted && forwarded_https(&header.headers),
         };
-        let response = self.api.handle(&snapshot.requestors, target, request).await;
+        let response = self.api.handle(named, target, request).await;
         local::respond(session, response).await?;
         Ok(true)
     }
