@@ -29,19 +29,24 @@ impl Dialect {
 
     fn expiry(self, t: Timestamp) -> Expiry {
         match self {
-            Dialect::Native => Expiry::At(rfc3339(t)),
-            Dialect::Adobe => Expiry::Millis(t.unix_millis()),
+            Dialect::Native => Expiry {
+                expires_at: Some(rfc3339(t)),
+                expires: None,
+            },
+            Dialect::Adobe => Expiry {
+                expires_at: None,
+                expires: Some(t.unix_millis()),
+            },
         }
     }
 }
 
 /// An expiry as each dialect writes it: `expiresAt` in RFC 3339, or `expires` in epoch ms.
-#[derive(Serialize)]
-enum Expiry {
-    #[serde(rename = "expiresAt")]
-    At(String),
-    #[serde(rename = "expires")]
-    Millis(i64),
+/// Its two fields are copied into each answer rather than flattened into it: serde writes a
+/// struct with a flattened field as a map of unknown length, entry by entry, a slower path.
+struct Expiry {
+    expires_at: Option<String>,
+    expires: Option<i64>,
 }
 
 /// The answers of the calls a device makes most (every start, every play), written
@@ -54,17 +59,22 @@ struct AuthnBody<'a> {
     device_id: Option<&'a str>,
     user_id: &'a str,
     mvpd: Option<&'a str>,
-    #[serde(flatten)]
-    expiry: Expiry,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<i64>,
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct AuthzBody<'a> {
     resource: &'a str,
     requestor: &'a str,
     mvpd: &'a str,
-    #[serde(flatten)]
-    expiry: Expiry,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<i64>,
 }
 
 fn with_status(e: Error, status: StatusCode) -> ApiError {
@@ -74,12 +84,17 @@ fn with_status(e: Error, status: StatusCode) -> ApiError {
 pub(super) async fn check_authn(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
     let user = call.entitlements.authn(call.requestor, &device).await?;
+    let Expiry {
+        expires_at,
+        expires,
+    } = d.expiry(user.authn_expires_at);
     let body = AuthnBody {
         requestor: &call.requestor.name,
         device_id: Some(device.as_str()),
         user_id: user.user.as_str(),
         mvpd: user.mvpd.as_deref(),
-        expiry: d.expiry(user.authn_expires_at),
+        expires_at,
+        expires,
     };
     Ok(answer(call.as_xml, "authentication", StatusCode::OK, &body))
 }
@@ -89,12 +104,17 @@ pub(super) async fn authn_token(call: Call<'_>, d: Dialect) -> Result<ApiRespons
     let device = call.device()?;
     match call.entitlements.authn(call.requestor, &device).await {
         Ok(user) => {
+            let Expiry {
+                expires_at,
+                expires,
+            } = d.expiry(user.authn_expires_at);
             let body = AuthnBody {
                 requestor: &call.requestor.name,
                 device_id: None,
                 user_id: user.user.as_str(),
                 mvpd: user.mvpd.as_deref(),
-                expiry: d.expiry(user.authn_expires_at),
+                expires_at,
+                expires,
             };
             Ok(answer(call.as_xml, "authentication", StatusCode::OK, &body))
         }
@@ -109,11 +129,16 @@ fn authz_body<'a>(
     d: Dialect,
     authz: &'a crate::service::Authz,
 ) -> AuthzBody<'a> {
+    let Expiry {
+        expires_at,
+        expires,
+    } = d.expiry(authz.expires_at);
     AuthzBody {
         resource: &authz.resource,
         requestor: &call.requestor.name,
         mvpd: &authz.mvpd,
-        expiry: d.expiry(authz.expires_at),
+        expires_at,
+        expires,
     }
 }
 

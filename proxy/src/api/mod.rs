@@ -181,9 +181,16 @@ fn wants_xml(format: Option<&str>, headers: &HeaderMap) -> bool {
         None => headers
             .get_all(header::ACCEPT)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.to_ascii_lowercase().contains("application/xml")),
+            .any(|v| names_xml(v.as_bytes())),
     }
+}
+
+/// Whether an `Accept` value names `application/xml`, in any case, without copying it.
+fn names_xml(accept: &[u8]) -> bool {
+    const XML: &[u8] = b"application/xml";
+    accept
+        .windows(XML.len())
+        .any(|w| w.eq_ignore_ascii_case(XML))
 }
 
 impl Call<'_> {
@@ -472,6 +479,23 @@ mod tests {
             Some("matchmaker_link_device")
         );
         assert_eq!(name("/elsewhere"), None);
+    }
+
+    #[test]
+    fn xml_is_asked_for_by_format_first_then_by_any_accept_value() {
+        let mut headers = HeaderMap::new();
+        assert!(!wants_xml(None, &headers));
+        headers.append(header::ACCEPT, HeaderValue::from_static("text/html"));
+        headers.append(
+            header::ACCEPT,
+            HeaderValue::from_static("text/plain, Application/XML;q=0.9"),
+        );
+        assert!(wants_xml(None, &headers));
+        assert!(wants_xml(Some("XML"), &HeaderMap::new()));
+        assert!(!wants_xml(Some("json"), &headers));
+        let mut json_only = HeaderMap::new();
+        json_only.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        assert!(!wants_xml(None, &json_only));
     }
 
     #[test]
