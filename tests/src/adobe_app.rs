@@ -100,4 +100,15 @@ impl<'a> AdobeApp<'a> {
         let header = self.header(&method, path, now_millis(), &self.nonce(), self.secret);
         self.send(method, target, &header, form).await
     }
+
+    /// The regcode the app asks for `device`, as v1's `POST /reggie/v1/{requestor}/regcode`
+    /// answers it (201).
+    pub async fn regcode(&self, device: &str) -> serde_json::Value {
+        let path = format!("/reggie/v1/{}/regcode", self.requestor_id);
+        let (status, created) = self
+            .call(Method::POST, &path, Some(&[("deviceId", device)]))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        created
+    }
 }

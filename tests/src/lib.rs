@@ -370,6 +370,23 @@ impl Gateway {
         format!("http://{}{path}", self.api)
     }
 
+    /// The activation page `browser` is shown for `code` of `requestor`.
+    pub async fn activation_page(
+        &self,
+        browser: &reqwest::Client,
+        requestor: &str,
+        code: &str,
+    ) -> String {
+        browser
+            .get(self.url(&format!("/activate/{requestor}?code={code}")))
+            .send()
+            .await
+            .expect("activation page")
+            .text()
+            .await
+            .expect("page text")
+    }
+
     pub async fn metrics(&self) -> String {
         self.http
             .get(format!("http://{}/metrics", self.admin))

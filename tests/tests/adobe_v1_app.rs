@@ -65,14 +65,7 @@ async fn an_app_as_v1_apps_speak_walks_from_regcode_through_a_saml_sign_in_to_lo
     let app = AdobeApp::new(&gw, "ESPN", PUBLIC_KEY, SECRET);
 
     // The TV asks for a code.
-    let (status, created) = app
-        .call(
-            Method::POST,
-            "/reggie/v1/ESPN/regcode",
-            Some(&[("deviceId", DEVICE)]),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
+    let created = app.regcode(DEVICE).await;
     let code = created["code"].as_str().unwrap().to_owned();
 
     // The person, on the programmer's page, signs in at their MVPD and comes back to it.

@@ -48,14 +48,7 @@ fn config(backend_only: bool) -> String {
 
 /// Links `DEVICE` with a regcode the app asked for, as the second screen would.
 async fn linked(gw: &Gateway, app: &App<'_>) {
-    let (status, created) = app
-        .call(
-            Method::POST,
-            "/reggie/v1/ESPN/regcode",
-            Some(&[("deviceId", DEVICE)]),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
+    let created = app.regcode(DEVICE).await;
     assert_eq!(created["requestor"], "espn");
     assert_eq!(
         created["mvpd"], "",
@@ -268,14 +261,7 @@ async fn without_backend_only_a_signed_app_still_counts_as_the_requestor_s_app()
 async fn the_second_screen_polls_by_code_and_the_app_picks_up_its_authentication_by_code() {
     let gw = Gateway::with_config(&config(false)).await;
     let app = App::new(&gw, "ESPN", PUBLIC_KEY, SECRET);
-    let (status, created) = app
-        .call(
-            Method::POST,
-            "/reggie/v1/ESPN/regcode",
-            Some(&[("deviceId", DEVICE)]),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
+    let created = app.regcode(DEVICE).await;
     let code = created["code"].as_str().unwrap().to_owned();
     let polled = format!("/api/v1/checkauthn/{code}?requestor=ESPN");
     let picked = format!("/api/v1/authenticate/{code}?requestor=ESPN");

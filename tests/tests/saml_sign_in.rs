@@ -187,14 +187,7 @@ async fn a_tv_is_activated_through_a_saml_provider_on_the_activation_page() {
     let browser = browser();
 
     // The provider is offered beside the OpenID Connect one.
-    let page = browser
-        .get(gw.url(&format!("/activate/demo?code={code}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = gw.activation_page(&browser, "demo", &code).await;
     assert!(page.contains("SAML Cable"), "{page}");
 
     let posted = sign_in(&gw, &browser, &code, "user=alice").await;
@@ -347,20 +340,18 @@ async fn without_a_public_url_only_a_loopback_host_names_the_service_provider() 
     let page = answer.text().await.unwrap();
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
     assert!(page.contains("public URL"), "{page}");
-    let metadata = browser()
-        .get(gw.url(&format!("/activate/demo/saml/{MVPD}/metadata")))
-        .header(header::HOST, "tv.example")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(metadata.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let localhost = browser()
-        .get(gw.url(&format!("/activate/demo/saml/{MVPD}/metadata")))
-        .header(header::HOST, "localhost")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(localhost.status(), StatusCode::OK);
+    let metadata = |host: &'static str| {
+        browser()
+            .get(gw.url(&format!("/activate/demo/saml/{MVPD}/metadata")))
+            .header(header::HOST, host)
+            .send()
+    };
+    let elsewhere = metadata("tv.example").await.unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        metadata("localhost").await.unwrap().status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

@@ -64,14 +64,7 @@ async fn post(answer: &Posted) -> (StatusCode, String) {
 async fn a_tv_is_activated_through_the_demo_s_saml_provider_beside_the_openid_one() {
     let (gw, _) = Gateway::demo_with_test_mvpd().await;
     let code = gw.issue_code("demo", "living-room-tv").await;
-    let page = browser()
-        .get(gw.url(&format!("/activate/demo?code={code}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = gw.activation_page(&browser(), "demo", &code).await;
     for provider in ["value=\"test-mvpd\"", "value=\"test-mvpd-saml\""] {
         assert!(page.contains(provider), "{provider} in {page}");
     }
