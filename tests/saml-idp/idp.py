@@ -14,8 +14,12 @@ What a test asks of the answer, as further query parameters of /sso (a real prov
 not take these; a test stands for a provider that misbehaves or is impersonated):
     sign_assertion=0|1 (1)  sign_response=0|1 (0)  encrypt=0|1 (0)
     audience=URI   the assertion is for another service provider
-    age=SECONDS    the answer was made that long ago
+    age=SECONDS    the answer was made that long ago (negative: not yet valid)
     in_response_to=ID  it answers another request
+    issuer=URI     another provider says it made the answer (signed with this one's key)
+    destination=URI  the answer is addressed to another service provider's endpoint
+    status=CODE    a signed error answer with the SAML status CODE (e.g. AuthnFailed), no assertion
+    user=nouid     a user without the uid attribute the gateway names users by
     want_signed=1  (on PUT /sp) AuthnRequests must be signed from now on
     no_keys=1      (on GET /metadata) the metadata names no certificate
 """
@@ -47,6 +51,7 @@ AES128_CBC = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
 USERS = {
     "alice": {"uid": ["alice"], "mail": ["alice@example.test"], "displayName": ["Alice"]},
     "mallory": {"uid": ["mallory"], "mail": ["mallory@example.test"], "displayName": ["Mallory"]},
+    "nouid": {"mail": ["nouid@example.test"], "displayName": ["No UID"]},
 }
 
 
@@ -125,13 +130,19 @@ def answer(idp, request, query):
         crypto.encrypt_assertion = (
             lambda statement, key, template, key_type=None, node_xpath=None, node_id=None:
             plain(crypto, statement, key, template, key_type="aes-128", node_xpath=node_xpath, node_id=node_id))
+    if "status" in query:
+        code = f"urn:oasis:names:tc:SAML:2.0:status:{query['status']}"
+        response = idp.create_error_response(args["in_response_to"], args["destination"], (code, "refused"),
+                                             sign=True, sign_alg=SIG_RSA_SHA256, digest_alg=DIGEST_SHA256)
+        return args["destination"], str(response)
     Clock.offset = int(query.get("age", "0"))
     try:
         response = idp.create_authn_response(
             identity=USERS[user],
             in_response_to=query.get("in_response_to", args["in_response_to"]),
-            destination=args["destination"],
+            destination=query.get("destination", args["destination"]),
             sp_entity_id=query.get("audience", sp),
+            issuer=query.get("issuer"),
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, sp_name_qualifier=sp, text=f"{user}-nameid"),
             userid=user,
             authn={"class_ref": PASSWORD, "authn_auth": idp.config.entityid},

@@ -265,6 +265,17 @@ async fn answers_a_service_provider_must_not_take_link_nothing() {
             "user=mallory&in_response_to=_never-sent-by-the-gateway",
             "unsolicited",
         ),
+        ("user=mallory&age=-3600", "not_yet_valid"),
+        (
+            "user=mallory&issuer=https://other-idp.example/metadata",
+            "issuer",
+        ),
+        (
+            "user=mallory&destination=https://other-sp.example/acs",
+            "destination",
+        ),
+        ("user=nouid", "subject"),
+        ("status=AuthnFailed", "status"),
     ] {
         let posted = sign_in(&gw, &browser, &code, knobs).await;
         refused(&gw, &browser, &posted, reason).await;

@@ -17,6 +17,8 @@ use quick_xml::{NsReader, Writer};
 use super::{SamlError, refused};
 
 const ASSERTION: &[u8] = b"urn:oasis:names:tc:SAML:2.0:assertion";
+const PROTOCOL: &[u8] = b"urn:oasis:names:tc:SAML:2.0:protocol";
+const SUCCESS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:status:Success";
 const XMLDSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
 const XMLENC: &[u8] = b"http://www.w3.org/2001/04/xmlenc#";
 const RSA_1_5: &[u8] = b"http://www.w3.org/2001/04/xmlenc#rsa-1_5";
@@ -36,6 +38,8 @@ pub fn response(xml: &str) -> Result<Cow<'_, str>, SamlError> {
     let mut reader = NsReader::from_str(xml);
     let mut writer = Writer::new(Vec::with_capacity(xml.len() + 64));
     let mut assertions = 0;
+    // Whether the first (top-level) status code says Success.
+    let mut succeeded = None;
     let mut repaired = false;
     // Whether each open element is an `EncryptedData`.
     let mut in_encrypted_data = Vec::new();
@@ -50,11 +54,13 @@ pub fn response(xml: &str) -> Result<Cow<'_, str>, SamlError> {
             Event::Eof => break,
             Event::Empty(e) => {
                 assertions += usize::from(is(&ns, ASSERTION) && is_assertion(&e));
+                succeeded = succeeded.or_else(|| success(&ns, &e));
                 element(&ns, &e)?;
                 Event::Empty(e)
             }
             Event::Start(e) => {
                 assertions += usize::from(is(&ns, ASSERTION) && is_assertion(&e));
+                succeeded = succeeded.or_else(|| success(&ns, &e));
                 element(&ns, &e)?;
                 let name = e.local_name();
                 let encrypted_data = is(&ns, XMLENC) && name.as_ref() == b"EncryptedData";
@@ -84,6 +90,14 @@ pub fn response(xml: &str) -> Result<Cow<'_, str>, SamlError> {
         writer
             .write_event(event)
             .map_err(|e| refused("malformed", e.to_string()))?;
+    }
+    // A provider that could not sign the user in says so without an assertion; that is
+    // counted as what it is, and nothing of its status is repeated.
+    if assertions == 0 && succeeded == Some(false) {
+        return Err(refused(
+            "status",
+            "the provider answered with an error status and no assertion",
+        ));
     }
     if assertions != 1 {
         return Err(refused(
@@ -191,6 +205,18 @@ fn is(ns: &ResolveResult<'_>, uri: &[u8]) -> bool {
     *ns == ResolveResult::Bound(Namespace(uri))
 }
 
+/// For a protocol `StatusCode`, whether its value is Success.
+fn success(ns: &ResolveResult<'_>, e: &BytesStart<'_>) -> Option<bool> {
+    if !is(ns, PROTOCOL) || e.local_name().as_ref() != b"StatusCode" {
+        return None;
+    }
+    let value = e
+        .attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == b"Value");
+    Some(value.is_some_and(|v| v.value.as_ref() == SUCCESS))
+}
+
 fn is_assertion(e: &BytesStart<'_>) -> bool {
     matches!(
         e.local_name().as_ref(),
@@ -235,6 +261,24 @@ mod tests {
             r#"<p:Response {P} xmlns:o="urn:other"><a:Assertion ID="x"/><o:Assertion/></p:Response>"#
         );
         assert!(response(&xml).is_ok());
+    }
+
+    #[test]
+    fn an_error_status_without_an_assertion_is_refused_as_a_status() {
+        let status = |code: &str| {
+            format!(
+                r#"<p:Response {P}><p:Status><p:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:{code}"><p:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:AuthnFailed"/></p:StatusCode></p:Status></p:Response>"#
+            )
+        };
+        assert_eq!(
+            reason(response(&status("Responder")).unwrap_err()),
+            "status"
+        );
+        // Success without an assertion is still an answer with none.
+        assert_eq!(
+            reason(response(&status("Success")).unwrap_err()),
+            "assertions"
+        );
     }
 
     #[test]
