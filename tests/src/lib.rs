@@ -370,6 +370,28 @@ impl Gateway {
         format!("http://{}{path}", self.api)
     }
 
+    /// The activation page's sign-in form, as `browser` submits it: `code` of `requestor`,
+    /// at `mvpd`. Returned unsent, for a test to add headers or a timeout.
+    pub fn sign_in_request(
+        &self,
+        browser: &reqwest::Client,
+        requestor: &str,
+        code: &str,
+        mvpd: &str,
+    ) -> reqwest::RequestBuilder {
+        browser
+            .post(self.url(&format!("/activate/{requestor}/signin")))
+            .form(&[("code", code), ("mvpd", mvpd)])
+    }
+
+    /// The users the demo backend sees linked to `device` of `requestor`.
+    pub async fn linked_users(&self, requestor: &str, device: &str) -> serde_json::Value {
+        let path = format!("/v1/requestors/{requestor}/devices/{device}/users");
+        let (status, body) = self.get(&path, Some(DEMO_KEY)).await;
+        assert_eq!(status, 200, "{body}");
+        body["users"].clone()
+    }
+
     /// The activation page `browser` is shown for `code` of `requestor`.
     pub async fn activation_page(
         &self,

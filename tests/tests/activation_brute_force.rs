@@ -72,10 +72,9 @@ async fn one_address_guessing_codes_is_stopped_after_ten_and_others_are_not() {
     // The eleventh is refused before the code is looked up: even the right code, even
     // through the provider form or a verification link.
     assert_told_to_wait(try_code(&gw, attacker, &code).await).await;
-    let signin = Client::new()
-        .post(gw.url("/activate/demo/signin"))
+    let signin = gw
+        .sign_in_request(&Client::new(), "demo", &code, "test-mvpd")
         .header("x-forwarded-for", attacker)
-        .form(&[("code", code.as_str()), ("mvpd", "test-mvpd")])
         .send()
         .await
         .unwrap();

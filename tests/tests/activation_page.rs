@@ -66,9 +66,8 @@ async fn a_person_activates_a_tv_from_a_phone_through_the_page_and_their_provide
 
     // Picking the provider lands on its sign-in page (a redirect, with the sign-in sealed in
     // a cookie of ours).
-    let at_provider = browser
-        .post(gw.url("/activate/demo/signin"))
-        .form(&[("code", typed(&code).as_str()), ("mvpd", "test-mvpd")])
+    let at_provider = gw
+        .sign_in_request(&browser, "demo", &typed(&code), "test-mvpd")
         .send()
         .await
         .unwrap();
@@ -158,9 +157,7 @@ async fn sign_in_start(gw: &Gateway, headers: &[(&str, &str)]) -> (String, Strin
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let mut request = client
-        .post(gw.url("/activate/demo/signin"))
-        .form(&[("code", code.as_str()), ("mvpd", "test-mvpd")]);
+    let mut request = gw.sign_in_request(&client, "demo", &code, "test-mvpd");
     for (name, value) in headers {
         request = request.header(*name, *value);
     }

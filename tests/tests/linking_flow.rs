@@ -42,14 +42,8 @@ async fn code_link_authn_users_unlink_on_the_demo_gateway() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["users"][0]["mvpd"], "test-mvpd");
 
-    let (status, body) = gw
-        .get(
-            "/v1/requestors/demo/devices/living-room-tv/users",
-            Some(DEMO_KEY),
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(body["users"].as_array().unwrap().len(), 1);
+    let users = gw.linked_users("demo", "living-room-tv").await;
+    assert_eq!(users.as_array().unwrap().len(), 1);
 
     // The code was single-use.
     let (status, body) = gw
@@ -78,13 +72,7 @@ async fn code_link_authn_users_unlink_on_the_demo_gateway() {
         )
         .await;
     assert_eq!(status, 403);
-    let (_, body) = gw
-        .get(
-            "/v1/requestors/demo/devices/living-room-tv/users",
-            Some(DEMO_KEY),
-        )
-        .await;
-    assert_eq!(body["users"], json!([]));
+    assert_eq!(gw.linked_users("demo", "living-room-tv").await, json!([]));
 
     let metrics = gw.metrics().await;
     assert!(

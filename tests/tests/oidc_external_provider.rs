@@ -136,9 +136,8 @@ async fn sign_in_and_consent(browser: &Client, login_page: Response, login: &str
 /// The gateway's walk up to the provider's sign-in form: the page for it, and the nonce the
 /// gateway asked the provider to put in the ID token.
 async fn start_activation(gw: &Gateway, browser: &Client, code: &str) -> (Response, String) {
-    let to_provider = browser
-        .post(gw.url("/activate/demo/signin"))
-        .form(&[("code", code), ("mvpd", "test-mvpd")])
+    let to_provider = gw
+        .sign_in_request(browser, "demo", code, "test-mvpd")
         .send()
         .await
         .unwrap();

@@ -9,7 +9,7 @@
 //! the same provider: `adobe_v1_app.rs`.)
 
 use linkgate_tests::saml_idp::{Posted, SamlIdp, at_provider, refusals};
-use linkgate_tests::{DEMO_KEY, Gateway, requestors_config, unthrottled};
+use linkgate_tests::{Gateway, requestors_config, unthrottled};
 use reqwest::{Client, StatusCode, header};
 use url::Url;
 
@@ -100,25 +100,12 @@ fn browser_without_cookies() -> Client {
 /// Starts a sign-in with `code` on the activation page and comes back with the provider's
 /// answer.
 async fn sign_in(gw: &Gateway, browser: &Client, code: &str, knobs: &str) -> Posted {
-    let to_provider = browser
-        .post(gw.url("/activate/demo/signin"))
-        .form(&[("code", code), ("mvpd", MVPD)])
+    let to_provider = gw
+        .sign_in_request(browser, "demo", code, MVPD)
         .send()
         .await
         .unwrap();
     at_provider(browser, to_provider, knobs).await
-}
-
-/// The users `device` is linked to.
-async fn users(gw: &Gateway, device: &str) -> serde_json::Value {
-    let (status, body) = gw
-        .get(
-            &format!("/v1/requestors/demo/devices/{device}/users"),
-            Some(DEMO_KEY),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["users"].clone()
 }
 
 /// Posts `answer` and checks it is refused, for `reason`, with a page that says no more.
@@ -134,6 +121,13 @@ async fn refused(gw: &Gateway, browser: &Client, answer: &Posted, reason: &str) 
         before + 1,
         "refused for {reason}"
     );
+}
+
+/// The ACS's answer to a post it cannot tie to a sign-in of this browser.
+async fn unknown_sign_in(answer: reqwest::Response) {
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let page = answer.text().await.unwrap();
+    assert!(page.contains("unknown or has expired"), "{page}");
 }
 
 #[tokio::test]
@@ -201,7 +195,7 @@ async fn a_tv_is_activated_through_a_saml_provider_on_the_activation_page() {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("activated"), "{page}");
 
-    let users = users(&gw, "den-tv").await;
+    let users = gw.linked_users("demo", "den-tv").await;
     assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
     assert_eq!(users[0]["userId"], "alice");
     assert_eq!(users[0]["mvpd"], MVPD);
@@ -300,15 +294,7 @@ async fn answers_a_service_provider_must_not_take_link_nothing() {
             cookie,
             ..genuine.with_xml(&genuine.xml())
         };
-        let answer = elsewhere.post(&stranger).await;
-        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
-        assert!(
-            answer
-                .text()
-                .await
-                .unwrap()
-                .contains("unknown or has expired")
-        );
+        unknown_sign_in(elsewhere.post(&stranger).await).await;
     }
 
     // A RelayState that is not the gateway's (its cookie alike).
@@ -317,22 +303,20 @@ async fn answers_a_service_provider_must_not_take_link_nothing() {
         cookie: Some("linkgate_saml=bm90IHNlYWxlZA".into()),
         ..first
     };
-    let answer = forged.post(&browser).await;
-    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        answer
-            .text()
-            .await
-            .unwrap()
-            .contains("unknown or has expired")
-    );
+    unknown_sign_in(forged.post(&browser).await).await;
 
-    assert_eq!(users(&gw, "den-tv").await, serde_json::json!([]));
+    assert_eq!(
+        gw.linked_users("demo", "den-tv").await,
+        serde_json::json!([])
+    );
 
     // The provider and the gateway are fine: the genuine answer links.
     let genuine = sign_in(&gw, &browser, &code, "user=alice").await;
     assert_eq!(genuine.post(&browser).await.status(), StatusCode::OK);
-    assert_eq!(users(&gw, "den-tv").await[0]["userId"], "alice");
+    assert_eq!(
+        gw.linked_users("demo", "den-tv").await[0]["userId"],
+        "alice"
+    );
 }
 
 #[tokio::test]
@@ -340,10 +324,9 @@ async fn without_a_public_url_only_a_loopback_host_names_the_service_provider() 
     // Else a Host header would let answers addressed to another service provider pass.
     let Setup { gw, idp: _idp } = setup().await;
     let code = gw.issue_code("demo", "den-tv").await;
-    let answer = browser()
-        .post(gw.url("/activate/demo/signin"))
+    let answer = gw
+        .sign_in_request(&browser(), "demo", &code, MVPD)
         .header(header::HOST, "tv.example")
-        .form(&[("code", code.as_str()), ("mvpd", MVPD)])
         .send()
         .await
         .unwrap();
@@ -377,9 +360,8 @@ async fn a_provider_whose_metadata_names_no_signing_certificate_is_not_used() {
         .replace("mvpds: [{id: test-mvpd, decision: {allow: ['*']}}]", &mvpds);
     let gw = Gateway::with_config(&unthrottled(&config)).await;
     let code = gw.issue_code("demo", "den-tv").await;
-    let answer = browser()
-        .post(gw.url("/activate/demo/signin"))
-        .form(&[("code", code.as_str()), ("mvpd", MVPD)])
+    let answer = gw
+        .sign_in_request(&browser(), "demo", &code, MVPD)
         .send()
         .await
         .unwrap();
@@ -427,9 +409,8 @@ async fn with_a_key_pair_requests_are_signed_and_encrypted_assertions_are_read()
 
     let code = gw.issue_code("demo", "den-tv").await;
     let browser = browser();
-    let to_provider = browser
-        .post(gw.url("/activate/demo/signin"))
-        .form(&[("code", code.as_str()), ("mvpd", MVPD)])
+    let to_provider = gw
+        .sign_in_request(&browser, "demo", &code, MVPD)
         .send()
         .await
         .unwrap();
@@ -476,7 +457,10 @@ async fn with_a_key_pair_requests_are_signed_and_encrypted_assertions_are_read()
     let done = posted.post(&browser).await;
     let status = done.status();
     assert_eq!(status, StatusCode::OK, "{}", done.text().await.unwrap());
-    assert_eq!(users(&gw, "den-tv").await[0]["userId"], "alice");
+    assert_eq!(
+        gw.linked_users("demo", "den-tv").await[0]["userId"],
+        "alice"
+    );
 }
 
 /// Where the first assertion starts and ends.

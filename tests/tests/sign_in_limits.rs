@@ -20,9 +20,8 @@ fn config(issuer: &str) -> String {
 async fn pick_provider(gw: &Gateway) -> (u16, Duration) {
     let code = gw.issue_code("tv", "tv-1").await;
     let started = Instant::now();
-    let response = reqwest::Client::new()
-        .post(gw.url("/activate/tv/signin"))
-        .form(&[("code", code.as_str()), ("mvpd", "slow")])
+    let response = gw
+        .sign_in_request(&reqwest::Client::new(), "tv", &code, "slow")
         .timeout(Duration::from_secs(30))
         .send()
         .await

@@ -3,8 +3,8 @@
 //! metadata with its signing certificate, takes the gateway's AuthnRequest on the redirect
 //! binding and answers with a signed Response the browser posts to the gateway's ACS.
 
+use linkgate_tests::Gateway;
 use linkgate_tests::saml_idp::{Posted, form_action, form_field, refusals};
-use linkgate_tests::{DEMO_KEY, Gateway};
 use reqwest::{Client, StatusCode, header};
 
 const MVPD: &str = "test-mvpd-saml";
@@ -20,9 +20,8 @@ fn browser() -> Client {
 /// would post it.
 async fn signed_answer(gw: &Gateway, code: &str, user: &str) -> Posted {
     let browser = browser();
-    let to_provider = browser
-        .post(gw.url("/activate/demo/signin"))
-        .form(&[("code", code), ("mvpd", MVPD)])
+    let to_provider = gw
+        .sign_in_request(&browser, "demo", code, MVPD)
         .send()
         .await
         .unwrap();
@@ -76,15 +75,9 @@ async fn a_tv_is_activated_through_the_demo_s_saml_provider_beside_the_openid_on
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("activated"), "{page}");
 
-    let (status, body) = gw
-        .get(
-            "/v1/requestors/demo/devices/living-room-tv/users",
-            Some(DEMO_KEY),
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(body["users"][0]["userId"], "alice");
-    assert_eq!(body["users"][0]["mvpd"], MVPD);
+    let users = gw.linked_users("demo", "living-room-tv").await;
+    assert_eq!(users[0]["userId"], "alice");
+    assert_eq!(users[0]["mvpd"], MVPD);
 }
 
 #[tokio::test]
@@ -117,14 +110,12 @@ async fn its_answers_are_signed_and_its_requests_must_be_readable() {
     let (status, page) = post(&answer.with_xml(&xml.replace(">alice<", ">mallory<"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
     assert_eq!(refusals(&gw, "demo", "signature").await, 1);
-    let users = "/v1/requestors/demo/devices/living-room-tv/users";
-    let (_, body) = gw.get(users, Some(DEMO_KEY)).await;
-    assert_eq!(body["users"], serde_json::json!([]));
+    let users = || gw.linked_users("demo", "living-room-tv");
+    assert_eq!(users().await, serde_json::json!([]));
     // The same answer unaltered is taken.
     let (status, page) = post(&answer).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    let (_, body) = gw.get(users, Some(DEMO_KEY)).await;
-    assert_eq!(body["users"][0]["userId"], "alice");
+    assert_eq!(users().await[0]["userId"], "alice");
 
     // A request it cannot read gets a page saying so.
     for request in ["", "not-base64!", "bm90IGRlZmxhdGVk"] {
