@@ -24,7 +24,8 @@ use crate::RegionSync;
     printcolumn(name = "Device", type_ = "string", json_path = ".spec.deviceId"),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
     printcolumn(name = "MVPD", type_ = "string", json_path = ".spec.users[0].mvpd"),
-    // A time, not an age: kubectl shows a `date` column in the future as `<invalid>`.
+    // A time, not an age: kubectl shows a `date` column in the future as `<invalid>`. Once
+    // linked, the latest user's sign-in; before, the pending code.
     printcolumn(name = "Expires", type_ = "string", json_path = ".status.expiresAt"),
     printcolumn(
         name = "Age",
@@ -182,7 +183,8 @@ pub struct DeviceLinkStatus {
     /// Where the link is in its lifecycle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<DeviceLinkPhase>,
-    /// When the code or the last user's authentication expires.
+    /// When the link ends: once linked, when the latest user's sign-in expires; before,
+    /// when the pending code does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Time>,
     /// The generation this status describes.

@@ -11,6 +11,7 @@ mod requestor;
 mod revision;
 mod saml;
 mod secret_ref;
+mod stored;
 
 pub use adobe::{
     AdobeCompatSpec, DEFAULT_SIGNED_CALL_WINDOW_SECONDS, MAX_SIGNED_CALL_WINDOW_SECONDS,
@@ -34,6 +35,7 @@ pub use requestor::{
 pub use revision::{Revision, RevisionError, is_region};
 pub use saml::{DEFAULT_SAML_METADATA_REFRESH_SECONDS, SamlSpec};
 pub use secret_ref::SecretKeyRef;
+pub use stored::{Stored, Unreadable};
 
 /// The API group of every linkgate resource.
 pub const GROUP: &str = "linkgate.dev";
@@ -53,16 +55,29 @@ pub fn crd_yaml() -> Result<String, serde_yaml_ng::Error> {
 
 /// Rewrites the integer formats the API server does not know (schemars names Rust's
 /// unsigned and small types: `uint64`, `uint8`…), which it would warn about at every apply,
-/// as the OpenAPI ones of a range that holds them; the schema's `minimum: 0` keeps them
-/// unsigned.
+/// as the OpenAPI ones of a range that holds them, bounded to what the Rust type holds.
 fn known_formats_only(schema: &mut serde_json::Value) {
     match schema {
         serde_json::Value::Object(fields) => {
             if let Some(serde_json::Value::String(format)) = fields.get_mut("format") {
+                let range: Option<(i64, i64)> = match format.as_str() {
+                    "uint8" => Some((0, u8::MAX.into())),
+                    "uint16" => Some((0, u16::MAX.into())),
+                    "int8" => Some((i8::MIN.into(), i8::MAX.into())),
+                    "int16" => Some((i16::MIN.into(), i16::MAX.into())),
+                    "uint32" => Some((0, u32::MAX.into())),
+                    _ => None,
+                };
                 match format.as_str() {
                     "uint8" | "uint16" | "int8" | "int16" => *format = "int32".into(),
                     "uint32" | "uint64" => *format = "int64".into(),
                     _ => {}
+                }
+                // What the type holds, unless the schema says less: the API server then
+                // refuses a number the code could not read.
+                if let Some((min, max)) = range {
+                    fields.entry("minimum").or_insert(min.into());
+                    fields.entry("maximum").or_insert(max.into());
                 }
             }
             fields.values_mut().for_each(known_formats_only);
@@ -84,5 +99,59 @@ mod tests {
         let known = ["int32", "int64", "date-time"];
         assert!(formats.iter().all(|f| known.contains(f)), "{formats:?}");
         assert!(formats.contains("int64"));
+    }
+
+    /// Every word YAML 1.1 reads as a boolean or a null (compared in lower case, which
+    /// covers each casing it knows): kubectl's reader, and Helm's, turn such a key or value
+    /// into `true`, `false` or null before the API server sees it.
+    const YAML_11_TRAPS: [&str; 10] = [
+        "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~",
+    ];
+
+    /// The property names and enum values anywhere in `schema`, with where they are.
+    fn words(schema: &serde_json::Value, at: &str, out: &mut Vec<(String, String)>) {
+        let Some(fields) = schema.as_object() else {
+            if let Some(items) = schema.as_array() {
+                items.iter().for_each(|i| words(i, at, out));
+            }
+            return;
+        };
+        if let Some(properties) = fields.get("properties").and_then(|p| p.as_object()) {
+            for (name, property) in properties {
+                let here = format!("{at}.{name}");
+                out.push((here.clone(), name.clone()));
+                words(property, &here, out);
+            }
+        }
+        let values = fields.get("enum").and_then(|e| e.as_array());
+        for value in values.into_iter().flatten().filter_map(|v| v.as_str()) {
+            out.push((format!("{at}={value}"), value.to_owned()));
+        }
+        for (key, value) in fields {
+            if key != "properties" && key != "enum" {
+                words(value, at, out);
+            }
+        }
+    }
+
+    #[test]
+    fn no_field_name_or_enum_value_is_a_word_yaml_1_1_reads_as_a_boolean_or_null() {
+        use kube::CustomResourceExt;
+        let mut found = Vec::new();
+        for crd in [super::Requestor::crd(), super::DeviceLink::crd()] {
+            let crd = serde_json::to_value(crd).unwrap();
+            words(&crd["spec"]["versions"], "", &mut found);
+        }
+        assert!(found.len() > 100, "the walk reaches the fields: {found:?}");
+        assert!(found.iter().any(|(_, w)| w == "disabled"));
+        assert!(found.iter().any(|(_, w)| w == "Linked"), "enum values too");
+        let traps: Vec<_> = found
+            .iter()
+            .filter(|(_, w)| YAML_11_TRAPS.contains(&w.to_ascii_lowercase().as_str()))
+            .collect();
+        assert!(
+            traps.is_empty(),
+            "YAML 1.1 reads these as booleans or nulls: {traps:?}"
+        );
     }
 }

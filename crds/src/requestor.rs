@@ -52,6 +52,12 @@ pub const DEFAULT_ACCESS_TOKEN_TTL_SECONDS: u32 = 24 * 3600;
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
+    // Why it is not ready, without `-o yaml`.
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
     printcolumn(
         name = "Age",
         type_ = "date",
@@ -385,9 +391,13 @@ impl Default for CodeEntryLimits {
     }
 }
 
-/// `attempts` at once, given back one by one over `perSeconds`; or `off: true`.
+/// `attempts` at once, given back one by one over `perSeconds`; or `disabled: true`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "(has(self.disabled) && self.disabled) || (has(self.attempts) && has(self.perSeconds))",
+    "message": "a limit needs attempts and perSeconds, or disabled: true",
+}]))]
 pub struct AttemptLimit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
@@ -396,14 +406,19 @@ pub struct AttemptLimit {
     #[schemars(range(min = 1, max = 86400))]
     pub per_seconds: Option<u32>,
     /// Turns the limit off. (A null is not enough where the API server stores the spec: it
-    /// drops nulls, and the default would come back.)
+    /// drops nulls, and the default would come back.) Not `off`, which YAML 1.1 readers
+    /// such as kubectl's take for the boolean false.
     #[serde(default, skip_serializing_if = "is_false")]
-    pub off: bool,
+    pub disabled: bool,
 }
 
-/// A token bucket: `perSecond` sustained, `burst` at once; or `off: true`.
+/// A token bucket: `perSecond` sustained, `burst` at once; or `disabled: true`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "(has(self.disabled) && self.disabled) || (has(self.perSecond) && has(self.burst))",
+    "message": "a limit needs perSecond and burst, or disabled: true",
+}]))]
 pub struct RateLimit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
@@ -413,7 +428,7 @@ pub struct RateLimit {
     pub burst: Option<u32>,
     /// Turns the limit off (as null does in a configuration file).
     #[serde(default, skip_serializing_if = "is_false")]
-    pub off: bool,
+    pub disabled: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -643,7 +658,7 @@ fn default_per_client_ip() -> Option<RateLimit> {
     Some(RateLimit {
         per_second: Some(1),
         burst: Some(10),
-        off: false,
+        disabled: false,
     })
 }
 
@@ -651,7 +666,7 @@ fn default_code_entry_per_client_ip() -> Option<AttemptLimit> {
     Some(AttemptLimit {
         attempts: Some(10),
         per_seconds: Some(60),
-        off: false,
+        disabled: false,
     })
 }
 
@@ -659,7 +674,7 @@ fn default_code_entry_per_requestor() -> Option<AttemptLimit> {
     Some(AttemptLimit {
         attempts: Some(600),
         per_seconds: Some(60),
-        off: false,
+        disabled: false,
     })
 }
 

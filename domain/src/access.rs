@@ -56,10 +56,10 @@ pub struct ContentRoute {
 pub enum AccessError {
     #[error("{list}: {value:?} is not an IP network (CIDR) or address")]
     Cidr { list: &'static str, value: String },
-    #[error("throttling: a limit needs perSecond and burst of at least 1, or off: true")]
+    #[error("throttling: a limit needs perSecond and burst of at least 1, or disabled: true")]
     Rate,
     #[error(
-        "throttling.codeEntry: a limit needs attempts and perSeconds of at least 1, or off: true"
+        "throttling.codeEntry: a limit needs attempts and perSeconds of at least 1, or disabled: true"
     )]
     Attempts,
     #[error("route {prefix:?}: {reason}")]
@@ -83,7 +83,7 @@ impl Default for Throttling {
 impl Throttling {
     pub fn from_spec(spec: &ThrottlingPolicy) -> Result<Self, AccessError> {
         let rate = |r: &Option<RateLimit>| match r {
-            None | Some(RateLimit { off: true, .. }) => Ok(None),
+            None | Some(RateLimit { disabled: true, .. }) => Ok(None),
             Some(RateLimit {
                 per_second: Some(per_second @ 1..),
                 burst: Some(burst @ 1..),
@@ -120,7 +120,7 @@ impl Throttling {
 
 fn attempts(limit: &Option<AttemptLimit>) -> Result<Option<Attempts>, AccessError> {
     match limit {
-        None | Some(AttemptLimit { off: true, .. }) => Ok(None),
+        None | Some(AttemptLimit { disabled: true, .. }) => Ok(None),
         Some(AttemptLimit {
             attempts: Some(attempts @ 1..),
             per_seconds: Some(seconds @ 1..),
@@ -322,11 +322,11 @@ mod tests {
 
     #[test]
     fn a_limit_with_a_default_is_turned_off_explicitly_where_nulls_are_dropped() {
-        // What the API server keeps of `{perClientIp: {off: true}, codeEntry: {perClientIp:
-        // {off: true}}}`: the limits with defaults stay off.
+        // What the API server keeps of `{perClientIp: {disabled: true}, codeEntry:
+        // {perClientIp: {disabled: true}}}`: the limits with defaults stay off.
         let off: ThrottlingPolicy = serde_json::from_value(serde_json::json!({
-            "perClientIp": {"off": true},
-            "codeEntry": {"perClientIp": {"off": true}},
+            "perClientIp": {"disabled": true},
+            "codeEntry": {"perClientIp": {"disabled": true}},
         }))
         .unwrap();
         let off = Throttling::from_spec(&off).unwrap();
@@ -336,7 +336,7 @@ mod tests {
             off.code_entry_per_requestor.is_some(),
             "the others keep their defaults"
         );
-        // Without `off`, a limit needs its numbers.
+        // Without `disabled`, a limit needs its numbers.
         let half: ThrottlingPolicy = serde_yaml_ng::from_str("{perDevice: {burst: 5}}").unwrap();
         assert_eq!(Throttling::from_spec(&half), Err(AccessError::Rate));
         let half: ThrottlingPolicy =

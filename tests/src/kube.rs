@@ -301,7 +301,7 @@ pub async fn create_demo_requestor(
         "metadata": {"name": "demo"},
         "spec": {
             "mvpds": [{"id": "test-mvpd", "decision": {"allow": ["*"]}}],
-            "throttling": {"perClientIp": {"off": true}},
+            "throttling": {"perClientIp": {"disabled": true}},
             "mediaTokens": media_tokens,
             "backend": {"apiKeySecretRef": {"name": "demo.backend", "key": "apiKey"}},
         }
@@ -391,4 +391,28 @@ async fn bind_role(
         .create(&post, &binding)
         .await
         .expect("bind the role");
+}
+
+/// Runs `kubectl` against the API server of `kubeconfig`, as a person would, with `stdin`
+/// as its input (`-f -`); returns whether it succeeded and what it printed (both streams).
+pub fn kubectl(kubeconfig: &Path, args: &[&str], stdin: &str) -> (bool, String) {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kubectl (.ci/setup installs it)");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(stdin.as_bytes())
+        .expect("write kubectl's input");
+    let out = child.wait_with_output().expect("kubectl runs");
+    let printed = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), printed.into_owned())
 }

@@ -143,12 +143,12 @@ async fn link_when_seen(gw: &Gateway, code: &str, user: &str) -> serde_json::Val
 #[tokio::test]
 async fn a_limit_turned_off_in_a_requestor_stays_off() {
     let fleet = fleet().await;
-    // The API server drops a null, so a limit with a default is turned off with `off: true`,
+    // The API server drops a null, so a limit with a default is turned off with `disabled: true`,
     // and that is what it keeps.
     let requestors: Api<Requestor> = Api::namespaced(fleet.client.clone(), &fleet.namespace);
     let stored = requestors.get("demo").await.unwrap();
     assert_eq!(
-        stored.spec.throttling.per_client_ip.map(|l| l.off),
+        stored.spec.throttling.per_client_ip.map(|l| l.disabled),
         Some(true)
     );
     // Past the default burst of 10 from one client: nothing is throttled.

@@ -16,7 +16,7 @@ use serde_json::json;
 fn requestor(name: &str, backend_secret: &str, extra: serde_json::Value) -> Requestor {
     let mut spec = json!({
         "mvpds": [{"id": "test-mvpd", "decision": {"allow": ["*"]}}],
-        "throttling": {"perClientIp": {"off": true}},
+        "throttling": {"perClientIp": {"disabled": true}},
         "backend": {"apiKeySecretRef": {"name": backend_secret, "key": "apiKey"}},
     });
     if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {

@@ -39,7 +39,7 @@ async fn setup_with(extra: &str, secrets: &str, want_signed: bool) -> Setup {
     // Many sign-ins from one address: each spends a code attempt, whose limit is not tested here.
     let config = config.replace(
         "    spec:\n",
-        "    spec:\n      throttling: {perClientIp: null, codeEntry: {perClientIp: {off: true}}}\n",
+        "    spec:\n      throttling: {perClientIp: null, codeEntry: {perClientIp: {disabled: true}}}\n",
     );
     let gw = Gateway::with_config(&config).await;
     let metadata = reqwest::get(gw.url(&format!("/activate/demo/saml/{MVPD}/metadata")))

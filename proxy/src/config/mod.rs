@@ -86,7 +86,7 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{origin}: {source}")]
+    #[error("{origin}: {source}{}", renamed_hint(.source))]
     Syntax {
         origin: String,
         source: serde_yaml_ng::Error,
@@ -120,6 +120,21 @@ pub enum ConfigError {
     CodeKeyNamedForRequestor { origin: String, name: String },
     #[error("{origin}: kubernetes.region {region:?} must be a lower-case DNS label")]
     BadRegion { origin: String, region: String },
+}
+
+/// Keys renamed because YAML 1.1 readers, kubectl's and Helm's among them, take the old
+/// spelling for a boolean: the old one is refused, naming the new.
+const RENAMED_KEYS: [(&str, &str); 1] = [("off", "disabled")];
+
+fn renamed_hint(error: &serde_yaml_ng::Error) -> String {
+    let message = error.to_string();
+    RENAMED_KEYS
+        .iter()
+        .find(|(old, _)| message.contains(&format!("unknown field `{old}`")))
+        .map(|(old, new)| {
+            format!(" (`{old}` is now spelt `{new}`: YAML 1.1 readers take `{old}` for false)")
+        })
+        .unwrap_or_default()
 }
 
 impl Config {
@@ -418,5 +433,27 @@ mod tests {
             Config::parse("listen: [", "t").unwrap_err(),
             ConfigError::Syntax { .. }
         ));
+    }
+
+    #[test]
+    fn a_limit_turned_off_with_the_old_spelling_is_refused_naming_the_new_one() {
+        let with = |limit: &str| {
+            DEMO_YAML.replace(
+                "    spec:\n",
+                &format!("    spec:\n      throttling: {{perClientIp: {{{limit}: true}}}}\n"),
+            )
+        };
+        let err = Config::parse(&with("off"), "t").unwrap_err().to_string();
+        assert!(err.contains("unknown field `off`"), "{err}");
+        assert!(err.contains("now spelt `disabled`"), "{err}");
+        let config = Config::parse(&with("disabled"), "t").unwrap();
+        let demo = config.requestors.find("demo").unwrap();
+        assert_eq!(
+            demo.throttling.per_client_ip, None,
+            "the default limit is off"
+        );
+        // Another unknown key gets no hint.
+        let err = Config::parse(&with("of"), "t").unwrap_err().to_string();
+        assert!(!err.contains("spelt"), "{err}");
     }
 }
