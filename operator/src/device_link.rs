@@ -9,11 +9,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::Action;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
 use kube::{Resource, ResourceExt};
 use linkgate_crds::{DeviceLink, DeviceLinkStatus};
 use serde_json::json;
@@ -29,14 +29,15 @@ const RETRY: Duration = Duration::from_secs(15);
 /// How soon a link that changed under a write is looked at again.
 const RETRY_CONFLICT: Duration = Duration::from_secs(1);
 
-/// Runs the controller over `api` until `shutdown` resolves, then lets running reconciles
-/// finish.
+/// Runs the controller over the links `watched` until `shutdown` resolves, then lets
+/// running reconciles finish.
 pub fn run(
-    api: Api<DeviceLink>,
+    watched: impl Stream<Item = Result<watcher::Event<DeviceLink>, watcher::Error>> + Send + 'static,
     ctx: Arc<Context>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> impl Future<Output = ()> {
-    Controller::new(api, watcher::Config::default())
+    let (links, writer) = reflector::store();
+    Controller::for_stream(watched.reflect(writer).applied_objects(), links)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|outcome| async move {

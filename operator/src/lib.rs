@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod metrics;
 #[cfg(test)]
 mod mock_api;
+pub mod readable;
 pub mod replication;
 pub mod requestor;
 pub mod status;

@@ -24,8 +24,8 @@ pub enum Plan {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outlook {
     pub phase: DeviceLinkPhase,
-    /// The next moment something expires: the code, the latest user's authentication or,
-    /// for a tombstone, its end.
+    /// When the link ends: the latest user's authentication once linked, the code's expiry
+    /// before, or, for a tombstone, its end.
     pub expires_at: Timestamp,
     /// The next moment the plan changes (an earlier user may drop before the latest).
     pub next_change: Timestamp,
@@ -54,7 +54,8 @@ pub fn plan(spec: &DeviceLinkSpec, now: Timestamp) -> Plan {
         live.credential = None;
     }
     let code_expiry = live.code.as_ref().map(|code| code.expires_at.0);
-    let Some(expires_at) = earliest(code_expiry, latest_authn(&live)) else {
+    // A linked device ends with its last sign-in, whatever code it may still hold.
+    let Some(expires_at) = latest_authn(&live).or(code_expiry) else {
         return Plan::Delete;
     };
     let earliest_authn = live.users.iter().map(|u| u.authn_expires_at.0).min();
@@ -248,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn the_next_expiry_is_the_earliest_of_code_and_latest_user() {
+    fn a_linked_device_expires_with_its_latest_user_not_its_code() {
         let spec = DeviceLinkSpec {
             code: Some(code(30, CodeStateSpec::Redeemed)),
             users: vec![user("alice", 600)],
@@ -258,7 +259,8 @@ mod tests {
             panic!("nothing expired");
         };
         assert_eq!(outlook.phase, DeviceLinkPhase::Linked);
-        assert_eq!(outlook.expires_at, at(30));
+        assert_eq!(outlook.expires_at, at(600));
+        // The code is still collected when it expires.
         assert_eq!(outlook.next_change, at(30));
     }
 

@@ -11,7 +11,7 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::core::PartialObjectMeta;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::{Controller, WatchStreamExt, reflector, watcher};
 use linkgate_crds::Requestor;
 use linkgate_database::DatabaseUrl;
 use linkgate_domain::tenancy::Bounds;
@@ -21,6 +21,7 @@ use linkgate_operator::database;
 use linkgate_operator::device_link;
 use linkgate_operator::leader::Elector;
 use linkgate_operator::metrics::Metrics;
+use linkgate_operator::readable::{Reporting::*, readable};
 use linkgate_operator::replication::{self, peers::PeerArg};
 use linkgate_operator::requestor::{
     error_policy, reconcile, requestors_sharing_paths, requestors_using,
@@ -87,9 +88,11 @@ async fn main() -> anyhow::Result<()> {
     let client = Client::try_default().await?;
     let metrics = Arc::new(Metrics::new());
     let namespace = cli.namespace.as_deref();
-    let controller = Controller::new(
-        scoped::<Requestor>(&client, namespace),
-        watcher::Config::default(),
+    let (requestors_seen, seen_writer) = reflector::store();
+    let watched = readable::<Requestor>(&client, namespace, Arc::clone(&metrics), OnTheObject);
+    let controller = Controller::for_stream(
+        watched.reflect(seen_writer).applied_objects(),
+        requestors_seen,
     );
     let bounds = Bounds {
         own_secrets_only: true,
@@ -153,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
             shutdown.clone(),
         ),
         device_link::run(
-            scoped(&client, namespace),
+            readable(&client, namespace, Arc::clone(&ctx.metrics), OnTheObject),
             Arc::clone(&ctx),
             shutdown.clone(),
         ),
@@ -203,9 +206,9 @@ fn requestors(
             watcher::Config::default(),
             move |secret| requestors_using(&secret, &by_secret.state()),
         )
-        .watches(
-            scoped::<Requestor>(client, namespace),
-            watcher::Config::default(),
+        .watches_stream(
+            readable::<Requestor>(client, namespace, Arc::clone(&ctx.metrics), LogOnly)
+                .touched_objects(),
             move |changed| requestors_sharing_paths(&changed, &by_route.state()),
         )
         .graceful_shutdown_on(shutdown)

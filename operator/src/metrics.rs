@@ -19,6 +19,7 @@ pub struct Metrics {
     peers_up: IntGaugeVec,
     collections: IntCounterVec,
     collected: IntCounter,
+    objects_unreadable: IntGaugeVec,
 }
 
 impl Metrics {
@@ -88,8 +89,22 @@ impl Metrics {
                 registry
             )
             .expect(unique),
+            objects_unreadable: register_int_gauge_vec_with_registry!(
+                "objects_unreadable",
+                "Objects this build cannot read and so does not reconcile, by kind",
+                &["kind"],
+                registry
+            )
+            .expect(unique),
             registry,
         }
+    }
+
+    /// How many objects of `kind` (Requestor, DeviceLink) are unreadable now.
+    pub fn set_unreadable(&self, kind: &str, objects: usize) {
+        self.objects_unreadable
+            .with_label_values(&[kind])
+            .set(objects.try_into().unwrap_or(i64::MAX));
     }
 
     /// Counts a reconcile and times it until the returned guard drops.

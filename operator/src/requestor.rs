@@ -13,7 +13,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
-use linkgate_crds::{ManagedKeyStatus, Requestor, RequestorSpec, SecretKeyRef};
+use linkgate_crds::{ManagedKeyStatus, Requestor, RequestorSpec, SecretKeyRef, Stored};
 use linkgate_domain::requestor::{PolicyError, RequestorPolicy};
 use linkgate_domain::tenancy::{RouteClash, clash_with_older, prefixes_overlap, secret_is_for};
 use serde_json::json;
@@ -90,7 +90,9 @@ pub async fn reconcile(requestor: Arc<Requestor>, ctx: Arc<Context>) -> Result<A
     let requestors = Api::<Requestor>::namespaced(ctx.client.clone(), &ns);
     // The managed keys are planned from the status: read it fresh, as the cached copy may
     // not yet show the keys the previous reconcile wrote, which would rotate them again.
-    let Some(requestor) = requestors.get_opt(&requestor.name_any()).await? else {
+    // Unreadable by now: the watch that meets it reports it.
+    let fresh = Api::<Stored<Requestor>>::namespaced(ctx.client.clone(), &ns);
+    let Some(Stored::Read(requestor)) = fresh.get_opt(&requestor.name_any()).await? else {
         return Ok(Action::await_change());
     };
     // Going away: a key made now would only be collected with it.

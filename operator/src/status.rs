@@ -44,14 +44,11 @@ pub fn conditions(
         Ok(()) => ("True", "SpecValid", "the spec is valid".to_owned()),
         Err(e) => ("False", reason(e), e.to_string()),
     };
+    // Ready carries Valid's reason, so `kubectl get requestors` shows why without `-o yaml`.
     let ready = if validation.is_ok() {
         ("True", "Serving", "proxies serve this requestor".to_owned())
     } else {
-        (
-            "False",
-            "InvalidSpec",
-            "the spec is not valid: see the Valid condition".to_owned(),
-        )
+        ("False", why, format!("not served: {message}"))
     };
     [(VALID, (status, why, message)), (READY, ready)]
         .into_iter()
@@ -101,8 +98,9 @@ mod tests {
         assert!(c[0].message.contains("\"acme\""));
         assert_eq!(
             (c[1].status.as_str(), c[1].reason.as_str()),
-            ("False", "InvalidSpec")
+            ("False", "MissingSecret")
         );
+        assert!(c[1].message.contains("\"acme\""), "{}", c[1].message);
     }
 
     #[test]

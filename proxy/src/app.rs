@@ -75,8 +75,8 @@ impl App {
             Listen::settle(config.admin)?,
         ];
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let opened = open_store(&config, &clock)?;
         let metrics = Arc::new(Metrics::new());
+        let opened = open_store(&config, &clock, &metrics)?;
         let live = Arc::new(Live::new(Snapshot::new(config.requestors.clone())));
         if let Some(cluster) = &opened.cluster {
             let served = Arc::clone(&live);
@@ -189,7 +189,11 @@ struct Opened {
     cluster: Option<Arc<Cluster>>,
 }
 
-fn open_store(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Opened> {
+fn open_store(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Opened> {
     let opened = match config.store {
         StoreBackend::File => Opened {
             store: Arc::new(FileStore::open(&config.data_dir)?),
@@ -211,7 +215,12 @@ fn open_store(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Opened>
             let code_key = shared_code_key(config, "kubernetes")?;
             let cluster = Arc::new(Cluster::connect(config.namespace.clone())?);
             let region = config.region.clone();
-            let store = KubeStore::start(Arc::clone(&cluster), region, Arc::clone(clock))?;
+            let store = KubeStore::start(
+                Arc::clone(&cluster),
+                region,
+                Arc::clone(clock),
+                Arc::clone(metrics),
+            )?;
             Opened {
                 store: Arc::new(store),
                 code_key,

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Registry, TextEncoder,
-    register_histogram_vec_with_registry, register_int_counter_vec_with_registry,
-    register_int_gauge_with_registry,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Registry,
+    TextEncoder, register_histogram_vec_with_registry, register_int_counter_vec_with_registry,
+    register_int_gauge_vec_with_registry, register_int_gauge_with_registry,
 };
 
 pub struct Metrics {
@@ -28,6 +28,7 @@ pub struct Metrics {
     throttle_keys: IntGauge,
     stored_codes: IntGauge,
     stored_links: IntGauge,
+    objects_unreadable: IntGaugeVec,
 }
 
 impl Metrics {
@@ -109,6 +110,13 @@ impl Metrics {
             ),
             stored_codes: gauge("store_codes", "Registration codes held by the store"),
             stored_links: gauge("store_links", "Device links held by the store"),
+            objects_unreadable: register_int_gauge_vec_with_registry!(
+                "objects_unreadable",
+                "Cluster objects this build cannot read and so does not serve, by kind",
+                &["kind"],
+                registry
+            )
+            .expect("a valid, unique metric"),
             registry,
         }
     }
@@ -186,6 +194,13 @@ impl Metrics {
     pub fn set_held(&self, codes: usize, links: usize) {
         self.stored_codes.set(codes.try_into().unwrap_or(i64::MAX));
         self.stored_links.set(links.try_into().unwrap_or(i64::MAX));
+    }
+
+    /// How many objects of `kind` (Requestor, DeviceLink) are unreadable now.
+    pub fn set_unreadable(&self, kind: &str, objects: usize) {
+        self.objects_unreadable
+            .with_label_values(&[kind])
+            .set(objects.try_into().unwrap_or(i64::MAX));
     }
 
     /// The text exposition.

@@ -107,6 +107,7 @@ fn open(args: &Args, dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
             Arc::new(Cluster::connect(args.namespace.clone())?),
             "bench".into(),
             Arc::new(SystemClock),
+            Arc::new(linkgate_proxy::metrics::Metrics::new()),
         )?),
         Backend::File => Arc::new(FileStore::open(dir)?),
         Backend::Postgres => Arc::new(PgStore::connect(

@@ -161,7 +161,14 @@ async fn kubectl_get_shows_phase_mvpd_and_expiry_but_no_code() {
     // The expiry reads as a time: kubectl renders a `date` column as an age, and a future
     // one as `<invalid>`.
     assert_eq!(table["columnDefinitions"][5]["type"], "string");
-    assert!(timestamp(&row[5]) > Timestamp::now(), "{}", row[5]);
+    // A linked device's expiry is its user's sign-in (an hour), not the code it still
+    // holds (ten minutes).
+    let half_hour = k8s_openapi::jiff::SignedDuration::from_secs(1800);
+    assert!(
+        timestamp(&row[5]) > Timestamp::now() + half_hour,
+        "{}",
+        row[5]
+    );
     assert!(
         !table.to_string().contains(&"b".repeat(64)),
         "the code hash is never shown"

@@ -68,7 +68,7 @@ async fn requestors_get_valid_and_ready_conditions_with_reasons() {
         condition(&requestors, "bad-cidr", "Ready", "False")
             .await
             .reason,
-        "InvalidSpec"
+        "InvalidAccessPolicy"
     );
 
     // Each change of validity is told as an Event on the object.

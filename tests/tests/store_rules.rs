@@ -52,7 +52,8 @@ fn kubernetes() -> Backend {
     });
     let cluster = Cluster::connect_with(namespace, config).expect("connect");
     let clock = Arc::new(ManualClock::at(NOW.unix_millis()));
-    let store = KubeStore::start(Arc::new(cluster), "table".into(), clock).expect("watch");
+    let metrics = Arc::new(linkgate_proxy::metrics::Metrics::new());
+    let store = KubeStore::start(Arc::new(cluster), "table".into(), clock, metrics).expect("watch");
     Backend {
         store: Arc::new(store),
         collects_expired: false,

@@ -21,13 +21,14 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures::StreamExt;
+use kube::Client;
 use kube::api::{ObjectMeta, PostParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client};
 use linkgate_crds::{DeviceLink, ORIGIN_REGION_ANNOTATION, Requestor};
 
 use crate::metrics::Metrics;
+use crate::readable::{Reporting::LogOnly, readable};
 use dirty::Dirty;
 use kind::Replicated;
 use peers::Peer;
@@ -87,25 +88,22 @@ async fn replicate<K: Replicated>(
     peers: &[Peer],
     metrics: &Arc<Metrics>,
 ) {
-    let api: Api<K> = crate::scoped(local, namespace.as_deref());
     let (store, writer) = reflector::store();
     let queues: Vec<Arc<Dirty<K>>> = peers.iter().map(|_| Arc::default()).collect();
     // Deleted objects too: a Requestor deleted at its origin is withdrawn from its peers.
-    let watch = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .reflect(writer)
-        .touched_objects()
-        .for_each(|event| {
-            match event {
-                Ok(object) if object.pushed_from(region) => {
-                    let key = ObjectRef::from_obj(&object);
-                    queues.iter().for_each(|q| q.mark(key.clone(), false));
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "watching what to replicate"),
+    // The controllers report what cannot be read; here it is only skipped.
+    let watched = readable::<K>(local, namespace.as_deref(), Arc::clone(metrics), LogOnly);
+    let watch = watched.reflect(writer).touched_objects().for_each(|event| {
+        match event {
+            Ok(object) if object.pushed_from(region) => {
+                let key = ObjectRef::from_obj(&object);
+                queues.iter().for_each(|q| q.mark(key.clone(), false));
             }
-            futures::future::ready(())
-        });
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "watching what to replicate"),
+        }
+        futures::future::ready(())
+    });
     let tasks = futures::future::join_all(peers.iter().zip(&queues).map(|(peer, queue)| {
         PeerTask {
             peer: peer.clone(),

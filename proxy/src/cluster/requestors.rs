@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use kube::api::Api;
-use linkgate_crds::{Requestor, RequestorSpec, SecretKeyRef, SigningKeyRef};
+use linkgate_crds::{Requestor, RequestorSpec, SecretKeyRef, SigningKeyRef, Stored};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, watch};
 
@@ -34,7 +35,7 @@ pub fn watch_requestors(
     bounds: Bounds,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<()> {
-    let api: Api<Requestor> = Api::namespaced(cluster.client(), cluster.namespace());
+    let api: Api<Stored<Requestor>> = Api::namespaced(cluster.client(), cluster.namespace());
     let (synced_tx, synced) = watch::channel(false);
     let tenants = Tenants {
         serve,
@@ -76,10 +77,11 @@ struct Tenants {
 }
 
 impl Tenants {
-    async fn run(mut self, api: Api<Requestor>, synced: watch::Sender<bool>) {
+    async fn run(mut self, api: Api<Stored<Requestor>>, synced: watch::Sender<bool>) {
         let known = Published::new(HashMap::new());
         let changed = Notify::new();
-        let watch = follow(api, &known, || changed.notify_one());
+        let metrics = Arc::clone(&self.metrics);
+        let watch = follow(api, &known, &metrics, || changed.notify_one());
         tokio::pin!(watch);
         let mut recheck = tokio::time::interval(RECHECK_EVERY);
         let mut listed = false;
@@ -220,5 +222,18 @@ impl Watched<Requestor> for HashMap<String, Requestor> {
 
     fn deleted(&mut self, requestor: Requestor) {
         self.remove(&requestor.name_any());
+    }
+
+    /// The version served before stays served, as one that does not build does: a field
+    /// from a newer version during a rolling upgrade does not take a tenant down.
+    fn unreadable(&mut self, metadata: &ObjectMeta, served: &Self) {
+        let name = metadata.name.clone().unwrap_or_default();
+        if let Some(held) = served.get(&name) {
+            self.insert(name, held.clone());
+        }
+    }
+
+    fn deleted_unreadable(&mut self, metadata: &ObjectMeta) {
+        self.remove(metadata.name.as_deref().unwrap_or_default());
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use imbl::HashMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::object::{Entry, entry};
 use crate::cluster::Watched;
@@ -144,6 +145,26 @@ impl Watched<linkgate_crds::DeviceLink> for Index {
     fn deleted(&mut self, object: linkgate_crds::DeviceLink) {
         if let Some(entry) = readable(object) {
             self.remove(&entry.key, entry.version);
+        }
+    }
+
+    /// A link that cannot be read is not served: a device is never taken as linked, or
+    /// its code as live, on a version older than the one stored.
+    fn unreadable(&mut self, metadata: &ObjectMeta, _served: &Self) {
+        self.deleted_unreadable(metadata);
+    }
+
+    fn deleted_unreadable(&mut self, metadata: &ObjectMeta) {
+        // Rare (a version skew), so a scan rather than an index by object name.
+        let key = (self.entries.values())
+            .find(|e| e.object.metadata.name == metadata.name)
+            .map(|e| e.key.clone());
+        let version = metadata
+            .resource_version
+            .as_deref()
+            .and_then(|v| v.parse().ok());
+        if let (Some(key), Some(version)) = (key, version) {
+            self.remove(&key, version);
         }
     }
 }

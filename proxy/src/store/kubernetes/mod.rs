@@ -14,12 +14,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
-use linkgate_crds::Revision;
+use linkgate_crds::{Revision, Stored};
 use tokio::sync::watch;
 
 use super::rules::{self, DeviceChange, Slot};
 use super::{Counts, LinkKey, Result, Store, StoreError, Versioned, new_version};
 use crate::cluster::{Cluster, Watched, follow};
+use crate::metrics::Metrics;
 use crate::published::Published;
 use index::Index;
 use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
@@ -95,13 +96,16 @@ impl KubeStore {
         cluster: Arc<Cluster>,
         region: String,
         clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let api = Api::namespaced(cluster.client(), cluster.namespace());
         let index = Arc::new(Published::new(Index::default()));
         let (synced_tx, synced) = watch::channel(false);
-        let (watched, into) = (api.clone(), Arc::clone(&index));
+        let watched: Api<Stored<linkgate_crds::DeviceLink>> =
+            Api::namespaced(cluster.client(), cluster.namespace());
+        let into = Arc::clone(&index);
         cluster.spawn(async move {
-            follow(watched, &into, || {
+            follow(watched, &into, &metrics, || {
                 synced_tx.send_replace(true);
             })
             .await;
