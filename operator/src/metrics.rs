@@ -24,6 +24,15 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        let metrics = Self::unset();
+        // Present from the start, so that an alert on them sees 0 rather than nothing.
+        for kind in ["Requestor", "DeviceLink"] {
+            metrics.set_unreadable(kind, 0);
+        }
+        metrics
+    }
+
+    fn unset() -> Self {
         let registry =
             Registry::new_custom(Some("linkgate_operator".into()), None).expect("a valid prefix");
         let unique = "a valid, unique metric";

@@ -33,6 +33,15 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        let metrics = Self::unset();
+        // Present from the start, so that an alert on them sees 0 rather than nothing.
+        for kind in ["Requestor", "DeviceLink"] {
+            metrics.set_unreadable(kind, 0);
+        }
+        metrics
+    }
+
+    fn unset() -> Self {
         let registry =
             Registry::new_custom(Some("linkgate".into()), None).expect("a valid metric prefix");
         let counter = |name: &str, help: &str, labels: &[&str]| {

@@ -9,6 +9,7 @@
 #   cluster.sh up NAME          start instance NAME again after `down`
 #   cluster.sh stop-all         stop every instance started by this script
 #   cluster.sh kubeconfig NAME  print the kubeconfig path of instance NAME
+#   cluster.sh kubectl          build kubectl of the same release, print its path
 #
 # Environment:
 #   LINKGATE_CACHE                 cache root (default $HOME/.cache/linkgate)
@@ -35,7 +36,7 @@ say() { echo "cluster.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 usage() {
-	sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -78,23 +79,34 @@ find_go() {
 	done
 	die "Go 1.26 or newer builds the control plane: run .ci/setup"
 }
-cmd_build() {
-	local go
+# go_build OUT PACKAGE: builds PACKAGE of this module into OUT, stamped with the
+# Kubernetes version (a plain module build reports v0.0.0-master; clients read it from
+# /version, kubectl from itself).
+go_build() {
+	local go out=$1 package=$2
 	go=$(find_go)
 	mkdir -p "$BIN_DIR"
 	# Serialise concurrent builds (several `start`s at once) on one output file.
 	(
 		flock 9
 		cd "$HERE"
-		# Stamp the Kubernetes version (a plain module build reports
-		# v0.0.0-master); clients read it from /version.
 		local kver pkg=k8s.io/component-base/version
 		kver=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v1\./ { print $2; exit }' go.mod)
 		[[ $kver =~ ^v1\.([0-9]+)\. ]] || die "no k8s.io/kubernetes version in go.mod"
-		# go build skips the link when $BIN is already up to date.
-		"$go" build -o "$BIN" -ldflags="-s -w -X $pkg.gitVersion=$kver -X $pkg.gitMajor=1 \
--X $pkg.gitMinor=${BASH_REMATCH[1]} -X $pkg.gitTreeState=clean" .
+		# go build skips the link when the output is already up to date.
+		"$go" build -o "$out" -ldflags="-s -w -X $pkg.gitVersion=$kver -X $pkg.gitMajor=1 \
+-X $pkg.gitMinor=${BASH_REMATCH[1]} -X $pkg.gitTreeState=clean" "$package"
 	) 9>"$BIN_DIR/.build.lock"
+}
+
+cmd_build() {
+	go_build "$BIN" .
+}
+
+# For machines without kubectl: the tests apply YAML with it as people do.
+cmd_kubectl() {
+	go_build "$BIN_DIR/kubectl" ./kubectl
+	echo "$BIN_DIR/kubectl"
 }
 
 # write_ca CERT OUT: kube-apiserver writes its serving certificate followed by
@@ -282,5 +294,6 @@ down) [[ $# -eq 2 ]] || usage; cmd_down "$2" ;;
 up) [[ $# -eq 2 ]] || usage; cmd_up "$2" ;;
 stop-all) [[ $# -eq 1 ]] || usage; cmd_stop_all ;;
 kubeconfig) [[ $# -eq 2 ]] || usage; cmd_kubeconfig "$2" ;;
+kubectl) [[ $# -eq 1 ]] || usage; cmd_kubectl ;;
 *) usage ;;
 esac

@@ -397,7 +397,7 @@ async fn bind_role(
 /// as its input (`-f -`); returns whether it succeeded and what it printed (both streams).
 pub fn kubectl(kubeconfig: &Path, args: &[&str], stdin: &str) -> (bool, String) {
     use std::process::{Command, Stdio};
-    let mut child = Command::new("kubectl")
+    let mut child = Command::new(kubectl_binary())
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(args)
@@ -405,7 +405,7 @@ pub fn kubectl(kubeconfig: &Path, args: &[&str], stdin: &str) -> (bool, String) 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run kubectl (.ci/setup installs it)");
+        .expect("run kubectl (.ci/setup builds one where missing)");
     child
         .stdin
         .take()
@@ -415,4 +415,19 @@ pub fn kubectl(kubeconfig: &Path, args: &[&str], stdin: &str) -> (bool, String) 
     let out = child.wait_with_output().expect("kubectl runs");
     let printed = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
     (out.status.success(), printed.into_owned())
+}
+
+/// kubectl on the PATH, else the one `.ci/setup` built (`cluster.sh kubectl`).
+fn kubectl_binary() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("kubectl"))
+        .find(|candidate| candidate.is_file());
+    on_path.unwrap_or_else(|| {
+        let cache = std::env::var_os("LINKGATE_CACHE").map(PathBuf::from);
+        let home = || PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+        let cache = cache.unwrap_or_else(|| home().join(".cache/linkgate"));
+        cache.join("control-plane/bin/kubectl")
+    })
 }
