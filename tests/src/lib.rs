@@ -370,18 +370,69 @@ impl Gateway {
         format!("http://{}{path}", self.api)
     }
 
-    /// The activation page's sign-in form, as `browser` submits it: `code` of `requestor`,
-    /// at `mvpd`. Returned unsent, for a test to add headers or a timeout.
-    pub fn sign_in_request(
+    /// The activation page's sign-in form, as `browser` submits it once the person has
+    /// confirmed the device: `code` of `requestor`, at `mvpd`. The confirmation page is
+    /// fetched first (its token, and its cookie unless `browser` keeps cookies). Returned
+    /// unsent, for a test to add headers or a timeout.
+    pub async fn sign_in_request(
         &self,
         browser: &reqwest::Client,
         requestor: &str,
         code: &str,
         mvpd: &str,
     ) -> reqwest::RequestBuilder {
-        browser
+        let page = browser
+            .get(self.url(&format!("/activate/{requestor}?code={code}")))
+            .send()
+            .await
+            .expect("the confirmation page");
+        let cookie = set_cookie(&page, "linkgate_browser");
+        let page = page.text().await.expect("page text");
+        let token = form_field(&page, "confirm").unwrap_or_default();
+        let mut request = browser
             .post(self.url(&format!("/activate/{requestor}/signin")))
-            .form(&[("code", code), ("mvpd", mvpd)])
+            .form(&[
+                ("code", code),
+                ("mvpd", mvpd),
+                ("confirm", &token),
+                ("confirmed", "yes"),
+            ]);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", format!("linkgate_browser={cookie}"));
+        }
+        request
+    }
+
+    /// The person confirms the device on the confirmation page `page` (as `browser` was
+    /// shown it) and picks `mvpd`: the form posted, with the page's cookie unless
+    /// `browser` keeps cookies.
+    pub async fn confirm(
+        &self,
+        browser: &reqwest::Client,
+        page: reqwest::Response,
+        mvpd: &str,
+    ) -> reqwest::Response {
+        assert_eq!(page.status(), 200, "a confirmation page");
+        let cookie = set_cookie(&page, "linkgate_browser");
+        let path = page.url().path().to_owned();
+        let page = page.text().await.expect("page text");
+        let action = page
+            .split("action=\"")
+            .nth(1)
+            .and_then(|a| a.split('"').next())
+            .unwrap_or_else(|| panic!("a form on {path}: {page}"))
+            .to_owned();
+        let mut form = vec![("mvpd", mvpd.to_owned()), ("confirmed", "yes".into())];
+        for field in ["code", "confirm", "redirect_url"] {
+            if let Some(value) = form_field(&page, field) {
+                form.push((field, value));
+            }
+        }
+        let mut request = browser.post(self.url(&action)).form(&form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", format!("linkgate_browser={cookie}"));
+        }
+        request.send().await.expect("the confirmed form")
     }
 
     /// The users the demo backend sees linked to `device` of `requestor`.
@@ -685,4 +736,59 @@ pub async fn serve(
         axum::serve(listener, app).await.ok();
     });
     (addr, task)
+}
+
+/// The value of the cookie `name` a response sets.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| Some(v.strip_prefix(&prefix)?.split(';').next()?.to_owned()))
+}
+
+/// The value of the (hidden) form field `name` on an activation page, unescaped.
+pub fn form_field(page: &str, name: &str) -> Option<String> {
+    let at = page.find(&format!("name=\"{name}\" value=\""))?;
+    let value = &page[at + name.len() + 15..];
+    let value = &value[..value.find('"')?];
+    let unescaped = [
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+    ]
+    .iter()
+    .fold(value.to_owned(), |v, (entity, c)| v.replace(entity, c));
+    Some(unescaped.replace("&amp;", "&"))
+}
+
+/// Signs `user` in at the built-in test MVPD's page `authorize` (where the gateway sent the
+/// browser) and takes its answer back to the gateway: the gateway's answer.
+pub async fn test_mvpd_sign_in(
+    browser: &reqwest::Client,
+    authorize: &str,
+    user: &str,
+) -> reqwest::Response {
+    let authorize = url::Url::parse(authorize).expect("the provider's URL");
+    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    form.push(("user".into(), user.into()));
+    let answer = browser
+        .post(authorize.join("/authorize").expect("a URL"))
+        .form(&form)
+        .send()
+        .await
+        .expect("the test MVPD answers");
+    assert_eq!(answer.status(), 303, "the test MVPD sends the browser back");
+    let back = answer.headers()["location"]
+        .to_str()
+        .expect("a URL")
+        .to_owned();
+    browser
+        .get(back)
+        .send()
+        .await
+        .expect("the gateway's callback")
 }

@@ -74,6 +74,7 @@ async fn one_address_guessing_codes_is_stopped_after_ten_and_others_are_not() {
     assert_told_to_wait(try_code(&gw, attacker, &code).await).await;
     let signin = gw
         .sign_in_request(&Client::new(), "demo", &code, "test-mvpd")
+        .await
         .header("x-forwarded-for", attacker)
         .send()
         .await

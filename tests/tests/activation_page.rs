@@ -50,7 +50,8 @@ async fn a_person_activates_a_tv_from_a_phone_through_the_page_and_their_provide
             .contains("That code is not valid")
     );
 
-    // The right one, however typed, names the device and its providers.
+    // The right one, however typed, names the device and asks to confirm it, with its
+    // providers.
     let choose = browser
         .post(gw.url("/activate/demo"))
         .form(&[("code", typed(&code).as_str())])
@@ -60,14 +61,17 @@ async fn a_person_activates_a_tv_from_a_phone_through_the_page_and_their_provide
     assert_eq!(choose.status(), 200);
     let choose = choose.text().await.unwrap();
     assert!(
-        choose.contains("living-room-tv") && choose.contains("Test TV Provider"),
+        choose.contains("living-room-tv")
+            && choose.contains("Is this your screen?")
+            && choose.contains("Sign in with Test TV Provider"),
         "{choose}"
     );
 
-    // Picking the provider lands on its sign-in page (a redirect, with the sign-in sealed in
-    // a cookie of ours).
+    // Confirming and picking the provider lands on its sign-in page (a redirect, with the
+    // sign-in sealed in a cookie of ours).
     let at_provider = gw
         .sign_in_request(&browser, "demo", &typed(&code), "test-mvpd")
+        .await
         .send()
         .await
         .unwrap();
@@ -121,7 +125,7 @@ async fn a_verification_uri_complete_skips_the_typing_and_a_stranger_s_callback_
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("Pick your TV provider"));
+    assert!(page.text().await.unwrap().contains("Is this your screen?"));
 
     // A callback without the browser's sign-in cookie (another browser, or a forged link)
     // links nothing.
@@ -157,7 +161,9 @@ async fn sign_in_start(gw: &Gateway, headers: &[(&str, &str)]) -> (String, Strin
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let mut request = gw.sign_in_request(&client, "demo", &code, "test-mvpd");
+    let mut request = gw
+        .sign_in_request(&client, "demo", &code, "test-mvpd")
+        .await;
     for (name, value) in headers {
         request = request.header(*name, *value);
     }

@@ -77,7 +77,8 @@ async fn an_app_as_v1_apps_speak_walks_from_regcode_through_a_saml_sign_in_to_lo
         "/api/v1/authenticate?reg_code={code}&requestor_id=ESPN&mso_id={MVPD}&redirect_url={}",
         q(PAGE)
     );
-    let to_provider = browser.get(gw.url(&second_screen)).send().await.unwrap();
+    let page = browser.get(gw.url(&second_screen)).send().await.unwrap();
+    let to_provider = gw.confirm(&browser, page, MVPD).await;
     let posted = at_provider(&browser, to_provider, "user=alice").await;
     let back = posted.post(&browser).await;
     assert_eq!(back.status(), StatusCode::SEE_OTHER);

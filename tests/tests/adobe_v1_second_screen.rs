@@ -55,12 +55,15 @@ async fn a_person_signs_in_from_the_programmer_s_page_and_is_sent_back_to_it() {
     let back = format!("http://127.0.0.1:{PAGE_PORT}/activated?code={code}");
     let browser = browser();
 
-    // To the provider's sign-in page, with the sign-in sealed in our cookie.
-    let at_provider = browser
+    // First our page, naming the device; confirmed, to the provider's sign-in page, with
+    // the sign-in sealed in our cookie.
+    let page = browser
         .get(gw.url(&start(code, "test-mvpd", &back)))
         .send()
         .await
         .unwrap();
+    assert_eq!(page.url().path(), "/api/v1/authenticate");
+    let at_provider = gw.confirm(&browser, page, "test-mvpd").await;
     assert_eq!(at_provider.status(), 200);
     let authorize = at_provider.url().clone();
     assert_eq!(authorize.path(), "/authorize");

@@ -138,6 +138,7 @@ async fn sign_in_and_consent(browser: &Client, login_page: Response, login: &str
 async fn start_activation(gw: &Gateway, browser: &Client, code: &str) -> (Response, String) {
     let to_provider = gw
         .sign_in_request(browser, "demo", code, "test-mvpd")
+        .await
         .send()
         .await
         .unwrap();

@@ -102,6 +102,7 @@ fn browser_without_cookies() -> Client {
 async fn sign_in(gw: &Gateway, browser: &Client, code: &str, knobs: &str) -> Posted {
     let to_provider = gw
         .sign_in_request(browser, "demo", code, MVPD)
+        .await
         .send()
         .await
         .unwrap();
@@ -326,6 +327,7 @@ async fn without_a_public_url_only_a_loopback_host_names_the_service_provider() 
     let code = gw.issue_code("demo", "den-tv").await;
     let answer = gw
         .sign_in_request(&browser(), "demo", &code, MVPD)
+        .await
         .header(header::HOST, "tv.example")
         .send()
         .await
@@ -362,6 +364,7 @@ async fn a_provider_whose_metadata_names_no_signing_certificate_is_not_used() {
     let code = gw.issue_code("demo", "den-tv").await;
     let answer = gw
         .sign_in_request(&browser(), "demo", &code, MVPD)
+        .await
         .send()
         .await
         .unwrap();
@@ -411,6 +414,7 @@ async fn with_a_key_pair_requests_are_signed_and_encrypted_assertions_are_read()
     let browser = browser();
     let to_provider = gw
         .sign_in_request(&browser, "demo", &code, MVPD)
+        .await
         .send()
         .await
         .unwrap();

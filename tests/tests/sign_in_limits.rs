@@ -22,6 +22,7 @@ async fn pick_provider(gw: &Gateway) -> (u16, Duration) {
     let started = Instant::now();
     let response = gw
         .sign_in_request(&reqwest::Client::new(), "tv", &code, "slow")
+        .await
         .timeout(Duration::from_secs(30))
         .send()
         .await

@@ -22,6 +22,7 @@ async fn signed_answer(gw: &Gateway, code: &str, user: &str) -> Posted {
     let browser = browser();
     let to_provider = gw
         .sign_in_request(&browser, "demo", code, MVPD)
+        .await
         .send()
         .await
         .unwrap();

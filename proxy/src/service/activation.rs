@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::confirmation::Confirmation;
 use super::saml::{self, Endpoints, Saml, SamlError};
 use super::sign_in::{Pending, SignIn, SignInError, SignedIn};
 use crate::metrics::Metrics;
 use linkgate_domain::code::CodeKey;
 use linkgate_domain::requestor::{Mvpd, RequestorPolicy};
 use linkgate_domain::sealed::Sealer;
-use linkgate_domain::time::Clock;
+use linkgate_domain::time::{Clock, Timestamp};
 
 /// How long a sign-in may take at the provider.
 const SIGN_IN_SECONDS: i64 = 600;
@@ -97,6 +98,7 @@ pub struct Activation {
     saml: Saml,
     metrics: Arc<Metrics>,
     sealer: Sealer,
+    confirmation: Confirmation,
     clock: Arc<dyn Clock>,
     public_url: Option<url::Url>,
 }
@@ -113,9 +115,20 @@ impl Activation {
             saml: Saml::default(),
             metrics,
             sealer: Sealer::new(code_key.derive("activation-cookie")),
+            confirmation: Confirmation::new(code_key),
             clock,
             public_url,
         }
+    }
+
+    /// The person's confirmation, which every sign-in starts from.
+    pub fn confirmation(&self) -> &Confirmation {
+        &self.confirmation
+    }
+
+    /// Whole minutes from `then` to now, for pages that say how long ago something was.
+    pub fn minutes_since(&self, then: Timestamp) -> i64 {
+        (self.clock.now().unix_secs() - then.unix_secs()).max(0) / 60
     }
 
     /// The gateway's configured URL as browsers reach it.

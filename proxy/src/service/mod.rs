@@ -4,6 +4,7 @@
 mod account;
 mod activation;
 mod clients;
+mod confirmation;
 mod decision_point;
 mod device_flow;
 mod device_tokens;
@@ -18,6 +19,7 @@ mod webhook;
 
 pub use activation::{Activation, ActivationError, Here, Returned, Started};
 pub use clients::{Clients, Registered};
+pub use confirmation::Confirmation;
 pub use decision_point::{DecisionClient, DecisionError};
 pub use device_flow::{DeviceAuthorization, DeviceFlow, Granted, PollError};
 pub use device_tokens::{DeviceAuthError, DeviceTokens, RefreshError, TokenPair};

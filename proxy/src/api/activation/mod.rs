@@ -9,7 +9,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 
 use super::response::ApiResponse;
 use super::{ApiError, Call};
-use crate::service::{ActivationError, Error, Here, Linked, Returned, Started};
+use crate::service::{ActivationError, Confirmation, Error, Here, Linked, Returned, Started};
 use linkgate_domain::code::CodeRecord;
 use linkgate_domain::ids::UserId;
 use linkgate_domain::requestor::RequestorPolicy;
@@ -18,6 +18,10 @@ use linkgate_domain::requestor::RequestorPolicy;
 const COOKIE: &str = "linkgate_signin";
 /// The cookie binding a SAML sign-in to its browser.
 const SAML_COOKIE: &str = "linkgate_saml";
+/// The cookie holding the browser's secret, to which the confirmation page's token is bound.
+const BROWSER_COOKIE: &str = "linkgate_browser";
+/// How long a confirmation page may be left open before its form is refused.
+const BROWSER_SECONDS: u32 = 3600;
 
 fn html(status: StatusCode, page: String) -> ApiResponse {
     let mut response = Response::new(Bytes::from(page));
@@ -40,13 +44,18 @@ fn here(call: &Call<'_>) -> Here {
     if let Some(base) = call.activation.public_url() {
         return Here::new(format!("{}/{path}", base.as_str().trim_end_matches('/')));
     }
+    Here::new(format!("{}/{path}", as_reached(call)))
+}
+
+/// This gateway as the request reached it: the scheme and the `Host` header.
+fn as_reached(call: &Call<'_>) -> String {
     let host = call
         .headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     let scheme = if call.secure { "https" } else { "http" };
-    Here::new(format!("{scheme}://{host}/{path}"))
+    format!("{scheme}://{host}")
 }
 
 /// Where SAML providers reach this gateway: `here`, unless that rests on a `Host` header a
@@ -78,8 +87,9 @@ fn saml_cookie_attributes(call: &Call<'_>, mvpd: &str) -> String {
     )
 }
 
-/// The sign-in cookie's attributes: `Secure` whenever the browser is on https.
-fn cookie_attributes(call: &Call<'_>) -> String {
+/// The attributes of a cookie of the activation pages: `Secure` whenever the browser is
+/// on https.
+fn cookie_attributes(call: &Call<'_>, same_site: &str) -> String {
     let https = call.secure
         || call
             .activation
@@ -87,7 +97,7 @@ fn cookie_attributes(call: &Call<'_>) -> String {
             .is_some_and(|u| u.scheme() == "https");
     let secure = if https { "; Secure" } else { "" };
     format!(
-        "Path=/activate/{}; HttpOnly; SameSite=Lax{secure}",
+        "Path=/activate/{}; HttpOnly; SameSite={same_site}{secure}",
         call.requestor.name
     )
 }
@@ -108,17 +118,7 @@ fn device_name(record: &CodeRecord) -> String {
 async fn check_code(call: &Call<'_>, typed: &str) -> Result<ApiResponse, ApiError> {
     let requestor = &call.requestor.name;
     Ok(match call.linking.find_code(call.requestor, typed).await {
-        Ok(record) => {
-            let providers: Vec<(&str, &str)> = call
-                .requestor
-                .allowed_mvpds()
-                .filter(|m| m.signs_in())
-                .filter(|m| record.mvpd.as_deref().is_none_or(|chosen| chosen == m.id))
-                .map(|m| (m.id.as_str(), m.display_name.as_str()))
-                .collect();
-            let page = pages::choose_provider(requestor, &device_name(&record), typed, &providers);
-            html(StatusCode::OK, page)
-        }
+        Ok(record) => confirmation_page(call, &record, typed, None, None, StatusCode::OK),
         Err(Error::CodeNotFound) => {
             let message = "That code is not valid: it may be mistyped, used or expired. \
                            Check the code on your TV (ask it for a new one if needed) and try again.";
@@ -145,25 +145,157 @@ pub(super) async fn entry(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     })
 }
 
-/// Sends the browser to the chosen provider, with the sign-in sealed in its cookie.
-pub(super) async fn sign_in(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let code = call.input.require("code")?;
-    let mvpd = call.input.require("mvpd")?;
-    start(&call, &code, &mvpd, None).await
+/// The confirmation page for the code's `record`: the device named, and the providers to
+/// sign in with (only `only`, when given), as a form bound to this browser by a token
+/// (its secret set in a cookie when it has none). `redirect_url` rides along for Adobe v1.
+fn confirmation_page(
+    call: &Call<'_>,
+    record: &CodeRecord,
+    typed: &str,
+    only: Option<&str>,
+    redirect_url: Option<&str>,
+    status: StatusCode,
+) -> ApiResponse {
+    let providers: Vec<(&str, &str)> = call
+        .requestor
+        .allowed_mvpds()
+        .filter(|m| m.signs_in())
+        .filter(|m| record.mvpd.as_deref().is_none_or(|chosen| chosen == m.id))
+        .filter(|m| only.is_none_or(|only| only == m.id))
+        .map(|m| (m.id.as_str(), m.display_name.as_str()))
+        .collect();
+    let known = cookie(call, BROWSER_COOKIE).filter(|b| Confirmation::is_browser_secret(b));
+    let browser = known.clone().unwrap_or_else(Confirmation::browser_secret);
+    let confirmation = call.activation.confirmation();
+    let token = confirmation.token(&browser, &call.requestor.name, typed);
+    let minutes = call.activation.minutes_since(record.issued_at);
+    let asked = match minutes {
+        0 => "just now".to_owned(),
+        1 => "a minute ago".to_owned(),
+        n => format!("{n} minutes ago"),
+    };
+    let message = (status != StatusCode::OK)
+        .then_some("Tick the box to confirm that this device is the one in front of you.");
+    let page = pages::confirm(&pages::Confirm {
+        requestor: &call.requestor.name,
+        service: service_name(call),
+        device: &device_name(record),
+        asked: &asked,
+        code: typed,
+        token: &token,
+        providers: &providers,
+        redirect_url,
+        message,
+    });
+    let mut response = html(status, page);
+    if known.is_none() {
+        let set = format!(
+            "{BROWSER_COOKIE}={browser}; Max-Age={BROWSER_SECONDS}; {}",
+            cookie_attributes(call, "Strict")
+        );
+        if let Ok(value) = HeaderValue::from_str(&set) {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
-/// Adobe v1's second screen: the sign-in for `reg_code` at `mso_id`, ending at
-/// `redirect_url` (one of the requestor's redirect hosts) once the device is linked.
+/// The origin browsers reach this gateway at: the public URL's, or the request's own.
+fn own_origin(call: &Call<'_>) -> String {
+    match call.activation.public_url() {
+        Some(base) => base.origin().ascii_serialization(),
+        None => as_reached(call),
+    }
+}
+
+/// Whether the browser says this request was made by another site: `Sec-Fetch-Site`
+/// other than `same-origin`, or an `Origin` not this gateway's.
+fn from_elsewhere(call: &Call<'_>) -> bool {
+    let site = call.headers.get("sec-fetch-site");
+    if site.is_some_and(|s| s.as_bytes() != b"same-origin") {
+        return true;
+    }
+    call.headers
+        .get(header::ORIGIN)
+        .is_some_and(|origin| origin.as_bytes() != own_origin(call).as_bytes())
+}
+
+/// The confirmed form: to the chosen provider, with the sign-in sealed in its cookie. Only
+/// from this gateway's own page, in the browser it was shown in, ticked.
+pub(super) async fn sign_in(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    if from_elsewhere(&call) {
+        let message = "This sign-in was started from another site, so it was stopped. To \
+                       activate a device, open this page yourself and type the code your TV shows.";
+        return Ok(failed(&call, StatusCode::FORBIDDEN, message));
+    }
+    let code = call.input.require("code")?;
+    let mvpd = call.input.require("mvpd")?;
+    let redirect_url = call.input.get("redirect_url");
+    let return_to = match &redirect_url {
+        Some(asked) => match call.requestor.adobe.return_to(asked) {
+            Some(to) => Some(to),
+            None => return Ok(not_sent_back(&call)),
+        },
+        None => None,
+    };
+    let confirmed = cookie(&call, BROWSER_COOKIE).is_some_and(|browser| {
+        let token = call.input.get("confirm").unwrap_or_default();
+        call.activation
+            .confirmation()
+            .holds(&browser, &call.requestor.name, &code, &token)
+    }) && call.input.get("confirmed").as_deref() == Some("yes");
+    if !confirmed {
+        // Asked again, on this gateway's page, in this browser.
+        return Ok(match call.linking.find_code(call.requestor, &code).await {
+            Ok(record) => confirmation_page(
+                &call,
+                &record,
+                &code,
+                Some(&mvpd),
+                redirect_url.as_deref(),
+                StatusCode::BAD_REQUEST,
+            ),
+            Err(Error::CodeNotFound) => check_code(&call, &code).await?,
+            Err(e) => return Err(e.into()),
+        });
+    }
+    start(&call, &code, &mvpd, return_to).await
+}
+
+fn not_sent_back(call: &Call<'_>) -> ApiResponse {
+    let message = "The page asked to return to an address this service does not send people to.";
+    failed(call, StatusCode::BAD_REQUEST, message)
+}
+
+/// Adobe v1's second screen, `reg_code` at `mso_id` ending at `redirect_url` (one of the
+/// requestor's redirect hosts): the confirmation page, from which the sign-in starts.
 pub(super) async fn second_screen(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let code = call.input.require("reg_code")?;
     let mvpd = call.input.require("mso_id")?;
     let asked = call.input.require("redirect_url")?;
-    let Some(return_to) = call.requestor.adobe.return_to(&asked) else {
-        let message =
-            "The page asked to return to an address this service does not send people to.";
+    if call.requestor.adobe.return_to(&asked).is_none() {
+        return Ok(not_sent_back(&call));
+    }
+    if !call
+        .requestor
+        .allowed_mvpds()
+        .any(|m| m.id == *mvpd && m.signs_in())
+    {
+        let message = "That TV provider cannot be used here.";
         return Ok(failed(&call, StatusCode::BAD_REQUEST, message));
-    };
-    start(&call, &code, &mvpd, Some(return_to)).await
+    }
+    Ok(match call.linking.find_code(call.requestor, &code).await {
+        Ok(record) => confirmation_page(
+            &call,
+            &record,
+            &code,
+            Some(&mvpd),
+            Some(&asked),
+            StatusCode::OK,
+        ),
+        Err(Error::CodeNotFound) => check_code(&call, &code).await?,
+        Err(e) => return Err(e.into()),
+    })
 }
 
 /// Starts the sign-in with `code` at `mvpd`; once the device is linked the browser is sent
@@ -214,7 +346,7 @@ pub(super) async fn start(
                 ),
                 false => format!(
                     "{COOKIE}={cookie}; Max-Age=600; {}",
-                    cookie_attributes(call)
+                    cookie_attributes(call, "Lax")
                 ),
             };
             response.headers_mut().insert(
@@ -269,7 +401,7 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             return Ok(failed(&call, StatusCode::BAD_REQUEST, &e.to_string()));
         }
     };
-    let attributes = cookie_attributes(&call);
+    let attributes = cookie_attributes(&call, "Lax");
     Ok(clear(link(&call, returned).await, COOKIE, &attributes))
 }
 
