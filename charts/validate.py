@@ -45,6 +45,7 @@ COMBINATIONS = {
             "mountedSecrets": [{"name": "acme.backend"}, {"name": "acme.media-keys", "optional": True}],
             "dnsNameservers": ["10.0.0.10:53"],
             "dnsMaxTtlSeconds": 10,
+            "publicUrl": "https://tv.example.com",
         },
         "operator": {"watchNamespace": "tenants"},
         "requestors": [EXAMPLE_REQUESTOR],
@@ -76,6 +77,8 @@ COMBINATIONS = {
 
 # values -> a fragment of the error Helm must answer with.
 BAD_VALUES = [
+    ({"proxy": {"publicUrl": "tv.example.com"}}, "publicUrl"),
+    ({"proxy": {"publicUrl": "https://tv.example.com/activate?x"}}, "publicUrl"),
     ({"operator": {"replicas": "two"}}, "replicas"),
     ({"proxy": {"replica": 3}}, "replica"),
     ({"proxy": {"image": {"pullPolicy": "Sometimes"}}}, "pullPolicy"),
@@ -325,6 +328,16 @@ def check_proxy_store(combination, docs, values):
         ok(f"{combination}: proxies in Kubernetes mode")
 
 
+def check_public_url(combination, docs, values):
+    """proxy.publicUrl reaches the proxies' configuration as publicUrl, and only when set."""
+    config_map = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-proxy"))
+    config = yaml.safe_load(config_map["data"]["config.yaml"])
+    wanted = values.get("proxy", {}).get("publicUrl")
+    if config.get("publicUrl") != wanted:
+        fail(f"{combination}: publicUrl rendered as {config.get('publicUrl')!r}, not {wanted!r}")
+    ok(f"{combination}: publicUrl {wanted or 'unset'}")
+
+
 def can(namespace, account, verb, resource, where, subresource=None):
     args = ["auth", "can-i", verb, resource, f"--as=system:serviceaccount:{namespace}:{account}"]
     args += ["--all-namespaces"] if where is None else ["-n", where]
@@ -486,6 +499,7 @@ async def main():
             check_rbac_is_the_files(combination, docs, values)
             check_operator_args(combination, docs, values)
             check_proxy_store(combination, docs, values)
+            check_public_url(combination, docs, values)
             if combination == "defaults":
                 check_permissions(namespace, release)
             if combination == "everything":
