@@ -59,6 +59,8 @@ pub enum PolicyError {
         "route {:?} overlaps {:?}, which requestor {:?} routes already", .0.prefix, .0.held, .0.holder
     )]
     RouteHeld(Box<RouteClash>),
+    #[error("adobe.requestorId {id:?} is already the ID of requestor {holder:?}, an older one")]
+    RequestorIdHeld { id: String, holder: String },
 }
 
 /// Reads a Secret a spec names; `what` says where, for the error.

@@ -104,16 +104,9 @@ pub fn clash_with_older<'a>(
     prefixes: &[&str],
     all: impl IntoIterator<Item = &'a Requestor>,
 ) -> Option<RouteClash> {
-    let precedence = |r: &'a Requestor| (&r.metadata.creation_timestamp, &r.metadata.name);
-    let claimant = precedence(claimant);
-    let mut older: Vec<&Requestor> = all
-        .into_iter()
-        .filter(|r| precedence(r) < claimant)
-        .collect();
-    older.sort_by_key(|r| precedence(r));
     route_clash(
         prefixes.iter().copied(),
-        older.into_iter().map(|r| {
+        older_than(claimant, all).map(|r| {
             let held = r.spec.routes.iter().map(|route| route.prefix.as_str());
             (
                 r.metadata.name.as_deref().unwrap_or_default(),
@@ -121,6 +114,44 @@ pub fn clash_with_older<'a>(
             )
         }),
     )
+}
+
+/// The older Requestor among `all` that already answers to `id`, the Adobe requestor ID
+/// `claimant` declares, by declaring it too or by its name: IDs go to the oldest claimant,
+/// as paths do, so one tenant cannot take another's clients by claiming its ID.
+pub fn id_holder<'a>(
+    claimant: &'a Requestor,
+    id: Option<&str>,
+    all: impl IntoIterator<Item = &'a Requestor>,
+) -> Option<String> {
+    let id = id?;
+    let answers_to = |r: &Requestor| {
+        let declared = r
+            .spec
+            .adobe
+            .as_ref()
+            .and_then(|a| a.requestor_id.as_deref());
+        r.metadata.name.as_deref() == Some(id) || declared == Some(id)
+    };
+    older_than(claimant, all)
+        .find(|r| answers_to(r))
+        .and_then(|r| r.metadata.name.clone())
+}
+
+/// The Requestors of `all` that come before `claimant` (creation time, then name), oldest
+/// first.
+fn older_than<'a>(
+    claimant: &'a Requestor,
+    all: impl IntoIterator<Item = &'a Requestor>,
+) -> impl Iterator<Item = &'a Requestor> {
+    let precedence = |r: &'a Requestor| (&r.metadata.creation_timestamp, &r.metadata.name);
+    let claimant = precedence(claimant);
+    let mut older: Vec<&Requestor> = all
+        .into_iter()
+        .filter(|r| precedence(r) < claimant)
+        .collect();
+    older.sort_by_key(|r| precedence(r));
+    older.into_iter()
 }
 
 #[cfg(test)]
@@ -194,5 +225,44 @@ mod tests {
         );
         assert_eq!(route_clash(["/"], holders()).unwrap().holder, "a");
         assert_eq!(route_clash(["/films", "/newsroom"], holders()), None);
+    }
+
+    #[test]
+    fn a_requestor_id_goes_to_its_oldest_claimant() {
+        let requestor = |name: &str, created: &str, id: Option<&str>| -> Requestor {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "linkgate.dev/v1alpha1", "kind": "Requestor",
+                "metadata": {"name": name, "creationTimestamp": created},
+                "spec": {"backend": {}, "adobe": {"requestorId": id}},
+            }))
+            .unwrap()
+        };
+        let espn = requestor("espn", "2026-01-01T00:00:00Z", None);
+        let first = requestor("first", "2026-01-02T00:00:00Z", Some("ESPN"));
+        let second = requestor("second", "2026-01-03T00:00:00Z", Some("ESPN"));
+        let same_time = requestor("alpha", "2026-01-03T00:00:00Z", Some("ESPN"));
+        let all = [&first, &second, &same_time];
+        let holder = |r: &Requestor, all: &[&Requestor]| {
+            let id = r
+                .spec
+                .adobe
+                .as_ref()
+                .and_then(|a| a.requestor_id.as_deref());
+            id_holder(r, id, all.iter().copied())
+        };
+        assert_eq!(holder(&first, &all), None, "the oldest keeps it");
+        assert_eq!(holder(&second, &all).as_deref(), Some("first"));
+        // At the same second, the name decides.
+        assert_eq!(holder(&same_time, &[&second, &same_time]), None);
+        assert_eq!(
+            holder(&second, &[&second, &same_time]).as_deref(),
+            Some("alpha")
+        );
+        // An older requestor named as the ID holds it too; no ID, nothing to hold.
+        let named = requestor("third", "2026-01-04T00:00:00Z", Some("espn"));
+        assert_eq!(holder(&named, &[&espn, &named]).as_deref(), Some("espn"));
+        assert_eq!(holder(&espn, &[&espn, &named]), None);
+        // Freed once the holder is gone.
+        assert_eq!(holder(&second, &[&second]), None);
     }
 }

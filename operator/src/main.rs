@@ -24,7 +24,7 @@ use linkgate_operator::metrics::Metrics;
 use linkgate_operator::readable::{Reporting::*, readable};
 use linkgate_operator::replication::{self, peers::PeerArg};
 use linkgate_operator::requestor::{
-    error_policy, reconcile, requestors_sharing_paths, requestors_using,
+    error_policy, reconcile, requestors_sharing_claims, requestors_using,
 };
 use linkgate_operator::scoped;
 use tokio::signal::unix::{SignalKind, signal};
@@ -209,7 +209,7 @@ fn requestors(
         .watches_stream(
             readable::<Requestor>(client, namespace, Arc::clone(&ctx.metrics), LogOnly)
                 .touched_objects(),
-            move |changed| requestors_sharing_paths(&changed, &by_route.state()),
+            move |changed| requestors_sharing_claims(&changed, &by_route.state()),
         )
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)

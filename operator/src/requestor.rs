@@ -15,7 +15,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use linkgate_crds::{ManagedKeyStatus, Requestor, RequestorSpec, SecretKeyRef, Stored};
 use linkgate_domain::requestor::{PolicyError, RequestorPolicy};
-use linkgate_domain::tenancy::{RouteClash, clash_with_older, prefixes_overlap, secret_is_for};
+use linkgate_domain::tenancy::{clash_with_older, id_holder, prefixes_overlap, secret_is_for};
 use serde_json::json;
 
 use crate::context::{Context, MANAGER};
@@ -56,9 +56,10 @@ pub fn requestors_using(
 }
 
 /// The requestors to look at again when `changed` changes: those of its namespace whose
-/// paths overlap its own (it may have freed or claimed them) and those refused for a path
-/// another held (it may have been `changed`'s previous version).
-pub fn requestors_sharing_paths(
+/// paths overlap its own or who declare its requestor ID (it may have freed or claimed
+/// them), and those refused for a path or an ID another held (it may have been `changed`'s
+/// previous version).
+pub fn requestors_sharing_claims(
     changed: &Requestor,
     requestors: &[Arc<Requestor>],
 ) -> Vec<ObjectRef<Requestor>> {
@@ -69,17 +70,21 @@ pub fn requestors_sharing_paths(
             .iter()
             .any(|a| (changed.spec.routes.iter()).any(|b| prefixes_overlap(&a.prefix, &b.prefix)))
     };
-    let refused_for_a_path = |r: &Requestor| {
+    let refused_for_a_claim = |r: &Requestor| {
         r.status.as_ref().is_some_and(|s| {
-            s.conditions
-                .iter()
-                .any(|c| c.type_ == status::VALID && c.reason == status::ROUTE_CONFLICT)
+            s.conditions.iter().any(|c| {
+                c.type_ == status::VALID
+                    && [status::ROUTE_CONFLICT, status::REQUESTOR_ID_CONFLICT]
+                        .contains(&c.reason.as_str())
+            })
         })
     };
+    let same_id =
+        |r: &Requestor| declared_id(r).is_some() && declared_id(r) == declared_id(changed);
     requestors
         .iter()
         .filter(|r| r.namespace() == ns && r.name_any() != changed.name_any())
-        .filter(|r| overlaps(r) || refused_for_a_path(r))
+        .filter(|r| overlaps(r) || same_id(r) || refused_for_a_claim(r))
         .map(|r| ObjectRef::from_obj(&**r))
         .collect()
 }
@@ -142,8 +147,8 @@ async fn validate(
     let spec = effective_spec(requestor, media_keys);
     let data = secret_data(ctx, ns, &name, &spec).await?;
     let resolve = |r: &SecretKeyRef| data.get(&(r.name.clone(), r.key.clone())).cloned();
-    let validation = match path_clash(ctx, requestor, ns) {
-        Some(clash) => Err(PolicyError::RouteHeld(Box::new(clash))),
+    let validation = match held_by_older(ctx, requestor, ns) {
+        Some(held) => Err(held),
         None => RequestorPolicy::from_spec(&name, &spec, &resolve, ctx.bounds).map(drop),
     };
     if let Err(e) = &validation {
@@ -243,8 +248,9 @@ fn effective_spec(requestor: &Requestor, media_keys: &[ManagedKeyStatus]) -> Req
     effective.spec
 }
 
-/// The first path the requestor claims that an older one of its namespace routes.
-fn path_clash(ctx: &Context, requestor: &Requestor, ns: &str) -> Option<RouteClash> {
+/// What an older Requestor of its namespace holds that the requestor claims: the first
+/// path it routes, or the Adobe requestor ID it declares.
+fn held_by_older(ctx: &Context, requestor: &Requestor, ns: &str) -> Option<PolicyError> {
     let all = ctx.requestors.state();
     let prefixes: Vec<&str> = requestor
         .spec
@@ -252,11 +258,24 @@ fn path_clash(ctx: &Context, requestor: &Requestor, ns: &str) -> Option<RouteCla
         .iter()
         .map(|r| r.prefix.as_str())
         .collect();
-    let neighbours = all
-        .iter()
-        .map(|r| &**r)
-        .filter(|r| r.namespace().as_deref() == Some(ns));
-    clash_with_older(requestor, &prefixes, neighbours)
+    let neighbours = || {
+        all.iter()
+            .map(|r| &**r)
+            .filter(|r| r.namespace().as_deref() == Some(ns))
+    };
+    if let Some(clash) = clash_with_older(requestor, &prefixes, neighbours()) {
+        return Some(PolicyError::RouteHeld(Box::new(clash)));
+    }
+    let id = declared_id(requestor)?;
+    let holder = id_holder(requestor, Some(id), neighbours())?;
+    Some(PolicyError::RequestorIdHeld {
+        id: id.to_owned(),
+        holder,
+    })
+}
+
+fn declared_id(requestor: &Requestor) -> Option<&str> {
+    requestor.spec.adobe.as_ref()?.requestor_id.as_deref()
 }
 
 /// The values of the Secret keys `spec` refers to that exist and are meant for the

@@ -7,6 +7,8 @@ pub const VALID: &str = "Valid";
 pub const READY: &str = "Ready";
 /// The reason of a Requestor refused for routing a path an older one holds.
 pub const ROUTE_CONFLICT: &str = "RouteConflict";
+/// The reason of a Requestor refused for declaring the Adobe requestor ID an older one holds.
+pub const REQUESTOR_ID_CONFLICT: &str = "RequestorIdConflict";
 
 /// A stable, CamelCase reason for each way a spec can be wrong.
 pub fn reason(e: &PolicyError) -> &'static str {
@@ -29,6 +31,7 @@ pub fn reason(e: &PolicyError) -> &'static str {
         PolicyError::Adobe(_) => "InvalidAdobeCompatibility",
         PolicyError::ForeignSecret(_) => "ForeignSecret",
         PolicyError::RouteHeld(_) => ROUTE_CONFLICT,
+        PolicyError::RequestorIdHeld { .. } => REQUESTOR_ID_CONFLICT,
     }
 }
 

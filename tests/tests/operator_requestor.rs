@@ -107,7 +107,7 @@ async fn tenants_cannot_reach_each_other_s_secrets_paths_or_internal_http() {
     let _operator = Operator::start(&ns, "operator-0").await;
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
     let post = PostParams::default();
-    for name in ["news", "late", "plain"] {
+    for name in ["news", "late", "plain", "espn", "claimer"] {
         let secret = format!("{name}.backend");
         linkgate_tests::kube::create_secret(&client, &ns, &secret, "apiKey", b"k").await;
     }
@@ -162,6 +162,30 @@ async fn tenants_cannot_reach_each_other_s_secrets_paths_or_internal_http() {
         .await
         .unwrap();
     condition(&requestors, "late", "Valid", "True").await;
+
+    // An Adobe requestor ID goes to its oldest claimant, as a path does.
+    let id = || json!({"adobe": {"requestorId": "ESPN"}});
+    requestors
+        .create(&post, &requestor("espn", id()))
+        .await
+        .unwrap();
+    condition(&requestors, "espn", "Valid", "True").await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    requestors
+        .create(&post, &requestor("claimer", id()))
+        .await
+        .unwrap();
+    let clash = condition(&requestors, "claimer", "Valid", "False").await;
+    assert_eq!(clash.reason, "RequestorIdConflict", "{}", clash.message);
+    assert!(clash.message.contains("\"espn\""), "{}", clash.message);
+    let ready = condition(&requestors, "claimer", "Ready", "False").await;
+    assert_eq!(ready.reason, "RequestorIdConflict");
+    condition(&requestors, "espn", "Valid", "True").await;
+    requestors
+        .delete("espn", &Default::default())
+        .await
+        .unwrap();
+    condition(&requestors, "claimer", "Valid", "True").await;
 
     // Outbound URLs are https: plain http to an internal host is refused.
     let hook = json!({"accountWebhook": {"url": "http://10.0.0.1/accounts"}});

@@ -148,3 +148,63 @@ async fn a_tenant_cannot_take_another_s_paths_or_secrets() {
     // The thief is still refused: its Secret reference never becomes its own.
     assert_eq!(authn("thief", DEMO_KEY).await, 404);
 }
+
+#[tokio::test]
+async fn a_requestor_id_is_served_by_its_oldest_claimant_until_it_lets_go() {
+    let client = linkgate_tests::kube::client().await;
+    linkgate_tests::kube::install_crds(&client).await;
+    let ns = linkgate_tests::kube::create_namespace(&client, "ids").await;
+    let config = format!(
+        "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {ns}}}\n\
+         codeKeySecretRef: {{name: codes, key: key}}\n\
+         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n\
+         \x20 espn.backend: {{apiKey: espn-key}}\n  claimer.backend: {{apiKey: claimer-key}}\n\
+         \x20 witness.backend: {{apiKey: witness-key}}\n"
+    );
+    let (kubeconfig, _) =
+        linkgate_tests::kube::service_account(&client, &ns, "linkgate-proxy", PROXY_ROLE).await;
+    let env = vec![(
+        "KUBECONFIG".into(),
+        kubeconfig.path().as_os_str().to_owned(),
+    )];
+    let gw = Gateway::with_config_env(&config, env).await;
+    let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
+    let post = PostParams::default();
+    // Each with an MVPD of its own, to tell whose answer the ID gets.
+    let claiming = |name: &str| {
+        let mvpd = format!("{name}-mvpd");
+        let adobe = json!({"adobe": {"requestorId": "ESPN"},
+                           "mvpds": [{"id": mvpd, "decision": {"allow": ["*"]}}]});
+        requestor(name, &format!("{name}.backend"), adobe)
+    };
+    requestors.create(&post, &claiming("espn")).await.unwrap();
+    let config_of = "/api/v1/config/ESPN";
+    until(&gw, config_of, |s, b| s == 200 && b.contains("espn-mvpd")).await;
+    // A younger tenant claiming the ID takes nothing: not even its own name is served.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    requestors
+        .create(&post, &claiming("claimer"))
+        .await
+        .unwrap();
+    // One created after it, and served, shows the proxy has seen it.
+    let witness = requestor("witness", "witness.backend", json!({}));
+    requestors.create(&post, &witness).await.unwrap();
+    until(&gw, "/api/v1/config/witness", |s, _| s == 200).await;
+    let (status, body, _) = raw_get(gw.api, config_of, &[]).await;
+    assert!(
+        status == 200 && body.contains("espn-mvpd"),
+        "{status} {body}"
+    );
+    let (status, _, _) = raw_get(gw.api, "/api/v1/config/claimer", &[]).await;
+    assert_eq!(status, 404, "the younger claimant is not served");
+    // Once the holder is gone, the ID and the younger tenant are served.
+    requestors
+        .delete("espn", &DeleteParams::default())
+        .await
+        .unwrap();
+    until(&gw, config_of, |s, b| {
+        s == 200 && b.contains("claimer-mvpd")
+    })
+    .await;
+    until(&gw, "/api/v1/config/claimer", |s, _| s == 200).await;
+}

@@ -21,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::published::Published;
 use linkgate_domain::requestor::{PolicyError, RequestorPolicy, Secrets};
 use linkgate_domain::requestors::Requestors;
-use linkgate_domain::tenancy::{Bounds, RouteClash, clash_with_older, secret_is_for};
+use linkgate_domain::tenancy::{Bounds, RouteClash, clash_with_older, id_holder, secret_is_for};
 
 /// How often the Secrets requestors name are read again (and a requestor that could not be
 /// served is tried again: its Secret may not have been mounted yet).
@@ -52,13 +52,15 @@ pub fn watch_requestors(
 
 /// What a policy is built from: a Requestor's spec generation, its keys (the operator
 /// rotates keys in the status, which moves no generation), the contents of the Secrets
-/// it names, and the older Requestor routing a path it claims, if any.
+/// it names, and the older Requestor routing a path it claims or holding the Adobe
+/// requestor ID it declares, if any.
 #[derive(Clone, PartialEq)]
 struct Source {
     generation: Option<i64>,
     keys: Vec<SigningKeyRef>,
     secrets: [u8; 32],
     clash: Option<RouteClash>,
+    id_holder: Option<String>,
 }
 
 /// Where each new set of requestors goes to be served (the edge's live snapshot).
@@ -118,6 +120,27 @@ impl Tenants {
         clash_with_older(self.known.get(name)?, prefixes, self.known.values())
     }
 
+    /// The older Requestor already answering to the requestor ID `name` declares.
+    fn id_holder(&self, name: &str, id: Option<&str>) -> Option<String> {
+        id_holder(self.known.get(name)?, id, self.known.values())
+    }
+
+    /// Why `name` may not hold what `clash` and `id_holder` say an older one holds.
+    fn held(
+        clash: Option<RouteClash>,
+        id: Option<&str>,
+        holder: Option<String>,
+    ) -> Option<PolicyError> {
+        match (clash, id, holder) {
+            (Some(clash), _, _) => Some(PolicyError::RouteHeld(Box::new(clash))),
+            (None, Some(id), Some(holder)) => Some(PolicyError::RequestorIdHeld {
+                id: id.to_owned(),
+                holder,
+            }),
+            _ => None,
+        }
+    }
+
     /// Builds the policy of a new or changed Requestor (or one whose Secrets or clashes
     /// changed); `true` when what is served changed. One that does not build keeps its
     /// previous version serving, unless that version routes a path an older one holds.
@@ -128,11 +151,13 @@ impl Tenants {
         let mut spec = requestor.spec.clone();
         spec.media_tokens.signing_keys = requestor.signing_keys();
         let claimed: Vec<&str> = spec.routes.iter().map(|r| r.prefix.as_str()).collect();
+        let id = spec.adobe.as_ref().and_then(|a| a.requestor_id.as_deref());
         let source = Source {
             generation: requestor.metadata.generation,
             keys: spec.media_tokens.signing_keys.clone(),
             secrets: secrets_digest(name, &spec, &self.secrets, self.bounds),
             clash: self.clash(name, &claimed),
+            id_holder: self.id_holder(name, id),
         };
         if self.served.get(name).is_some_and(|(s, _)| *s == source) {
             self.refused.remove(name);
@@ -141,8 +166,8 @@ impl Tenants {
         if self.refused.get(name) == Some(&source) {
             return false;
         }
-        let built = match source.clash.clone() {
-            Some(clash) => Err(PolicyError::RouteHeld(Box::new(clash))),
+        let built = match Self::held(source.clash.clone(), id, source.id_holder.clone()) {
+            Some(held) => Err(held),
             None => RequestorPolicy::from_spec(name, &spec, &self.secrets, self.bounds),
         };
         match built {
@@ -161,17 +186,19 @@ impl Tenants {
         }
     }
 
-    /// Stops serving `name` when its served version routes a path an older one holds;
-    /// `true` when it did.
+    /// Stops serving `name` when its served version routes a path, or declares a requestor
+    /// ID, an older one holds; `true` when it did.
     fn withdraw_if_clashing(&mut self, name: &str) -> bool {
         let Some((_, served)) = self.served.get(name) else {
             return false;
         };
         let prefixes: Vec<&str> = served.routes.iter().map(|r| r.prefix.as_str()).collect();
-        let Some(clash) = self.clash(name, &prefixes) else {
+        let id = served.adobe.requestor_id.as_deref();
+        let held = Self::held(self.clash(name, &prefixes), id, self.id_holder(name, id));
+        let Some(held) = held else {
             return false;
         };
-        tracing::warn!(requestor = %name, error = %PolicyError::RouteHeld(Box::new(clash)), "no longer served");
+        tracing::warn!(requestor = %name, error = %held, "no longer served");
         self.served.remove(name);
         true
     }
