@@ -39,6 +39,35 @@ fn routes(origin: &Origin, prefixes: &[&str]) -> serde_json::Value {
     json!({"routes": routes})
 }
 
+/// A namespace of its own and a proxy serving it as the shipped Role allows, holding each
+/// (requestor, key) as the requestor's backend key. Keep the proxy's kubeconfig file
+/// while it runs.
+async fn tenant_proxy(
+    prefix: &str,
+    keys: &[(&str, &str)],
+) -> (kube::Client, String, Gateway, tempfile::NamedTempFile) {
+    let client = linkgate_tests::kube::client().await;
+    linkgate_tests::kube::install_crds(&client).await;
+    let ns = linkgate_tests::kube::create_namespace(&client, prefix).await;
+    let backends: String = keys
+        .iter()
+        .map(|(name, key)| format!("  {name}.backend: {{apiKey: {key}}}\n"))
+        .collect();
+    let config = format!(
+        "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {ns}}}\n\
+         codeKeySecretRef: {{name: codes, key: key}}\n\
+         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n{backends}"
+    );
+    let (kubeconfig, _) =
+        linkgate_tests::kube::service_account(&client, &ns, "linkgate-proxy", PROXY_ROLE).await;
+    let env = vec![(
+        "KUBECONFIG".into(),
+        kubeconfig.path().as_os_str().to_owned(),
+    )];
+    let gw = Gateway::with_config_env(&config, env).await;
+    (client, ns, gw, kubeconfig)
+}
+
 /// Polls `path` until its answer satisfies `check` (the proxy follows the watch).
 async fn until(gw: &Gateway, path: &str, check: impl Fn(u16, &str) -> bool) -> (u16, String) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -57,23 +86,13 @@ async fn until(gw: &Gateway, path: &str, check: impl Fn(u16, &str) -> bool) -> (
 
 #[tokio::test]
 async fn a_tenant_cannot_take_another_s_paths_or_secrets() {
-    let client = linkgate_tests::kube::client().await;
-    linkgate_tests::kube::install_crds(&client).await;
-    let ns = linkgate_tests::kube::create_namespace(&client, "tenants").await;
-    let config = format!(
-        "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {ns}}}\n\
-         codeKeySecretRef: {{name: codes, key: key}}\n\
-         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n\
-         \x20 news.backend: {{apiKey: {DEMO_KEY}}}\n  late.backend: {{apiKey: late-key}}\n\
-         \x20 thief.backend: {{apiKey: thief-key}}\n  witness.backend: {{apiKey: witness-key}}\n"
-    );
-    let (kubeconfig, _) =
-        linkgate_tests::kube::service_account(&client, &ns, "linkgate-proxy", PROXY_ROLE).await;
-    let env = vec![(
-        "KUBECONFIG".into(),
-        kubeconfig.path().as_os_str().to_owned(),
-    )];
-    let gw = Gateway::with_config_env(&config, env).await;
+    let keys = [
+        ("news", DEMO_KEY),
+        ("late", "late-key"),
+        ("thief", "thief-key"),
+        ("witness", "witness-key"),
+    ];
+    let (client, ns, gw, _kubeconfig) = tenant_proxy("tenants", &keys).await;
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
     let post = PostParams::default();
     let (news_origin, late_origin) = (Origin::start("news").await, Origin::start("late").await);
@@ -151,23 +170,12 @@ async fn a_tenant_cannot_take_another_s_paths_or_secrets() {
 
 #[tokio::test]
 async fn a_requestor_id_is_served_by_its_oldest_claimant_until_it_lets_go() {
-    let client = linkgate_tests::kube::client().await;
-    linkgate_tests::kube::install_crds(&client).await;
-    let ns = linkgate_tests::kube::create_namespace(&client, "ids").await;
-    let config = format!(
-        "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {ns}}}\n\
-         codeKeySecretRef: {{name: codes, key: key}}\n\
-         secrets:\n  codes: {{key: shared-by-every-proxy-of-the-test-fleet}}\n\
-         \x20 espn.backend: {{apiKey: espn-key}}\n  claimer.backend: {{apiKey: claimer-key}}\n\
-         \x20 witness.backend: {{apiKey: witness-key}}\n"
-    );
-    let (kubeconfig, _) =
-        linkgate_tests::kube::service_account(&client, &ns, "linkgate-proxy", PROXY_ROLE).await;
-    let env = vec![(
-        "KUBECONFIG".into(),
-        kubeconfig.path().as_os_str().to_owned(),
-    )];
-    let gw = Gateway::with_config_env(&config, env).await;
+    let keys = [
+        ("espn", "espn-key"),
+        ("claimer", "claimer-key"),
+        ("witness", "witness-key"),
+    ];
+    let (client, ns, gw, _kubeconfig) = tenant_proxy("ids", &keys).await;
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
     let post = PostParams::default();
     // Each with an MVPD of its own, to tell whose answer the ID gets.
