@@ -26,7 +26,7 @@ use crate::listen::Listen;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use crate::service::{
-    Activation, Clients, DecisionClient, DeviceFlow, DeviceTokens, Entitlements, Linking,
+    Activation, Clients, DecisionClient, DeviceFlow, DeviceTokens, Entitlements, Linking, Outbound,
     SignedCalls,
 };
 use crate::store::{FileStore, KubeStore, MemoryStore, PgStore, Store};
@@ -266,17 +266,22 @@ fn services(
     metrics: &Arc<Metrics>,
     config: &Config,
 ) -> Services {
+    let outbound = Arc::new(Outbound {
+        loopback: config.bounds.loopback_http,
+        allowed: config.outbound_allowed_networks.clone(),
+    });
     let linking = Arc::new(Linking::new(
         Arc::clone(store),
         Arc::clone(clock),
         code_key.clone(),
         StdRng::from_os_rng(),
         Arc::clone(metrics),
+        Arc::clone(&outbound),
     ));
     let entitlements = Arc::new(Entitlements::new(
         Arc::clone(store),
         Arc::clone(clock),
-        DecisionClient::new(),
+        DecisionClient::new(Arc::clone(&outbound)),
         Arc::clone(metrics),
     ));
     let device_tokens = Arc::new(DeviceTokens::new(
@@ -299,6 +304,7 @@ fn services(
             Arc::clone(clock),
             config.public_url.clone(),
             Arc::clone(metrics),
+            outbound,
         )),
         clients: Arc::new(Clients::new(
             code_key,

@@ -382,12 +382,13 @@ mod tests {
             CodeKey::new(b"k"),
             rand::rngs::StdRng::seed_from_u64(1),
             metrics.clone(),
+            Arc::default(),
         );
         let linking = Arc::new(linking);
         let entitlements = Arc::new(Entitlements::new(
             store.clone(),
             Arc::new(SystemClock),
-            Default::default(),
+            crate::service::DecisionClient::new(Arc::default()),
             metrics,
         ));
         let device_tokens = Arc::new(DeviceTokens::new(
@@ -410,6 +411,7 @@ mod tests {
                 Arc::new(SystemClock),
                 None,
                 Arc::new(Metrics::new()),
+                Arc::default(),
             )),
             clients: Arc::new(Clients::new(
                 &CodeKey::new(b"k"),

@@ -48,6 +48,11 @@ pub struct ConfigFile {
     /// marks the sign-in cookie `Secure`.
     #[serde(default)]
     pub public_url: Option<url::Url>,
+    /// Special-use networks (private, link-local…) the gateway may call all the same: where
+    /// an MVPD's decision point or a requestor's webhook lives inside the network. Without
+    /// them, every outbound call goes to public addresses only.
+    #[serde(default)]
+    pub outbound_allowed_networks: Vec<ipnet::IpNet>,
     /// Lets requestors call plain-http URLs on loopback (decision points, webhooks, OIDC
     /// issuers): for demos and tests only. Otherwise every outbound URL must be https.
     #[serde(default)]

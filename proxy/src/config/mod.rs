@@ -67,6 +67,8 @@ pub struct Config {
     pub public_url: Option<url::Url>,
     /// What every requestor is held to, here and in the cluster.
     pub bounds: Bounds,
+    /// Special-use networks outbound calls may reach (`outboundAllowedNetworks`).
+    pub outbound_allowed_networks: Vec<ipnet::IpNet>,
 }
 
 /// Where the `postgres` store connects, with how many connections and how many links
@@ -213,6 +215,7 @@ impl Config {
             region: file.kubernetes.region,
             public_url: file.public_url,
             bounds,
+            outbound_allowed_networks: file.outbound_allowed_networks,
             test_mvpd: file.test_mvpd.map(|t| {
                 let issuer = t.issuer.unwrap_or_else(|| {
                     url::Url::parse(&format!("http://{}", t.listen))

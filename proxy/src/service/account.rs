@@ -1,9 +1,11 @@
 //! Asking a requestor's account webhook who the user of a link is (seed 004's callbacks).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::outbound::Outbound;
 use super::webhook::{WebhookClient, WebhookError};
 use linkgate_domain::account::AccountAnswer;
 use linkgate_domain::code::{AwaitingUser, CodeRecord};
@@ -28,12 +30,18 @@ struct Reply {
     answer: serde_json::Value,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AccountClient {
     webhooks: WebhookClient,
 }
 
 impl AccountClient {
+    pub fn new(outbound: Arc<Outbound>) -> Self {
+        Self {
+            webhooks: WebhookClient::new(outbound),
+        }
+    }
+
     /// The backend's answer about `asked`, the user a link with `code` is asked for.
     pub async fn resolve(
         &self,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::confirmation::Confirmation;
+use super::outbound::Outbound;
 use super::saml::{self, Endpoints, Saml, SamlError};
 use super::sign_in::{Pending, SignIn, SignInError, SignedIn};
 use crate::metrics::Metrics;
@@ -109,10 +110,11 @@ impl Activation {
         clock: Arc<dyn Clock>,
         public_url: Option<url::Url>,
         metrics: Arc<Metrics>,
+        outbound: Arc<Outbound>,
     ) -> Self {
         Self {
-            sign_in: SignIn::default(),
-            saml: Saml::default(),
+            sign_in: SignIn::new(Arc::clone(&outbound)),
+            saml: Saml::new(outbound),
             metrics,
             sealer: Sealer::new(code_key.derive("activation-cookie")),
             confirmation: Confirmation::new(code_key),

@@ -2,12 +2,14 @@
 //! within the MVPD's timeout.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use linkgate_domain::decision::{self, Decision};
 use linkgate_domain::requestor::{DecisionPoint, Mvpd};
 
+use super::outbound::Outbound;
 use super::webhook::WebhookClient;
 pub use super::webhook::WebhookError as DecisionError;
 
@@ -39,14 +41,16 @@ pub struct Ask<'a> {
     pub documents: BTreeMap<&'a str, &'a str>,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct DecisionClient {
     webhooks: WebhookClient,
 }
 
 impl DecisionClient {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(outbound: Arc<Outbound>) -> Self {
+        Self {
+            webhooks: WebhookClient::new(outbound),
+        }
     }
 
     /// One decision per resource asked, in order.

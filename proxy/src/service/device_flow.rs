@@ -215,11 +215,12 @@ mod tests {
             key.clone(),
             rand::rngs::StdRng::seed_from_u64(3),
             metrics.clone(),
+            Arc::default(),
         ));
         let entitlements = Arc::new(Entitlements::new(
             store.clone(),
             clock.clone(),
-            DecisionClient::new(),
+            DecisionClient::new(Arc::default()),
             metrics.clone(),
         ));
         let tokens = Arc::new(DeviceTokens::new(

@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 
 use super::Error;
 use super::account::AccountClient;
+use super::outbound::Outbound;
 use crate::metrics::Metrics;
 use crate::store::{LinkKey, Store, StoreError};
 use linkgate_domain::account::AccountAnswer;
@@ -76,6 +77,7 @@ impl Linking {
         code_key: CodeKey,
         rng: StdRng,
         metrics: Arc<Metrics>,
+        outbound: Arc<Outbound>,
     ) -> Self {
         Self {
             store,
@@ -83,7 +85,7 @@ impl Linking {
             code_key,
             rng: Mutex::new(rng),
             metrics,
-            accounts: AccountClient::default(),
+            accounts: AccountClient::new(outbound),
         }
     }
 
@@ -487,6 +489,7 @@ mod tests {
             CodeKey::new(b"test key"),
             StdRng::seed_from_u64(42),
             Arc::new(Metrics::new()),
+            Arc::default(),
         )
     }
 

@@ -4,10 +4,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use openidconnect::reqwest;
 use openidconnect::{HttpRequest, HttpResponse};
+
+use super::outbound::{Outbound, Reach};
 
 /// The whole exchange, from connecting to the last byte of the answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,27 +29,73 @@ pub enum ProviderHttpError {
     Malformed,
     #[error("it answered with status {0}")]
     Status(u16),
+    #[error("not called: {0}")]
+    Refused(String),
 }
 
-pub struct ProviderHttp(reqwest::Client);
+/// Clients for the URLs the configuration names and for those learned from a provider's
+/// documents, each reaching only the addresses its kind may (see `outbound`).
+pub struct ProviderHttp {
+    configured: reqwest::Client,
+    learned: reqwest::Client,
+    outbound: Arc<Outbound>,
+}
+
+/// The provider client for one configured URL (an issuer, a metadata URL): what is on its
+/// origin is called as configured, anything else as learned.
+pub struct Scoped<'a> {
+    http: &'a ProviderHttp,
+    origin: url::Origin,
+}
 
 impl ProviderHttp {
-    pub fn new() -> Self {
-        Self(
-            reqwest::ClientBuilder::new()
+    pub fn new(outbound: Arc<Outbound>) -> Self {
+        let client = |reach| {
+            let builder = reqwest::ClientBuilder::new()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(TIMEOUT)
-                .connect_timeout(CONNECT_TIMEOUT)
+                .connect_timeout(CONNECT_TIMEOUT);
+            outbound
+                .guard(builder, reach)
                 .build()
-                .expect("a default HTTP client builds"),
-        )
+                .expect("a default HTTP client builds")
+        };
+        Self {
+            configured: client(Reach::Configured),
+            learned: client(Reach::Learned),
+            outbound,
+        }
     }
 
-    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, ProviderHttpError> {
+    /// Calls made on behalf of the configured `url`.
+    pub fn scoped(&self, url: &url::Url) -> Scoped<'_> {
+        Scoped {
+            http: self,
+            origin: url.origin(),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        request: HttpRequest,
+        origin: &url::Origin,
+    ) -> Result<HttpResponse, ProviderHttpError> {
         let unreachable =
             |e: reqwest::Error| ProviderHttpError::Unreachable(e.without_url().to_string());
         let request = reqwest::Request::try_from(request).map_err(unreachable)?;
-        let mut response = self.0.execute(request).await.map_err(unreachable)?;
+        let reach = match request.url().origin() == *origin {
+            true => Reach::Configured,
+            false if request.url().scheme() == "https" => Reach::Learned,
+            false => return Err(ProviderHttpError::Refused("a learned URL not https".into())),
+        };
+        self.outbound
+            .check_literal(request.url(), reach)
+            .map_err(|refused| ProviderHttpError::Refused(refused.to_string()))?;
+        let client = match reach {
+            Reach::Configured => &self.configured,
+            Reach::Learned => &self.learned,
+        };
+        let mut response = client.execute(request).await.map_err(unreachable)?;
         let mut answer = http::Response::builder().status(response.status());
         for (name, value) in response.headers() {
             answer = answer.header(name, value);
@@ -61,12 +110,12 @@ impl ProviderHttp {
         answer.body(body).map_err(|_| ProviderHttpError::Malformed)
     }
 
-    /// The body of a successful GET of `url` (a SAML provider's metadata).
+    /// The body of a successful GET of the configured `url` (a SAML provider's metadata).
     pub async fn get(&self, url: url::Url) -> Result<Vec<u8>, ProviderHttpError> {
         let request = http::Request::get(url.as_str())
             .body(Vec::new())
             .map_err(|_| ProviderHttpError::Malformed)?;
-        let answer = self.exchange(request).await?;
+        let answer = self.exchange(request, &url.origin()).await?;
         if !answer.status().is_success() {
             return Err(ProviderHttpError::Status(answer.status().as_u16()));
         }
@@ -75,17 +124,11 @@ impl ProviderHttp {
 }
 
 /// The `openidconnect` crate's HTTP client.
-impl<'c> openidconnect::AsyncHttpClient<'c> for ProviderHttp {
+impl<'c> openidconnect::AsyncHttpClient<'c> for Scoped<'_> {
     type Error = ProviderHttpError;
     type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + 'c>>;
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(self.exchange(request))
-    }
-}
-
-impl Default for ProviderHttp {
-    fn default() -> Self {
-        Self::new()
+        Box::pin(self.http.exchange(request, &self.origin))
     }
 }

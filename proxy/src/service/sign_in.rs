@@ -19,6 +19,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::outbound::Outbound;
 use super::provider_http::ProviderHttp;
 use linkgate_domain::requestor::OidcProvider;
 
@@ -52,7 +53,6 @@ pub enum SignInError {
 /// How long a provider's discovery document and keys are used before being fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(300);
 
-#[derive(Default)]
 pub struct SignIn {
     http: ProviderHttp,
     /// By issuer: when fetched, and what.
@@ -69,6 +69,13 @@ type Client = CoreClient<
 >;
 
 impl SignIn {
+    pub fn new(outbound: Arc<Outbound>) -> Self {
+        Self {
+            http: ProviderHttp::new(outbound),
+            metadata: Mutex::default(),
+        }
+    }
+
     /// The provider's discovery document and keys: kept ones, unless `fresh` or too old.
     async fn metadata(
         &self,
@@ -91,7 +98,7 @@ impl SignIn {
         let url =
             IssuerUrl::new(issuer.clone()).map_err(|e| SignInError::Discovery(e.to_string()))?;
         let metadata = Arc::new(
-            CoreProviderMetadata::discover_async(url, &self.http)
+            CoreProviderMetadata::discover_async(url, &self.http.scoped(&provider.issuer))
                 .await
                 .map_err(|e| SignInError::Discovery(e.to_string()))?,
         );
@@ -163,7 +170,7 @@ impl SignIn {
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| SignInError::Exchange(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
-            .request_async(&self.http)
+            .request_async(&self.http.scoped(&provider.issuer))
             .await
             .map_err(|e| SignInError::Exchange(e.to_string()))?;
         let id_token = tokens

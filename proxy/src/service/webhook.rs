@@ -2,8 +2,12 @@
 //! bounded JSON answer read, within the endpoint's timeout, so that a slow or dead endpoint
 //! is an error, never a hang.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use super::outbound::{Outbound, Reach};
 
 use linkgate_domain::requestor::Webhook;
 
@@ -24,17 +28,22 @@ pub enum WebhookError {
 #[derive(Clone)]
 pub struct WebhookClient {
     http: reqwest::Client,
+    outbound: Arc<Outbound>,
 }
 
 impl WebhookClient {
-    pub fn new() -> Self {
+    /// Endpoints are named by the configuration: called where `outbound` allows.
+    pub fn new(outbound: Arc<Outbound>) -> Self {
+        let builder = reqwest::Client::builder()
+            .user_agent(concat!("linkgate/", env!("CARGO_PKG_VERSION")))
+            // An endpoint answers where it was asked; a redirect could lead anywhere.
+            .redirect(reqwest::redirect::Policy::none());
         Self {
-            http: reqwest::Client::builder()
-                .user_agent(concat!("linkgate/", env!("CARGO_PKG_VERSION")))
-                // An endpoint answers where it was asked; a redirect could lead anywhere.
-                .redirect(reqwest::redirect::Policy::none())
+            http: outbound
+                .guard(builder, Reach::Configured)
                 .build()
                 .expect("a default HTTP client builds"),
+            outbound,
         }
     }
 
@@ -54,6 +63,13 @@ impl WebhookClient {
         hook: &Webhook,
         question: &impl Serialize,
     ) -> Result<A, WebhookError> {
+        if let Err(refused) = self.outbound.check_literal(&hook.url, Reach::Configured) {
+            // The address for the operator; the message may reach devices.
+            tracing::warn!(error = %refused, "an endpoint was not called");
+            return Err(WebhookError::Unavailable(
+                "not an address this gateway calls".into(),
+            ));
+        }
         let mut response = self
             .http
             .post(hook.url.clone())
@@ -82,10 +98,4 @@ impl WebhookClient {
 /// and the message reaches devices.
 fn unavailable(e: reqwest::Error) -> WebhookError {
     WebhookError::Unavailable(e.without_url().to_string())
-}
-
-impl Default for WebhookClient {
-    fn default() -> Self {
-        Self::new()
-    }
 }

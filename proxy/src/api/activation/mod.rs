@@ -74,6 +74,8 @@ fn saml_here(call: &Call<'_>) -> Option<Here> {
     (call.activation.public_url().is_some() || loopback() == Some(true)).then(|| here(call))
 }
 
+const SESSION_GONE: &str = "This sign-in is unknown or has expired: start again from the code.";
+
 const NO_PUBLIC_URL: &str = "This TV provider's sign-in is not available here: the gateway's \
                              public URL is not configured.";
 
@@ -377,11 +379,7 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         call.input.get("state"),
         call.input.get("code"),
     ) else {
-        return Ok(failed(
-            &call,
-            StatusCode::BAD_REQUEST,
-            "This sign-in is unknown or has expired: start again from the code.",
-        ));
+        return Ok(failed(&call, StatusCode::BAD_REQUEST, SESSION_GONE));
     };
     let returned = match call
         .activation
@@ -397,8 +395,14 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     {
         Ok(returned) => returned,
         Err(e) => {
+            // The detail (what a provider's endpoint answered, or why it was not called) is
+            // the operator's to read; the page says one sentence.
             tracing::info!(error = %e, "a sign-in did not complete");
-            return Ok(failed(&call, StatusCode::BAD_REQUEST, &e.to_string()));
+            let message = match e {
+                ActivationError::Session => SESSION_GONE,
+                _ => "Your TV provider's answer could not be used. Start again from the code.",
+            };
+            return Ok(failed(&call, StatusCode::BAD_REQUEST, message));
         }
     };
     let attributes = cookie_attributes(&call, "Lax");
@@ -442,11 +446,7 @@ pub(super) async fn saml_acs(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let (Some(response), Some(relay_state)) =
         (call.input.get("SAMLResponse"), call.input.get("RelayState"))
     else {
-        return Ok(failed(
-            &call,
-            StatusCode::BAD_REQUEST,
-            "This sign-in is unknown or has expired: start again from the code.",
-        ));
+        return Ok(failed(&call, StatusCode::BAD_REQUEST, SESSION_GONE));
     };
     let Some(here) = saml_here(&call) else {
         return Ok(failed(
@@ -470,11 +470,7 @@ pub(super) async fn saml_acs(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let attributes = saml_cookie_attributes(&call, mvpd);
     let answer = match finished {
         Ok(returned) => link(&call, returned).await,
-        Err(ActivationError::Session) => failed(
-            &call,
-            StatusCode::BAD_REQUEST,
-            "This sign-in is unknown or has expired: start again from the code.",
-        ),
+        Err(ActivationError::Session) => failed(&call, StatusCode::BAD_REQUEST, SESSION_GONE),
         Err(e) => {
             // The reason is the operator's to read; the page says only that it failed.
             tracing::info!(mvpd, error = %e, "a SAML sign-in was refused");

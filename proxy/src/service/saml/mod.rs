@@ -25,6 +25,7 @@ use samael::traits::ToXml;
 
 mod document;
 
+use super::outbound::Outbound;
 use super::provider_http::ProviderHttp;
 use super::sign_in::SignedIn;
 use linkgate_domain::saml::{IdpMetadata, KeyPair, SamlProvider};
@@ -99,10 +100,10 @@ pub struct Saml {
     used: moka::sync::Cache<String, ()>,
 }
 
-impl Default for Saml {
-    fn default() -> Self {
+impl Saml {
+    pub fn new(outbound: Arc<Outbound>) -> Self {
         Self {
-            http: ProviderHttp::default(),
+            http: ProviderHttp::new(outbound),
             metadata: Mutex::default(),
             used: moka::sync::Cache::builder()
                 .max_capacity(REMEMBERED_MAX)
