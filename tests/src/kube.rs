@@ -289,28 +289,19 @@ pub async fn condition(api: &Api<Requestor>, name: &str, type_: &str, status: &s
     .await
 }
 
-/// Creates the Requestor `demo` in `namespace`: the test MVPD allowing everything, no
-/// per-client throttling (turned off), the backend key in Secret `demo.backend`, and `media_tokens` as given.
-pub async fn create_demo_requestor(
-    client: &Client,
-    namespace: &str,
-    media_tokens: serde_json::Value,
-) -> Requestor {
-    let requestor: Requestor = serde_json::from_value(serde_json::json!({
-        "apiVersion": "linkgate.dev/v1alpha1", "kind": "Requestor",
-        "metadata": {"name": "demo"},
-        "spec": {
-            "mvpds": [{"id": "test-mvpd", "decision": {"allow": ["*"]}}],
-            "throttling": {"perClientIp": {"disabled": true}},
-            "mediaTokens": media_tokens,
-            "backend": {"apiKeySecretRef": {"name": "demo.backend", "key": "apiKey"}},
-        }
-    }))
-    .expect("a Requestor");
-    Api::<Requestor>::namespaced(client.clone(), namespace)
-        .create(&kube::api::PostParams::default(), &requestor)
-        .await
-        .expect("create the requestor")
+/// Applies the Requestor `demo` in `namespace` of the API server of `kubeconfig` with
+/// kubectl, written as a person writes it: the test MVPD allowing everything, no per-client
+/// throttling (turned off), the backend key in Secret `demo.backend`, and `media_tokens`
+/// as given (JSON is YAML too).
+pub fn create_demo_requestor(kubeconfig: &Path, namespace: &str, media_tokens: serde_json::Value) {
+    let yaml = format!(
+        "apiVersion: linkgate.dev/v1alpha1\nkind: Requestor\nmetadata: {{name: demo}}\n\
+         spec:\n  mvpds: [{{id: test-mvpd, decision: {{allow: ['*']}}}}]\n\
+         \x20 throttling: {{perClientIp: {{disabled: true}}}}\n  mediaTokens: {media_tokens}\n\
+         \x20 backend: {{apiKeySecretRef: {{name: demo.backend, key: apiKey}}}}\n"
+    );
+    let (ok, out) = kubectl(kubeconfig, &["apply", "-n", namespace, "-f", "-"], &yaml);
+    assert!(ok, "kubectl apply of the demo requestor: {out}");
 }
 
 /// Creates the Secret `name` in `namespace` holding `value` under `key`.
@@ -430,4 +421,18 @@ fn kubectl_binary() -> PathBuf {
         let cache = cache.unwrap_or_else(|| home().join(".cache/linkgate"));
         cache.join("control-plane/bin/kubectl")
     })
+}
+
+/// Applies `requestor` in `namespace` of the shared test API server with kubectl, as YAML,
+/// as a person would (the API server's strict field validation included).
+pub fn apply_requestor(namespace: &str, requestor: &Requestor) {
+    apply_requestor_on(kubeconfig(), namespace, requestor);
+}
+
+/// The same on the API server of `kubeconfig`.
+pub fn apply_requestor_on(kubeconfig: &Path, namespace: &str, requestor: &Requestor) {
+    let yaml = serde_yaml_ng::to_string(requestor).expect("YAML");
+    let args = ["apply", "-n", namespace, "-f", "-"];
+    let (ok, out) = kubectl(kubeconfig, &args, &yaml);
+    assert!(ok, "kubectl apply: {out}\n{yaml}");
 }

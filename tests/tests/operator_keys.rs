@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use linkgate_crds::{ManagedKeyStatus, Requestor};
 use linkgate_domain::media_token::MediaKeys;
@@ -86,7 +86,6 @@ async fn managed_keys_are_made_rotated_retired_and_healed() {
     let ns = linkgate_tests::kube::create_namespace(&client, "keys").await;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
-    let post = PostParams::default();
     linkgate_tests::kube::create_secret(&client, &ns, "acme.backend", "apiKey", b"k").await;
     // As the shipped ClusterRole allows, and no more.
     let (mut operator, _kubeconfig) = Operator::start_as_service_account(
@@ -102,12 +101,8 @@ async fn managed_keys_are_made_rotated_retired_and_healed() {
         "spec": {"backend": {"apiKeySecretRef": {"name": "acme.backend", "key": "apiKey"}}},
     }))
     .unwrap();
-    let uid = requestors
-        .create(&post, &requestor)
-        .await
-        .unwrap()
-        .uid()
-        .expect("a uid");
+    linkgate_tests::kube::apply_requestor(&ns, &requestor);
+    let uid = requestors.get(NAME).await.unwrap().uid().expect("a uid");
 
     // A first key, in a Secret the requestor owns, that the gateway loads and signs with.
     condition(&requestors, NAME, "Ready", "True").await;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::events::v1::Event;
 use kube::Api;
-use kube::api::PostParams;
+
 use linkgate_crds::Requestor;
 use linkgate_tests::kube::condition;
 use linkgate_tests::operator::Operator;
@@ -33,11 +33,7 @@ async fn requestors_get_valid_and_ready_conditions_with_reasons() {
     let operator = Operator::start(&ns, "operator-0").await;
 
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
-    let post = PostParams::default();
-    requestors
-        .create(&post, &requestor("waiting", json!({})))
-        .await
-        .unwrap();
+    linkgate_tests::kube::apply_requestor(&ns, &requestor("waiting", json!({})));
     let missing = condition(&requestors, "waiting", "Valid", "False").await;
     assert_eq!(missing.reason, "MissingSecret");
     assert!(
@@ -54,13 +50,10 @@ async fn requestors_get_valid_and_ready_conditions_with_reasons() {
 
     // What the schema cannot check: a network that does not parse.
     linkgate_tests::kube::create_secret(&client, &ns, "bad-cidr.backend", "apiKey", b"k").await;
-    requestors
-        .create(
-            &post,
-            &requestor("bad-cidr", json!({"trustedProxies": ["10.0.0.0/33"]})),
-        )
-        .await
-        .unwrap();
+    linkgate_tests::kube::apply_requestor(
+        &ns,
+        &requestor("bad-cidr", json!({"trustedProxies": ["10.0.0.0/33"]})),
+    );
     let bad = condition(&requestors, "bad-cidr", "Valid", "False").await;
     assert_eq!(bad.reason, "InvalidAccessPolicy", "{}", bad.message);
     assert!(bad.message.contains("10.0.0.0/33"), "{}", bad.message);
@@ -106,17 +99,16 @@ async fn tenants_cannot_reach_each_other_s_secrets_paths_or_internal_http() {
     let ns = linkgate_tests::kube::create_namespace(&client, "tenants").await;
     let _operator = Operator::start(&ns, "operator-0").await;
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
-    let post = PostParams::default();
     for name in ["news", "late", "plain", "espn", "claimer"] {
         let secret = format!("{name}.backend");
         linkgate_tests::kube::create_secret(&client, &ns, &secret, "apiKey", b"k").await;
     }
     let route =
         |prefix: &str| json!([{"prefix": prefix, "upstream": {"host": "origin", "port": 80}}]);
-    requestors
-        .create(&post, &requestor("news", json!({"routes": route("/news")})))
-        .await
-        .unwrap();
+    linkgate_tests::kube::apply_requestor(
+        &ns,
+        &requestor("news", json!({"routes": route("/news")})),
+    );
     condition(&requestors, "news", "Valid", "True").await;
 
     // Another tenant's Secret, or the gateway's own, cannot be named.
@@ -132,7 +124,7 @@ async fn tenants_cannot_reach_each_other_s_secrets_paths_or_internal_http() {
             .as_mut()
             .unwrap()
             .name = foreign.into();
-        requestors.create(&post, &refused).await.unwrap();
+        linkgate_tests::kube::apply_requestor(&ns, &refused);
         let valid = condition(&requestors, name, "Valid", "False").await;
         assert_eq!(valid.reason, "ForeignSecret", "{}", valid.message);
         assert!(valid.message.contains(foreign), "{}", valid.message);
@@ -141,13 +133,10 @@ async fn tenants_cannot_reach_each_other_s_secrets_paths_or_internal_http() {
     // A path another requestor routes, or one inside it, is refused, not taken over.
     // (Creation times are whole seconds, and ties go by name: make "late" the younger.)
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    requestors
-        .create(
-            &post,
-            &requestor("late", json!({"routes": route("/news/secret")})),
-        )
-        .await
-        .unwrap();
+    linkgate_tests::kube::apply_requestor(
+        &ns,
+        &requestor("late", json!({"routes": route("/news/secret")})),
+    );
     let clash = condition(&requestors, "late", "Valid", "False").await;
     assert_eq!(clash.reason, "RouteConflict");
     assert!(
@@ -165,16 +154,10 @@ async fn tenants_cannot_reach_each_other_s_secrets_paths_or_internal_http() {
 
     // An Adobe requestor ID goes to its oldest claimant, as a path does.
     let id = || json!({"adobe": {"requestorId": "ESPN"}});
-    requestors
-        .create(&post, &requestor("espn", id()))
-        .await
-        .unwrap();
+    linkgate_tests::kube::apply_requestor(&ns, &requestor("espn", id()));
     condition(&requestors, "espn", "Valid", "True").await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    requestors
-        .create(&post, &requestor("claimer", id()))
-        .await
-        .unwrap();
+    linkgate_tests::kube::apply_requestor(&ns, &requestor("claimer", id()));
     let clash = condition(&requestors, "claimer", "Valid", "False").await;
     assert_eq!(clash.reason, "RequestorIdConflict", "{}", clash.message);
     assert!(clash.message.contains("\"espn\""), "{}", clash.message);
@@ -190,7 +173,7 @@ async fn tenants_cannot_reach_each_other_s_secrets_paths_or_internal_http() {
     // Outbound URLs are https: plain http to an internal host is refused.
     let hook = json!({"accountWebhook": {"url": "http://10.0.0.1/accounts"}});
     let plain = requestor("plain", hook);
-    requestors.create(&post, &plain).await.unwrap();
+    linkgate_tests::kube::apply_requestor(&ns, &plain);
     let refused = condition(&requestors, "plain", "Valid", "False").await;
     assert_eq!(refused.reason, "InvalidAccountWebhook");
     assert!(

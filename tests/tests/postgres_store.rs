@@ -326,7 +326,11 @@ async fn requestors_from_the_cluster_with_links_in_the_database() {
     linkgate_tests::kube::install_crds(&client).await;
     let namespace = linkgate_tests::kube::create_namespace(&client, "pg-requestors").await;
     // No media tokens: this requestor is about links.
-    linkgate_tests::kube::create_demo_requestor(&client, &namespace, json!({})).await;
+    linkgate_tests::kube::create_demo_requestor(
+        linkgate_tests::kube::kubeconfig(),
+        &namespace,
+        json!({}),
+    );
     let url = fresh_database("cluster").await;
     let config = format!(
         "store: {{backend: postgres}}\nkubernetes: {{namespace: {namespace}, requestors: true}}\n\

@@ -33,11 +33,10 @@ async fn fleet() -> Fleet {
     linkgate_tests::kube::install_crds(&client).await;
     let namespace = linkgate_tests::kube::create_namespace(&client, "proxies").await;
     linkgate_tests::kube::create_demo_requestor(
-        &client,
+        linkgate_tests::kube::kubeconfig(),
         &namespace,
         json!({"signingKeys": [{"id": "k1", "privateKeySecretRef": {"name": "demo.media", "key": "key"}}]}),
-    )
-    .await;
+    );
     let pem: String = TEST_SIGNING_KEY
         .lines()
         .map(|l| format!("      {l}\n"))

@@ -72,7 +72,11 @@ async fn proxies_sign_with_the_operators_keys_and_follow_their_rotation() {
     )
     .await;
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
-    linkgate_tests::kube::create_demo_requestor(&client, &ns, json!({"ttlSeconds": 60})).await;
+    linkgate_tests::kube::create_demo_requestor(
+        linkgate_tests::kube::kubeconfig(),
+        &ns,
+        json!({"ttlSeconds": 60}),
+    );
     let _operator = Operator::start(&ns, "operator-0").await;
     condition(&requestors, "demo", "Ready", "True").await;
     let first = eventually("a managed key", async || {

@@ -15,7 +15,7 @@ async fn writes_fail_cleanly_and_reads_keep_serving_while_the_api_server_is_away
     let client = server.client().await;
     linkgate_tests::kube::install_crds(&client).await;
     let ns = linkgate_tests::kube::create_namespace(&client, "outage").await;
-    linkgate_tests::kube::create_demo_requestor(&client, &ns, json!({})).await;
+    linkgate_tests::kube::create_demo_requestor(&server.kubeconfig, &ns, json!({}));
     let config = format!(
         "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {ns}}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\n\

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams};
 use linkgate_crds::Requestor;
 use linkgate_tests::origin::Origin;
 use linkgate_tests::{DEMO_KEY, Gateway, raw_get};
@@ -94,16 +94,12 @@ async fn a_tenant_cannot_take_another_s_paths_or_secrets() {
     ];
     let (client, ns, gw, _kubeconfig) = tenant_proxy("tenants", &keys).await;
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
-    let post = PostParams::default();
     let (news_origin, late_origin) = (Origin::start("news").await, Origin::start("late").await);
 
-    requestors
-        .create(
-            &post,
-            &requestor("news", "news.backend", routes(&news_origin, &["/news"])),
-        )
-        .await
-        .unwrap();
+    linkgate_tests::kube::apply_requestor(
+        &ns,
+        &requestor("news", "news.backend", routes(&news_origin, &["/news"])),
+    );
     until(&gw, "/news/today.ts", |s, b| {
         s == 200 && b.ends_with("news")
     })
@@ -117,13 +113,13 @@ async fn a_tenant_cannot_take_another_s_paths_or_secrets() {
         "late.backend",
         routes(&late_origin, &["/news/secret", "/late"]),
     );
-    requestors.create(&post, &late).await.unwrap();
+    linkgate_tests::kube::apply_requestor(&ns, &late);
     // The thief names news's Secret to learn (or use) its backend key.
     let thief = requestor("thief", "news.backend", routes(&late_origin, &["/thief"]));
-    requestors.create(&post, &thief).await.unwrap();
+    linkgate_tests::kube::apply_requestor(&ns, &thief);
     // One created after both, and served, shows the proxy has seen them.
     let witness = requestor("witness", "witness.backend", json!({}));
-    requestors.create(&post, &witness).await.unwrap();
+    linkgate_tests::kube::apply_requestor(&ns, &witness);
     let authn = async |r: &str, key: &str| {
         let bearer = format!("Bearer {key}");
         let path = format!("/v1/requestors/{r}/devices/tv/authn");
@@ -177,7 +173,6 @@ async fn a_requestor_id_is_served_by_its_oldest_claimant_until_it_lets_go() {
     ];
     let (client, ns, gw, _kubeconfig) = tenant_proxy("ids", &keys).await;
     let requestors: Api<Requestor> = Api::namespaced(client.clone(), &ns);
-    let post = PostParams::default();
     // Each with an MVPD of its own, to tell whose answer the ID gets.
     let claiming = |name: &str| {
         let mvpd = format!("{name}-mvpd");
@@ -185,18 +180,15 @@ async fn a_requestor_id_is_served_by_its_oldest_claimant_until_it_lets_go() {
                            "mvpds": [{"id": mvpd, "decision": {"allow": ["*"]}}]});
         requestor(name, &format!("{name}.backend"), adobe)
     };
-    requestors.create(&post, &claiming("espn")).await.unwrap();
+    linkgate_tests::kube::apply_requestor(&ns, &claiming("espn"));
     let config_of = "/api/v1/config/ESPN";
     until(&gw, config_of, |s, b| s == 200 && b.contains("espn-mvpd")).await;
     // A younger tenant claiming the ID takes nothing: not even its own name is served.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    requestors
-        .create(&post, &claiming("claimer"))
-        .await
-        .unwrap();
+    linkgate_tests::kube::apply_requestor(&ns, &claiming("claimer"));
     // One created after it, and served, shows the proxy has seen it.
     let witness = requestor("witness", "witness.backend", json!({}));
-    requestors.create(&post, &witness).await.unwrap();
+    linkgate_tests::kube::apply_requestor(&ns, &witness);
     until(&gw, "/api/v1/config/witness", |s, _| s == 200).await;
     let (status, body, _) = raw_get(gw.api, config_of, &[]).await;
     assert!(

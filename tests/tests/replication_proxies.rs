@@ -93,11 +93,10 @@ async fn until_authn(gw: &Gateway, device: &str, status: u16) -> Duration {
 async fn a_device_linked_in_one_region_is_served_in_every_region_until_unlinked() {
     let regions = regions::start(&["a", "b", "c"]).await;
     create_demo_requestor(
-        &regions[0].client,
+        &regions[0].server.kubeconfig,
         &regions[0].namespace,
         json!({"signingKeys": [{"id": "k1", "privateKeySecretRef": {"name": "demo.media", "key": "key"}}]}),
-    )
-    .await;
+    );
     let mut proxies = Vec::new();
     for region in &regions {
         proxies.push(proxy(region).await);

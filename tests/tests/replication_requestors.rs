@@ -50,7 +50,7 @@ async fn a_requestor_authored_in_one_region_is_served_with_the_same_keys_in_the_
         )
         .await;
     }
-    create_demo_requestor(&a.client, &a.namespace, json!({})).await;
+    create_demo_requestor(&a.server.kubeconfig, &a.namespace, json!({}));
 
     // The copy in b: the same spec, marked with its origin, valid there, with a's keys.
     let authored = a.requestors.get("demo").await.expect("a's requestor");
@@ -135,11 +135,8 @@ async fn a_requestor_authored_in_one_region_is_served_with_the_same_keys_in_the_
                      "backend": {"apiKeySecretRef": {"name": "clash.backend", "key": "apiKey"}}},
         }))
         .expect("a Requestor");
-        region
-            .requestors
-            .create(&Default::default(), &requestor)
-            .await
-            .expect("create clash");
+        let kubeconfig = &region.server.kubeconfig;
+        linkgate_tests::kube::apply_requestor_on(kubeconfig, &region.namespace, &requestor);
     }
     for region in &mut regions {
         region.operator.restart().await;
