@@ -52,6 +52,59 @@ async fn devices_are_limited_apart_from_each_other() {
 }
 
 #[tokio::test]
+async fn a_device_named_in_a_body_is_limited_as_the_handler_reads_it() {
+    let spec = "      throttling: {perClientIp: null, perDevice: {perSecond: 1, burst: 2}}\n";
+    let gw = Gateway::with_config(&requestors_config("", &[("tv", spec)])).await;
+    let codes = "/v1/requestors/tv/codes";
+    // A loop of new codes with the device in a JSON body: stopped after the burst.
+    for _ in 0..2 {
+        let (status, body) = gw.post_json(codes, json!({"deviceId": "den"}), None).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = gw.post_json(codes, json!({"deviceId": "den"}), None).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("device"),
+        "{body}"
+    );
+    // The same in a form body, in Adobe's and Matchmaker's dialects too.
+    let (status, _) = gw
+        .post_form("/reggie/v1/tv/regcode", &[("deviceId", "den")], None)
+        .await;
+    assert_eq!(status, 429);
+    let (status, _) = gw
+        .post_form(
+            "/matchmaker/tv/get_auth_code",
+            &[("device_id", "den")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 429);
+    // A query naming another device does not move the count off the one the body names,
+    // which is the one the handler acts on.
+    let (status, body) = gw
+        .post_json(
+            &format!("{codes}?deviceId=decoy"),
+            json!({"deviceId": "den"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 429, "{body}");
+    // Another device has its own budget, counted once a request.
+    for _ in 0..2 {
+        let (status, body) = gw
+            .post_json(codes, json!({"deviceId": "kitchen"}), None)
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let metrics = gw.metrics().await;
+    assert!(
+        metrics.contains("linkgate_throttled_total{limit=\"device\",requestor=\"tv\"} 4"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn many_client_addresses_do_not_grow_limiter_memory_without_bound() {
     let spec = "      trustedProxies: [127.0.0.1]\n      throttling: {perClientIp: {perSecond: 1, burst: 5}}\n";
     let gw = Gateway::with_config(&requestors_config("", &[("tv", spec)])).await;

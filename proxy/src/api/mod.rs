@@ -127,7 +127,13 @@ pub struct ApiRequest<'a> {
     pub client_ip: std::net::IpAddr,
     /// Whether the browser reached us over https (a trusted proxy's `X-Forwarded-Proto`).
     pub secure: bool,
+    /// The per-device rate limit, spent on the device the request names wherever it names
+    /// it (path, query, form or JSON), as the handler reads it.
+    pub device_limit: Option<&'a DeviceLimit<'a>>,
 }
+
+/// Spends one request of a device's budget; `Err` is the refusal to answer.
+pub type DeviceLimit<'a> = dyn Fn(&str) -> Result<(), ApiError> + Send + Sync + 'a;
 
 pub struct Api {
     activation: Arc<Activation>,
@@ -338,6 +344,16 @@ impl Api {
             }
             _ => None,
         };
+        if let Some(limit) = request.device_limit {
+            // The device this call is about, read as its handler reads it.
+            let named = match &device {
+                Some(device) => Some(Cow::Borrowed(device.as_str())),
+                None => input.get("deviceId").or_else(|| input.get("device_id")),
+            };
+            if let Some(named) = named {
+                limit(&named)?;
+            }
+        }
         let call = Call {
             requestor,
             principal,
@@ -459,6 +475,7 @@ mod tests {
                     body: Bytes::copy_from_slice(body.as_bytes()),
                     client_ip: std::net::Ipv4Addr::LOCALHOST.into(),
                     secure: false,
+                    device_limit: None,
                 },
             )
             .await;

@@ -25,7 +25,9 @@ pub use live::{Live, Snapshot};
 pub use plan::EdgePlan;
 pub use upstreams::Upstreams;
 
-use crate::api::{Api, ApiError, ApiRequest, Target, error_response, refusal_response};
+use crate::api::{
+    Api, ApiError, ApiRequest, DeviceLimit, Target, error_response, refusal_response,
+};
 use crate::metrics::Metrics;
 use crate::verified::Verified;
 use linkgate_domain::access::{client_ip, forwarded_entries};
@@ -111,13 +113,13 @@ impl Gateway {
         }
     }
 
-    /// Client IP, rate limits: `Err` carries the refusal to send.
+    /// Client IP, rate limits of the client and the requestor (a device's is spent once the
+    /// request is read, see `device_limit`): `Err` carries the refusal to send.
     fn admit(
         &self,
         snapshot: &Snapshot,
         policy: &RequestorPolicy,
         header: &RequestHeader,
-        device: Option<&str>,
         tries_code: bool,
         ctx: &mut RequestCtx,
     ) -> Result<IpAddr, ApiError> {
@@ -136,7 +138,7 @@ impl Gateway {
             &policy.trusted_proxies,
         );
         if let Some(limiters) = snapshot.edge.limiters(&policy.name) {
-            let checked = limiters.check(client, device).and_then(|()| {
+            let checked = limiters.check(client).and_then(|()| {
                 if tries_code {
                     limiters.check_code_entry(client)
                 } else {
@@ -165,7 +167,7 @@ impl Gateway {
         let named = target.find_requestor(&snapshot.requestors, &header.headers);
         if let Ok(policy) = named {
             let tries_code = target.tries_code(&header.method, local::has_body(header));
-            match self.admit(&snapshot, policy, header, target.device(), tries_code, ctx) {
+            match self.admit(&snapshot, policy, header, tries_code, ctx) {
                 Ok(client) => client_ip = client,
                 Err(refusal) => {
                     let response = refusal_response(target.route, policy, &refusal);
@@ -182,6 +184,19 @@ impl Gateway {
             }
         };
         let header = session.req_header();
+        let limiters = named.as_ref().ok().and_then(|p| {
+            let limiters = snapshot.edge.limiters(&p.name)?;
+            limiters.limits_devices().then_some((*p, limiters))
+        });
+        let device_limit = |device: &str| {
+            let Some((policy, limiters)) = &limiters else {
+                return Ok(());
+            };
+            limiters.check_device(device).map_err(|refused| {
+                self.metrics.throttled(&policy.name, refused.limit.label());
+                too_many_requests(refused)
+            })
+        };
         let request = ApiRequest {
             method: &header.method,
             path: header.uri.path(),
@@ -190,6 +205,7 @@ impl Gateway {
             body,
             client_ip,
             secure: ctx.peer_trusted && forwarded_https(&header.headers),
+            device_limit: limiters.is_some().then_some(&device_limit as &DeviceLimit),
         };
         let response = self.api.handle(named, target, request).await;
         local::respond(session, response).await?;
@@ -292,7 +308,7 @@ impl ProxyHttp for Gateway {
         ctx.route = "content";
         let route = &policy.routes[route_index];
         let header = session.req_header();
-        let checked = match self.admit(&snapshot, policy, header, None, false, ctx) {
+        let checked = match self.admit(&snapshot, policy, header, false, ctx) {
             Ok(_) => self.check_token(policy, route, header),
             Err(refusal) => Err(refusal),
         };

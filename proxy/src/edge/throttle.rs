@@ -138,20 +138,31 @@ impl Limiters {
         }
     }
 
-    /// Spends one token from each applicable bucket, most specific first.
-    pub fn check(&self, ip: IpAddr, device: Option<&str>) -> Result<(), Throttled> {
+    /// Spends one token of the client's bucket and one of the requestor's.
+    pub fn check(&self, ip: IpAddr) -> Result<(), Throttled> {
         let refuse = |limit, not_until| self.refusal(limit, not_until);
         if let Some(Kept { limiter: l, .. }) = &self.per_ip {
             l.check_key(&self.throttling.client_key(ip))
                 .map_err(|n| refuse(Limit::ClientIp, n))?;
         }
-        if let (Some(Kept { limiter: l, .. }), Some(device)) = (&self.per_device, device) {
-            // Keys are owned; a hit costs one small allocation, only when devices are limited.
-            l.check_key(&device.to_owned())
-                .map_err(|n| refuse(Limit::Device, n))?;
-        }
         if let Some(Kept { limiter: l, .. }) = &self.per_requestor {
             l.check().map_err(|n| refuse(Limit::Requestor, n))?;
+        }
+        Ok(())
+    }
+
+    /// Whether devices are limited at all.
+    pub fn limits_devices(&self) -> bool {
+        self.per_device.is_some()
+    }
+
+    /// Spends one token of `device`'s bucket: once the request is read, wherever it names
+    /// the device.
+    pub fn check_device(&self, device: &str) -> Result<(), Throttled> {
+        if let Some(Kept { limiter: l, .. }) = &self.per_device {
+            // Keys are owned; a hit costs one small allocation, only when devices are limited.
+            l.check_key(&device.to_owned())
+                .map_err(|n| self.refusal(Limit::Device, n))?;
         }
         Ok(())
     }
@@ -219,13 +230,13 @@ mod tests {
         let l = limiters(Some(ONE_BURST_3), None, None);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..3 {
-            assert!(l.check(a, None).is_ok());
+            assert!(l.check(a).is_ok());
         }
-        let refused = l.check(a, None).unwrap_err();
+        let refused = l.check(a).unwrap_err();
         assert_eq!(refused.limit, Limit::ClientIp);
         assert!(refused.retry_after <= Duration::from_secs(1));
         // Another client has its own bucket.
-        assert!(l.check("192.0.2.2".parse().unwrap(), None).is_ok());
+        assert!(l.check("192.0.2.2".parse().unwrap()).is_ok());
     }
 
     #[test]
@@ -239,24 +250,27 @@ mod tests {
             }),
         );
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(l.limits_devices());
         for _ in 0..3 {
-            assert!(l.check(ip, Some("tv")).is_ok());
+            assert!(l.check_device("tv").is_ok());
         }
-        assert_eq!(l.check(ip, Some("tv")).unwrap_err().limit, Limit::Device);
-        assert!(l.check(ip, Some("other")).is_ok());
-        assert!(l.check(ip, None).is_ok());
-        assert_eq!(l.check(ip, None).unwrap_err().limit, Limit::Requestor);
+        assert_eq!(l.check_device("tv").unwrap_err().limit, Limit::Device);
+        assert!(l.check_device("other").is_ok());
+        for _ in 0..5 {
+            assert!(l.check(ip).is_ok());
+        }
+        assert_eq!(l.check(ip).unwrap_err().limit, Limit::Requestor);
     }
 
     #[test]
     fn ipv6_clients_share_a_bucket_per_network() {
         let l = limiters(Some(ONE_BURST_3), None, None);
         for ip in ["2001:db8::1", "2001:db8::2", "2001:db8::ffff:1"] {
-            assert!(l.check(ip.parse().unwrap(), None).is_ok(), "{ip}");
+            assert!(l.check(ip.parse().unwrap()).is_ok(), "{ip}");
         }
         let same_64 = "2001:db8::9".parse().unwrap();
-        assert_eq!(l.check(same_64, None).unwrap_err().limit, Limit::ClientIp);
-        assert!(l.check("2001:db8:0:1::1".parse().unwrap(), None).is_ok());
+        assert_eq!(l.check(same_64).unwrap_err().limit, Limit::ClientIp);
+        assert!(l.check("2001:db8:0:1::1".parse().unwrap()).is_ok());
         let per_address = Limiters::new(&Throttling {
             per_client_ip: Some(ONE_BURST_3),
             ipv6_prefix: 128,
@@ -264,7 +278,7 @@ mod tests {
         });
         for i in 0..5 {
             let ip = format!("2001:db8::{i}").parse().unwrap();
-            assert!(per_address.check(ip, None).is_ok(), "a /128 key each");
+            assert!(per_address.check(ip).is_ok(), "a /128 key each");
         }
     }
 
@@ -291,7 +305,7 @@ mod tests {
         assert!(refused.retry_after > Duration::from_secs(15));
         assert!(refused.retry_after <= Duration::from_secs(20));
         // Other limits are untouched by code attempts.
-        assert!(l.check(ip(1), None).is_ok());
+        assert!(l.check(ip(1)).is_ok());
         l.check_code_entry(ip(2)).unwrap();
         l.check_code_entry(ip(3)).unwrap();
         let refused = l.check_code_entry(ip(4)).unwrap_err();
@@ -311,7 +325,7 @@ mod tests {
         });
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..3 {
-            before.check(ip, None).unwrap();
+            before.check(ip).unwrap();
             before.check_code_entry(ip).unwrap();
         }
         // Only the client rate changes: code attempts stay spent, the rate starts afresh.
@@ -331,7 +345,7 @@ mod tests {
             Limit::CodeEntryClientIp
         );
         for _ in 0..4 {
-            after.check(ip, None).unwrap();
+            after.check(ip).unwrap();
         }
         // A new IPv6 prefix changes what a key means, so client limits start afresh.
         let rekeyed = Limiters::carry(
@@ -357,7 +371,7 @@ mod tests {
         );
         for i in 0..500u32 {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
-            l.check(ip, None).unwrap();
+            l.check(ip).unwrap();
         }
         assert_eq!(l.keys(), 500);
         std::thread::sleep(Duration::from_millis(20));
