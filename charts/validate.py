@@ -46,6 +46,7 @@ COMBINATIONS = {
             "dnsNameservers": ["10.0.0.10:53"],
             "dnsMaxTtlSeconds": 10,
             "publicUrl": "https://tv.example.com",
+            "trustedProxies": ["10.0.0.0/8", "fd00::/8"],
         },
         "operator": {"watchNamespace": "tenants"},
         "requestors": [EXAMPLE_REQUESTOR],
@@ -78,6 +79,7 @@ COMBINATIONS = {
 # values -> a fragment of the error Helm must answer with.
 BAD_VALUES = [
     ({"proxy": {"publicUrl": "tv.example.com"}}, "publicUrl"),
+    ({"proxy": {"trustedProxies": ["the ingress"]}}, "trustedProxies"),
     ({"proxy": {"publicUrl": "https://tv.example.com/activate?x"}}, "publicUrl"),
     ({"operator": {"replicas": "two"}}, "replicas"),
     ({"proxy": {"replica": 3}}, "replica"),
@@ -329,13 +331,15 @@ def check_proxy_store(combination, docs, values):
 
 
 def check_public_url(combination, docs, values):
-    """proxy.publicUrl reaches the proxies' configuration as publicUrl, and only when set."""
+    """proxy.publicUrl and proxy.trustedProxies reach the proxies' configuration as
+    publicUrl and trustedProxies, and only when set."""
     config_map = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-proxy"))
     config = yaml.safe_load(config_map["data"]["config.yaml"])
-    wanted = values.get("proxy", {}).get("publicUrl")
-    if config.get("publicUrl") != wanted:
-        fail(f"{combination}: publicUrl rendered as {config.get('publicUrl')!r}, not {wanted!r}")
-    ok(f"{combination}: publicUrl {wanted or 'unset'}")
+    for key in ("publicUrl", "trustedProxies"):
+        wanted = values.get("proxy", {}).get(key)
+        if config.get(key) != wanted:
+            fail(f"{combination}: {key} rendered as {config.get(key)!r}, not {wanted!r}")
+        ok(f"{combination}: {key} {wanted or 'unset'}")
 
 
 def can(namespace, account, verb, resource, where, subresource=None):

@@ -115,6 +115,16 @@ impl<F: Fn(&SecretKeyRef) -> Option<Vec<u8>>> Secrets for F {
 }
 
 impl RequestorPolicy {
+    /// Also trusts `proxies`, those in front of every requestor (the gateway's setting).
+    pub fn trust_proxies(&mut self, proxies: &[IpNet]) {
+        let new: Vec<IpNet> = proxies
+            .iter()
+            .filter(|p| !self.trusted_proxies.contains(p))
+            .copied()
+            .collect();
+        self.trusted_proxies.extend(new);
+    }
+
     /// Checks `spec` against the gateway's `bounds` and reads the Secrets it names.
     pub fn from_spec(
         name: &str,

@@ -85,6 +85,7 @@ impl App {
                 Box::new(move |requestors| served.serve(requestors)),
                 config.secrets.clone(),
                 config.bounds,
+                config.trusted_proxies.clone(),
                 Arc::clone(&metrics),
             )?;
         }

@@ -34,6 +34,29 @@ fn config(origin: std::net::SocketAddr) -> String {
 }
 
 #[tokio::test]
+async fn proxies_the_gateway_trusts_for_every_requestor_are_believed_for_each() {
+    let origin = Origin::start("origin").await;
+    // The ingress in front of every requestor, set once (`trustedProxies` at the top, as
+    // the chart's `proxy.trustedProxies` renders it); the requestor names none.
+    let spec = format!(
+        "      throttling: {{perClientIp: null}}\n      routes: [{{prefix: /tv, upstream: {{host: 127.0.0.1, port: {}}}}}]\n",
+        origin.addr.port()
+    );
+    let config = requestors_config("trustedProxies: [127.0.0.0/8]\n", &[("tv", &spec)]);
+    let gw = Gateway::with_config(&config).await;
+    let forwarded = [
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("X-Forwarded-Proto", "https"),
+    ];
+    let (status, _, _) = raw_get(gw.api, "/tv/a.ts", &forwarded).await;
+    assert_eq!(status, 200);
+    let seen = origin.seen().await;
+    let h = |name: &str| seen[0].headers.get(name).cloned().unwrap_or_default();
+    assert_eq!(h("x-forwarded-for"), "203.0.113.9, 127.0.0.1");
+    assert_eq!(h("x-forwarded-proto"), "https");
+}
+
+#[tokio::test]
 async fn the_origin_sees_the_right_client_for_direct_trusted_and_spoofing_clients() {
     let origin = Origin::start("origin").await;
     let gw = Gateway::with_config(&config(origin.addr)).await;

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ipnet::IpNet;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
 use kube::api::Api;
@@ -33,6 +35,7 @@ pub fn watch_requestors(
     serve: Serve,
     secrets: SecretSource,
     bounds: Bounds,
+    trusted_proxies: Vec<IpNet>,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<()> {
     let api: Api<Stored<Requestor>> = Api::namespaced(cluster.client(), cluster.namespace());
@@ -41,6 +44,7 @@ pub fn watch_requestors(
         serve,
         secrets,
         bounds,
+        trusted_proxies,
         metrics,
         known: Arc::default(),
         served: HashMap::new(),
@@ -70,6 +74,8 @@ struct Tenants {
     serve: Serve,
     secrets: SecretSource,
     bounds: Bounds,
+    /// Proxies in front of every requestor, trusted by each.
+    trusted_proxies: Vec<IpNet>,
     metrics: Arc<Metrics>,
     /// The latest version of every Requestor, served or not.
     known: Arc<HashMap<String, Requestor>>,
@@ -171,7 +177,8 @@ impl Tenants {
             None => RequestorPolicy::from_spec(name, &spec, &self.secrets, self.bounds),
         };
         match built {
-            Ok(policy) => {
+            Ok(mut policy) => {
+                policy.trust_proxies(&self.trusted_proxies);
                 self.refused.remove(name);
                 self.served
                     .insert(name.to_owned(), (source, Arc::new(policy)));

@@ -48,6 +48,11 @@ pub struct ConfigFile {
     /// marks the sign-in cookie `Secure`.
     #[serde(default)]
     pub public_url: Option<url::Url>,
+    /// Proxies in front of every requestor (the ingress, a load balancer): their
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` are believed for all requestors, on top of
+    /// each one's own `trustedProxies`.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Special-use networks (private, link-local…) the gateway may call all the same: where
     /// an MVPD's decision point or a requestor's webhook lives inside the network. Without
     /// them, every outbound call goes to public addresses only.

@@ -69,6 +69,8 @@ pub struct Config {
     pub bounds: Bounds,
     /// Special-use networks outbound calls may reach (`outboundAllowedNetworks`).
     pub outbound_allowed_networks: Vec<ipnet::IpNet>,
+    /// Proxies every requestor trusts (`trustedProxies`), added to each one's own.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Where the `postgres` store connects, with how many connections and how many links
@@ -179,7 +181,10 @@ impl Config {
             own_secrets_only: requestors_from_cluster,
             loopback_http: file.insecure_loopback_http,
         };
-        let policies = policies(&file.requestors, &secrets, bounds, origin)?;
+        let mut policies = policies(&file.requestors, &secrets, bounds, origin)?;
+        for policy in &mut policies {
+            policy.trust_proxies(&file.trusted_proxies);
+        }
         let code_key = code_key(file.code_key_secret_ref.as_ref(), &secrets, origin)?;
         if !linkgate_crds::is_region(&file.kubernetes.region) {
             return Err(ConfigError::BadRegion {
@@ -216,6 +221,7 @@ impl Config {
             public_url: file.public_url,
             bounds,
             outbound_allowed_networks: file.outbound_allowed_networks,
+            trusted_proxies: file.trusted_proxies,
             test_mvpd: file.test_mvpd.map(|t| {
                 let issuer = t.issuer.unwrap_or_else(|| {
                     url::Url::parse(&format!("http://{}", t.listen))
