@@ -13,6 +13,7 @@ mod native;
 mod oauth;
 mod response;
 mod routes;
+mod verification;
 
 use std::borrow::Cow;
 use std::sync::Arc;

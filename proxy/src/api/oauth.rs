@@ -9,7 +9,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 
 use super::response::{ApiResponse, json};
-use super::{ApiError, Call};
+use super::{ApiError, Call, verification};
 use crate::service::{PollError, RefreshError, TokenPair};
 use linkgate_domain::ids::DeviceId;
 
@@ -72,24 +72,9 @@ pub(super) async fn device_authorization(call: Call<'_>) -> Result<ApiResponse, 
         .device_flow
         .start(call.requestor, device, proven)
         .await?;
-    let verification_uri = match &call.requestor.verification_uri {
-        Some(uri) => uri.to_string(),
-        None => {
-            let host = call
-                .headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
-            format!("http://{host}/activate/{}", call.requestor.name)
-        }
-    };
     let user_code = started.user_code.display();
-    let mut complete = url::Url::parse(&verification_uri)
-        .map_err(|e| oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e))?;
-    complete
-        .query_pairs_mut()
-        .append_pair("requestor", &call.requestor.name)
-        .append_pair("user_code", &user_code);
+    let verification_uri = verification::uri(&call);
+    let complete = verification::complete(&call, &user_code)?;
     Ok(no_store(json(
         StatusCode::OK,
         &json!({

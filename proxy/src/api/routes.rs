@@ -5,7 +5,9 @@ use linkgate_crds::DeviceDialect;
 
 use super::entitlement::{self, Dialect};
 use super::error::ErrorFields;
-use super::{ApiError, ApiResponse, Call, activation, adobe, matchmaker, native, oauth};
+use super::{
+    ApiError, ApiResponse, Call, activation, adobe, matchmaker, native, oauth, verification,
+};
 
 /// An API route: its table entry, found once per request by the router.
 #[derive(Clone, Copy)]
@@ -62,6 +64,7 @@ enum Handler {
     OAuthDeviceAuthorization,
     OAuthToken,
     OAuthRegister,
+    VerificationQr,
     ActivationEntry,
     ActivationSignIn,
     ActivationCallback,
@@ -191,6 +194,7 @@ const TABLE: &[Entry] = &[
     entry("/activate/{requestor}", Handler::ActivationEntry, "activation_entry", GET_POST, Anyone),
     entry("/activate/{requestor}/signin", Handler::ActivationSignIn, "activation_signin", POST, Anyone),
     entry("/activate/{requestor}/callback", Handler::ActivationCallback, "activation_callback", GET, Anyone),
+    entry("/activate/{requestor}/qr.svg", Handler::VerificationQr, "verification_qr", GET, Anyone),
     entry("/activate/{requestor}/saml/{mvpd}/metadata", Handler::SamlMetadata, "saml_metadata", GET, Anyone),
     entry("/activate/{requestor}/saml/{mvpd}/acs", Handler::SamlAcs, "saml_acs", POST, Anyone),
 ];
@@ -396,6 +400,7 @@ impl Route {
             Handler::OAuthDeviceAuthorization => oauth::device_authorization(call).await,
             Handler::OAuthToken => oauth::token(call).await,
             Handler::OAuthRegister => oauth::register(call),
+            Handler::VerificationQr => verification::qr(call),
             Handler::ActivationEntry => activation::entry(call).await,
             Handler::ActivationSignIn => activation::sign_in(call).await,
             Handler::ActivationCallback => activation::callback(call).await,

@@ -1,0 +1,81 @@
+//! RFC 8628's verification URIs: where people enter a requestor's codes, that address with
+//! one code in it (`verification_uri_complete`), and that one as a QR code a TV can show as
+//! it is (an SVG), so a phone's camera opens the confirmation page with the code typed.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use qrcode::render::svg;
+use qrcode::{EcLevel, QrCode};
+
+use super::response::ApiResponse;
+use super::{ApiError, Call};
+
+/// Where people enter the requestor's codes: the spec's `deviceFlow.verificationUri`, else
+/// the activation page under the public URL, else as this request reached the gateway.
+pub(super) fn uri(call: &Call<'_>) -> String {
+    if let Some(uri) = &call.requestor.verification_uri {
+        return uri.to_string();
+    }
+    let page = format!("activate/{}", call.requestor.name);
+    if let Some(base) = call.activation.public_url() {
+        return format!("{}/{page}", base.as_str().trim_end_matches('/'));
+    }
+    let host = call
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if call.secure { "https" } else { "http" };
+    format!("{scheme}://{host}/{page}")
+}
+
+/// The verification URI with `user_code` in it.
+pub(super) fn complete(call: &Call<'_>, user_code: &str) -> Result<url::Url, ApiError> {
+    let mut complete = url::Url::parse(&uri(call)).map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the verification URI is not a URL",
+        )
+    })?;
+    complete
+        .query_pairs_mut()
+        .append_pair("requestor", &call.requestor.name)
+        .append_pair("user_code", user_code);
+    Ok(complete)
+}
+
+/// `GET /activate/{r}/qr.svg?user_code=`: the complete verification URI of a code in the
+/// requestor's format, as a QR code. Whether the code is live is not said: anyone may ask.
+pub(super) fn qr(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let typed = call.input.require("user_code")?;
+    let code = call.requestor.codes.normalise(&typed).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_user_code",
+            "user_code is not a code of this requestor's format",
+        )
+    })?;
+    let target = complete(&call, &code.display())?;
+    let svg = QrCode::with_error_correction_level(target.as_str(), EcLevel::M)
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the verification URI is too long for a QR code",
+            )
+        })?
+        .render::<svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    let mut response = Response::new(Bytes::from(svg));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    // Each code's own picture, of no use once it has gone.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
