@@ -91,6 +91,8 @@ async fn a_stranger_holding_only_a_device_id_is_refused_on_every_protected_route
         ("activation_entry", "POST", Open),
         ("activation_signin", "POST", Open),
         ("activation_callback", "GET", Open),
+        // A picture of the verification URI for any code of the format: it says nothing.
+        ("verification_qr", "GET", Open),
         // Published for identity providers; the answer's own signature is its credential.
         ("saml_metadata", "GET", Open),
         ("saml_acs", "POST", Open),

@@ -8,25 +8,15 @@ use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 
 use super::response::ApiResponse;
-use super::{ApiError, Call};
+use super::{ApiError, Call, activation};
 
 /// Where people enter the requestor's codes: the spec's `deviceFlow.verificationUri`, else
-/// the activation page under the public URL, else as this request reached the gateway.
+/// the activation page.
 pub(super) fn uri(call: &Call<'_>) -> String {
-    if let Some(uri) = &call.requestor.verification_uri {
-        return uri.to_string();
+    match &call.requestor.verification_uri {
+        Some(uri) => uri.to_string(),
+        None => activation::page_url(call),
     }
-    let page = format!("activate/{}", call.requestor.name);
-    if let Some(base) = call.activation.public_url() {
-        return format!("{}/{page}", base.as_str().trim_end_matches('/'));
-    }
-    let host = call
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if call.secure { "https" } else { "http" };
-    format!("{scheme}://{host}/{page}")
 }
 
 /// The verification URI with `user_code` in it.

@@ -37,14 +37,19 @@ fn html(status: StatusCode, page: String) -> ApiResponse {
     response
 }
 
-/// Where providers send the browser back: under the configured public URL; without one (a
-/// demo), this gateway as the browser reached it.
-fn here(call: &Call<'_>) -> Here {
+/// The requestor's activation page as browsers reach it: under the configured public URL;
+/// without one (a demo), this gateway as the browser reached it.
+pub(super) fn page_url(call: &Call<'_>) -> String {
     let path = format!("activate/{}", call.requestor.name);
     if let Some(base) = call.activation.public_url() {
-        return Here::new(format!("{}/{path}", base.as_str().trim_end_matches('/')));
+        return format!("{}/{path}", base.as_str().trim_end_matches('/'));
     }
-    Here::new(format!("{}/{path}", as_reached(call)))
+    format!("{}/{path}", as_reached(call))
+}
+
+/// Where providers send the browser back: under the activation page.
+fn here(call: &Call<'_>) -> Here {
+    Here::new(page_url(call))
 }
 
 /// This gateway as the request reached it: the scheme and the `Host` header.
