@@ -73,6 +73,10 @@ pub struct RequestorSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
 
+    /// How the activation pages look for this requestor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branding: Option<BrandingSpec>,
+
     /// Format and lifetime of registration codes.
     #[serde(default)]
     pub codes: CodePolicy,
@@ -185,6 +189,10 @@ pub struct MvpdSpec {
     /// Name shown in the provider picker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    /// Its logo (https), shown beside its name in the provider picker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https://"))]
+    pub logo_url: Option<String>,
     /// How long a sign-in with this provider keeps a device authenticated.
     #[serde(default = "default_authn_ttl")]
     #[schemars(range(min = 1))]
@@ -327,6 +335,21 @@ pub enum DeviceDialect {
     Native,
     Adobe,
     Matchmaker,
+}
+
+/// The requestor's look on its pages.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BrandingSpec {
+    /// Its logo (https), at the top of every page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https://"))]
+    pub logo_url: Option<String>,
+    /// The colour of its buttons and headings, `#rrggbb`; the text on it is black or white,
+    /// whichever reads better.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^#[0-9a-fA-F]{6}$"))]
+    pub accent_color: Option<String>,
 }
 
 /// Token-bucket limits; a limit set to null is off.

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod account;
 pub mod adobe;
+pub mod branding;
 pub mod clients;
 pub mod code;
 pub mod decision;

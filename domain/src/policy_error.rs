@@ -51,6 +51,8 @@ pub enum PolicyError {
     AccountWebhook(String),
     #[error("adobe: {0}")]
     Adobe(String),
+    #[error("branding: {0}")]
+    Branding(String),
     #[error(
         "Secret {0:?} is not meant for this requestor: the Secrets it names must be called \"<requestor>.<anything>\""
     )]

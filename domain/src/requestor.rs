@@ -12,6 +12,7 @@ use ipnet::IpNet;
 
 use super::access::{ContentRoute, Throttling, parse_networks};
 use super::adobe::AdobeCompat;
+use super::branding::Branding;
 use super::code::CodeFormat;
 use super::ids::{UserId, is_valid_requestor_name};
 use super::media_token::MediaKeys;
@@ -27,6 +28,8 @@ pub const MAX_CODE_TTL: Duration = Duration::from_secs(36_000);
 pub struct Mvpd {
     pub id: String,
     pub display_name: String,
+    /// Its logo in the provider picker (https).
+    pub logo_url: Option<url::Url>,
     pub authn_ttl: Duration,
     pub authz_ttl: Duration,
     pub decision: DecisionPoint,
@@ -67,6 +70,8 @@ pub enum DecisionPoint {
 pub struct RequestorPolicy {
     pub name: String,
     pub display_name: String,
+    /// Its logo and accent colour on its pages.
+    pub branding: Branding,
     pub codes: CodeFormat,
     pub code_ttl: Duration,
     pub allow_multiple_users: bool,
@@ -175,6 +180,7 @@ impl RequestorPolicy {
             account_webhook,
             name: name.to_owned(),
             display_name: spec.display_name.clone().unwrap_or_else(|| name.to_owned()),
+            branding: Branding::from_spec(spec.branding.as_ref())?,
             codes,
             code_ttl,
             allow_multiple_users: spec.allow_multiple_users,
@@ -318,6 +324,11 @@ fn mvpds(
         mvpds.push(Mvpd {
             id: m.id.clone(),
             display_name: m.display_name.clone().unwrap_or_else(|| m.id.clone()),
+            logo_url: m
+                .logo_url
+                .as_deref()
+                .map(|u| crate::branding::logo_url(&format!("mvpds[{}].logoUrl", m.id), u))
+                .transpose()?,
             authn_ttl: Duration::from_secs(m.authn_ttl_seconds),
             authz_ttl: Duration::from_secs(m.authz_ttl_seconds),
             decision: decision_point(&m.id, &m.decision, bounds)?,

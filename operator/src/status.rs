@@ -29,6 +29,7 @@ pub fn reason(e: &PolicyError) -> &'static str {
         PolicyError::Access(_) => "InvalidAccessPolicy",
         PolicyError::AccountWebhook(_) => "InvalidAccountWebhook",
         PolicyError::Adobe(_) => "InvalidAdobeCompatibility",
+        PolicyError::Branding(_) => "InvalidBranding",
         PolicyError::ForeignSecret(_) => "ForeignSecret",
         PolicyError::RouteHeld(_) => ROUTE_CONFLICT,
         PolicyError::RequestorIdHeld { .. } => REQUESTOR_ID_CONFLICT,

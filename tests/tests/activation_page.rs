@@ -202,3 +202,58 @@ async fn the_sign_in_returns_to_the_public_url_with_a_secure_cookie_whatever_the
     assert!(redirect.starts_with("https://"), "{redirect}");
     assert!(cookie.contains("; Secure"), "{cookie}");
 }
+
+#[tokio::test]
+async fn the_pages_wear_the_requestor_s_logo_and_colour_and_the_providers_logos() {
+    let branding =
+        "      branding: {logoUrl: 'https://cdn.demo.example/logo.svg', accentColor: '#0A2B6C'}\n";
+    let config = linkgate_tests::DEMO_YAML
+        .replace("127.0.0.1:8081", &linkgate_tests::free_port().to_string())
+        .replace("    spec:\n", &format!("    spec:\n{branding}"))
+        .replace(
+            "          displayName: Test TV Provider\n",
+            "          displayName: Test TV Provider\n          logoUrl: 'https://cdn.mvpd.example/logo.png'\n",
+        );
+    let gw = Gateway::with_config(&linkgate_tests::unthrottled(&config)).await;
+    let code = gw.issue_code("demo", "den-tv").await;
+    let page = gw.activation_page(&browser(), "demo", &code).await;
+    assert!(
+        page.contains(
+            "<img src=\"https://cdn.mvpd.example/logo.png\" alt=\"\">Sign in with Test TV Provider"
+        ),
+        "the provider's logo beside its name: {page}"
+    );
+    assert!(
+        page.contains("<img src=\"https://cdn.demo.example/logo.svg\" alt=\"Demo TV\""),
+        "the logo, named for screen readers: {page}"
+    );
+    // Dark blue buttons carry white text.
+    assert!(
+        page.contains("button{background:#0a2b6c;color:#ffffff"),
+        "{page}"
+    );
+    let entry = browser()
+        .get(gw.url("/activate/demo"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        entry
+            .text()
+            .await
+            .unwrap()
+            .contains("cdn.demo.example/logo.svg")
+    );
+
+    // A colour that would end the style rule, or a logo over plain http, is refused at start.
+    for bad in [
+        "      branding: {accentColor: '#000000;}body{display:none'}\n",
+        "      branding: {logoUrl: 'http://cdn.demo.example/logo.svg'}\n",
+    ] {
+        let config = linkgate_tests::DEMO_YAML.replace("    spec:\n", &format!("    spec:\n{bad}"));
+        let err = linkgate_proxy::config::Config::parse(&config, "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("branding"), "{bad}: {err}");
+    }
+}

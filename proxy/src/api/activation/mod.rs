@@ -12,7 +12,7 @@ use super::{ApiError, Call};
 use crate::service::{ActivationError, Confirmation, Error, Here, Linked, Returned, Started};
 use linkgate_domain::code::CodeRecord;
 use linkgate_domain::ids::UserId;
-use linkgate_domain::requestor::RequestorPolicy;
+use linkgate_domain::requestor::{Mvpd, RequestorPolicy};
 
 /// The cookie carrying the sign-in under way.
 const COOKIE: &str = "linkgate_signin";
@@ -123,13 +123,12 @@ fn device_name(record: &CodeRecord) -> String {
 /// The code as typed, checked: the page naming the device and its providers, or the form
 /// again with the reason.
 async fn check_code(call: &Call<'_>, typed: &str) -> Result<ApiResponse, ApiError> {
-    let requestor = &call.requestor.name;
     Ok(match call.linking.find_code(call.requestor, typed).await {
         Ok(record) => confirmation_page(call, &record, typed, None, None, StatusCode::OK),
         Err(Error::CodeNotFound) => {
             let message = "That code is not valid: it may be mistyped, used or expired. \
                            Check the code on your TV (ask it for a new one if needed) and try again.";
-            let page = pages::enter_code(requestor, service_name(call), typed, Some(message));
+            let page = pages::enter_code(call.requestor, typed, Some(message));
             html(StatusCode::NOT_FOUND, page)
         }
         Err(e) => return Err(e.into()),
@@ -145,10 +144,7 @@ pub(super) async fn entry(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         .or_else(|| call.input.get("user_code"));
     Ok(match typed {
         Some(code) => check_code(&call, &code).await?,
-        None => html(
-            StatusCode::OK,
-            pages::enter_code(&call.requestor.name, service_name(&call), "", None),
-        ),
+        None => html(StatusCode::OK, pages::enter_code(call.requestor, "", None)),
     })
 }
 
@@ -163,13 +159,12 @@ fn confirmation_page(
     redirect_url: Option<&str>,
     status: StatusCode,
 ) -> ApiResponse {
-    let providers: Vec<(&str, &str)> = call
+    let providers: Vec<&Mvpd> = call
         .requestor
         .allowed_mvpds()
         .filter(|m| m.signs_in())
         .filter(|m| record.mvpd.as_deref().is_none_or(|chosen| chosen == m.id))
         .filter(|m| only.is_none_or(|only| only == m.id))
-        .map(|m| (m.id.as_str(), m.display_name.as_str()))
         .collect();
     let known = cookie(call, BROWSER_COOKIE).filter(|b| Confirmation::is_browser_secret(b));
     let browser = known.clone().unwrap_or_else(Confirmation::browser_secret);
@@ -184,8 +179,7 @@ fn confirmation_page(
     let message = (status != StatusCode::OK)
         .then_some("Tick the box to confirm that this device is the one in front of you.");
     let page = pages::confirm(&pages::Confirm {
-        requestor: &call.requestor.name,
-        service: service_name(call),
+        requestor: call.requestor,
         device: &device_name(record),
         asked: &asked,
         code: typed,
@@ -535,27 +529,26 @@ fn cookie(call: &Call<'_>, name: &str) -> Option<String> {
 
 /// The page that tells how the linking of `device` ended.
 fn outcome(call: &Call<'_>, device: &str, linked: Result<Linked, Error>) -> ApiResponse {
-    let requestor = &call.requestor.name;
     match linked {
         Ok(Linked::Now { .. }) => html(
             StatusCode::OK,
             pages::outcome(
+                call.requestor,
                 "You're all set",
                 &format!(
                     "{device} is now activated. Return to your TV: it will start in a moment."
                 ),
-                requestor,
             ),
         ),
         Ok(Linked::AwaitingApproval) => html(
             StatusCode::ACCEPTED,
             pages::outcome(
+                call.requestor,
                 "Almost there",
                 &format!(
                     "{device} will be activated as soon as {} approves it.",
                     service_name(call)
                 ),
-                requestor,
             ),
         ),
         Err(Error::CodeNotFound) => failed(
@@ -588,7 +581,7 @@ pub(crate) fn refusal(requestor: &RequestorPolicy, e: &ApiError) -> ApiResponse 
         ),
         None => ("Something went wrong", e.message.to_string()),
     };
-    let mut response = html(e.status, pages::outcome(title, &message, &requestor.name));
+    let mut response = html(e.status, pages::outcome(requestor, title, &message));
     if let Some(value) = e
         .retry_after
         .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
@@ -601,7 +594,7 @@ pub(crate) fn refusal(requestor: &RequestorPolicy, e: &ApiError) -> ApiResponse 
 fn failed(call: &Call<'_>, status: StatusCode, message: &str) -> ApiResponse {
     html(
         status,
-        pages::outcome("Something went wrong", message, &call.requestor.name),
+        pages::outcome(call.requestor, "Something went wrong", message),
     )
 }
 

@@ -1,9 +1,32 @@
 //! The activation pages: small, server-rendered, readable without script or styles, and
 //! fitted to a phone's width.
 
+use linkgate_domain::requestor::{Mvpd, RequestorPolicy};
+
 use crate::html::escape;
 
-fn page(title: &str, body: &str) -> String {
+/// A page of `requestor`'s: its logo above, its accent colour on buttons and headings.
+fn page(requestor: &RequestorPolicy, title: &str, body: &str) -> String {
+    let branding = &requestor.branding;
+    // Checked `#rrggbb` and a text colour chosen for contrast (`linkgate_domain::branding`).
+    let accent = branding
+        .accent
+        .as_ref()
+        .map(|(colour, text)| {
+            format!("button{{background:{colour};color:{text};border:0;border-radius:.25rem}}h1{{color:{colour}}}")
+        })
+        .unwrap_or_default();
+    let logo = branding
+        .logo_url
+        .as_ref()
+        .map(|url| {
+            format!(
+                "<header><img src=\"{}\" alt=\"{}\" height=\"48\"></header>\n",
+                escape(url.as_str()),
+                escape(&requestor.display_name)
+            )
+        })
+        .unwrap_or_default();
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -12,8 +35,9 @@ fn page(title: &str, body: &str) -> String {
          input,button{{font-size:1.25rem;padding:.5rem;margin:.25rem 0;width:100%;box-sizing:border-box}}\
          [role=alert]{{border-left:4px solid #b00;padding-left:.75rem}}\
          .confirm{{display:flex;gap:.5rem;align-items:flex-start}}.confirm input{{width:auto;margin-top:.5rem}}\
-         fieldset{{border:0;padding:0;margin:1rem 0}}legend{{font-weight:bold}}</style>\n\
-         </head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
+         fieldset{{border:0;padding:0;margin:1rem 0}}legend{{font-weight:bold}}\
+         button img{{height:1.25em;vertical-align:middle;margin-right:.5rem}}{accent}</style>\n\
+         </head>\n<body>\n{logo}<main>\n{body}</main>\n</body>\n</html>\n",
         title = escape(title)
     )
 }
@@ -25,7 +49,8 @@ fn alert(message: Option<&str>) -> String {
 }
 
 /// Where the code shown on the TV is typed.
-pub fn enter_code(requestor: &str, service: &str, code: &str, message: Option<&str>) -> String {
+pub fn enter_code(policy: &RequestorPolicy, code: &str, message: Option<&str>) -> String {
+    let (requestor, service) = (&policy.name, &policy.display_name);
     let body = format!(
         "<h1>Activate {service}</h1>\n{alert}\
          <form method=\"post\" action=\"/activate/{requestor}\">\n\
@@ -38,15 +63,12 @@ pub fn enter_code(requestor: &str, service: &str, code: &str, message: Option<&s
         requestor = escape(requestor),
         code = escape(code),
     );
-    page(&format!("Activate {service}"), &body)
+    page(policy, &format!("Activate {service}"), &body)
 }
 
 /// What the confirmation page names and carries.
 pub struct Confirm<'a> {
-    /// The requestor's name, in the path.
-    pub requestor: &'a str,
-    /// Its name for people.
-    pub service: &'a str,
+    pub requestor: &'a RequestorPolicy,
     /// The device, as its facts describe it.
     pub device: &'a str,
     /// When it asked for the code, e.g. "3 minutes ago".
@@ -54,8 +76,8 @@ pub struct Confirm<'a> {
     pub code: &'a str,
     /// The browser-bound token the sign-in must carry.
     pub token: &'a str,
-    /// The providers to sign in with: (ID, name).
-    pub providers: &'a [(&'a str, &'a str)],
+    /// The providers to sign in with.
+    pub providers: &'a [&'a Mvpd],
     /// Where an Adobe v1 second screen returns once linked.
     pub redirect_url: Option<&'a str>,
     pub message: Option<&'a str>,
@@ -73,11 +95,17 @@ pub fn confirm(c: &Confirm<'_>) -> String {
     let choices: String = c
         .providers
         .iter()
-        .map(|(id, name)| {
+        .map(|mvpd| {
+            // Decorative beside the name, which says it.
+            let logo = mvpd
+                .logo_url
+                .as_ref()
+                .map(|url| format!("<img src=\"{}\" alt=\"\">", escape(url.as_str())))
+                .unwrap_or_default();
             format!(
-                "<button type=\"submit\" name=\"mvpd\" value=\"{id}\">Sign in with {name}</button>\n",
-                id = escape(id),
-                name = escape(name),
+                "<button type=\"submit\" name=\"mvpd\" value=\"{id}\">{logo}Sign in with {name}</button>\n",
+                id = escape(&mvpd.id),
+                name = escape(&mvpd.display_name),
             )
         })
         .collect();
@@ -93,11 +121,11 @@ pub fn confirm(c: &Confirm<'_>) -> String {
          and shows {code}</label></p>\n\
          <fieldset>\n<legend>Sign in with your TV provider</legend>\n{choices}</fieldset>\n</form>\n",
         alert = alert(c.message),
-        service = escape(c.service),
+        service = escape(&c.requestor.display_name),
         device = escape(c.device),
         code = escape(c.code),
         asked = escape(c.asked),
-        requestor = escape(c.requestor),
+        requestor = escape(&c.requestor.name),
         code_field = hidden("code", c.code),
         token = hidden("confirm", c.token),
         back = c
@@ -105,16 +133,16 @@ pub fn confirm(c: &Confirm<'_>) -> String {
             .map(|url| hidden("redirect_url", url))
             .unwrap_or_default(),
     );
-    page("Is this your screen?", &body)
+    page(c.requestor, "Is this your screen?", &body)
 }
 
 /// The end of the walk: linked, waiting for approval, or what went wrong.
-pub fn outcome(title: &str, message: &str, requestor: &str) -> String {
+pub fn outcome(policy: &RequestorPolicy, title: &str, message: &str) -> String {
     let body = format!(
         "<h1>{title}</h1>\n<p>{message}</p>\n<p><a href=\"/activate/{requestor}\">Activate another device</a></p>\n",
         title = escape(title),
         message = escape(message),
-        requestor = escape(requestor),
+        requestor = escape(&policy.name),
     );
-    page(title, &body)
+    page(policy, title, &body)
 }
