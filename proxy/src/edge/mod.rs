@@ -34,7 +34,7 @@ use linkgate_domain::access::{client_ip, forwarded_entries};
 use linkgate_domain::media_token::{MediaClaims, TokenError};
 use linkgate_domain::requestor::RequestorPolicy;
 use linkgate_domain::time::Clock;
-use throttle::retry_after_secs;
+use throttle::{Limiters, retry_after_secs};
 
 /// Bound on remembered media tokens (a few hundred bytes each).
 const VERIFIED_TOKENS: u64 = 50_000;
@@ -117,7 +117,7 @@ impl Gateway {
     /// request is read, see `device_limit`): `Err` carries the refusal to send.
     fn admit(
         &self,
-        snapshot: &Snapshot,
+        limiters: Option<&Limiters>,
         policy: &RequestorPolicy,
         header: &RequestHeader,
         tries_code: bool,
@@ -137,7 +137,7 @@ impl Gateway {
             forwarded.into_iter().filter(|e| !e.is_empty()),
             &policy.trusted_proxies,
         );
-        if let Some(limiters) = snapshot.edge.limiters(&policy.name) {
+        if let Some(limiters) = limiters {
             let checked = limiters.check(client).and_then(|()| {
                 if tries_code {
                     limiters.check_code_entry(client)
@@ -165,9 +165,15 @@ impl Gateway {
         let mut client_ip = ctx.peer_ip();
         let header = session.req_header();
         let named = target.find_requestor(&snapshot.requestors, &header.headers);
+        // Found once: the client's and requestor's buckets now, the device's once read.
+        let limiters = named
+            .as_ref()
+            .ok()
+            .and_then(|p| Some((*p, snapshot.edge.limiters(&p.name)?)));
         if let Ok(policy) = named {
             let tries_code = target.tries_code(&header.method, local::has_body(header));
-            match self.admit(&snapshot, policy, header, tries_code, ctx) {
+            let requestor_limits = limiters.map(|(_, l)| l);
+            match self.admit(requestor_limits, policy, header, tries_code, ctx) {
                 Ok(client) => client_ip = client,
                 Err(refusal) => {
                     let response = refusal_response(target.route, policy, &refusal);
@@ -184,10 +190,7 @@ impl Gateway {
             }
         };
         let header = session.req_header();
-        let limiters = named.as_ref().ok().and_then(|p| {
-            let limiters = snapshot.edge.limiters(&p.name)?;
-            limiters.limits_devices().then_some((*p, limiters))
-        });
+        let limiters = limiters.filter(|(_, l)| l.limits_devices());
         let device_limit = |device: &str| {
             let Some((policy, limiters)) = &limiters else {
                 return Ok(());
@@ -308,7 +311,8 @@ impl ProxyHttp for Gateway {
         ctx.route = "content";
         let route = &policy.routes[route_index];
         let header = session.req_header();
-        let checked = match self.admit(&snapshot, policy, header, false, ctx) {
+        let limiters = snapshot.edge.limiters(&policy.name);
+        let checked = match self.admit(limiters, policy, header, false, ctx) {
             Ok(_) => self.check_token(policy, route, header),
             Err(refusal) => Err(refusal),
         };

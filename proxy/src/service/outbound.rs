@@ -7,7 +7,7 @@
 //! third party's document can point the gateway into the cluster.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -81,10 +81,10 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Globally routable unicast: none of the special-use ranges (private, shared, link-local
-/// and so the cloud metadata service, unique-local, documentation, multicast, reserved).
-fn is_public(ip: IpAddr) -> bool {
-    const SPECIAL: &[&str] = &[
+/// The special-use ranges (private, shared, link-local and so the cloud metadata service,
+/// unique-local, documentation, multicast, reserved), parsed once.
+static SPECIAL: LazyLock<Vec<IpNet>> = LazyLock::new(|| {
+    [
         "0.0.0.0/8",
         "10.0.0.0/8",
         "100.64.0.0/10",
@@ -108,11 +108,15 @@ fn is_public(ip: IpAddr) -> bool {
         "fc00::/7",
         "fe80::/10",
         "ff00::/8",
-    ];
-    !SPECIAL
-        .iter()
-        .filter_map(|net| net.parse::<IpNet>().ok())
-        .any(|net| net.contains(&ip))
+    ]
+    .iter()
+    .map(|net| net.parse().expect("a valid network"))
+    .collect()
+});
+
+/// Globally routable unicast: in none of the special-use ranges.
+fn is_public(ip: IpAddr) -> bool {
+    !SPECIAL.iter().any(|net| net.contains(&ip))
 }
 
 /// The system's resolver, keeping only the addresses the rule allows.
