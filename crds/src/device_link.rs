@@ -89,6 +89,10 @@ pub struct PendingCodeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 128))]
     pub device_type: Option<String>,
+    /// Roughly where the device asked from: its network, never its address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub requested_from: Option<String>,
     /// Hex keyed hash of the RFC 8628 device code polling for this code, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]

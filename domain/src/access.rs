@@ -177,6 +177,16 @@ impl ContentRoute {
     }
 }
 
+/// The network a client is roughly placed by, for a person to recognise: its /24 (IPv4)
+/// or /48 (IPv6); an IPv4 client seen through IPv6 by its IPv4 network.
+pub fn rough_network(ip: IpAddr) -> IpNet {
+    let (ip, prefix) = match ip.to_canonical() {
+        v4 @ IpAddr::V4(_) => (v4, 24),
+        v6 => (v6, 48),
+    };
+    IpNet::new(ip, prefix).map_or(IpNet::from(ip), |net| net.trunc())
+}
+
 /// The client of a request: the socket peer, unless the peer is a trusted proxy, in which
 /// case the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. A
 /// client's own `X-Forwarded-For` is never believed: the walk stops at the first entry
@@ -212,6 +222,14 @@ pub fn forwarded_entries<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_is_placed_by_its_network_not_its_address() {
+        let at = |ip: &str| rough_network(ip.parse().unwrap()).to_string();
+        assert_eq!(at("203.0.113.77"), "203.0.113.0/24");
+        assert_eq!(at("::ffff:203.0.113.77"), "203.0.113.0/24");
+        assert_eq!(at("2001:db8:1234:5678::1"), "2001:db8:1234::/48");
+    }
 
     fn nets(v: &[&str]) -> Vec<IpNet> {
         parse_networks("t", &v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()).unwrap()

@@ -9,6 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use hmac::{Hmac, Mac};
+use ipnet::IpNet;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -240,6 +241,10 @@ pub struct CodeRecord {
     /// The kind of device, as it described itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_type: Option<String>,
+    /// Roughly where the device asked from: its network (`access::rough_network`), never
+    /// its address; shown to the person confirming the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_from: Option<IpNet>,
     /// The keyed hash of the RFC 8628 device code polling for this code, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_code: Option<CodeHash>,
@@ -407,6 +412,7 @@ mod tests {
             expires_at: Timestamp::from_unix_millis(1_000),
             mvpd: None,
             device_type: None,
+            requested_from: None,
             device_code: None,
             state: CodeState::Pending,
             awaiting: None,

@@ -124,6 +124,7 @@ mod tests {
             expires_at: MicroTime(at(expires)),
             mvpd: None,
             device_type: None,
+            requested_from: None,
             device_code: None,
             state,
             awaiting: None,

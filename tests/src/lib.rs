@@ -13,6 +13,7 @@ use tempfile::TempDir;
 
 pub mod account_backend;
 pub mod adobe_app;
+pub mod browser;
 pub mod decision_point;
 pub mod device_links;
 pub mod dns;

@@ -4,104 +4,13 @@
 //! the success page; the device is then linked. A page of another site posting the sign-in
 //! form with a stranger's code gets nowhere.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-use fantoccini::{ClientBuilder, Locator};
-use linkgate_tests::{DEMO_KEY, Gateway, free_port};
-
-/// chromedriver on a port of its own, stopped when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    fn start() -> Self {
-        assert!(
-            Command::new("chromedriver")
-                .arg("--version")
-                .output()
-                .is_ok(),
-            "no chromedriver: run .ci/setup"
-        );
-        // A port another process took in between makes chromedriver exit: try another.
-        for _ in 0..5 {
-            let port = free_port().port();
-            let mut child = Command::new("chromedriver")
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("chromedriver starts");
-            let mut output = BufReader::new(child.stdout.take().expect("piped"));
-            let mut started = false;
-            let mut line = String::new();
-            while output.read_line(&mut line).is_ok_and(|n| n > 0) {
-                if line.contains("started successfully") {
-                    started = true;
-                    break;
-                }
-                line.clear();
-            }
-            if started {
-                // Drained from now on: a driver whose output pipe closed would fail to log.
-                std::thread::spawn(move || std::io::copy(&mut output, &mut std::io::sink()));
-                return Self {
-                    child,
-                    url: format!("http://127.0.0.1:{port}"),
-                };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("chromedriver did not start");
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Headless Chromium without the background connections this machine's network refuses.
-fn capabilities(profile: &std::path::Path) -> fantoccini::wd::Capabilities {
-    let options = serde_json::json!({
-        "binary": "/usr/bin/chromium",
-        "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync",
-            format!("--user-data-dir={}", profile.display()),
-        ],
-    });
-    [("goog:chromeOptions".to_owned(), options)]
-        .into_iter()
-        .collect()
-}
+use fantoccini::Locator;
+use linkgate_tests::browser::{Browser, Driver, fill_and_submit};
+use linkgate_tests::{DEMO_KEY, Gateway};
 
 /// A Chromium session with its profile in `profile`.
 async fn session(driver: &Driver, profile: &std::path::Path) -> fantoccini::Client {
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities(profile))
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session")
-}
-
-/// Types `text` into the field `id` once the page has it, and submits its form.
-async fn fill_and_submit(browser: &fantoccini::Client, id: &str, text: &str) {
-    let field = browser.wait().for_element(Locator::Id(id)).await.unwrap();
-    field.send_keys(text).await.unwrap();
-    browser
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    Browser::default().open(driver, profile).await
 }
 
 #[tokio::test]

@@ -263,3 +263,67 @@ async fn the_adobe_second_screen_link_lands_on_the_confirmation_page() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_nothing_started(&response, "a swapped return address");
 }
+
+#[tokio::test]
+async fn the_page_says_roughly_where_the_device_asked_from() {
+    // Behind the ingress (loopback, trusted), clients are told by `X-Forwarded-For`.
+    let config = linkgate_tests::DEMO_YAML
+        .replace("127.0.0.1:8081", &linkgate_tests::free_port().to_string())
+        .replace(
+            "    spec:\n",
+            "    spec:\n      trustedProxies: [127.0.0.1]\n",
+        );
+    let gw = Gateway::with_config(&linkgate_tests::unthrottled(&config)).await;
+    let issue = |device: &'static str, client: &'static str| {
+        no_redirects()
+            .post(gw.url("/v1/requestors/demo/codes"))
+            .header("x-forwarded-for", client)
+            .json(&serde_json::json!({ "deviceId": device }))
+            .send()
+    };
+    let page_for = async |code: &str, client: &str| {
+        no_redirects()
+            .get(gw.url(&format!("/activate/demo?code={code}")))
+            .header("x-forwarded-for", client)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let code_of = async |response: reqwest::Response| {
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["displayCode"].as_str().expect("a code").to_owned()
+    };
+
+    // The TV at home, the phone on the same network: said so.
+    let home = code_of(issue("home-tv", "203.0.113.77").await.unwrap()).await;
+    let html = page_for(&home, "203.0.113.20").await;
+    assert!(
+        html.contains("<strong>203.0.113.0/24</strong>, the one you are on now"),
+        "{html}"
+    );
+    // A stranger's TV, far away: the person sees it is not their network.
+    let strangers = code_of(issue("strangers-tv", "198.51.100.7").await.unwrap()).await;
+    let html = page_for(&strangers, "203.0.113.20").await;
+    assert!(
+        html.contains("<strong>198.51.100.0/24</strong>, not the one you are on now"),
+        "{html}"
+    );
+    // Only the network is kept: the store holds it, and never the address.
+    assert!(!html.contains("198.51.100.7"), "{html}");
+    let mut stored = Vec::new();
+    for file in std::fs::read_dir(gw.data_dir()).unwrap() {
+        let path = file.unwrap().path();
+        if path.is_file() {
+            stored.extend(std::fs::read(path).unwrap());
+        }
+    }
+    let holds = |text: &str| stored.windows(text.len()).any(|w| w == text.as_bytes());
+    assert!(
+        holds("198.51.100.0/24"),
+        "the network is stored with the code"
+    );
+    assert!(!holds("198.51.100.7") && !holds("203.0.113.77"));
+}

@@ -153,6 +153,7 @@ fn code(byte: u8, id: &str, expires: i64) -> CodeRecord {
         expires_at: Timestamp::from_unix_millis(expires),
         mvpd: None,
         device_type: None,
+        requested_from: None,
         device_code: None,
         state: CodeState::Pending,
         awaiting: None,

@@ -17,6 +17,7 @@ pub(super) async fn get_auth_code(call: Call<'_>) -> Result<ApiResponse, ApiErro
         device,
         mvpd: None,
         device_type: None,
+        client: call.client_ip,
         ttl: None,
     };
     let issued = call.linking.issue_code(call.requestor, request).await?;

@@ -33,9 +33,14 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
 
 /// A refusal made before the route's handler runs (rate limits, allow-lists): a page on
 /// the pages people read, the native error elsewhere.
-pub fn refusal_response(route: Route, requestor: &RequestorPolicy, e: &ApiError) -> ApiResponse {
+pub fn refusal_response(
+    route: Route,
+    requestor: &RequestorPolicy,
+    headers: &HeaderMap,
+    e: &ApiError,
+) -> ApiResponse {
     if route.is_page() {
-        activation::refusal(requestor, e)
+        activation::refusal(requestor, headers, e)
     } else {
         error_response(e)
     }
@@ -170,6 +175,8 @@ struct Call<'a> {
     path: PathParams<'a>,
     input: Input<'a>,
     headers: &'a HeaderMap,
+    /// See `ApiRequest::client_ip`.
+    client_ip: std::net::IpAddr,
     /// See `ApiRequest::secure`.
     secure: bool,
     activation: &'a Activation,
@@ -368,6 +375,7 @@ impl Api {
             },
             input,
             headers: request.headers,
+            client_ip: request.client_ip,
             secure: request.secure,
             activation: &self.activation,
             clients: &self.clients,

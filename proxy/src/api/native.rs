@@ -99,6 +99,7 @@ pub(super) fn issue_request(
         device,
         mvpd: call.input.get("mvpd").map(Into::into),
         device_type: call.input.get("deviceType").map(Into::into),
+        client: call.client_ip,
         ttl: call.input.seconds(ttl_param)?,
     })
 }

@@ -70,7 +70,7 @@ pub(super) async fn device_authorization(call: Call<'_>) -> Result<ApiResponse, 
     let proven = device.as_ref().is_some_and(|d| call.principal.acts_for(d));
     let started = call
         .device_flow
-        .start(call.requestor, device, proven)
+        .start(call.requestor, device, call.client_ip, proven)
         .await?;
     let user_code = started.user_code.display();
     let verification_uri = verification::uri(&call);

@@ -176,7 +176,8 @@ impl Gateway {
             match self.admit(requestor_limits, policy, header, tries_code, ctx) {
                 Ok(client) => client_ip = client,
                 Err(refusal) => {
-                    let response = refusal_response(target.route, policy, &refusal);
+                    let response =
+                        refusal_response(target.route, policy, &header.headers, &refusal);
                     local::respond(session, response).await?;
                     return Ok(true);
                 }

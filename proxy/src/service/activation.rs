@@ -129,8 +129,9 @@ impl Activation {
     }
 
     /// Whole minutes from `then` to now, for pages that say how long ago something was.
-    pub fn minutes_since(&self, then: Timestamp) -> i64 {
-        (self.clock.now().unix_secs() - then.unix_secs()).max(0) / 60
+    pub fn minutes_since(&self, then: Timestamp) -> u64 {
+        let seconds = self.clock.now().unix_secs() - then.unix_secs();
+        u64::try_from(seconds).unwrap_or(0) / 60
     }
 
     /// The gateway's configured URL as browsers reach it.

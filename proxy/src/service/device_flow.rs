@@ -2,6 +2,7 @@
 //! is a registration code, the device code a high-entropy secret known only by its hash.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,6 +97,7 @@ impl DeviceFlow {
         &self,
         p: &RequestorPolicy,
         device: Option<DeviceId>,
+        client: IpAddr,
         proven: bool,
     ) -> Result<DeviceAuthorization, Error> {
         let device = match device {
@@ -110,6 +112,7 @@ impl DeviceFlow {
                     device: device.clone(),
                     mvpd: None,
                     device_type: None,
+                    client,
                     ttl: None,
                     proven,
                 },
@@ -198,6 +201,8 @@ mod tests {
     use linkgate_domain::time::ManualClock;
     use rand::SeedableRng;
 
+    const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
     struct Setup {
         flow: DeviceFlow,
         linking: Arc<Linking>,
@@ -260,7 +265,7 @@ mod tests {
     /// Device `tv` asked for a code, and alice linked it.
     async fn linked(s: &Setup) -> DeviceAuthorization {
         let tv = DeviceId::parse("tv").unwrap();
-        let started = s.flow.start(&s.p, Some(tv), false).await.unwrap();
+        let started = s.flow.start(&s.p, Some(tv), LOOPBACK, false).await.unwrap();
         let alice = UserId::parse("alice").unwrap();
         let link = s.linking.link(
             &s.p,
@@ -378,7 +383,7 @@ mod tests {
     async fn polls_are_paced_and_the_code_expires() {
         let clock = Arc::new(ManualClock::at(1_000_000));
         let Setup { flow, p, .. } = setup(clock.clone());
-        let started = flow.start(&p, None, false).await.unwrap();
+        let started = flow.start(&p, None, LOOPBACK, false).await.unwrap();
         assert!(started.device.as_str().starts_with("oauth-"));
         assert_eq!(started.expires_in, Duration::from_secs(60));
         let code = &started.device_code;

@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use super::account::AccountClient;
 use super::outbound::Outbound;
 use crate::metrics::Metrics;
 use crate::store::{LinkKey, Store, StoreError};
+use linkgate_domain::access::rough_network;
 use linkgate_domain::account::AccountAnswer;
 use linkgate_domain::code::{AwaitingUser, Code, CodeHash, CodeKey, CodeRecord, CodeState};
 use linkgate_domain::ids::{DeviceId, UserId};
@@ -53,6 +55,8 @@ pub struct IssueCode {
     pub device: DeviceId,
     pub mvpd: Option<String>,
     pub device_type: Option<String>,
+    /// The address the device asked from (only its network is kept).
+    pub client: IpAddr,
     /// Overrides the requestor's code TTL, up to the maximum.
     pub ttl: Option<Duration>,
     /// Whether the caller proved it is the device (its access token) or the backend: a
@@ -131,6 +135,7 @@ impl Linking {
                 expires_at: now.after(ttl),
                 mvpd: request.mvpd.clone(),
                 device_type: request.device_type.clone(),
+                requested_from: Some(rough_network(request.client)),
                 device_code,
                 state: CodeState::Pending,
                 awaiting: None,
@@ -498,6 +503,7 @@ mod tests {
             device: DeviceId::parse(device).unwrap(),
             mvpd: None,
             device_type: None,
+            client: "203.0.113.9".parse().unwrap(),
             ttl: None,
             proven: false,
         }

@@ -210,6 +210,7 @@ mod tests {
             expires_at: Timestamp::from_unix_millis(i64::MAX),
             mvpd: None,
             device_type: Some("roku".into()),
+            requested_from: Some("198.51.100.0/24".parse().unwrap()),
             device_code: None,
             state: Default::default(),
             awaiting: None,

@@ -2,17 +2,23 @@
 //! it, from `verification_uri_complete`), pick a TV provider, sign in there, and the device
 //! is linked. Every answer is a page; what goes wrong is said on it.
 
+mod language;
 mod pages;
+mod text;
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
 use super::response::ApiResponse;
 use super::{ApiError, Call};
+use crate::html::escape;
 use crate::service::{ActivationError, Confirmation, Error, Here, Linked, Returned, Started};
+use language::Language;
 use linkgate_domain::code::CodeRecord;
 use linkgate_domain::ids::UserId;
 use linkgate_domain::requestor::{Mvpd, RequestorPolicy};
+use pages::{Page, Switch};
+use text::Text;
 
 /// The cookie carrying the sign-in under way.
 const COOKIE: &str = "linkgate_signin";
@@ -79,11 +85,6 @@ fn saml_here(call: &Call<'_>) -> Option<Here> {
     (call.activation.public_url().is_some() || loopback() == Some(true)).then(|| here(call))
 }
 
-const SESSION_GONE: &str = "This sign-in is unknown or has expired: start again from the code.";
-
-const NO_PUBLIC_URL: &str = "This TV provider's sign-in is not available here: the gateway's \
-                             public URL is not configured.";
-
 /// The SAML cookie's attributes: the provider's answer is a cross-site POST, which carries
 /// only a `SameSite=None` cookie, and such a cookie must be `Secure` (browsers take that
 /// from http on loopback too).
@@ -109,14 +110,32 @@ fn cookie_attributes(call: &Call<'_>, same_site: &str) -> String {
     )
 }
 
-fn service_name<'a>(call: &'a Call<'a>) -> &'a str {
-    &call.requestor.display_name
+/// The language of the page answering `call`: see `Language::of`.
+fn language(call: &Call<'_>) -> Language {
+    Language::of(
+        call.headers,
+        call.input.get("lang").as_deref(),
+        cookie(call, language::COOKIE).as_deref(),
+    )
 }
 
-fn device_name(record: &CodeRecord) -> String {
+fn text(call: &Call<'_>) -> &'static Text {
+    language(call).text()
+}
+
+fn page<'a>(call: &'a Call<'a>, switch: Switch<'a>) -> Page<'a> {
+    Page {
+        requestor: call.requestor,
+        language: language(call),
+        switch,
+    }
+}
+
+/// The device as a person knows it: its kind, as it described itself, and its ID.
+fn device_name(t: &Text, record: &CodeRecord) -> String {
     match &record.device_type {
-        Some(kind) => format!("your {kind} ({})", record.device.as_str()),
-        None => format!("your device {}", record.device.as_str()),
+        Some(kind) => (t.device_of_kind)(kind, record.device.as_str()),
+        None => (t.device)(record.device.as_str()),
     }
 }
 
@@ -126,26 +145,40 @@ async fn check_code(call: &Call<'_>, typed: &str) -> Result<ApiResponse, ApiErro
     Ok(match call.linking.find_code(call.requestor, typed).await {
         Ok(record) => confirmation_page(call, &record, typed, None, None, StatusCode::OK),
         Err(Error::CodeNotFound) => {
-            let message = "That code is not valid: it may be mistyped, used or expired. \
-                           Check the code on your TV (ask it for a new one if needed) and try again.";
-            let page = pages::enter_code(call.requestor, typed, Some(message));
-            html(StatusCode::NOT_FOUND, page)
+            let page = page(call, Switch::On { code: Some(typed) });
+            html(StatusCode::NOT_FOUND, pages::enter_code(&page, typed, true))
         }
         Err(e) => return Err(e.into()),
     })
 }
 
 /// GET: the form, or straight to the providers when the link carries the code; POST: the
-/// typed code.
+/// typed code. A `lang` chosen with the language switch is kept for the pages that follow.
 pub(super) async fn entry(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let typed = call
         .input
         .get("code")
         .or_else(|| call.input.get("user_code"));
-    Ok(match typed {
+    let mut response = match typed {
         Some(code) => check_code(&call, &code).await?,
-        None => html(StatusCode::OK, pages::enter_code(call.requestor, "", None)),
-    })
+        None => {
+            let page = page(&call, Switch::On { code: None });
+            html(StatusCode::OK, pages::enter_code(&page, "", false))
+        }
+    };
+    let chosen = call.input.get("lang");
+    if let Some(chosen) = chosen.as_deref().and_then(Language::from_tag) {
+        let set = format!(
+            "{}={}; Max-Age=31536000; {}",
+            language::COOKIE,
+            chosen.tag(),
+            cookie_attributes(&call, "Lax")
+        );
+        if let Ok(value) = HeaderValue::from_str(&set) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
 }
 
 /// The confirmation page for the code's `record`: the device named, and the providers to
@@ -170,32 +203,28 @@ fn confirmation_page(
     let browser = known.clone().unwrap_or_else(Confirmation::browser_secret);
     let confirmation = call.activation.confirmation();
     let token = confirmation.token(&browser, &call.requestor.name, typed);
-    let minutes = call.activation.minutes_since(record.issued_at);
-    let asked = match minutes {
-        0 => "just now".to_owned(),
-        1 => "a minute ago".to_owned(),
-        n => format!("{n} minutes ago"),
-    };
-    let message = (status != StatusCode::OK)
-        .then_some("Tick the box to confirm that this device is the one in front of you.");
-    let page = pages::confirm(&pages::Confirm {
-        requestor: call.requestor,
-        device: &device_name(record),
-        asked: &asked,
+    let page = page(call, Switch::On { code: Some(typed) });
+    let confirm = pages::Confirm {
+        device: &device_name(page.language.text(), record),
+        minutes: call.activation.minutes_since(record.issued_at),
+        from: record.requested_from.map(|network| {
+            let here = network.contains(&call.client_ip.to_canonical());
+            (network.to_string(), here)
+        }),
         code: typed,
         token: &token,
         providers: &providers,
         redirect_url,
-        message,
-    });
-    let mut response = html(status, page);
+        unticked: status != StatusCode::OK,
+    };
+    let mut response = html(status, pages::confirm(&page, &confirm));
     if known.is_none() {
         let set = format!(
             "{BROWSER_COOKIE}={browser}; Max-Age={BROWSER_SECONDS}; {}",
             cookie_attributes(call, "Strict")
         );
         if let Ok(value) = HeaderValue::from_str(&set) {
-            response.headers_mut().insert(header::SET_COOKIE, value);
+            response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
     response
@@ -225,8 +254,7 @@ fn from_elsewhere(call: &Call<'_>) -> bool {
 /// from this gateway's own page, in the browser it was shown in, ticked.
 pub(super) async fn sign_in(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     if from_elsewhere(&call) {
-        let message = "This sign-in was started from another site, so it was stopped. To \
-                       activate a device, open this page yourself and type the code your TV shows.";
+        let message = text(&call).from_another_site;
         return Ok(failed(&call, StatusCode::FORBIDDEN, message));
     }
     let code = call.input.require("code")?;
@@ -264,8 +292,7 @@ pub(super) async fn sign_in(call: Call<'_>) -> Result<ApiResponse, ApiError> {
 }
 
 fn not_sent_back(call: &Call<'_>) -> ApiResponse {
-    let message = "The page asked to return to an address this service does not send people to.";
-    failed(call, StatusCode::BAD_REQUEST, message)
+    failed(call, StatusCode::BAD_REQUEST, text(call).not_sent_back)
 }
 
 /// Adobe v1's second screen, `reg_code` at `mso_id` ending at `redirect_url` (one of the
@@ -282,7 +309,7 @@ pub(super) async fn second_screen(call: Call<'_>) -> Result<ApiResponse, ApiErro
         .allowed_mvpds()
         .any(|m| m.id == *mvpd && m.signs_in())
     {
-        let message = "That TV provider cannot be used here.";
+        let message = text(&call).provider_unusable;
         return Ok(failed(&call, StatusCode::BAD_REQUEST, message));
     }
     Ok(match call.linking.find_code(call.requestor, &code).await {
@@ -318,14 +345,14 @@ pub(super) async fn start(
         .allowed_mvpds()
         .find(|m| m.id == mvpd && m.signs_in())
     else {
-        return Ok(failed(
-            call,
-            StatusCode::BAD_REQUEST,
-            "That TV provider cannot be used here.",
-        ));
+        let message = text(call).provider_unusable;
+        return Ok(failed(call, StatusCode::BAD_REQUEST, message));
     };
     let here = match (&mvpd.saml, saml_here(call)) {
-        (Some(_), None) => return Ok(failed(call, StatusCode::SERVICE_UNAVAILABLE, NO_PUBLIC_URL)),
+        (Some(_), None) => {
+            let message = text(call).no_public_url;
+            return Ok(failed(call, StatusCode::SERVICE_UNAVAILABLE, message));
+        }
         (Some(_), Some(here)) => here,
         (None, _) => here(call),
     };
@@ -358,19 +385,17 @@ pub(super) async fn start(
         }
         Err(e) => {
             tracing::warn!(mvpd = %mvpd.id, error = %e, "cannot start a sign-in");
-            Ok(failed(
-                call,
-                StatusCode::BAD_GATEWAY,
-                "Your TV provider cannot be reached right now. Try again in a moment.",
-            ))
+            let message = text(call).provider_unreachable;
+            Ok(failed(call, StatusCode::BAD_GATEWAY, message))
         }
     }
 }
 
 /// The provider's answer: the device linked to whoever signed in.
 pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let t = text(&call);
     if let Some(error) = call.input.get("error") {
-        let message = format!("Your TV provider did not sign you in ({error}).");
+        let message = (t.provider_refused)(&escape(&error));
         return Ok(failed(&call, StatusCode::BAD_REQUEST, &message));
     }
     let (Some(cookie), Some(state), Some(code)) = (
@@ -378,7 +403,7 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         call.input.get("state"),
         call.input.get("code"),
     ) else {
-        return Ok(failed(&call, StatusCode::BAD_REQUEST, SESSION_GONE));
+        return Ok(failed(&call, StatusCode::BAD_REQUEST, t.session_gone));
     };
     let returned = match call
         .activation
@@ -398,8 +423,8 @@ pub(super) async fn callback(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             // the operator's to read; the page says one sentence.
             tracing::info!(error = %e, "a sign-in did not complete");
             let message = match e {
-                ActivationError::Session => SESSION_GONE,
-                _ => "Your TV provider's answer could not be used. Start again from the code.",
+                ActivationError::Session => t.session_gone,
+                _ => t.answer_unusable,
             };
             return Ok(failed(&call, StatusCode::BAD_REQUEST, message));
         }
@@ -442,17 +467,15 @@ pub(super) fn saml_metadata(call: Call<'_>) -> Result<ApiResponse, ApiError> {
 /// device linked to whoever it names.
 pub(super) async fn saml_acs(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let mvpd = call.path.mvpd.unwrap_or_default();
+    let t = text(&call);
     let (Some(response), Some(relay_state)) =
         (call.input.get("SAMLResponse"), call.input.get("RelayState"))
     else {
-        return Ok(failed(&call, StatusCode::BAD_REQUEST, SESSION_GONE));
+        return Ok(failed(&call, StatusCode::BAD_REQUEST, t.session_gone));
     };
     let Some(here) = saml_here(&call) else {
-        return Ok(failed(
-            &call,
-            StatusCode::SERVICE_UNAVAILABLE,
-            NO_PUBLIC_URL,
-        ));
+        let message = t.no_public_url;
+        return Ok(failed(&call, StatusCode::SERVICE_UNAVAILABLE, message));
     };
     let browser = cookie(&call, SAML_COOKIE);
     let finished = call
@@ -469,15 +492,11 @@ pub(super) async fn saml_acs(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let attributes = saml_cookie_attributes(&call, mvpd);
     let answer = match finished {
         Ok(returned) => link(&call, returned).await,
-        Err(ActivationError::Session) => failed(&call, StatusCode::BAD_REQUEST, SESSION_GONE),
+        Err(ActivationError::Session) => failed(&call, StatusCode::BAD_REQUEST, t.session_gone),
         Err(e) => {
             // The reason is the operator's to read; the page says only that it failed.
             tracing::info!(mvpd, error = %e, "a SAML sign-in was refused");
-            failed(
-                &call,
-                StatusCode::BAD_REQUEST,
-                "Your TV provider's answer could not be accepted. Start again from the code.",
-            )
+            failed(&call, StatusCode::BAD_REQUEST, t.answer_refused)
         }
     };
     Ok(clear(answer, SAML_COOKIE, &attributes))
@@ -486,9 +505,9 @@ pub(super) async fn saml_acs(call: Call<'_>) -> Result<ApiResponse, ApiError> {
 /// Links the code's device to whoever signed in; the page that says so, or the way back to
 /// where the sign-in was started from.
 async fn link(call: &Call<'_>, returned: Returned) -> ApiResponse {
+    let t = text(call);
     let Ok(user) = UserId::parse(&returned.user.subject) else {
-        let message = "Your TV provider identified you in a way this service cannot use.";
-        return failed(call, StatusCode::BAD_GATEWAY, message);
+        return failed(call, StatusCode::BAD_GATEWAY, t.identity_unusable);
     };
     let record = call
         .linking
@@ -497,7 +516,7 @@ async fn link(call: &Call<'_>, returned: Returned) -> ApiResponse {
         .ok();
     let device = record
         .as_ref()
-        .map_or_else(|| "your device".to_owned(), device_name);
+        .map_or_else(|| t.some_device.to_owned(), |record| device_name(t, record));
     let linked = call
         .linking
         .link(
@@ -518,8 +537,12 @@ async fn link(call: &Call<'_>, returned: Returned) -> ApiResponse {
 
 /// The value of the cookie `name` the browser sent.
 fn cookie(call: &Call<'_>, name: &str) -> Option<String> {
+    cookie_in(call.headers, name)
+}
+
+fn cookie_in(headers: &http::HeaderMap, name: &str) -> Option<String> {
     let prefix = format!("{name}=");
-    call.headers
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -529,59 +552,49 @@ fn cookie(call: &Call<'_>, name: &str) -> Option<String> {
 
 /// The page that tells how the linking of `device` ended.
 fn outcome(call: &Call<'_>, device: &str, linked: Result<Linked, Error>) -> ApiResponse {
+    let page = page(call, Switch::Off);
+    let t = page.language.text();
+    let device = escape(device);
     match linked {
         Ok(Linked::Now { .. }) => html(
             StatusCode::OK,
-            pages::outcome(
-                call.requestor,
-                "You're all set",
-                &format!(
-                    "{device} is now activated. Return to your TV: it will start in a moment."
-                ),
-            ),
+            pages::outcome(&page, t.all_set_title, &(t.all_set)(&device)),
         ),
-        Ok(Linked::AwaitingApproval) => html(
-            StatusCode::ACCEPTED,
-            pages::outcome(
-                call.requestor,
-                "Almost there",
-                &format!(
-                    "{device} will be activated as soon as {} approves it.",
-                    service_name(call)
-                ),
-            ),
-        ),
-        Err(Error::CodeNotFound) => failed(
-            call,
-            StatusCode::NOT_FOUND,
-            "The code expired or was used while you signed in: ask your TV for a new one.",
-        ),
-        Err(e) => {
-            let status = ApiError::from(e).status;
-            failed(
-                call,
-                status,
-                "The device could not be activated. Try again in a moment.",
+        Ok(Linked::AwaitingApproval) => {
+            let service = escape(&call.requestor.display_name);
+            let message = (t.almost)(&device, &service);
+            html(
+                StatusCode::ACCEPTED,
+                pages::outcome(&page, t.almost_title, &message),
             )
         }
+        Err(Error::CodeNotFound) => failed(call, StatusCode::NOT_FOUND, t.code_gone),
+        Err(e) => failed(call, ApiError::from(e).status, t.not_activated),
     }
 }
 
 /// A refusal before the page's handler ran: too many attempts (the wait is said, and sent
 /// as `Retry-After`), or any other reason in its own words.
-pub(crate) fn refusal(requestor: &RequestorPolicy, e: &ApiError) -> ApiResponse {
+pub(crate) fn refusal(
+    requestor: &RequestorPolicy,
+    headers: &http::HeaderMap,
+    e: &ApiError,
+) -> ApiResponse {
+    let chosen = cookie_in(headers, language::COOKIE);
+    let page = Page {
+        requestor,
+        language: Language::of(headers, None, chosen.as_deref()),
+        switch: Switch::Off,
+    };
+    let t = page.language.text();
     let (title, message) = match e.retry_after {
         Some(seconds) => (
-            "Too many attempts",
-            format!(
-                "There have been too many attempts, from your network or on {}. For your \
-                 security, wait {seconds} seconds before you try again.",
-                requestor.display_name
-            ),
+            t.too_many_title,
+            (t.too_many)(&escape(&requestor.display_name), &seconds.to_string()),
         ),
-        None => ("Something went wrong", e.message.to_string()),
+        None => (t.wrong_title, escape(&e.message)),
     };
-    let mut response = html(e.status, pages::outcome(requestor, title, &message));
+    let mut response = html(e.status, pages::outcome(&page, title, &message));
     if let Some(value) = e
         .retry_after
         .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
@@ -591,11 +604,11 @@ pub(crate) fn refusal(requestor: &RequestorPolicy, e: &ApiError) -> ApiResponse 
     response
 }
 
+/// A page saying what went wrong: `message` is HTML, as `Text` says it.
 fn failed(call: &Call<'_>, status: StatusCode, message: &str) -> ApiResponse {
-    html(
-        status,
-        pages::outcome(call.requestor, "Something went wrong", message),
-    )
+    let page = page(call, Switch::Off);
+    let title = page.language.text().wrong_title;
+    html(status, pages::outcome(&page, title, message))
 }
 
 /// Sends the browser on to `to`.

@@ -196,6 +196,7 @@ mod tests {
                 expires_at: Timestamp::from_unix_millis(1),
                 mvpd: None,
                 device_type: None,
+                requested_from: None,
                 device_code: Some(CodeHash::from_bytes([c ^ 0xff; 32])),
                 state: CodeState::Pending,
                 awaiting: None,

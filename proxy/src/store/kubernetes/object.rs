@@ -124,6 +124,7 @@ pub fn code_spec(code: &CodeRecord) -> PendingCodeSpec {
         expires_at: micro(code.expires_at),
         mvpd: code.mvpd.clone(),
         device_type: code.device_type.clone(),
+        requested_from: code.requested_from.map(|net| net.to_string()),
         device_code: code.device_code.map(|h| h.to_string()),
         state: match code.state {
             CodeState::Pending => CodeStateSpec::Pending,
@@ -187,6 +188,8 @@ fn code_record(
         expires_at: timestamp(&code.expires_at),
         mvpd: code.mvpd.clone(),
         device_type: code.device_type.clone(),
+        // Only shown to people: an unreadable one is left out rather than the code lost.
+        requested_from: code.requested_from.as_deref().and_then(|n| n.parse().ok()),
         device_code,
         state: match code.state {
             CodeStateSpec::Pending => CodeState::Pending,
@@ -254,6 +257,7 @@ mod tests {
             expires_at: Timestamp::from_unix_millis(1_700_001_800_123),
             mvpd: Some("mvpd".into()),
             device_type: Some("tv".into()),
+            requested_from: Some("2001:db8:7::/48".parse().unwrap()),
             device_code: Some(CodeHash::from_bytes([9; 32])),
             // Held for approval: the held user must come back too.
             state: CodeState::Approving,
