@@ -44,4 +44,20 @@ pub struct SignedAppSpec {
     pub public_key: String,
     /// The secret it signs with.
     pub secret_ref: SecretKeyRef,
+    /// The path the app signs as `request_uri`; its calls are checked against that form
+    /// only.
+    #[serde(default)]
+    pub request_uri: SignedRequestUri,
+}
+
+/// The form of `request_uri` an app signs.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SignedRequestUri {
+    /// The path below the service's root, as most apps sign: `/regcode` for `POST
+    /// /reggie/v1/{R}/regcode`, `/tokens/authn` for `GET /api/v1/tokens/authn`.
+    #[default]
+    BelowServiceRoot,
+    /// The whole path: `/reggie/v1/{R}/regcode`, `/api/v1/tokens/authn`.
+    FullPath,
 }

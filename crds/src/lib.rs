@@ -15,7 +15,7 @@ mod stored;
 
 pub use adobe::{
     AdobeCompatSpec, DEFAULT_SIGNED_CALL_WINDOW_SECONDS, MAX_SIGNED_CALL_WINDOW_SECONDS,
-    SignedAppSpec,
+    SignedAppSpec, SignedRequestUri,
 };
 pub use device_link::{
     AwaitingUserSpec, CodeStateSpec, DeviceCredentialSpec, DeviceLink, DeviceLinkPhase,

@@ -41,7 +41,8 @@ impl AdobeCompat {
             .iter()
             .map(|app| {
                 let what = format!("adobe.signedApps {:?}", app.public_key);
-                Ok((app.public_key.clone(), secret(what, &app.secret_ref)?))
+                let key = secret(what, &app.secret_ref)?;
+                Ok((app.public_key.clone(), key, app.request_uri))
             })
             .collect::<Result<Vec<_>, PolicyError>>()?;
         let signed_apps = SignedApps::new(apps, Duration::from_secs(window.into()))

@@ -5,28 +5,49 @@
 //! request_uri=/path, public_key=K, signature=BASE64`
 //!
 //! where the signature is HMAC-SHA1, under the secret of public key K, of everything before
-//! `, public_key`. Checked here: the form, the call it names (method, path, requestor),
-//! the key, the signature and the time; whether the nonce was seen before is the caller's
-//! (it needs memory across calls).
+//! `, public_key`. Checked here: the form, the call it names (method, path in the one form
+//! the app is declared to sign, requestor), the key, the signature and the time; whether the
+//! nonce was seen before is the caller's (it needs memory across calls).
 
 use std::time::Duration;
 
 use base64::Engine;
 use ring::hmac;
 
+pub use linkgate_crds::SignedRequestUri;
+
 use crate::time::Timestamp;
 
 /// The secrets of a requestor's signing apps and the window their calls' times must fall in.
 #[derive(Clone, Debug)]
 pub struct SignedApps {
-    keys: Vec<(String, hmac::Key)>,
+    apps: Vec<App>,
     pub window: Duration,
+}
+
+#[derive(Clone, Debug)]
+struct App {
+    public_key: String,
+    key: hmac::Key,
+    signs: SignedRequestUri,
+}
+
+/// The path of an Adobe v1 call below its service's root, as apps sign it: `/regcode` for
+/// `/reggie/v1/{R}/regcode`, `/tokens/authn` for `/api/v1/tokens/authn`; `None` for a path
+/// of neither service.
+pub fn below_service_root(path: &str) -> Option<&str> {
+    if let Some(rest) = path.strip_prefix("/reggie/v1/") {
+        let (_requestor, below) = rest.split_once('/')?;
+        return Some(&rest[rest.len() - below.len() - 1..]);
+    }
+    path.strip_prefix("/api/v1")
+        .filter(|below| below.starts_with('/'))
 }
 
 impl Default for SignedApps {
     fn default() -> Self {
         Self {
-            keys: Vec::new(),
+            apps: Vec::new(),
             window: Duration::from_secs(linkgate_crds::DEFAULT_SIGNED_CALL_WINDOW_SECONDS.into()),
         }
     }
@@ -110,29 +131,37 @@ impl<'a> SignedCall<'a> {
 impl SignedApps {
     /// The apps of `spec`, their secrets read through `secret`.
     pub fn new(
-        apps: impl IntoIterator<Item = (String, Vec<u8>)>,
+        apps: impl IntoIterator<Item = (String, Vec<u8>, SignedRequestUri)>,
         window: Duration,
     ) -> Result<Self, String> {
-        let mut keys: Vec<(String, hmac::Key)> = Vec::new();
-        for (public_key, secret) in apps {
+        let mut known: Vec<App> = Vec::new();
+        for (public_key, secret, signs) in apps {
             if secret.is_empty() {
                 return Err(format!("the secret of public key {public_key:?} is empty"));
             }
-            if keys.iter().any(|(k, _)| *k == public_key) {
+            if known.iter().any(|app| app.public_key == public_key) {
                 return Err(format!("public key {public_key:?} is listed twice"));
             }
             let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &secret);
-            keys.push((public_key, key));
+            known.push(App {
+                public_key,
+                key,
+                signs,
+            });
         }
-        Ok(Self { keys, window })
+        Ok(Self {
+            apps: known,
+            window,
+        })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.apps.is_empty()
     }
 
-    /// Whether `call` is a signature of this call (`method` on `path`, for a requestor
-    /// known by one of `requestor_ids`) by one of the apps, made within the window of `now`.
+    /// Whether `call` is a signature of this call (`method` on `path`, the request's whole
+    /// path, for a requestor known by one of `requestor_ids`) by one of the apps, naming the
+    /// path in the form that app signs, made within the window of `now`.
     pub fn verify(
         &self,
         call: &SignedCall<'_>,
@@ -141,17 +170,22 @@ impl SignedApps {
         path: &str,
         now: Timestamp,
     ) -> Result<(), SignedCallError> {
+        let app = self
+            .apps
+            .iter()
+            .find(|app| app.public_key == call.public_key)
+            .ok_or(SignedCallError::UnknownKey)?;
+        let signed_path = match app.signs {
+            SignedRequestUri::BelowServiceRoot => below_service_root(path),
+            SignedRequestUri::FullPath => Some(path),
+        };
         if call.method != method
-            || call.request_uri != path
+            || signed_path != Some(call.request_uri)
             || !requestor_ids.contains(&call.requestor_id)
         {
             return Err(SignedCallError::OtherCall);
         }
-        let (_, key) = self
-            .keys
-            .iter()
-            .find(|(k, _)| k == call.public_key)
-            .ok_or(SignedCallError::UnknownKey)?;
+        let key = &app.key;
         let signature = base64::engine::general_purpose::STANDARD
             .decode(call.signature)
             .map_err(|_| SignedCallError::Signature)?;
@@ -191,9 +225,21 @@ mod tests {
 
     const NOW: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
 
+    /// `pk1` signs paths below the service root, as most apps do; `pk-full` whole paths.
     fn apps() -> SignedApps {
         SignedApps::new(
-            [("pk1".to_owned(), b"secret-1".to_vec())],
+            [
+                (
+                    "pk1".to_owned(),
+                    b"secret-1".to_vec(),
+                    SignedRequestUri::BelowServiceRoot,
+                ),
+                (
+                    "pk-full".to_owned(),
+                    b"secret-2".to_vec(),
+                    SignedRequestUri::FullPath,
+                ),
+            ],
             Duration::from_secs(300),
         )
         .unwrap()
@@ -204,8 +250,26 @@ mod tests {
     }
 
     #[test]
+    fn the_path_below_the_service_root_is_what_follows_the_requestor_or_api_v1() {
+        for (path, below) in [
+            ("/reggie/v1/ESPN/regcode", Some("/regcode")),
+            ("/reggie/v1/ESPN/regcode/AB12CD", Some("/regcode/AB12CD")),
+            ("/api/v1/tokens/authn", Some("/tokens/authn")),
+            ("/api/v1/authorize", Some("/authorize")),
+            ("/api/v1/config/ESPN", Some("/config/ESPN")),
+            ("/api/v1/authenticate/AB12CD", Some("/authenticate/AB12CD")),
+            ("/reggie/v1/ESPN", None),
+            ("/api/v1", None),
+            ("/api/v10/authorize", None),
+            ("/v1/requestors/espn/codes", None),
+        ] {
+            assert_eq!(below_service_root(path), below, "{path}");
+        }
+    }
+
+    #[test]
     fn a_call_signed_as_v1_apps_sign_is_read_and_verified() {
-        let h = header(NOW, "/api/v1/authorize");
+        let h = header(NOW, "/authorize");
         let call = SignedCall::parse(&h).unwrap();
         assert_eq!(
             (call.method, call.requestor_id, call.nonce, call.public_key),
@@ -217,11 +281,35 @@ mod tests {
             apps().verify(&call, &ids, "GET", "/api/v1/authorize", NOW),
             Ok(())
         );
+        let regcode = sign("POST", "ESPN", "n-2", NOW, "/regcode", "pk1", b"secret-1");
+        let call = SignedCall::parse(&regcode).unwrap();
+        let path = "/reggie/v1/ESPN/regcode";
+        assert_eq!(apps().verify(&call, &ids, "POST", path, NOW), Ok(()));
+    }
+
+    #[test]
+    fn each_app_is_held_to_the_one_form_it_signs() {
+        let ids = ["ESPN"];
+        let path = "/api/v1/authorize";
+        let verify = |uri: &str, key: &str, secret: &[u8]| {
+            let h = sign("GET", "ESPN", "n", NOW, uri, key, secret);
+            apps().verify(&SignedCall::parse(&h).unwrap(), &ids, "GET", path, NOW)
+        };
+        assert_eq!(verify("/authorize", "pk1", b"secret-1"), Ok(()));
+        assert_eq!(
+            verify(path, "pk1", b"secret-1"),
+            Err(SignedCallError::OtherCall)
+        );
+        assert_eq!(verify(path, "pk-full", b"secret-2"), Ok(()));
+        assert_eq!(
+            verify("/authorize", "pk-full", b"secret-2"),
+            Err(SignedCallError::OtherCall)
+        );
     }
 
     #[test]
     fn a_signature_for_another_call_key_or_time_is_refused() {
-        let h = header(NOW, "/api/v1/authorize");
+        let h = header(NOW, "/authorize");
         let call = SignedCall::parse(&h).unwrap();
         let ids = ["ESPN"];
         let verify = |method, path, ids: &[&str], now| apps().verify(&call, ids, method, path, now);
@@ -251,20 +339,28 @@ mod tests {
         let other_key = sign("GET", "ESPN", "n", NOW, "/p", "pk2", b"secret-1");
         let call = SignedCall::parse(&other_key).unwrap();
         assert_eq!(
-            apps().verify(&call, &ids, "GET", "/p", NOW),
+            apps().verify(&call, &ids, "GET", "/api/v1/p", NOW),
             Err(SignedCallError::UnknownKey)
         );
         let wrong_secret = sign("GET", "ESPN", "n", NOW, "/p", "pk1", b"secret-2");
         let call = SignedCall::parse(&wrong_secret).unwrap();
         assert_eq!(
-            apps().verify(&call, &ids, "GET", "/p", NOW),
+            apps().verify(&call, &ids, "GET", "/api/v1/p", NOW),
             Err(SignedCallError::Signature)
         );
     }
 
     #[test]
     fn any_byte_changed_in_the_signed_part_breaks_the_signature() {
-        let h = header(NOW, "/api/v1/authorize");
+        let h = sign(
+            "GET",
+            "ESPN",
+            "n-1",
+            NOW,
+            "/api/v1/authorize",
+            "pk-full",
+            b"secret-2",
+        );
         let cut = h.find(", public_key").unwrap();
         for i in 0..cut {
             let mut bytes = h.clone().into_bytes();
@@ -306,11 +402,10 @@ mod tests {
     #[test]
     fn apps_are_listed_once_with_a_secret() {
         let window = Duration::from_secs(1);
-        let twice = [
-            ("k".to_owned(), b"a".to_vec()),
-            ("k".to_owned(), b"b".to_vec()),
-        ];
-        assert!(SignedApps::new(twice, window).is_err());
-        assert!(SignedApps::new([("k".to_owned(), Vec::new())], window).is_err());
+        let app = |key: &str, secret: &[u8]| {
+            (key.to_owned(), secret.to_vec(), SignedRequestUri::default())
+        };
+        assert!(SignedApps::new([app("k", b"a"), app("k", b"b")], window).is_err());
+        assert!(SignedApps::new([app("k", b"")], window).is_err());
     }
 }

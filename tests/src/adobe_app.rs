@@ -1,6 +1,7 @@
 //! An app written for Adobe Pass REST API v1: every call signed with v1's `Authorization`
 //! header, made here with RustCrypto's HMAC-SHA1 (not the gateway's ring), one fresh nonce
-//! per call, the current time, the path signed.
+//! per call, the current time, and the path as such apps sign it: below the service's root
+//! (`/regcode`, `/tokens/authn`), or whole for an app declared to sign whole paths.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -24,6 +25,18 @@ pub struct AdobeApp<'a> {
     public_key: &'a str,
     secret: &'a str,
     nonces: AtomicU64,
+    full_paths: bool,
+}
+
+/// What most apps sign as `request_uri`: the path without `/reggie/v1/{requestor}` or
+/// `/api/v1`.
+pub fn below_service_root(path: &str) -> &str {
+    let segments: Vec<&str> = path.splitn(5, '/').collect();
+    match segments.as_slice() {
+        ["", "reggie", "v1", _requestor, _] => &path[segments[..4].join("/").len()..],
+        ["", "api", "v1", ..] => &path["/api/v1".len()..],
+        _ => panic!("not an Adobe v1 path: {path}"),
+    }
 }
 
 impl<'a> AdobeApp<'a> {
@@ -40,6 +53,15 @@ impl<'a> AdobeApp<'a> {
             public_key,
             secret,
             nonces: AtomicU64::new(1),
+            full_paths: false,
+        }
+    }
+
+    /// The same app, signing whole paths (`/api/v1/tokens/authn`).
+    pub fn signing_full_paths(self) -> Self {
+        Self {
+            full_paths: true,
+            ..self
         }
     }
 
@@ -97,6 +119,10 @@ impl<'a> AdobeApp<'a> {
         form: Option<&[(&str, &str)]>,
     ) -> (u16, serde_json::Value) {
         let path = target.split('?').next().unwrap_or(target);
+        let path = match self.full_paths {
+            true => path,
+            false => below_service_root(path),
+        };
         let header = self.header(&method, path, now_millis(), &self.nonce(), self.secret);
         self.send(method, target, &header, form).await
     }

@@ -121,12 +121,13 @@ async fn an_app_as_v1_apps_speak_walks_from_regcode_through_a_saml_sign_in_to_lo
     // Refused on the way: a wrong signature, a stale request time, a reused nonce.
     let path = "/api/v1/tokens/authn";
     let target = format!("{path}?{device}");
+    let signed = "/tokens/authn";
     let get = Method::GET;
-    let reused = app.header(&get, path, now_millis(), "once", SECRET);
+    let reused = app.header(&get, signed, now_millis(), "once", SECRET);
     assert_eq!(app.send(get.clone(), &target, &reused, None).await.0, 200);
     for header in [
-        app.header(&get, path, now_millis(), &app.nonce(), "not-the-secret"),
-        app.header(&get, path, now_millis() - 600_000, &app.nonce(), SECRET),
+        app.header(&get, signed, now_millis(), &app.nonce(), "not-the-secret"),
+        app.header(&get, signed, now_millis() - 600_000, &app.nonce(), SECRET),
         reused,
     ] {
         let (status, body) = app.send(get.clone(), &target, &header, None).await;

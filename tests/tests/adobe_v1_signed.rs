@@ -128,9 +128,11 @@ async fn a_wrong_signature_a_stale_time_a_reused_nonce_and_another_call_are_refu
     linked(&gw, &app).await;
     let path = "/api/v1/tokens/authn";
     let target = format!("{path}?requestor=ESPN&deviceId={DEVICE_Q}");
+    // As the app signs it: below the service root.
+    let signed = "/tokens/authn";
     let get = Method::GET;
 
-    let good = app.header(&get, path, now_millis(), "once", SECRET);
+    let good = app.header(&get, signed, now_millis(), "once", SECRET);
     // One byte of the signature changed.
     let mut broken = good.clone().into_bytes();
     let last = broken.len() - 3;
@@ -140,29 +142,27 @@ async fn a_wrong_signature_a_stale_time_a_reused_nonce_and_another_call_are_refu
         ("signature", broken),
         (
             "signature",
-            app.header(&get, path, now_millis(), &app.nonce(), "another-secret"),
+            app.header(&get, signed, now_millis(), &app.nonce(), "another-secret"),
         ),
         (
             "stale",
-            app.header(&get, path, now_millis() - 301_000, &app.nonce(), SECRET),
+            app.header(&get, signed, now_millis() - 301_000, &app.nonce(), SECRET),
         ),
         (
             "future",
-            app.header(&get, path, now_millis() + 301_000, &app.nonce(), SECRET),
+            app.header(&get, signed, now_millis() + 301_000, &app.nonce(), SECRET),
         ),
         (
             "other path",
-            app.header(
-                &get,
-                "/api/v1/authorize",
-                now_millis(),
-                &app.nonce(),
-                SECRET,
-            ),
+            app.header(&get, "/authorize", now_millis(), &app.nonce(), SECRET),
+        ),
+        (
+            "the whole path, which this app does not sign",
+            app.header(&get, path, now_millis(), &app.nonce(), SECRET),
         ),
         (
             "other method",
-            app.header(&Method::DELETE, path, now_millis(), &app.nonce(), SECRET),
+            app.header(&Method::DELETE, signed, now_millis(), &app.nonce(), SECRET),
         ),
     ];
     for (what, header) in &refusals {
