@@ -66,6 +66,11 @@ impl AdobeCompat {
         })
     }
 
+    /// The hosts the second screen may send people back to.
+    pub fn redirect_hosts(&self) -> impl Iterator<Item = &str> {
+        self.redirect_hosts.iter().map(String::as_str)
+    }
+
     /// `url` when the second screen may send people there: http or https, to one of the
     /// requestor's redirect hosts, without credentials in it.
     pub fn return_to(&self, url: &str) -> Option<url::Url> {

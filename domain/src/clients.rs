@@ -1,7 +1,8 @@
-//! Server-to-server clients of a requestor's backend (RFC 7591 registration, RFC 6749
-//! client credentials). Nothing about a client is stored: its secret is a keyed hash of its
-//! ID and its access tokens are signed, both with a key every proxy derives from the code
-//! key, so any proxy checks what another issued.
+//! Registered clients of a requestor (RFC 7591 registration, RFC 6749 client credentials):
+//! its backend's servers, and its apps as Adobe Pass REST API v2 registers them. Nothing
+//! about a client is stored: its secret is a keyed hash of its ID and its access tokens are
+//! signed, both with a key every proxy derives from the code key, so any proxy checks what
+//! another issued.
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -25,6 +26,45 @@ pub enum ClientError {
     Token(String),
 }
 
+/// What a registered client is: its kind is part of its ID, so a secret or token of one
+/// kind never passes for the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// The requestor's backend: its server-to-server calls.
+    Backend,
+    /// One of the requestor's apps, on devices (Adobe v2's registration): its token is the
+    /// app's, shared by every copy of it, so it proves the app and never the backend.
+    App,
+}
+
+/// Between an app client's requestor and the rest of its ID. Adobe's token call names no
+/// requestor, so an app's client ID carries it; no backend client ID has this character.
+const APP_SEPARATOR: char = '~';
+
+impl ClientKind {
+    pub fn of(client_id: &str) -> Self {
+        match client_id.contains(APP_SEPARATOR) {
+            true => ClientKind::App,
+            false => ClientKind::Backend,
+        }
+    }
+
+    /// The ID of the client `instance` of `software_id`, for `requestor`.
+    pub fn client_id(self, requestor: &str, software_id: &str, instance: u64) -> String {
+        match self {
+            ClientKind::Backend => format!("{software_id}.{instance:016x}"),
+            ClientKind::App => format!("{requestor}{APP_SEPARATOR}{software_id}.{instance:016x}"),
+        }
+    }
+}
+
+/// The requestor an app's client ID names (which its secret then proves).
+pub fn app_requestor(client_id: &str) -> Option<&str> {
+    client_id
+        .split_once(APP_SEPARATOR)
+        .map(|(requestor, _)| requestor)
+}
+
 /// What a software statement asserts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
@@ -39,6 +79,21 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// The requestor `jwt` says it is for, read without checking it: only to find whose
+    /// keys then verify it (Adobe's registration call names the requestor nowhere else).
+    pub fn audience(jwt: &str) -> Option<String> {
+        use base64::Engine;
+        #[derive(Deserialize)]
+        struct Audience {
+            aud: String,
+        }
+        let claims = jwt.split('.').nth(1)?;
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims.trim_end_matches('='))
+            .ok()?;
+        Some(serde_json::from_slice::<Audience>(&claims).ok()?.aud)
+    }
+
     /// Signs the statement with an Ed25519 private key (PKCS#8 PEM), as its issuer does.
     pub fn sign(&self, private_pem: &[u8]) -> Result<String, String> {
         let key = EncodingKey::from_ed_pem(private_pem).map_err(|e| e.to_string())?;
@@ -222,6 +277,20 @@ mod tests {
                 "{requestor}"
             );
         }
+    }
+
+    #[test]
+    fn an_app_s_client_id_names_its_requestor_and_kind() {
+        let app = ClientKind::App.client_id("demo", "tv-app", 7);
+        assert_eq!(app, "demo~tv-app.0000000000000007");
+        assert_eq!(ClientKind::of(&app), ClientKind::App);
+        assert_eq!(app_requestor(&app), Some("demo"));
+        let backend = ClientKind::Backend.client_id("demo", "tv-app", 7);
+        assert_eq!(ClientKind::of(&backend), ClientKind::Backend);
+        assert_eq!(app_requestor(&backend), None);
+        let jwt = statement(serde_json::json!({"software_id": "tv-app", "aud": "demo"}));
+        assert_eq!(Statement::audience(&jwt).as_deref(), Some("demo"));
+        assert_eq!(Statement::audience("not.a-jwt"), None);
     }
 
     #[test]

@@ -69,6 +69,17 @@ async fn a_stranger_holding_only_a_device_id_is_refused_on_every_protected_route
                 assert!(challenged, "{}: a 401 names its scheme", route.path);
                 assert!(!body.to_string().contains("alice"), "{body}");
             }
+            Credential::App => {
+                let (status, body, challenged) = call(&gw, &route, "BCDFGHJK", None).await;
+                assert_eq!(
+                    (status, body["code"].as_str()),
+                    (401, Some("invalid_access_token_client_application")),
+                    "{} {}: {body}",
+                    route.method,
+                    route.path
+                );
+                assert!(challenged, "{}: a 401 names its scheme", route.path);
+            }
         }
     }
     // Whatever needs no credential is named here: a route added later without protection
@@ -84,6 +95,9 @@ async fn a_stranger_holding_only_a_device_id_is_refused_on_every_protected_route
         ("adobe_config", "GET", Open),
         ("adobe_checkauthn_code", "GET", Open),
         ("adobe_authenticate", "GET", Open),
+        // Adobe v2's registration: the software statement, then the client's secret.
+        ("adobe_v2_register", "POST", Open),
+        ("adobe_v2_token", "POST", Open),
         ("oauth_device_authorization", "POST", WhenLinked),
         ("oauth_token", "POST", Open),
         ("oauth_register", "POST", Open),

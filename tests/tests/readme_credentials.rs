@@ -19,6 +19,7 @@ fn expected() -> String {
             }
             Credential::Backend => "the backend",
             Credential::DeviceOrBackend => "the device, or the backend",
+            Credential::App => "the requestor's app (its access token)",
         };
         let named_by = match (route.credential, route.device_param) {
             (Credential::DeviceOrBackend, Some(param)) => format!("`{param}`"),

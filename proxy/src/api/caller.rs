@@ -9,6 +9,7 @@ use linkgate_crds::DeviceDialect;
 
 use super::ApiError;
 use crate::service::{Clients, DeviceAuthError, DeviceTokens, SignedCalls};
+use linkgate_domain::clients::ClientKind;
 use linkgate_domain::ids::DeviceId;
 use linkgate_domain::requestor::RequestorPolicy;
 use linkgate_domain::signed_call::SignedCall;
@@ -81,6 +82,33 @@ impl Credentials<'_> {
                 "invalid_credential",
                 "the credential is not valid for this requestor",
             ))
+        }
+    }
+
+    /// A call only the requestor's apps make (Adobe v2): a registered app's access token,
+    /// for this requestor.
+    pub fn app_client(&self) -> Result<Principal, ApiError> {
+        let token = self.bearer().and_then(|t| std::str::from_utf8(t).ok());
+        match token {
+            Some(token)
+                if self
+                    .clients
+                    .authenticates(self.requestor, token, ClientKind::App) =>
+            {
+                Ok(Principal::App)
+            }
+            Some(_) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_access_token_client_application",
+                "the access token is not an app's of this service provider, or has expired: \
+                 take a new one from POST /o/client/token",
+            )),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_access_token_client_application",
+                "this call needs the app's access token (Authorization: Bearer <access_token> \
+                 from POST /o/client/token)",
+            )),
         }
     }
 
@@ -164,8 +192,10 @@ impl Credentials<'_> {
 
     fn is_backend(&self, presented: &[u8]) -> bool {
         self.requestor.accepts_backend_key(presented)
-            || std::str::from_utf8(presented)
-                .is_ok_and(|token| self.clients.authenticates(self.requestor, token))
+            || std::str::from_utf8(presented).is_ok_and(|token| {
+                self.clients
+                    .authenticates(self.requestor, token, ClientKind::Backend)
+            })
     }
 
     /// Server-to-server calls come from the requestor's networks, when it names them.

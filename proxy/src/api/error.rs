@@ -43,6 +43,8 @@ pub enum ErrorFields {
     OAuth,
     /// Adobe v1's `<error>`, for a caller that asked for XML.
     Xml,
+    /// Adobe v2's enhanced error code, flat: `action`, `status`, `code`, `message`, `trace`.
+    AdobeV2,
 }
 
 impl ApiError {

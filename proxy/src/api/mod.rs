@@ -4,6 +4,7 @@
 
 mod activation;
 mod adobe;
+mod adobe_v2;
 mod caller;
 mod entitlement;
 mod error;
@@ -310,6 +311,7 @@ impl Api {
             Check::Anyone => Principal::Anyone,
             Check::Backend => credentials.backend()?,
             Check::CodeIssuer => credentials.principal().await?,
+            Check::App => credentials.app_client()?,
             Check::Device(_) => match credentials.principal().await? {
                 Principal::Anyone => return Err(credentials.refuse(DeviceAuthError::Missing)),
                 known => known,

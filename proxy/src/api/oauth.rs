@@ -6,6 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderValue, StatusCode, header};
+use linkgate_domain::clients::ClientKind;
 use serde_json::json;
 
 use super::response::{ApiResponse, json};
@@ -14,7 +15,7 @@ use crate::service::{PollError, RefreshError, TokenPair};
 use linkgate_domain::ids::DeviceId;
 
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-const CLIENT_CREDENTIALS_GRANT: &str = "client_credentials";
+pub(super) const CLIENT_CREDENTIALS_GRANT: &str = "client_credentials";
 const REFRESH_TOKEN_GRANT: &str = "refresh_token";
 
 fn oauth_error(status: StatusCode, error: &'static str, message: impl ToString) -> ApiError {
@@ -92,7 +93,9 @@ pub(super) async fn device_authorization(call: Call<'_>) -> Result<ApiResponse, 
 /// RFC 7591: a software statement the requestor trusts registers a client.
 pub(super) fn register(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let statement = call.input.require("software_statement")?;
-    let client = call.clients.register(call.requestor, &statement)?;
+    let client = call
+        .clients
+        .register(call.requestor, &statement, ClientKind::Backend)?;
     Ok(no_store(json(
         StatusCode::CREATED,
         &json!({
@@ -118,7 +121,7 @@ fn client_credentials(call: &Call<'_>) -> Result<ApiResponse, ApiError> {
             call.input.require("client_secret")?.into_owned(),
         ),
     };
-    let (token, ttl) = call.clients.token(call.requestor, &id, &secret)?;
+    let (token, ttl, _) = call.clients.token(call.requestor, &id, &secret)?;
     Ok(no_store(json(
         StatusCode::OK,
         &json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl}),
@@ -191,7 +194,7 @@ fn token_body(tokens: &TokenPair) -> serde_json::Value {
 }
 
 /// RFC 6749 §5.1: token responses must not be cached.
-fn no_store(mut response: ApiResponse) -> ApiResponse {
+pub(super) fn no_store(mut response: ApiResponse) -> ApiResponse {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

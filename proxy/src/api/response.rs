@@ -51,6 +51,9 @@ pub fn no_content() -> ApiResponse {
 
 /// The error as JSON with the extra fields of the caller's dialect, or as v1's XML `<error>`.
 pub fn error(e: &ApiError, fields: ErrorFields) -> ApiResponse {
+    if fields == ErrorFields::AdobeV2 {
+        return with_error_headers(e, adobe_v2_error(e));
+    }
     let oauth = fields == ErrorFields::OAuth;
     let body = ErrorBody {
         status: e.status.as_u16(),
@@ -60,7 +63,31 @@ pub fn error(e: &ApiError, fields: ErrorFields) -> ApiResponse {
         error: oauth.then_some(e.code),
         error_description: oauth.then_some(&*e.message),
     };
-    let mut response = answer(fields == ErrorFields::Xml, "error", e.status, &body);
+    let response = answer(fields == ErrorFields::Xml, "error", e.status, &body);
+    with_error_headers(e, response)
+}
+
+/// Adobe v2's enhanced error code: its fields flat at the top, `trace` naming this answer
+/// in the gateway's log.
+fn adobe_v2_error(e: &ApiError) -> ApiResponse {
+    let trace = uuid::Uuid::new_v4().to_string();
+    if e.status.is_server_error() {
+        tracing::warn!(trace, code = e.code, "a v2 call failed");
+    }
+    json(
+        e.status,
+        &serde_json::json!({
+            "action": super::adobe_v2::action(e.code),
+            "status": e.status.as_u16(),
+            "code": e.code,
+            "message": e.message,
+            "trace": trace,
+        }),
+    )
+}
+
+/// `Retry-After` for a wait, and the scheme a refused credential should use.
+fn with_error_headers(e: &ApiError, mut response: ApiResponse) -> ApiResponse {
     if let Some(seconds) = e.retry_after {
         response
             .headers_mut()

@@ -6,7 +6,8 @@ use linkgate_crds::DeviceDialect;
 use super::entitlement::{self, Dialect};
 use super::error::ErrorFields;
 use super::{
-    ApiError, ApiResponse, Call, activation, adobe, matchmaker, native, oauth, verification,
+    ApiError, ApiResponse, Call, activation, adobe, adobe_v2, matchmaker, native, oauth,
+    verification,
 };
 
 /// An API route: its table entry, found once per request by the router.
@@ -61,6 +62,9 @@ enum Handler {
     AdobePreauthorize,
     AdobeLogout,
     AdobeUserMetadata,
+    AdobeV2Register,
+    AdobeV2Token,
+    AdobeV2Configuration,
     OAuthDeviceAuthorization,
     OAuthToken,
     OAuthRegister,
@@ -85,6 +89,8 @@ enum Caller {
     Device(DeviceFrom),
     /// Devices read (as `Device`), the backend changes.
     DeviceReadsBackendWrites(DeviceFrom),
+    /// One of the requestor's apps: its registered client's access token (Adobe v2).
+    App,
 }
 
 /// Where a device-side route names its device.
@@ -105,6 +111,7 @@ pub(super) enum Check {
     CodeIssuer,
     Backend,
     Device(DeviceFrom),
+    App,
 }
 
 use Caller::{Anyone, Backend, CodeIssuer, DeviceReadsBackendWrites};
@@ -188,6 +195,9 @@ const TABLE: &[Entry] = &[
     entry("/api/v1/preauthorize", Handler::AdobePreauthorize, "adobe_preauthorize", GET, ADOBE_DEVICE),
     entry("/api/v1/logout", Handler::AdobeLogout, "adobe_logout", DELETE, ADOBE_DEVICE),
     entry("/api/v1/tokens/usermetadata", Handler::AdobeUserMetadata, "adobe_usermetadata", GET, ADOBE_DEVICE),
+    entry("/o/client/register", Handler::AdobeV2Register, "adobe_v2_register", POST, Anyone),
+    entry("/o/client/token", Handler::AdobeV2Token, "adobe_v2_token", POST, Anyone),
+    entry("/api/v2/{requestor}/configuration", Handler::AdobeV2Configuration, "adobe_v2_configuration", GET, Caller::App),
     entry("/oauth/{requestor}/device_authorization", Handler::OAuthDeviceAuthorization, "oauth_device_authorization", POST, CodeIssuer),
     entry("/oauth/{requestor}/token", Handler::OAuthToken, "oauth_token", POST, Anyone),
     entry("/oauth/{requestor}/register", Handler::OAuthRegister, "oauth_register", POST, Anyone),
@@ -214,6 +224,8 @@ pub enum Credential {
     Backend,
     /// The device's access token, or the backend's credential.
     DeviceOrBackend,
+    /// The access token of one of the requestor's registered apps.
+    App,
 }
 
 /// One method of one route, as the table declares it.
@@ -240,6 +252,7 @@ pub fn table() -> impl Iterator<Item = RouteInfo> {
                 Check::Device(DeviceFrom::Path) => (Credential::DeviceOrBackend, None),
                 Check::Device(DeviceFrom::Param(p)) => (Credential::DeviceOrBackend, Some(p)),
                 Check::Device(DeviceFrom::Code) => (Credential::DeviceOrBackend, Some("{code}")),
+                Check::App => (Credential::App, None),
             };
             RouteInfo {
                 path: e.path,
@@ -285,6 +298,7 @@ impl Route {
             Caller::Device(from) => Check::Device(from),
             DeviceReadsBackendWrites(from) if method == Method::GET => Check::Device(from),
             DeviceReadsBackendWrites(_) => Check::Backend,
+            Caller::App => Check::App,
         }
     }
 
@@ -341,10 +355,43 @@ impl Route {
         }
     }
 
+    /// Routes whose requestor the body names: Adobe's registration calls, whose software
+    /// statement or client ID says whose app it is.
+    pub fn names_requestor_in_body(self) -> bool {
+        matches!(
+            self.entry().handler,
+            Handler::AdobeV2Register | Handler::AdobeV2Token
+        )
+    }
+
+    /// The requestor the body names, on the routes that name it there; `None` elsewhere.
+    pub fn requestor_in_body(self, body: &[u8]) -> Option<String> {
+        let field = |name: &str| {
+            if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+                return json.get(name)?.as_str().map(str::to_owned);
+            }
+            url::form_urlencoded::parse(body).find_map(|(k, v)| (k == name).then(|| v.into_owned()))
+        };
+        match self.entry().handler {
+            Handler::AdobeV2Register => {
+                linkgate_domain::clients::Statement::audience(&field("software_statement")?)
+            }
+            Handler::AdobeV2Token => {
+                let id = field("client_id")?;
+                linkgate_domain::clients::app_requestor(&id).map(str::to_owned)
+            }
+            _ => None,
+        }
+    }
+
     pub(super) fn error_fields(self) -> ErrorFields {
         let name = self.entry().name;
         if name.starts_with("matchmaker_") {
             ErrorFields::Matchmaker
+        } else if name == "adobe_v2_register" || name == "adobe_v2_token" {
+            ErrorFields::OAuth
+        } else if name.starts_with("adobe_v2_") {
+            ErrorFields::AdobeV2
         } else if name.starts_with("oauth_") {
             ErrorFields::OAuth
         } else {
@@ -397,6 +444,9 @@ impl Route {
             Handler::AdobePreauthorize => entitlement::preauthorize(call).await,
             Handler::AdobeLogout => entitlement::logout(call).await,
             Handler::AdobeUserMetadata => entitlement::user_metadata(call).await,
+            Handler::AdobeV2Register => adobe_v2::register(call),
+            Handler::AdobeV2Token => adobe_v2::token(call),
+            Handler::AdobeV2Configuration => adobe_v2::configuration(call),
             Handler::OAuthDeviceAuthorization => oauth::device_authorization(call).await,
             Handler::OAuthToken => oauth::token(call).await,
             Handler::OAuthRegister => oauth::register(call),

@@ -163,8 +163,27 @@ impl Gateway {
         ctx.route = target.route.name();
         // Without a known requestor the API refuses the call; the peer stands for the client.
         let mut client_ip = ctx.peer_ip();
+        let mut named = target.find_requestor(&snapshot.requestors, &session.req_header().headers);
+        // Adobe's registration calls name their requestor in the body: read (bounded) first.
+        let mut body = None;
+        if named.is_err() && target.route.names_requestor_in_body() {
+            let read = match local::read_body(session, target.max_body()).await? {
+                Ok(read) => read,
+                Err(too_large) => {
+                    local::respond(session, too_large).await?;
+                    return Ok(true);
+                }
+            };
+            if let Some(name) = target.route.requestor_in_body(&read) {
+                named = snapshot
+                    .requestors
+                    .find(&name)
+                    .map(|policy| &**policy)
+                    .ok_or_else(|| ApiError::unknown_requestor(&name));
+            }
+            body = Some(read);
+        }
         let header = session.req_header();
-        let named = target.find_requestor(&snapshot.requestors, &header.headers);
         // Found once: the client's and requestor's buckets now, the device's once read.
         let limiters = named
             .as_ref()
@@ -183,12 +202,15 @@ impl Gateway {
                 }
             }
         }
-        let body = match local::read_body(session, target.max_body()).await? {
-            Ok(body) => body,
-            Err(too_large) => {
-                local::respond(session, too_large).await?;
-                return Ok(true);
-            }
+        let body = match body {
+            Some(body) => body,
+            None => match local::read_body(session, target.max_body()).await? {
+                Ok(body) => body,
+                Err(too_large) => {
+                    local::respond(session, too_large).await?;
+                    return Ok(true);
+                }
+            },
         };
         let header = session.req_header();
         let limiters = limiters.filter(|(_, l)| l.limits_devices());

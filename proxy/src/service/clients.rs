@@ -8,7 +8,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::Error;
-use linkgate_domain::clients::{ClientError, ClientKey, Statement};
+use linkgate_domain::clients::{ClientError, ClientKey, ClientKind, Statement};
 use linkgate_domain::code::CodeKey;
 use linkgate_domain::requestor::{ClientPolicy, RequestorPolicy};
 use linkgate_domain::time::{Clock, Timestamp};
@@ -44,17 +44,18 @@ impl Clients {
         requestor.clients.as_ref().ok_or(Error::ClientsDisabled)
     }
 
-    /// Registers a client of `requestor` for the software `statement` vouches for.
+    /// Registers a client of `kind` of `requestor` for the software `statement` vouches for.
     pub fn register(
         &self,
         requestor: &RequestorPolicy,
         statement: &str,
+        kind: ClientKind,
     ) -> Result<Registered, Error> {
         let policy = Self::policy(requestor)?;
         let now = self.clock.now();
         let statement = Statement::verify(statement, &policy.statement_keys, &requestor.name, now)?;
         let instance: u64 = self.rng.lock().random();
-        let client_id = format!("{}.{instance:016x}", statement.software_id);
+        let client_id = kind.client_id(&requestor.name, &statement.software_id, instance);
         Ok(Registered {
             client_secret: self.key.client_secret(&requestor.name, &client_id),
             client_id,
@@ -64,32 +65,40 @@ impl Clients {
         })
     }
 
-    /// An access token and its lifetime in seconds, for a client with its secret.
+    /// An access token, its lifetime in seconds and when it was issued, for a client with
+    /// its secret.
     pub fn token(
         &self,
         requestor: &RequestorPolicy,
         client_id: &str,
         secret: &str,
-    ) -> Result<(String, u32), Error> {
+    ) -> Result<(String, u32, Timestamp), Error> {
         let policy = Self::policy(requestor)?;
         self.key.check_secret(&requestor.name, client_id, secret)?;
         if policy.revoked.contains(client_id) {
             return Err(ClientError::Client.into());
         }
+        let now = self.clock.now();
         let ttl = policy.access_token_ttl_seconds;
-        let token = self
-            .key
-            .access_token(&requestor.name, client_id, self.clock.now(), ttl);
-        Ok((token, ttl))
+        let token = self.key.access_token(&requestor.name, client_id, now, ttl);
+        Ok((token, ttl, now))
     }
 
-    /// Whether `token` is a live access token of one of `requestor`'s clients, not revoked.
-    pub fn authenticates(&self, requestor: &RequestorPolicy, token: &str) -> bool {
+    /// Whether `token` is a live access token of one of `requestor`'s clients of `kind`,
+    /// not revoked.
+    pub fn authenticates(
+        &self,
+        requestor: &RequestorPolicy,
+        token: &str,
+        kind: ClientKind,
+    ) -> bool {
         let Some(policy) = &requestor.clients else {
             return false;
         };
         self.key
             .verify_access_token(token, &requestor.name, self.clock.now())
-            .is_ok_and(|client| !policy.revoked.contains(&client))
+            .is_ok_and(|client| {
+                ClientKind::of(&client) == kind && !policy.revoked.contains(&client)
+            })
     }
 }
