@@ -34,9 +34,13 @@ fn config() -> String {
 
 /// A statement for `requestor`'s app, made with the gateway's `software-statement` command.
 fn statement(requestor: &str) -> String {
+    statement_signed_with(TEST_SIGNING_KEY, requestor)
+}
+
+fn statement_signed_with(key: &str, requestor: &str) -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("statement-key.pem");
-    std::fs::write(&path, TEST_SIGNING_KEY).expect("write the key");
+    std::fs::write(&path, key).expect("write the key");
     let out = Command::new(linkgate_tests::proxy_binary())
         .args(["software-statement", "--key"])
         .arg(&path)
@@ -63,11 +67,15 @@ fn device_info() -> String {
 
 /// The app registered and holding an access token: `(client_id, access_token)`.
 async fn app_token(gw: &Gateway, requestor: &str) -> (String, String) {
+    app_token_with(gw, &statement(requestor)).await
+}
+
+async fn app_token_with(gw: &Gateway, statement: &str) -> (String, String) {
     let http = reqwest::Client::new();
     let registered = http
         .post(gw.url("/o/client/register"))
         .header("x-device-info", device_info())
-        .json(&json!({"software_statement": statement(requestor)}))
+        .json(&json!({"software_statement": statement}))
         .send()
         .await
         .unwrap();
@@ -219,5 +227,252 @@ async fn without_the_app_s_own_token_v2_calls_are_refused_and_the_token_is_never
         (status, body["error"].as_str()),
         (401, Some("invalid_client")),
         "{body}"
+    );
+}
+
+/// The demo, known to v2 apps as `DemoTV`, its programmer's site on `www.demo-tv.example`,
+/// and a content route `/news` whose media tokens the edge checks.
+async fn demo(origin: &linkgate_tests::origin::Origin) -> Gateway {
+    let adobe = "      adobe: {requestorId: DemoTV, redirectHosts: [www.demo-tv.example]}\n";
+    let routes = format!(
+        "      routes:\n        - {{prefix: /news, upstream: {{host: 127.0.0.1, port: {}}}, resource: news}}\n",
+        origin.addr.port()
+    );
+    let config = linkgate_tests::DEMO_YAML
+        .replace("127.0.0.1:8081", &linkgate_tests::free_port().to_string())
+        .replace("    spec:\n", &format!("    spec:\n{adobe}{routes}"));
+    Gateway::with_config(&unthrottled(&config)).await
+}
+
+const DEMO_STATEMENT_KEY: &str = include_str!("../../proxy/src/config/demo-statement-key.pem");
+const BACK: &str = "https://www.demo-tv.example/activated";
+
+/// A v2 app on one device: its token and the device headers it sends on every call.
+struct App<'a> {
+    gw: &'a Gateway,
+    token: String,
+    fingerprint: String,
+}
+
+impl App<'_> {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, self.gw.url(path))
+            .bearer_auth(&self.token)
+            .header(
+                "ap-device-identifier",
+                format!("fingerprint {}", self.fingerprint),
+            )
+            .header("x-device-info", device_info())
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        linkgate_tests::read(request.send().await.unwrap()).await
+    }
+
+    async fn session(&self, form: &[(&str, &str)]) -> Value {
+        let (status, body) = self
+            .send(
+                self.request(reqwest::Method::POST, "/api/v2/DemoTV/sessions")
+                    .form(form),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    async fn decide(&self, which: &str, resources: Value) -> (u16, Value) {
+        let path = format!("/api/v2/DemoTV/decisions/{which}/test-mvpd");
+        let request = self
+            .request(reqwest::Method::POST, &path)
+            .json(&json!({ "resources": resources }));
+        self.send(request).await
+    }
+}
+
+#[tokio::test]
+async fn a_v2_app_walks_sessions_the_second_screen_profiles_decisions_and_logout() {
+    let origin = linkgate_tests::origin::Origin::start("news-origin").await;
+    let gw = demo(&origin).await;
+    let (_, token) = app_token_with(&gw, &statement_signed_with(DEMO_STATEMENT_KEY, "demo")).await;
+    let fingerprint = base64::engine::general_purpose::STANDARD.encode("roku-2f9c41d7");
+    let app = App {
+        gw: &gw,
+        token,
+        fingerprint,
+    };
+
+    // A session missing its return address: the app is told to resume on the second screen.
+    let partial = app.session(&[("mvpd", "test-mvpd")]).await;
+    assert_eq!(partial["actionName"], "resume", "{partial}");
+    assert_eq!(partial["actionType"], "direct");
+    assert_eq!(
+        partial["missingParameters"],
+        json!(["domain", "redirectUrl"])
+    );
+    let code = partial["code"].as_str().unwrap().to_owned();
+    assert_eq!(partial["url"], format!("/api/v2/DemoTV/sessions/{code}"));
+    assert_eq!(partial["serviceProvider"], "DemoTV");
+    assert!(partial["notBefore"].as_i64().unwrap() < partial["notAfter"].as_i64().unwrap());
+
+    // The second screen (the programmer's site) reads the session, then completes it.
+    let (status, held) = app.get(&format!("/api/v2/DemoTV/sessions/{code}")).await;
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(held["existingParameters"]["mvpd"], "test-mvpd");
+    assert_eq!(held["device"]["type"], "Roku 4802X", "from X-Device-Info");
+    let resume = |form: Vec<(&'static str, &'static str)>| {
+        let request = reqwest::Client::new()
+            .post(gw.url(&format!("/api/v2/DemoTV/sessions/{code}")))
+            .bearer_auth(&app.token)
+            .form(&form);
+        app.send(request)
+    };
+    let (status, retry) = resume(vec![("domainName", "www.demo-tv.example")]).await;
+    assert_eq!(
+        (status, retry["actionName"].as_str()),
+        (200, Some("retry")),
+        "{retry}"
+    );
+    assert_eq!(retry["missingParameters"], json!(["redirectUrl"]));
+    let (status, ready) = resume(vec![
+        ("domainName", "www.demo-tv.example"),
+        ("redirectUrl", BACK),
+    ])
+    .await;
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(ready["actionName"], "authenticate");
+    assert_eq!(ready["actionType"], "interactive");
+    let url = ready["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("/api/v2/authenticate/DemoTV/{code}")),
+        "{url}"
+    );
+
+    // The person opens it: our confirmation page, naming the device, then the MVPD, then
+    // back to the programmer's site.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser.get(gw.url(url)).send().await.unwrap();
+    let html = browser
+        .get(gw.url(url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Roku 4802X") && html.contains(&code),
+        "{html}"
+    );
+    let to_provider = gw.confirm(&browser, page, "test-mvpd").await;
+    assert_eq!(to_provider.status(), 303);
+    let at = to_provider.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let back = linkgate_tests::test_mvpd_sign_in(&browser, &at, "alice").await;
+    assert_eq!(back.status(), 303);
+    assert_eq!(back.headers()["location"], BACK);
+
+    // The second screen sees the profile by its code; the device by its identifier.
+    let (status, by_code) = app
+        .get(&format!("/api/v2/DemoTV/profiles/code/{code}"))
+        .await;
+    assert_eq!(status, 200, "{by_code}");
+    let profile = &by_code["profiles"]["test-mvpd"];
+    assert_eq!(
+        profile["attributes"]["userID"],
+        json!({"value": "alice", "state": "plain"})
+    );
+    assert_eq!(profile["issuer"], "test-mvpd");
+    assert_eq!(profile["type"], "regular");
+    assert!(profile["notBefore"].as_i64().unwrap() < profile["notAfter"].as_i64().unwrap());
+    for path in [
+        "/api/v2/DemoTV/profiles",
+        "/api/v2/DemoTV/profiles/test-mvpd",
+    ] {
+        let (status, own) = app.get(path).await;
+        assert_eq!(
+            (status, &own["profiles"]["test-mvpd"]),
+            (200, profile),
+            "{path}"
+        );
+    }
+    let (_, elsewhere) = app.get("/api/v2/DemoTV/profiles/test-mvpd-saml").await;
+    assert_eq!(elsewhere, json!({"profiles": {}}));
+
+    // Authenticated now: a new session goes straight to the decisions.
+    let again = app.session(&[("mvpd", "test-mvpd")]).await;
+    assert_eq!(
+        (again["actionName"].as_str(), again["reasonType"].as_str()),
+        (Some("authorize"), Some("authenticated"))
+    );
+
+    let (status, decided) = app.decide("authorize", json!(["news", "sports"])).await;
+    assert_eq!(status, 200, "{decided}");
+    let decisions = decided["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 2);
+    for (decision, resource) in decisions.iter().zip(["news", "sports"]) {
+        assert_eq!(decision["resource"], resource);
+        assert_eq!(decision["authorized"], true);
+        assert_eq!(decision["source"], "mvpd");
+        assert_eq!(decision["serviceProvider"], "DemoTV");
+        assert_eq!(decision["mvpd"], "test-mvpd");
+    }
+    // The news token plays through the edge.
+    let news = decisions[0]["token"]["serializedToken"].as_str().unwrap();
+    let (status, _, _) =
+        linkgate_tests::raw_get(gw.api, "/news/1.ts", &[("X-Media-Token", news)]).await;
+    assert_eq!(status, 200, "the edge takes the v2 decision's token");
+    let sports = decisions[1]["token"]["serializedToken"].as_str().unwrap();
+    let (status, _, _) =
+        linkgate_tests::raw_get(gw.api, "/news/1.ts", &[("X-Media-Token", sports)]).await;
+    assert_eq!(status, 403, "a token for another resource");
+
+    let (status, pre) = app.decide("preauthorize", json!(["news"])).await;
+    assert_eq!(status, 200, "{pre}");
+    assert_eq!(pre["decisions"][0]["authorized"], true);
+    assert!(pre["decisions"][0].get("token").is_none());
+    let many: Vec<String> = (0..6).map(|i| format!("r{i}")).collect();
+    let (status, body) = app.decide("preauthorize", json!(many)).await;
+    assert_eq!(status, 403, "{body}");
+    assert_v2_error(&body, 403, "too_many_resources", "configuration");
+
+    // Refusals in v2's words.
+    let anonymous = reqwest::Client::new()
+        .get(gw.url("/api/v2/DemoTV/profiles"))
+        .bearer_auth(&app.token);
+    let (status, body) = app.send(anonymous).await;
+    assert_eq!(status, 400);
+    assert_v2_error(&body, 400, "invalid_header_device_identifier", "none");
+    let (status, body) = app.get("/api/v2/DemoTV/sessions/ZZZZZZZZ").await;
+    assert_eq!(status, 400);
+    assert_v2_error(&body, 400, "invalid_authentication_session", "none");
+
+    // Logout ends it.
+    let logout = format!("/api/v2/DemoTV/logout/test-mvpd?redirectUrl={BACK}");
+    let (status, out) = app.get(&logout).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(
+        out["logouts"]["test-mvpd"],
+        json!({"actionName": "complete", "actionType": "none", "mvpd": "test-mvpd"})
+    );
+    let (_, none) = app.get("/api/v2/DemoTV/profiles").await;
+    assert_eq!(none, json!({"profiles": {}}));
+    let (status, body) = app.decide("authorize", json!(["news"])).await;
+    assert_eq!(status, 403, "{body}");
+    assert_v2_error(
+        &body,
+        403,
+        "authenticated_profile_missing",
+        "authentication",
     );
 }

@@ -98,6 +98,8 @@ async fn a_stranger_holding_only_a_device_id_is_refused_on_every_protected_route
         // Adobe v2's registration: the software statement, then the client's secret.
         ("adobe_v2_register", "POST", Open),
         ("adobe_v2_token", "POST", Open),
+        // Opened in a browser: lands on the confirmation page, like the activation page.
+        ("adobe_v2_authenticate", "GET", Open),
         ("oauth_device_authorization", "POST", WhenLinked),
         ("oauth_token", "POST", Open),
         ("oauth_register", "POST", Open),

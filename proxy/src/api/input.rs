@@ -116,6 +116,14 @@ impl<'q> Input<'q> {
             .transpose()
     }
 
+    /// A field of a JSON body as it was sent (a list, say); `None` for a form body.
+    pub fn json_field(&self, name: &str) -> Option<&Value> {
+        match &self.body {
+            Body::Json(map) => map.get(name),
+            Body::Form(_) => None,
+        }
+    }
+
     /// A JSON object of string values (e.g. user metadata); empty when absent.
     pub fn string_map(
         &self,

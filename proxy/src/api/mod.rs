@@ -358,7 +358,10 @@ impl Api {
             // The device this call is about, read as its handler reads it.
             let named = match &device {
                 Some(device) => Some(Cow::Borrowed(device.as_str())),
-                None => input.get("deviceId").or_else(|| input.get("device_id")),
+                None => input
+                    .get("deviceId")
+                    .or_else(|| input.get("device_id"))
+                    .or_else(|| adobe_v2::device::fingerprint(request.headers).map(Cow::Borrowed)),
             };
             if let Some(named) = named {
                 limit(&named)?;

@@ -65,6 +65,14 @@ enum Handler {
     AdobeV2Register,
     AdobeV2Token,
     AdobeV2Configuration,
+    AdobeV2Sessions,
+    AdobeV2Session,
+    AdobeV2Authenticate,
+    AdobeV2Profiles,
+    AdobeV2ProfilesByCode,
+    AdobeV2Authorize,
+    AdobeV2Preauthorize,
+    AdobeV2Logout,
     OAuthDeviceAuthorization,
     OAuthToken,
     OAuthRegister,
@@ -198,6 +206,15 @@ const TABLE: &[Entry] = &[
     entry("/o/client/register", Handler::AdobeV2Register, "adobe_v2_register", POST, Anyone),
     entry("/o/client/token", Handler::AdobeV2Token, "adobe_v2_token", POST, Anyone),
     entry("/api/v2/{requestor}/configuration", Handler::AdobeV2Configuration, "adobe_v2_configuration", GET, Caller::App),
+    entry("/api/v2/{requestor}/sessions", Handler::AdobeV2Sessions, "adobe_v2_sessions", POST, Caller::App),
+    entry("/api/v2/{requestor}/sessions/{code}", Handler::AdobeV2Session, "adobe_v2_session", GET_POST, Caller::App),
+    entry("/api/v2/authenticate/{requestor}/{code}", Handler::AdobeV2Authenticate, "adobe_v2_authenticate", GET, Anyone),
+    entry("/api/v2/{requestor}/profiles", Handler::AdobeV2Profiles, "adobe_v2_profiles", GET, Caller::App),
+    entry("/api/v2/{requestor}/profiles/{mvpd}", Handler::AdobeV2Profiles, "adobe_v2_profiles", GET, Caller::App),
+    entry("/api/v2/{requestor}/profiles/code/{code}", Handler::AdobeV2ProfilesByCode, "adobe_v2_profiles_code", GET, Caller::App),
+    entry("/api/v2/{requestor}/decisions/authorize/{mvpd}", Handler::AdobeV2Authorize, "adobe_v2_authorize", POST, Caller::App),
+    entry("/api/v2/{requestor}/decisions/preauthorize/{mvpd}", Handler::AdobeV2Preauthorize, "adobe_v2_preauthorize", POST, Caller::App),
+    entry("/api/v2/{requestor}/logout/{mvpd}", Handler::AdobeV2Logout, "adobe_v2_logout", GET, Caller::App),
     entry("/oauth/{requestor}/device_authorization", Handler::OAuthDeviceAuthorization, "oauth_device_authorization", POST, CodeIssuer),
     entry("/oauth/{requestor}/token", Handler::OAuthToken, "oauth_token", POST, Anyone),
     entry("/oauth/{requestor}/register", Handler::OAuthRegister, "oauth_register", POST, Anyone),
@@ -330,7 +347,10 @@ impl Route {
             }
             Handler::ActivationSignIn
             | Handler::AdobeCheckAuthnByCode
-            | Handler::AdobeSecondScreen => true,
+            | Handler::AdobeSecondScreen
+            | Handler::AdobeV2Authenticate
+            | Handler::AdobeV2Session
+            | Handler::AdobeV2ProfilesByCode => true,
             _ => false,
         }
     }
@@ -343,6 +363,7 @@ impl Route {
                 | Handler::ActivationSignIn
                 | Handler::ActivationCallback
                 | Handler::AdobeSecondScreen
+                | Handler::AdobeV2Authenticate
                 | Handler::SamlAcs
         )
     }
@@ -390,7 +411,7 @@ impl Route {
             ErrorFields::Matchmaker
         } else if name == "adobe_v2_register" || name == "adobe_v2_token" {
             ErrorFields::OAuth
-        } else if name.starts_with("adobe_v2_") {
+        } else if name.starts_with("adobe_v2_") && name != "adobe_v2_authenticate" {
             ErrorFields::AdobeV2
         } else if name.starts_with("oauth_") {
             ErrorFields::OAuth
@@ -447,6 +468,17 @@ impl Route {
             Handler::AdobeV2Register => adobe_v2::register(call),
             Handler::AdobeV2Token => adobe_v2::token(call),
             Handler::AdobeV2Configuration => adobe_v2::configuration(call),
+            Handler::AdobeV2Sessions => adobe_v2::create_session(call).await,
+            Handler::AdobeV2Session if method == Method::POST => {
+                adobe_v2::resume_session(call).await
+            }
+            Handler::AdobeV2Session => adobe_v2::session(call).await,
+            Handler::AdobeV2Authenticate => activation::v2_authenticate(call).await,
+            Handler::AdobeV2Profiles => adobe_v2::profiles(call).await,
+            Handler::AdobeV2ProfilesByCode => adobe_v2::profiles_by_code(call).await,
+            Handler::AdobeV2Authorize => adobe_v2::authorize(call).await,
+            Handler::AdobeV2Preauthorize => adobe_v2::preauthorize(call).await,
+            Handler::AdobeV2Logout => adobe_v2::logout(call).await,
             Handler::OAuthDeviceAuthorization => oauth::device_authorization(call).await,
             Handler::OAuthToken => oauth::token(call).await,
             Handler::OAuthRegister => oauth::register(call),

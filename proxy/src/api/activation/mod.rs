@@ -326,6 +326,45 @@ pub(super) async fn second_screen(call: Call<'_>) -> Result<ApiResponse, ApiErro
     })
 }
 
+/// Adobe v2's sign-in for `{code}` (`GET /api/v2/authenticate/{sp}/{code}`), opened in a
+/// browser: the confirmation page, offering the session's MVPD (only it, once chosen) and
+/// returning to the session's `redirectUrl` (one of the requestor's hosts) once linked.
+pub(super) async fn v2_authenticate(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let code = call.path.code.unwrap_or_default().to_owned();
+    let asked = call.input.get("redirectUrl");
+    if let Some(asked) = &asked
+        && call.requestor.adobe.return_to(asked).is_none()
+    {
+        return Ok(not_sent_back(&call));
+    }
+    let record = match call.linking.find_code(call.requestor, &code).await {
+        Ok(record) => record,
+        Err(Error::CodeNotFound) => return check_code(&call, &code).await,
+        Err(e) => return Err(e.into()),
+    };
+    let chosen = record
+        .mvpd
+        .clone()
+        .or(call.input.get("mvpd").map(Into::into));
+    if let Some(mvpd) = &chosen
+        && !call
+            .requestor
+            .allowed_mvpds()
+            .any(|m| m.id == *mvpd && m.signs_in())
+    {
+        let message = text(&call).provider_unusable;
+        return Ok(failed(&call, StatusCode::BAD_REQUEST, message));
+    }
+    Ok(confirmation_page(
+        &call,
+        &record,
+        &code,
+        chosen.as_deref(),
+        asked.as_deref(),
+        StatusCode::OK,
+    ))
+}
+
 /// Starts the sign-in with `code` at `mvpd`; once the device is linked the browser is sent
 /// to `return_to`, when given, instead of being shown the outcome.
 pub(super) async fn start(

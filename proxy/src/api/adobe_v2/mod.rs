@@ -1,13 +1,51 @@
 //! Adobe Pass REST API v2, as today's programmer apps speak it: the app registers with a
 //! software statement at Adobe's paths (`/o/client/register`), takes an access token
-//! (`/o/client/token`), and every `/api/v2/{serviceProvider}/...` call carries it.
+//! (`/o/client/token`), and every `/api/v2/{serviceProvider}/...` call carries it; the
+//! device is named by `AP-Device-Identifier`.
+
+mod decisions;
+pub(super) mod device;
+mod profiles;
+mod sessions;
+
+pub(super) use decisions::{authorize, preauthorize};
+pub(super) use profiles::{logout, of_code as profiles_by_code, of_device as profiles};
+pub(super) use sessions::{create as create_session, resume as resume_session, status as session};
 
 use http::StatusCode;
 use serde_json::json;
 
 use super::response::{ApiResponse, json};
 use super::{ApiError, Call};
+use crate::service::Error;
 use linkgate_domain::clients::ClientKind;
+use linkgate_domain::requestor::RequestorPolicy;
+
+/// The name v2 apps know the requestor by: its declared Adobe requestor ID, else its name.
+fn service_provider(requestor: &RequestorPolicy) -> &str {
+    requestor
+        .adobe
+        .requestor_id
+        .as_deref()
+        .unwrap_or(&requestor.name)
+}
+
+/// A service error as v2's enhanced error code names it.
+fn v2_error(e: Error) -> ApiError {
+    let (status, code) = match &e {
+        Error::AuthnMissing => (StatusCode::FORBIDDEN, "authenticated_profile_missing"),
+        Error::AuthnExpired => (StatusCode::FORBIDDEN, "authenticated_profile_expired"),
+        Error::AuthzDenied { .. } => (StatusCode::FORBIDDEN, "authorization_denied_by_mvpd"),
+        Error::TooManyResources { .. } => (StatusCode::FORBIDDEN, "too_many_resources"),
+        Error::Resource(_) => (StatusCode::BAD_REQUEST, "invalid_parameter_resources"),
+        Error::DecisionPoint(crate::service::DecisionError::Timeout(_)) => {
+            (StatusCode::FORBIDDEN, "network_connection_timeout")
+        }
+        Error::DecisionPoint(_) => (StatusCode::FORBIDDEN, "network_received_error"),
+        _ => return e.into(),
+    };
+    ApiError::new(status, code, e.to_string())
+}
 
 /// The scope Adobe's registration grants an app.
 const V2_SCOPE: &str = "api:client:v2";
@@ -89,7 +127,7 @@ pub(super) fn configuration(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         StatusCode::OK,
         &json!({
             "requestor": {
-                "id": requestor.adobe.requestor_id.as_deref().unwrap_or(&requestor.name),
+                "id": service_provider(requestor),
                 "name": requestor.display_name,
                 "domains": domains,
                 "mvpds": mvpds,

@@ -1,0 +1,151 @@
+//! Decisions: may the device's user play these resources, asked of the MVPD's decision
+//! point (or recalled); an authorized decision carries the media token the edge checks.
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::super::response::{ApiResponse, json};
+use super::super::{ApiError, Call};
+use super::{action, device, service_provider, v2_error};
+use crate::service::Error;
+use linkgate_domain::ids::DeviceId;
+use linkgate_domain::resource::Resource;
+use linkgate_domain::time::Timestamp;
+
+/// The resources asked about: JSON `{"resources": [...]}`, at least one, no more than the
+/// requestor's limit.
+fn resources(call: &Call<'_>) -> Result<Vec<String>, ApiError> {
+    let invalid = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter_resources",
+            "the body must be JSON {\"resources\": [\"<resource>\", ...]} naming at least one",
+        )
+    };
+    let listed: Vec<String> = call
+        .input
+        .json_field("resources")
+        .and_then(Value::as_array)
+        .ok_or_else(invalid)?
+        .iter()
+        .map(|r| r.as_str().map(str::to_owned).ok_or_else(invalid))
+        .collect::<Result<_, _>>()?;
+    if listed.is_empty() {
+        return Err(invalid());
+    }
+    if listed.len() > call.requestor.preauthorize_limit {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "too_many_resources",
+            format!(
+                "at most {} resources may be asked about at once",
+                call.requestor.preauthorize_limit
+            ),
+        ));
+    }
+    Ok(listed)
+}
+
+/// The device, authenticated at `{mvpd}`: v2's refusal otherwise.
+async fn authenticated_at(call: &Call<'_>) -> Result<DeviceId, ApiError> {
+    let device = device::identified(call)?;
+    let mvpd = call.path.mvpd.unwrap_or_default();
+    let user = call
+        .entitlements
+        .authn(call.requestor, &device)
+        .await
+        .map_err(v2_error)?;
+    if user.mvpd.as_deref() != Some(mvpd) {
+        return Err(v2_error(Error::AuthnMissing));
+    }
+    Ok(device)
+}
+
+/// One decision, as v2 writes it.
+fn decision(call: &Call<'_>, resource: &str, authorized: bool, source: &str) -> Value {
+    json!({
+        "resource": resource,
+        "serviceProvider": service_provider(call.requestor),
+        "mvpd": call.path.mvpd.unwrap_or_default(),
+        "source": source,
+        "authorized": authorized,
+    })
+}
+
+/// A refused decision: `authorized: false` with its error, inside a 200.
+fn denied(call: &Call<'_>, resource: &str, e: &ApiError) -> Value {
+    let mut d = decision(call, resource, false, "mvpd");
+    d["error"] = json!({
+        "action": action(e.code),
+        "status": e.status.as_u16(),
+        "code": e.code,
+        "message": e.message,
+        "trace": uuid::Uuid::new_v4().to_string(),
+    });
+    d
+}
+
+/// `POST /api/v2/{sp}/decisions/authorize/{mvpd}`: a decision per resource, each authorized
+/// one with its media token.
+pub(in crate::api) async fn authorize(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let asked = resources(&call)?;
+    let device = authenticated_at(&call).await?;
+    let mut decisions = Vec::with_capacity(asked.len());
+    for id in &asked {
+        let resource = match Resource::parse(id) {
+            Ok(resource) => resource,
+            Err(e) => {
+                decisions.push(denied(&call, id, &v2_error(Error::from(e))));
+                continue;
+            }
+        };
+        match call
+            .entitlements
+            .media_token(call.requestor, &device, &resource)
+            .await
+        {
+            Ok((token, claims)) => {
+                let mut d = decision(&call, id, true, "mvpd");
+                d["token"] = json!({
+                    "notBefore": Timestamp::from_unix_millis(claims.iat * 1000).unix_millis(),
+                    "notAfter": Timestamp::from_unix_millis(claims.exp * 1000).unix_millis(),
+                    "serializedToken": token,
+                });
+                decisions.push(d);
+            }
+            Err(e @ (Error::AuthzDenied { .. } | Error::Resource(_))) => {
+                decisions.push(denied(&call, id, &v2_error(e)));
+            }
+            Err(e) => return Err(v2_error(e)),
+        }
+    }
+    Ok(json(StatusCode::OK, &json!({ "decisions": decisions })))
+}
+
+/// `POST /api/v2/{sp}/decisions/preauthorize/{mvpd}`: decisions without tokens, for
+/// showing what the user may watch.
+pub(in crate::api) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let asked = resources(&call)?;
+    let device = authenticated_at(&call).await?;
+    let answers = call
+        .entitlements
+        .preauthorize(call.requestor, &device, &asked)
+        .await
+        .map_err(v2_error)?;
+    let decisions: Vec<Value> = answers
+        .iter()
+        .map(|a| match a.authorized {
+            true => decision(&call, &a.resource, true, "mvpd"),
+            false => {
+                let e = ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "preauthorization_denied_by_mvpd",
+                    a.error
+                        .unwrap_or("the MVPD did not authorize this resource"),
+                );
+                denied(&call, &a.resource, &e)
+            }
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &json!({ "decisions": decisions })))
+}

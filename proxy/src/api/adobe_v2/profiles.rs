@@ -1,0 +1,107 @@
+//! Profiles: who the device is authenticated as, at which MVPD, until when; and logout,
+//! which ends that.
+
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use super::super::response::{ApiResponse, json};
+use super::super::{ApiError, Call};
+use super::{device, v2_error};
+use crate::service::Error;
+use linkgate_domain::ids::DeviceId;
+use linkgate_domain::link::{LinkError, LinkedUser, Unlink};
+
+/// The device's profile at its MVPD, as v2 writes it: its window, issuer and attributes
+/// (the user's ID and the metadata kept with the link), in plain text.
+fn profile(user: &LinkedUser) -> Value {
+    let mut attributes = BTreeMap::new();
+    attributes.insert(
+        "userID".to_owned(),
+        json!({"value": user.user.as_str(), "state": "plain"}),
+    );
+    for (name, value) in &user.metadata {
+        attributes.insert(name.clone(), json!({"value": value, "state": "plain"}));
+    }
+    json!({
+        "notBefore": user.linked_at.unix_millis(),
+        "notAfter": user.authn_expires_at.unix_millis(),
+        "issuer": user.mvpd,
+        "type": "regular",
+        "attributes": attributes,
+    })
+}
+
+/// The device's profiles, those at `only` when given: none is an empty map.
+async fn profiles_of(
+    call: &Call<'_>,
+    device: &DeviceId,
+    only: Option<&str>,
+) -> Result<ApiResponse, ApiError> {
+    let mut profiles = serde_json::Map::new();
+    match call.entitlements.authn(call.requestor, device).await {
+        Ok(user) => {
+            let mvpd = user.mvpd.clone().unwrap_or_default();
+            if only.is_none_or(|only| only == mvpd) {
+                profiles.insert(mvpd, profile(&user));
+            }
+        }
+        Err(Error::AuthnMissing | Error::AuthnExpired) => {}
+        Err(e) => return Err(v2_error(e)),
+    }
+    Ok(json(StatusCode::OK, &json!({ "profiles": profiles })))
+}
+
+/// `GET /api/v2/{sp}/profiles` and `/profiles/{mvpd}`: the device's own.
+pub(in crate::api) async fn of_device(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = device::identified(&call)?;
+    profiles_of(&call, &device, call.path.mvpd).await
+}
+
+/// `GET /api/v2/{sp}/profiles/code/{code}`: the profile a sign-in with the code made, for
+/// the second screen that drove it.
+pub(in crate::api) async fn of_code(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let code = call.path.code.unwrap_or_default();
+    let record = match call.linking.signed_in_code(call.requestor, code).await {
+        Ok(record) => record,
+        Err(Error::CodeNotFound) => {
+            return Ok(json(StatusCode::OK, &json!({"profiles": {}})));
+        }
+        Err(e) => return Err(v2_error(e)),
+    };
+    profiles_of(&call, &record.device, None).await
+}
+
+/// `GET /api/v2/{sp}/logout/{mvpd}?redirectUrl=`: the device's authentication removed;
+/// nothing is left to do at the MVPD.
+pub(in crate::api) async fn logout(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = device::identified(&call)?;
+    let mvpd = call.path.mvpd.unwrap_or_default();
+    let redirect = call.input.require("redirectUrl")?;
+    if call.requestor.adobe.return_to(&redirect).is_none() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter_redirect_url",
+            "the redirectUrl is not on one of this service provider's domains",
+        ));
+    }
+    let action = match call.entitlements.authn(call.requestor, &device).await {
+        Ok(user) if user.mvpd.as_deref() == Some(mvpd) => {
+            match call
+                .linking
+                .unlink(call.requestor, &device, Unlink::Everyone)
+                .await
+            {
+                Ok(()) | Err(Error::Link(LinkError::NoUserOnDevice)) => "complete",
+                Err(e) => return Err(v2_error(e)),
+            }
+        }
+        Ok(_) | Err(Error::AuthnMissing | Error::AuthnExpired) => "invalid",
+        Err(e) => return Err(v2_error(e)),
+    };
+    Ok(json(
+        StatusCode::OK,
+        &json!({"logouts": {mvpd: {"actionName": action, "actionType": "none", "mvpd": mvpd}}}),
+    ))
+}
