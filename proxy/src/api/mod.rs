@@ -545,6 +545,11 @@ mod tests {
             "a credential is needed there"
         );
         assert!(!tries("/api/v1/checkauthn"));
+        // v2's calls by code, and its sign-in page.
+        assert!(tries("/api/v2/DemoTV/sessions/BCDFGHJK"));
+        assert!(tries("/api/v2/DemoTV/profiles/code/BCDFGHJK"));
+        assert!(tries("/api/v2/authenticate/DemoTV/BCDFGHJK"));
+        assert!(!tries("/api/v2/DemoTV/profiles"));
     }
 
     #[tokio::test]
