@@ -5,6 +5,7 @@
 //! shape from its YAML configuration file.
 
 mod adobe;
+mod degradation;
 mod device_link;
 mod region_sync;
 mod requestor;
@@ -17,6 +18,7 @@ pub use adobe::{
     AdobeCompatSpec, DEFAULT_SIGNED_CALL_WINDOW_SECONDS, MAX_SIGNED_CALL_WINDOW_SECONDS,
     SignedAppSpec, SignedRequestUri,
 };
+pub use degradation::{DegradationRule, DegradationSpec};
 pub use device_link::{
     AwaitingUserSpec, CodeStateSpec, DeviceCredentialSpec, DeviceLink, DeviceLinkPhase,
     DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec, PendingCodeSpec,
@@ -28,9 +30,9 @@ pub use requestor::{
     DEFAULT_AUTHZ_TTL_SECONDS, DEFAULT_CODE_ALPHABET, DEFAULT_CODE_LENGTH,
     DEFAULT_CODE_TTL_SECONDS, DEFAULT_DEVICE_ACCESS_TOKEN_TTL_SECONDS,
     DEFAULT_KEY_ROTATION_SECONDS, DEFAULT_MEDIA_TOKEN_TTL_SECONDS, DEFAULT_PREAUTHORIZE_LIMIT,
-    DecisionSpec, DeviceAuthPolicy, DeviceDialect, DeviceFlowPolicy, ManagedKeyStatus,
-    MediaTokenPolicy, MvpdSpec, OidcSpec, RateLimit, Requestor, RequestorSpec, RequestorStatus,
-    SigningKeyRef, ThrottlingPolicy, UpstreamSpec, WebhookSpec,
+    DecisionSpec, DegradationStatus, DeviceAuthPolicy, DeviceDialect, DeviceFlowPolicy,
+    ManagedKeyStatus, MediaTokenPolicy, MvpdSpec, OidcSpec, RateLimit, Requestor, RequestorSpec,
+    RequestorStatus, SigningKeyRef, ThrottlingPolicy, UpstreamSpec, WebhookSpec,
 };
 pub use revision::{Revision, RevisionError, is_region};
 pub use saml::{DEFAULT_SAML_METADATA_REFRESH_SECONDS, SamlSpec};

@@ -211,6 +211,9 @@ pub struct MvpdSpec {
     pub oidc: Option<OidcSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saml: Option<crate::SamlSpec>,
+    /// A rule answering for the MVPD while it is down (degraded access).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degradation: Option<crate::DegradationSpec>,
 }
 
 /// This gateway as a client of an MVPD's OpenID Connect provider.
@@ -606,6 +609,20 @@ pub struct RequestorStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["region"]))]
     pub regions: Vec<RegionSync>,
+    /// The degradation rules in the spec, as last told in an Event (an outage bypass is
+    /// audited: each one set, changed or lifted is told once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub degradations: Vec<DegradationStatus>,
+}
+
+/// A degradation rule of one MVPD, as the status records it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DegradationStatus {
+    pub mvpd: String,
+    pub rule: crate::DegradationRule,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// A media-token key the operator created.

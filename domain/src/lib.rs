@@ -10,6 +10,7 @@ pub mod branding;
 pub mod clients;
 pub mod code;
 pub mod decision;
+pub mod degradation;
 pub mod device_token;
 pub mod ids;
 pub mod link;

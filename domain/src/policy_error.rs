@@ -29,6 +29,8 @@ pub enum PolicyError {
     BadOidc { id: String, reason: String },
     #[error("MVPD {id:?}: saml: {reason}")]
     BadSaml { id: String, reason: String },
+    #[error("MVPD {id:?}: degradation: {reason}")]
+    Degradation { id: String, reason: String },
     #[error("{what} refers to secret {name:?} key {key:?}, which does not exist")]
     MissingSecret {
         what: String,

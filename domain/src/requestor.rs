@@ -1,5 +1,7 @@
 //! A requestor's configuration, validated once and shaped for the request path.
 
+use crate::degradation::{Degradation, DegradationRule};
+use crate::time::Timestamp;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,9 +38,16 @@ pub struct Mvpd {
     /// Where its users sign in on the activation page: one of the two, or neither.
     pub oidc: Option<OidcProvider>,
     pub saml: Option<SamlProvider>,
+    /// The programmer's rule answering for it while it is down.
+    pub degradation: Option<Degradation>,
 }
 
 impl Mvpd {
+    /// The degradation rule in force at `now`, if any.
+    pub fn degraded(&self, now: Timestamp) -> Option<DegradationRule> {
+        self.degradation.as_ref().and_then(|d| d.in_force(now))
+    }
+
     /// Whether people can sign in with it on the activation page.
     pub fn signs_in(&self) -> bool {
         self.oidc.is_some() || self.saml.is_some()
@@ -341,6 +350,11 @@ fn mvpds(
                 .saml
                 .as_ref()
                 .map(|s| SamlProvider::from_spec(&m.id, s, bounds, secret))
+                .transpose()?,
+            degradation: m
+                .degradation
+                .as_ref()
+                .map(|d| Degradation::from_spec(&m.id, d))
                 .transpose()?,
         });
         if m.oidc.is_some() && m.saml.is_some() {

@@ -13,7 +13,9 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
-use linkgate_crds::{ManagedKeyStatus, Requestor, RequestorSpec, SecretKeyRef, Stored};
+use linkgate_crds::{
+    DegradationStatus, ManagedKeyStatus, Requestor, RequestorSpec, SecretKeyRef, Stored,
+};
 use linkgate_domain::requestor::{PolicyError, RequestorPolicy};
 use linkgate_domain::tenancy::{clash_with_older, id_holder, prefixes_overlap, secret_is_for};
 use serde_json::json;
@@ -181,6 +183,15 @@ async fn write_status(
     if was_valid != Some(validation.is_ok()) {
         publish(ctx, requestor, &validity_event(validation)).await;
     }
+    let degradations = degradations(requestor);
+    let told = requestor
+        .status
+        .as_ref()
+        .map(|s| s.degradations.as_slice())
+        .unwrap_or_default();
+    for event in degradation_events(told, &degradations) {
+        publish(ctx, requestor, &event).await;
+    }
     // Always applied (a copy's as last delivered): a field left out of an apply is dropped.
     let patch = json!({
         "apiVersion": "linkgate.dev/v1alpha1",
@@ -189,6 +200,7 @@ async fn write_status(
             "observedGeneration": generation,
             "conditions": conditions,
             "mediaKeys": media_keys,
+            "degradations": degradations,
         },
     });
     requestors
@@ -308,6 +320,56 @@ async fn secret_data(
         }
     }
     Ok(data)
+}
+
+/// The degradation rules of the spec, MVPD by MVPD.
+fn degradations(requestor: &Requestor) -> Vec<DegradationStatus> {
+    requestor
+        .spec
+        .mvpds
+        .iter()
+        .filter_map(|m| {
+            let d = m.degradation.as_ref()?;
+            Some(DegradationStatus {
+                mvpd: m.id.clone(),
+                rule: d.rule,
+                until: d.until.clone(),
+            })
+        })
+        .collect()
+}
+
+/// An Event for each rule set or changed (a warning: an MVPD is bypassed) and each lifted,
+/// between what was last told and what the spec says now.
+fn degradation_events(told: &[DegradationStatus], now: &[DegradationStatus]) -> Vec<Event> {
+    let set = now.iter().filter(|d| !told.contains(d)).map(|d| Event {
+        type_: EventType::Warning,
+        reason: "DegradedAccess".into(),
+        note: Some(format!(
+            "MVPD {}: {:?} answers for it{}",
+            d.mvpd,
+            d.rule,
+            d.until
+                .as_deref()
+                .map(|u| format!(" until {u}"))
+                .unwrap_or_default()
+        )),
+        // Events of one action and reason make one series whose note is the first's: each
+        // rule is an action of its own, so a change of rule is told in its own words.
+        action: format!("Degrade{:?}", d.rule),
+        secondary: None,
+    });
+    let lifted = told
+        .iter()
+        .filter(|d| !now.iter().any(|n| n.mvpd == d.mvpd))
+        .map(|d| Event {
+            type_: EventType::Normal,
+            reason: "DegradedAccessLifted".into(),
+            note: Some(format!("MVPD {}: answers for itself again", d.mvpd)),
+            action: "Degrade".into(),
+            secondary: None,
+        });
+    set.chain(lifted).collect()
 }
 
 /// Told when a requestor becomes valid or stops being so.

@@ -20,6 +20,7 @@ pub fn reason(e: &PolicyError) -> &'static str {
         PolicyError::BadDecision { .. } => "InvalidDecisionPoint",
         PolicyError::BadOidc { .. } => "InvalidOidc",
         PolicyError::BadSaml { .. } => "InvalidSaml",
+        PolicyError::Degradation { .. } => "InvalidDegradation",
         PolicyError::MissingSecret { .. } => "MissingSecret",
         PolicyError::EmptyApiKey => "EmptyApiKey",
         PolicyError::NoBackendCredential => "NoBackendCredential",

@@ -77,7 +77,8 @@ impl App {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let metrics = Arc::new(Metrics::new());
         let opened = open_store(&config, &clock, &metrics)?;
-        let live = Arc::new(Live::new(Snapshot::new(config.requestors.clone())));
+        let snapshot = Snapshot::new(config.requestors.clone());
+        let live = Arc::new(Live::new(snapshot, Arc::clone(&metrics)));
         if let Some(cluster) = &opened.cluster {
             let served = Arc::clone(&live);
             watch_requestors(

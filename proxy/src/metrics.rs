@@ -29,6 +29,8 @@ pub struct Metrics {
     stored_codes: IntGauge,
     stored_links: IntGauge,
     objects_unreadable: IntGaugeVec,
+    degradations: IntGaugeVec,
+    degradation_changes: IntCounterVec,
 }
 
 impl Metrics {
@@ -126,6 +128,18 @@ impl Metrics {
                 registry
             )
             .expect("a valid, unique metric"),
+            degradations: register_int_gauge_vec_with_registry!(
+                "mvpd_degradation_rules",
+                "Degradation rules configured (1), by requestor, MVPD and rule",
+                &["requestor", "mvpd", "rule"],
+                registry
+            )
+            .expect("a valid, unique metric"),
+            degradation_changes: counter(
+                "mvpd_degradation_changes_total",
+                "Degradation rules set, changed or lifted, by requestor and MVPD",
+                &["requestor", "mvpd"],
+            ),
             registry,
         }
     }
@@ -206,6 +220,20 @@ impl Metrics {
     }
 
     /// How many objects of `kind` (Requestor, DeviceLink) are unreadable now.
+    /// A degradation rule set (`configured`) or lifted.
+    pub fn degradation(&self, requestor: &str, mvpd: &str, rule: &str, configured: bool) {
+        let labels = [requestor, mvpd, rule];
+        match configured {
+            true => self.degradations.with_label_values(&labels).set(1),
+            false => {
+                let _ = self.degradations.remove_label_values(&labels);
+            }
+        }
+        self.degradation_changes
+            .with_label_values(&[requestor, mvpd])
+            .inc();
+    }
+
     pub fn set_unreadable(&self, kind: &str, objects: usize) {
         self.objects_unreadable
             .with_label_values(&[kind])

@@ -233,31 +233,40 @@ async fn without_the_app_s_own_token_v2_calls_are_refused_and_the_token_is_never
 /// The demo, known to v2 apps as `DemoTV`, its programmer's site on `www.demo-tv.example`,
 /// and a content route `/news` whose media tokens the edge checks.
 async fn demo(origin: &linkgate_tests::origin::Origin) -> Gateway {
+    Gateway::with_config(&demo_config(
+        origin,
+        &linkgate_tests::free_port().to_string(),
+    ))
+    .await
+}
+
+fn demo_config(origin: &linkgate_tests::origin::Origin, test_mvpd: &str) -> String {
     let adobe = "      adobe: {requestorId: DemoTV, redirectHosts: [www.demo-tv.example]}\n";
     let routes = format!(
         "      routes:\n        - {{prefix: /news, upstream: {{host: 127.0.0.1, port: {}}}, resource: news}}\n",
         origin.addr.port()
     );
     let config = linkgate_tests::DEMO_YAML
-        .replace("127.0.0.1:8081", &linkgate_tests::free_port().to_string())
+        .replace("127.0.0.1:8081", test_mvpd)
         .replace("    spec:\n", &format!("    spec:\n{adobe}{routes}"));
-    Gateway::with_config(&unthrottled(&config)).await
+    unthrottled(&config)
 }
 
 const DEMO_STATEMENT_KEY: &str = include_str!("../../proxy/src/config/demo-statement-key.pem");
 const BACK: &str = "https://www.demo-tv.example/activated";
 
 /// A v2 app on one device: its token and the device headers it sends on every call.
-struct App<'a> {
-    gw: &'a Gateway,
+struct App {
+    /// The gateway's base URL.
+    base: String,
     token: String,
     fingerprint: String,
 }
 
-impl App<'_> {
+impl App {
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         reqwest::Client::new()
-            .request(method, self.gw.url(path))
+            .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .header(
                 "ap-device-identifier",
@@ -301,7 +310,7 @@ async fn a_v2_app_walks_sessions_the_second_screen_profiles_decisions_and_logout
     let (_, token) = app_token_with(&gw, &statement_signed_with(DEMO_STATEMENT_KEY, "demo")).await;
     let fingerprint = base64::engine::general_purpose::STANDARD.encode("roku-2f9c41d7");
     let app = App {
-        gw: &gw,
+        base: gw.url(""),
         token,
         fingerprint,
     };
@@ -475,4 +484,75 @@ async fn a_v2_app_walks_sessions_the_second_screen_profiles_decisions_and_logout
         "authenticated_profile_missing",
         "authentication",
     );
+}
+
+#[tokio::test]
+async fn under_an_authn_all_rule_a_v2_app_is_let_in_and_told_it_is_degraded() {
+    let origin = linkgate_tests::origin::Origin::start("news-origin").await;
+    let test_mvpd = linkgate_tests::free_port().to_string();
+    let normal = demo_config(&origin, &test_mvpd);
+    let mut gw = Gateway::with_config(&normal).await;
+    let (_, token) = app_token_with(&gw, &statement_signed_with(DEMO_STATEMENT_KEY, "demo")).await;
+    let fingerprint = base64::engine::general_purpose::STANDARD.encode("never-signed-in");
+    let form = [
+        ("mvpd", "test-mvpd"),
+        ("domainName", "www.demo-tv.example"),
+        ("redirectUrl", BACK),
+    ];
+
+    // The MVPD's sign-in is down: every device counts as authenticated there.
+    let degraded = normal.replace(
+        "          displayName: Test TV Provider\n",
+        "          displayName: Test TV Provider\n          degradation: {rule: authnAll}\n",
+    );
+    assert_ne!(degraded, normal);
+    gw.write_config(&degraded);
+    gw.hangup();
+    let app = App {
+        base: gw.url(""),
+        token,
+        fingerprint,
+    };
+    let session = linkgate_tests::kube::eventually("the rule in force", async || {
+        let session = app.session(&form).await;
+        (session["actionName"] == "authorize").then_some(session)
+    })
+    .await;
+    assert_eq!(session["reasonType"], "degraded", "{session}");
+    let (_, profiles) = app.get("/api/v2/DemoTV/profiles/test-mvpd").await;
+    let profile = &profiles["profiles"]["test-mvpd"];
+    assert_eq!(
+        (profile["type"].as_str(), profile["issuer"].as_str()),
+        (Some("degraded"), Some("linkgate"))
+    );
+    assert!(
+        profile["attributes"].get("userID").is_none(),
+        "nobody signed in"
+    );
+    let (status, decided) = app.decide("authorize", json!(["news"])).await;
+    assert_eq!(status, 200, "{decided}");
+    let decision = &decided["decisions"][0];
+    assert_eq!(
+        (
+            decision["authorized"].as_bool(),
+            decision["source"].as_str()
+        ),
+        (Some(true), Some("degradation"))
+    );
+    let token = decision["token"]["serializedToken"].as_str().unwrap();
+    let (status, _, _) =
+        linkgate_tests::raw_get(gw.api, "/news/1.ts", &[("X-Media-Token", token)]).await;
+    assert_eq!(status, 200);
+
+    // Lifted: the device must sign in again.
+    gw.write_config(&normal);
+    gw.hangup();
+    let session = linkgate_tests::kube::eventually("the rule lifted", async || {
+        let session = app.session(&form).await;
+        (session["actionName"] == "authenticate").then_some(session)
+    })
+    .await;
+    assert_eq!(session["reasonType"], "none");
+    let (_, profiles) = app.get("/api/v2/DemoTV/profiles").await;
+    assert_eq!(profiles, json!({"profiles": {}}));
 }

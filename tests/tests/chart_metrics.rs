@@ -80,7 +80,13 @@ async fn proxy_exposition() -> String {
          \x20     routes: [{{prefix: /news, upstream: {{host: 127.0.0.1, port: {}}}, resource: news}}]\n",
         closed.port()
     );
-    let mut gw = Gateway::with_config(&requestors_config("", &[("tv", &spec)])).await;
+    // A second requestor whose MVPD is under a degradation rule.
+    let mut config = requestors_config("", &[("tv", &spec), ("outage", "")]);
+    let mvpd = "{id: test-mvpd, decision: {allow: ['*']}}";
+    let at = config.rfind(mvpd).expect("the second requestor's MVPD");
+    let degraded = "{id: test-mvpd, decision: {allow: ['*']}, degradation: {rule: authzAll}}";
+    config.replace_range(at..at + mvpd.len(), degraded);
+    let mut gw = Gateway::with_config(&config).await;
 
     // Codes, links, authorizations and media tokens.
     let token = media_token(&gw, "tv", "tv-1", "news").await;

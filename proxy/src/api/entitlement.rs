@@ -183,7 +183,7 @@ pub(super) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, ApiError
         .collect();
     let answers = call
         .entitlements
-        .preauthorize(call.requestor, &device, &resources)
+        .preauthorize(call.requestor, &device, &resources, None)
         .await?;
     let resources: Vec<Value> = answers
         .iter()
@@ -208,7 +208,7 @@ pub(super) async fn media_token(call: Call<'_>, d: Dialect) -> Result<ApiRespons
     let resource = resource(&call)?;
     let (token, claims) = call
         .entitlements
-        .media_token(call.requestor, &device, &resource)
+        .media_token(call.requestor, &device, &resource, None)
         .await?;
     let expires = Timestamp::from_unix_millis(claims.exp * 1000);
     let body = match d {

@@ -127,7 +127,10 @@ impl From<Error> for ApiError {
             | Error::MvpdNotAllowed(_)
             | Error::TooManyResources { .. }
             | Error::Resource(_) => S::BAD_REQUEST,
-            Error::AuthnMissing | Error::AuthnExpired | Error::AuthzDenied { .. } => S::FORBIDDEN,
+            Error::AuthnMissing
+            | Error::AuthnExpired
+            | Error::AuthzDenied { .. }
+            | Error::DeniedByDegradation => S::FORBIDDEN,
             Error::AuthnRequired => S::PRECONDITION_FAILED,
             Error::AuthzMissing => S::NOT_FOUND,
             Error::AuthzExpired => S::GONE,

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use super::EdgePlan;
+use super::{EdgePlan, degradations};
+use crate::metrics::Metrics;
 use linkgate_domain::requestors::Requestors;
 
 /// Everything that changes on reload.
@@ -21,21 +22,30 @@ impl Snapshot {
     }
 }
 
-pub struct Live(ArcSwap<Snapshot>);
+pub struct Live {
+    current: ArcSwap<Snapshot>,
+    metrics: Arc<Metrics>,
+}
 
 impl Live {
-    pub fn new(snapshot: Snapshot) -> Self {
-        Self(ArcSwap::from_pointee(snapshot))
+    pub fn new(snapshot: Snapshot, metrics: Arc<Metrics>) -> Self {
+        degradations::audit(None, &snapshot.requestors, &metrics);
+        Self {
+            current: ArcSwap::from_pointee(snapshot),
+            metrics,
+        }
     }
 
     pub fn load(&self) -> Arc<Snapshot> {
-        self.0.load_full()
+        self.current.load_full()
     }
 
     /// Serves `requestors` from now on. Limiter state carries over wherever a limit is
     /// unchanged (one writer per mode: the file reloader or the Requestor watch).
     pub fn serve(&self, requestors: Requestors) {
-        let edge = EdgePlan::new(&requestors, Some(&self.load().edge));
-        self.0.store(Arc::new(Snapshot { requestors, edge }));
+        let before = self.load();
+        degradations::audit(Some(&before.requestors), &requestors, &self.metrics);
+        let edge = EdgePlan::new(&requestors, Some(&before.edge));
+        self.current.store(Arc::new(Snapshot { requestors, edge }));
     }
 }

@@ -3,6 +3,7 @@
 //! allow-list; then answer the API locally, or check the media token inline and proxy to
 //! the origin with forwarding headers. Metrics are recorded in `logging`, once per request.
 
+mod degradations;
 mod headers;
 mod live;
 mod local;

@@ -17,6 +17,7 @@ use super::decision_point::{Ask, DecisionClient, DecisionError};
 use crate::metrics::Metrics;
 use crate::store::{LinkKey, Store};
 use linkgate_domain::decision::Decision;
+use linkgate_domain::degradation::DegradationRule;
 use linkgate_domain::ids::{DeviceId, UserId};
 use linkgate_domain::link::LinkedUser;
 use linkgate_domain::media_token::{ISSUER, MediaClaims};
@@ -24,6 +25,9 @@ use linkgate_domain::requestor::{Mvpd, RequestorPolicy};
 use linkgate_domain::resource::Resource;
 use linkgate_domain::session::{self, Authn};
 use linkgate_domain::time::{Clock, Timestamp};
+
+/// Why a degradation rule refused.
+const DENIED_BY_RULE: &str = "authorization_denied_by_degradation_rule";
 
 /// Denials are cached briefly, so a user who just subscribed is not kept waiting a day.
 const DENIAL_TTL: Duration = Duration::from_secs(5 * 60);
@@ -40,6 +44,15 @@ struct AuthzKey {
     resource: String,
 }
 
+/// Who answered a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The MVPD's decision point.
+    Mvpd,
+    /// The programmer's degradation rule, while the MVPD is down.
+    Degradation,
+}
+
 /// A cached authorization decision.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Authz {
@@ -48,6 +61,7 @@ pub struct Authz {
     pub mvpd: String,
     pub authorized: bool,
     pub reason: Option<String>,
+    pub source: Source,
     pub expires_at: Timestamp,
     /// How long the cache keeps it (its TTL plus the time it is remembered expired).
     retain: Duration,
@@ -58,9 +72,21 @@ pub struct Authz {
 pub struct Preauthorized {
     pub resource: String,
     pub authorized: bool,
-    /// Why not, when the decision point could not be asked.
+    /// Why not, when the decision point could not be asked or a rule refused.
     pub error: Option<&'static str>,
+    pub source: Source,
 }
+
+/// Whom a device entitles at an MVPD: its user, or, under an `authnAll` rule, anyone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entitled {
+    pub user: LinkedUser,
+    /// Authenticated by the rule, not by a sign-in.
+    pub degraded: bool,
+}
+
+/// The user a device stands for under an `authnAll` rule: nobody signed in.
+const DEGRADED_USER: &str = "degraded";
 
 struct RetainFor;
 
@@ -115,6 +141,62 @@ impl Entitlements {
         }
     }
 
+    /// Whom `device` entitles, at `asked` when the caller names the MVPD: the device's
+    /// authenticated user (there), or, while that MVPD's `authnAll` rule is in force, a
+    /// stand-in nobody signed in as.
+    pub async fn entitled(
+        &self,
+        p: &RequestorPolicy,
+        device: &DeviceId,
+        asked: Option<&str>,
+    ) -> Result<Entitled, Error> {
+        let signed_in = match self.authn(p, device).await {
+            Ok(user) if asked.is_none() || user.mvpd.as_deref() == asked => {
+                return Ok(Entitled {
+                    user,
+                    degraded: false,
+                });
+            }
+            Ok(_) => Err(Error::AuthnMissing),
+            Err(e) => Err(e),
+        };
+        let now = self.clock.now();
+        let Some(mvpd) = asked.and_then(|m| p.mvpd(m)) else {
+            return signed_in.map(|user| Entitled {
+                user,
+                degraded: false,
+            });
+        };
+        match mvpd.degraded(now) {
+            Some(DegradationRule::AuthnAll) => Ok(Entitled {
+                user: LinkedUser {
+                    user: UserId::parse(DEGRADED_USER)?,
+                    mvpd: Some(mvpd.id.clone()),
+                    linked_at: now,
+                    authn_expires_at: mvpd
+                        .degradation
+                        .as_ref()
+                        .and_then(|d| d.until)
+                        .unwrap_or_else(|| now.after(mvpd.authn_ttl)),
+                    metadata: Default::default(),
+                },
+                degraded: true,
+            }),
+            _ => signed_in.map(|user| Entitled {
+                user,
+                degraded: false,
+            }),
+        }
+    }
+
+    /// Who answers decisions at `mvpd` now: its decision point, or a degradation rule.
+    pub fn source_at(&self, p: &RequestorPolicy, mvpd: &str) -> Source {
+        match p.mvpd(mvpd).and_then(|m| m.degraded(self.clock.now())) {
+            Some(_) => Source::Degradation,
+            None => Source::Mvpd,
+        }
+    }
+
     /// Asks (or recalls) whether the device's user may play `resource`, remembered by its
     /// ID.
     pub async fn authorize(
@@ -123,10 +205,26 @@ impl Entitlements {
         device: &DeviceId,
         resource: &Resource,
     ) -> Result<Arc<Authz>, Error> {
-        let user = self.authn(p, device).await?;
+        self.authorize_at(p, device, resource, None).await
+    }
+
+    /// `authorize`, at the MVPD the caller names when it names one. While the MVPD's
+    /// degradation rule is in force, the rule answers, and nothing is cached: lifting the
+    /// rule takes effect at once.
+    pub async fn authorize_at(
+        &self,
+        p: &RequestorPolicy,
+        device: &DeviceId,
+        resource: &Resource,
+        asked: Option<&str>,
+    ) -> Result<Arc<Authz>, Error> {
+        let user = self.entitled(p, device, asked).await?.user;
         let mvpd = user.mvpd.clone().ok_or_else(|| Error::AuthzDenied {
             reason: "an account link carries no MVPD to ask".into(),
         })?;
+        if let Some(rule) = p.mvpd(&mvpd).and_then(|m| m.degraded(self.clock.now())) {
+            return self.verdict(p, self.by_rule(p, &user, &resource.id, rule));
+        }
         let key = self.key(p, device, &user.user, &resource.id);
         if let Some(cached) = self.cache.get(&key).await {
             if cached.expires_at > self.clock.now() {
@@ -192,13 +290,14 @@ impl Entitlements {
         p: &RequestorPolicy,
         device: &DeviceId,
         resources: &[String],
+        asked: Option<&str>,
     ) -> Result<Vec<Preauthorized>, Error> {
         if resources.len() > p.preauthorize_limit {
             return Err(Error::TooManyResources {
                 limit: p.preauthorize_limit,
             });
         }
-        let user = self.authn(p, device).await?;
+        let user = self.entitled(p, device, asked).await?.user;
         let mvpd = user
             .mvpd
             .as_deref()
@@ -207,6 +306,21 @@ impl Entitlements {
                 reason: "an account link carries no MVPD to ask".into(),
             })?;
         let now = self.clock.now();
+        if let Some(rule) = mvpd.degraded(now) {
+            return Ok(resources
+                .iter()
+                .map(|resource| {
+                    let authz = self.by_rule(p, &user, resource, rule);
+                    self.metrics.authorization(&p.name, authz.authorized);
+                    Preauthorized {
+                        resource: resource.clone(),
+                        authorized: authz.authorized,
+                        error: (!authz.authorized).then_some(DENIED_BY_RULE),
+                        source: Source::Degradation,
+                    }
+                })
+                .collect());
+        }
         let mut answers: Vec<Option<Preauthorized>> = Vec::with_capacity(resources.len());
         let mut missing = Vec::new();
         for resource in resources {
@@ -216,6 +330,7 @@ impl Entitlements {
                     resource: resource.clone(),
                     authorized: a.authorized,
                     error: None,
+                    source: Source::Mvpd,
                 })),
                 _ => {
                     answers.push(None);
@@ -264,6 +379,7 @@ impl Entitlements {
                         resource: r.clone(),
                         authorized: false,
                         error,
+                        source: Source::Mvpd,
                     })
                     .collect();
             }
@@ -277,20 +393,23 @@ impl Entitlements {
                 resource: entry.resource.clone(),
                 authorized: entry.authorized,
                 error: None,
+                source: Source::Mvpd,
             });
             self.cache.insert(key, entry).await;
         }
         out
     }
 
-    /// A signed media token for a resource the device's user is authorized for.
+    /// A signed media token for a resource the device's user is authorized for, at the
+    /// MVPD the caller names when it names one.
     pub async fn media_token(
         &self,
         p: &RequestorPolicy,
         device: &DeviceId,
         resource: &Resource,
+        asked: Option<&str>,
     ) -> Result<(String, MediaClaims), Error> {
-        let authz = self.authorize(p, device, resource).await?;
+        let authz = self.authorize_at(p, device, resource, asked).await?;
         let now = self.clock.now();
         let claims = MediaClaims {
             iss: ISSUER.into(),
@@ -337,8 +456,32 @@ impl Entitlements {
             mvpd,
             authorized: d.authorized,
             reason: d.reason,
+            source: Source::Mvpd,
             expires_at: self.clock.now().after(ttl),
             retain: ttl + KEEP_EXPIRED,
+        })
+    }
+
+    /// The decision a degradation rule gives `user` about `resource`.
+    fn by_rule(
+        &self,
+        p: &RequestorPolicy,
+        user: &LinkedUser,
+        resource: &str,
+        rule: DegradationRule,
+    ) -> Arc<Authz> {
+        let mvpd = user.mvpd.clone().unwrap_or_default();
+        let ttl = p.mvpd(&mvpd).map_or(DENIAL_TTL, |m| m.authz_ttl);
+        let authorized = rule != DegradationRule::AuthzNone;
+        Arc::new(Authz {
+            resource: resource.to_owned(),
+            user: user.user.clone(),
+            mvpd,
+            authorized,
+            reason: (!authorized).then(|| DENIED_BY_RULE.to_owned()),
+            source: Source::Degradation,
+            expires_at: self.clock.now().after(ttl),
+            retain: Duration::ZERO,
         })
     }
 
@@ -346,6 +489,8 @@ impl Entitlements {
         self.metrics.authorization(&p.name, authz.authorized);
         if authz.authorized {
             Ok(authz)
+        } else if authz.source == Source::Degradation {
+            Err(Error::DeniedByDegradation)
         } else {
             Err(Error::AuthzDenied {
                 reason: authz

@@ -49,6 +49,8 @@ pub enum Error {
     DeviceCredentialRequired,
     #[error("not authorized: {reason}")]
     AuthzDenied { reason: String },
+    #[error("the MVPD's degradation rule refuses every authorization while it is in force")]
+    DeniedByDegradation,
     #[error("no authorization was given for this resource")]
     AuthzMissing,
     #[error("the authorization has expired")]
@@ -102,6 +104,7 @@ impl Error {
             Error::AuthnExpired => "authenticated_profile_expired",
             Error::DeviceCredentialRequired => "device_credential_required",
             Error::AuthzDenied { .. } => "authorization_denied_by_mvpd",
+            Error::DeniedByDegradation => "authorization_denied_by_degradation_rule",
             Error::AuthzMissing => "authorization_missing",
             Error::AuthzExpired => "authorization_expired",
             Error::TooManyResources { .. } => "too_many_resources",

@@ -24,7 +24,7 @@ pub use confirmation::Confirmation;
 pub use decision_point::{DecisionClient, DecisionError};
 pub use device_flow::{DeviceAuthorization, DeviceFlow, Granted, PollError};
 pub use device_tokens::{DeviceAuthError, DeviceTokens, RefreshError, TokenPair};
-pub use entitlement::{Authz, Entitlements, Preauthorized};
+pub use entitlement::{Authz, Entitled, Entitlements, Preauthorized, Source};
 pub use error::Error;
 pub use linking::{IssueCode, IssuedCode, Linked, Linking};
 pub use outbound::{Outbound, Reach};

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::super::response::{ApiResponse, json};
 use super::super::{ApiError, Call};
 use super::{action, device, service_provider, v2_error};
-use crate::service::Error;
+use crate::service::{Error, Source};
 use linkgate_domain::ids::DeviceId;
 use linkgate_domain::resource::Resource;
 use linkgate_domain::time::Timestamp;
@@ -46,35 +46,38 @@ fn resources(call: &Call<'_>) -> Result<Vec<String>, ApiError> {
     Ok(listed)
 }
 
-/// The device, authenticated at `{mvpd}`: v2's refusal otherwise.
+/// The device, authenticated at `{mvpd}` (or standing in under its `authnAll` rule): v2's
+/// refusal otherwise.
 async fn authenticated_at(call: &Call<'_>) -> Result<DeviceId, ApiError> {
     let device = device::identified(call)?;
-    let mvpd = call.path.mvpd.unwrap_or_default();
-    let user = call
-        .entitlements
-        .authn(call.requestor, &device)
+    call.entitlements
+        .entitled(call.requestor, &device, call.path.mvpd)
         .await
         .map_err(v2_error)?;
-    if user.mvpd.as_deref() != Some(mvpd) {
-        return Err(v2_error(Error::AuthnMissing));
-    }
     Ok(device)
 }
 
+fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Mvpd => "mvpd",
+        Source::Degradation => "degradation",
+    }
+}
+
 /// One decision, as v2 writes it.
-fn decision(call: &Call<'_>, resource: &str, authorized: bool, source: &str) -> Value {
+fn decision(call: &Call<'_>, resource: &str, authorized: bool, source: Source) -> Value {
     json!({
         "resource": resource,
         "serviceProvider": service_provider(call.requestor),
         "mvpd": call.path.mvpd.unwrap_or_default(),
-        "source": source,
+        "source": source_name(source),
         "authorized": authorized,
     })
 }
 
 /// A refused decision: `authorized: false` with its error, inside a 200.
-fn denied(call: &Call<'_>, resource: &str, e: &ApiError) -> Value {
-    let mut d = decision(call, resource, false, "mvpd");
+fn denied(call: &Call<'_>, resource: &str, source: Source, e: &ApiError) -> Value {
+    let mut d = decision(call, resource, false, source);
     d["error"] = json!({
         "action": action(e.code),
         "status": e.status.as_u16(),
@@ -95,17 +98,20 @@ pub(in crate::api) async fn authorize(call: Call<'_>) -> Result<ApiResponse, Api
         let resource = match Resource::parse(id) {
             Ok(resource) => resource,
             Err(e) => {
-                decisions.push(denied(&call, id, &v2_error(Error::from(e))));
+                let e = v2_error(Error::from(e));
+                decisions.push(denied(&call, id, Source::Mvpd, &e));
                 continue;
             }
         };
+        let mvpd = call.path.mvpd.unwrap_or_default();
+        let source = call.entitlements.source_at(call.requestor, mvpd);
         match call
             .entitlements
-            .media_token(call.requestor, &device, &resource)
+            .media_token(call.requestor, &device, &resource, call.path.mvpd)
             .await
         {
             Ok((token, claims)) => {
-                let mut d = decision(&call, id, true, "mvpd");
+                let mut d = decision(&call, id, true, source);
                 d["token"] = json!({
                     "notBefore": Timestamp::from_unix_millis(claims.iat * 1000).unix_millis(),
                     "notAfter": Timestamp::from_unix_millis(claims.exp * 1000).unix_millis(),
@@ -113,8 +119,10 @@ pub(in crate::api) async fn authorize(call: Call<'_>) -> Result<ApiResponse, Api
                 });
                 decisions.push(d);
             }
-            Err(e @ (Error::AuthzDenied { .. } | Error::Resource(_))) => {
-                decisions.push(denied(&call, id, &v2_error(e)));
+            Err(
+                e @ (Error::AuthzDenied { .. } | Error::Resource(_) | Error::DeniedByDegradation),
+            ) => {
+                decisions.push(denied(&call, id, source, &v2_error(e)));
             }
             Err(e) => return Err(v2_error(e)),
         }
@@ -129,21 +137,25 @@ pub(in crate::api) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, 
     let device = authenticated_at(&call).await?;
     let answers = call
         .entitlements
-        .preauthorize(call.requestor, &device, &asked)
+        .preauthorize(call.requestor, &device, &asked, call.path.mvpd)
         .await
         .map_err(v2_error)?;
     let decisions: Vec<Value> = answers
         .iter()
-        .map(|a| match a.authorized {
-            true => decision(&call, &a.resource, true, "mvpd"),
-            false => {
+        .map(|a| match (a.authorized, a.source) {
+            (true, source) => decision(&call, &a.resource, true, source),
+            (false, Source::Degradation) => {
+                let e = v2_error(Error::DeniedByDegradation);
+                denied(&call, &a.resource, Source::Degradation, &e)
+            }
+            (false, Source::Mvpd) => {
                 let e = ApiError::new(
                     StatusCode::FORBIDDEN,
                     "preauthorization_denied_by_mvpd",
                     a.error
                         .unwrap_or("the MVPD did not authorize this resource"),
                 );
-                denied(&call, &a.resource, &e)
+                denied(&call, &a.resource, Source::Mvpd, &e)
             }
         })
         .collect();

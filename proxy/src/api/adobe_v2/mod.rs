@@ -36,6 +36,10 @@ fn v2_error(e: Error) -> ApiError {
         Error::AuthnMissing => (StatusCode::FORBIDDEN, "authenticated_profile_missing"),
         Error::AuthnExpired => (StatusCode::FORBIDDEN, "authenticated_profile_expired"),
         Error::AuthzDenied { .. } => (StatusCode::FORBIDDEN, "authorization_denied_by_mvpd"),
+        Error::DeniedByDegradation => (
+            StatusCode::FORBIDDEN,
+            "authorization_denied_by_degradation_rule",
+        ),
         Error::TooManyResources { .. } => (StatusCode::FORBIDDEN, "too_many_resources"),
         Error::Resource(_) => (StatusCode::BAD_REQUEST, "invalid_parameter_resources"),
         Error::DecisionPoint(crate::service::DecisionError::Timeout(_)) => {

@@ -9,46 +9,70 @@ use serde_json::{Value, json};
 use super::super::response::{ApiResponse, json};
 use super::super::{ApiError, Call};
 use super::{device, v2_error};
-use crate::service::Error;
+use crate::service::{Entitled, Error, Source};
 use linkgate_domain::ids::DeviceId;
-use linkgate_domain::link::{LinkError, LinkedUser, Unlink};
+use linkgate_domain::link::{LinkError, Unlink};
+
+/// The issuer of profiles a degradation rule makes: this gateway, not the MVPD.
+const DEGRADED_ISSUER: &str = "linkgate";
 
 /// The device's profile at its MVPD, as v2 writes it: its window, issuer and attributes
-/// (the user's ID and the metadata kept with the link), in plain text.
-fn profile(user: &LinkedUser) -> Value {
+/// (the user's ID and the metadata kept with the link), in plain text; a profile a
+/// degradation rule makes has no user, and says so.
+fn profile(entitled: &Entitled) -> Value {
+    let user = &entitled.user;
+    let (kind, issuer) = match entitled.degraded {
+        true => ("degraded", DEGRADED_ISSUER),
+        false => ("regular", user.mvpd.as_deref().unwrap_or_default()),
+    };
     let mut attributes = BTreeMap::new();
-    attributes.insert(
-        "userID".to_owned(),
-        json!({"value": user.user.as_str(), "state": "plain"}),
-    );
+    if !entitled.degraded {
+        let id = json!({"value": user.user.as_str(), "state": "plain"});
+        attributes.insert("userID".to_owned(), id);
+    }
     for (name, value) in &user.metadata {
         attributes.insert(name.clone(), json!({"value": value, "state": "plain"}));
     }
     json!({
         "notBefore": user.linked_at.unix_millis(),
         "notAfter": user.authn_expires_at.unix_millis(),
-        "issuer": user.mvpd,
-        "type": "regular",
+        "issuer": issuer,
+        "type": kind,
         "attributes": attributes,
     })
 }
 
-/// The device's profiles, those at `only` when given: none is an empty map.
+/// The device's profiles, that at `only` when given: the one it signed in for, and one at
+/// each MVPD whose `authnAll` rule is in force; none is an empty map.
 async fn profiles_of(
     call: &Call<'_>,
     device: &DeviceId,
     only: Option<&str>,
 ) -> Result<ApiResponse, ApiError> {
     let mut profiles = serde_json::Map::new();
-    match call.entitlements.authn(call.requestor, device).await {
-        Ok(user) => {
-            let mvpd = user.mvpd.clone().unwrap_or_default();
-            if only.is_none_or(|only| only == mvpd) {
-                profiles.insert(mvpd, profile(&user));
+    let asked: Vec<Option<&str>> = match only {
+        Some(mvpd) => vec![Some(mvpd)],
+        // Only the MVPDs under a rule can add a profile to the device's own.
+        None => std::iter::once(None)
+            .chain(
+                call.requestor
+                    .allowed_mvpds()
+                    .filter(|m| {
+                        call.entitlements.source_at(call.requestor, &m.id) == Source::Degradation
+                    })
+                    .map(|m| Some(m.id.as_str())),
+            )
+            .collect(),
+    };
+    for at in asked {
+        match call.entitlements.entitled(call.requestor, device, at).await {
+            Ok(entitled) => {
+                let mvpd = entitled.user.mvpd.clone().unwrap_or_default();
+                profiles.entry(mvpd).or_insert_with(|| profile(&entitled));
             }
+            Err(Error::AuthnMissing | Error::AuthnExpired) => {}
+            Err(e) => return Err(v2_error(e)),
         }
-        Err(Error::AuthnMissing | Error::AuthnExpired) => {}
-        Err(e) => return Err(v2_error(e)),
     }
     Ok(json(StatusCode::OK, &json!({ "profiles": profiles })))
 }

@@ -123,15 +123,23 @@ pub(in crate::api) async fn create(call: Call<'_>) -> Result<ApiResponse, ApiErr
     let described = device::described(&call)?;
     let given = given(&call, None)?;
     let sp = service_provider(call.requestor);
-    match call.entitlements.authn(call.requestor, &device).await {
-        Ok(user) if given.mvpd.is_none() || user.mvpd == given.mvpd => {
-            let mvpd = user.mvpd.unwrap_or_default();
+    let entitled = call
+        .entitlements
+        .entitled(call.requestor, &device, given.mvpd.as_deref())
+        .await;
+    match entitled {
+        Ok(entitled) => {
+            let mvpd = entitled.user.mvpd.unwrap_or_default();
+            let reason = match entitled.degraded {
+                true => "degraded",
+                false => "authenticated",
+            };
             return Ok(json(
                 StatusCode::OK,
                 &json!({
                     "actionName": "authorize",
                     "actionType": "direct",
-                    "reasonType": "authenticated",
+                    "reasonType": reason,
                     "url": format!("/api/v2/{sp}/decisions/authorize/{mvpd}"),
                     "sessionId": uuid::Uuid::new_v4().to_string(),
                     "mvpd": mvpd,
@@ -139,7 +147,7 @@ pub(in crate::api) async fn create(call: Call<'_>) -> Result<ApiResponse, ApiErr
                 }),
             ));
         }
-        Ok(_) | Err(Error::AuthnMissing | Error::AuthnExpired) => {}
+        Err(Error::AuthnMissing | Error::AuthnExpired) => {}
         Err(e) => return Err(v2_error(e)),
     }
     let request = IssueCode {
