@@ -671,6 +671,30 @@ pub fn requestors_config(top: &str, requestors: &[(&str, &str)]) -> String {
     out
 }
 
+/// A software statement signed by `key` (PEM) for `requestor`'s software `software_id`,
+/// made by the gateway's own `software-statement` command, as a programmer makes one.
+pub fn software_statement(key: &str, requestor: &str, software_id: &str) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("statement-key.pem");
+    std::fs::write(&path, key).expect("write the key");
+    let out = Command::new(proxy_binary())
+        .args(["software-statement", "--key"])
+        .arg(&path)
+        .args(["--requestor", requestor, "--software-id", software_id])
+        .args(["--software-version", "2.1", "--ttl-seconds", "3600"])
+        .output()
+        .expect("run software-statement");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_owned()
+}
+
 /// Links `device` to `user` through the test MVPD and returns a media token for `resource`.
 pub async fn media_token(gw: &Gateway, requestor: &str, device: &str, resource: &str) -> String {
     let tokens = gw.linked_device(requestor, device, "alice").await;

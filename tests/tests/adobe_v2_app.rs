@@ -6,8 +6,6 @@
 //! backend's, the v2 calls are refused with v2's flat error; the app's token is never the
 //! backend's.
 
-use std::process::Command;
-
 use base64::Engine;
 use linkgate_tests::{Gateway, TEST_SIGNING_KEY, unthrottled};
 use serde_json::{Value, json};
@@ -38,24 +36,7 @@ fn statement(requestor: &str) -> String {
 }
 
 fn statement_signed_with(key: &str, requestor: &str) -> String {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("statement-key.pem");
-    std::fs::write(&path, key).expect("write the key");
-    let out = Command::new(linkgate_tests::proxy_binary())
-        .args(["software-statement", "--key"])
-        .arg(&path)
-        .args(["--requestor", requestor, "--software-id", "demo-tv-roku"])
-        .output()
-        .expect("run software-statement");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .trim()
-        .to_owned()
+    linkgate_tests::software_statement(key, requestor, "demo-tv-roku")
 }
 
 /// `X-Device-Info` as a Roku app sends it: base64 of its JSON.

@@ -5,8 +5,6 @@
 //! after a restart. Statements for another requestor or from an untrusted key, wrong
 //! secrets and foreign or forged tokens are refused.
 
-use std::process::Command;
-
 use linkgate_tests::{DEMO_KEY, Gateway, TEST_SIGNING_KEY, unthrottled};
 use oauth2::basic::BasicClient;
 use oauth2::{ClientId, ClientSecret, TokenResponse, TokenUrl};
@@ -28,27 +26,9 @@ fn config() -> String {
     ))
 }
 
-/// A statement signed by `key` (PEM) for `requestor`, made by the proxy's own command.
+/// A statement signed by `key` (PEM) for `requestor`'s backend.
 fn statement(key: &str, requestor: &str) -> String {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("statement-key.pem");
-    std::fs::write(&path, key).expect("write the key");
-    let out = Command::new(linkgate_tests::proxy_binary())
-        .args(["software-statement", "--key"])
-        .arg(&path)
-        .args(["--requestor", requestor, "--software-id", "acme-backend"])
-        .args(["--software-version", "2.1", "--ttl-seconds", "3600"])
-        .output()
-        .expect("run software-statement");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .trim()
-        .to_owned()
+    linkgate_tests::software_statement(key, requestor, "acme-backend")
 }
 
 async fn register(gw: &Gateway, requestor: &str, statement: &str) -> (u16, Value) {

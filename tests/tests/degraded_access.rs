@@ -30,18 +30,18 @@ fn requestor(degradation: Option<serde_json::Value>) -> Requestor {
     .unwrap()
 }
 
-async fn proxy() -> (String, Gateway, tempfile::NamedTempFile) {
+/// A namespace of its own holding the requestor's backend key.
+async fn namespace(prefix: &str) -> (kube::Client, String) {
     let client = linkgate_tests::kube::client().await;
     linkgate_tests::kube::install_crds(&client).await;
-    let ns = linkgate_tests::kube::create_namespace(&client, "degraded").await;
-    linkgate_tests::kube::create_secret(
-        &client,
-        &ns,
-        "degr.backend",
-        "apiKey",
-        DEMO_KEY.as_bytes(),
-    )
-    .await;
+    let ns = linkgate_tests::kube::create_namespace(&client, prefix).await;
+    let key = DEMO_KEY.as_bytes();
+    linkgate_tests::kube::create_secret(&client, &ns, "degr.backend", "apiKey", key).await;
+    (client, ns)
+}
+
+async fn proxy() -> (String, Gateway, tempfile::NamedTempFile) {
+    let (client, ns) = namespace("degraded").await;
     let config = format!(
         "store: {{backend: kubernetes}}\nkubernetes: {{namespace: {ns}}}\n\
          codeKeySecretRef: {{name: codes, key: key}}\n\
@@ -165,17 +165,7 @@ async fn a_rule_set_and_lifted_with_kubectl_flips_every_dialect_s_answers_at_onc
 
 #[tokio::test]
 async fn the_operator_tells_each_rule_set_changed_and_lifted_as_an_event() {
-    let client = linkgate_tests::kube::client().await;
-    linkgate_tests::kube::install_crds(&client).await;
-    let ns = linkgate_tests::kube::create_namespace(&client, "degraded-events").await;
-    linkgate_tests::kube::create_secret(
-        &client,
-        &ns,
-        "degr.backend",
-        "apiKey",
-        DEMO_KEY.as_bytes(),
-    )
-    .await;
+    let (client, ns) = namespace("degraded-events").await;
     let _operator = linkgate_tests::operator::Operator::start(&ns, "operator-0").await;
     let requestors: kube::Api<Requestor> = kube::Api::namespaced(client.clone(), &ns);
     let ended = json!({"rule": "authzNone", "until": "2020-01-01T00:00:00Z"});
