@@ -69,6 +69,18 @@ pub struct DeviceLinkSpec {
 }
 
 /// The device's registration code, known only by its keyed hash. Kept until it expires.
+/// An Adobe v2 session's domain and return address, kept with its code.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionParamsSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    pub domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    pub redirect_url: Option<String>,
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PendingCodeSpec {
@@ -93,6 +105,9 @@ pub struct PendingCodeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]
     pub requested_from: Option<String>,
+    /// What an Adobe v2 authentication session asked for with the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionParamsSpec>,
     /// Hex keyed hash of the RFC 8628 device code polling for this code, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]

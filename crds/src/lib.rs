@@ -21,7 +21,7 @@ pub use adobe::{
 pub use degradation::{DegradationRule, DegradationSpec};
 pub use device_link::{
     AwaitingUserSpec, CodeStateSpec, DeviceCredentialSpec, DeviceLink, DeviceLinkPhase,
-    DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec, PendingCodeSpec,
+    DeviceLinkSpec, DeviceLinkStatus, LinkedUserSpec, PendingCodeSpec, SessionParamsSpec,
 };
 pub use region_sync::{ORIGIN_REGION_ANNOTATION, RegionSync, origin_of};
 pub use requestor::{

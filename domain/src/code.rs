@@ -245,6 +245,10 @@ pub struct CodeRecord {
     /// its address; shown to the person confirming the device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_from: Option<IpNet>,
+    /// What an Adobe v2 authentication session asked for with the code.
+    // Boxed: rarely there, like `awaiting`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Box<SessionParams>>,
     /// The keyed hash of the RFC 8628 device code polling for this code, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_code: Option<CodeHash>,
@@ -254,6 +258,16 @@ pub struct CodeRecord {
     // Boxed: rarely there, and a code record stays small in every journal change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awaiting: Option<Box<AwaitingUser>>,
+}
+
+/// What an Adobe v2 authentication session asked for besides its MVPD: the programmer's
+/// domain, and where the browser returns once signed in.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
 }
 
 /// A link a user asked for with a code, held until the requestor's backend approves it.
@@ -413,6 +427,7 @@ mod tests {
             mvpd: None,
             device_type: None,
             requested_from: None,
+            session: None,
             device_code: None,
             state: CodeState::Pending,
             awaiting: None,

@@ -125,6 +125,7 @@ mod tests {
             mvpd: None,
             device_type: None,
             requested_from: None,
+            session: None,
             device_code: None,
             state,
             awaiting: None,

@@ -537,3 +537,53 @@ async fn under_an_authn_all_rule_a_v2_app_is_let_in_and_told_it_is_degraded() {
     let (_, profiles) = app.get("/api/v2/DemoTV/profiles").await;
     assert_eq!(profiles, json!({"profiles": {}}));
 }
+
+#[tokio::test]
+async fn a_session_made_whole_keeps_its_return_address_for_the_second_screen() {
+    let origin = linkgate_tests::origin::Origin::start("news-origin").await;
+    let gw = demo(&origin).await;
+    let (_, token) = app_token_with(&gw, &statement_signed_with(DEMO_STATEMENT_KEY, "demo")).await;
+    let fingerprint = base64::engine::general_purpose::STANDARD.encode("bedroom-tv-77");
+    let app = App {
+        base: gw.url(""),
+        token,
+        fingerprint,
+    };
+    let made = app
+        .session(&[
+            ("mvpd", "test-mvpd"),
+            ("domainName", "www.demo-tv.example"),
+            ("redirectUrl", BACK),
+        ])
+        .await;
+    assert_eq!(made["actionName"], "authenticate", "{made}");
+    let code = made["code"].as_str().unwrap().to_owned();
+
+    // The programmer's site reads the session by its code: everything is there.
+    let (status, held) = app.get(&format!("/api/v2/DemoTV/sessions/{code}")).await;
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(
+        held["existingParameters"],
+        json!({"serviceProvider": "DemoTV", "mvpd": "test-mvpd",
+               "domain": "www.demo-tv.example", "redirectUrl": BACK})
+    );
+    assert!(held.get("missingParameters").is_none(), "{held}");
+
+    // It opens the sign-in by the code alone; the person comes back to the site.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let by_code = format!("/api/v2/authenticate/DemoTV/{code}");
+    let page = browser.get(gw.url(&by_code)).send().await.unwrap();
+    let to_provider = gw.confirm(&browser, page, "test-mvpd").await;
+    assert_eq!(to_provider.status(), 303);
+    let at = to_provider.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let back = linkgate_tests::test_mvpd_sign_in(&browser, &at, "carol").await;
+    assert_eq!(back.status(), 303);
+    assert_eq!(back.headers()["location"], BACK);
+}

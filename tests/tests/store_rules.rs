@@ -154,6 +154,7 @@ fn code(byte: u8, id: &str, expires: i64) -> CodeRecord {
         mvpd: None,
         device_type: None,
         requested_from: None,
+        session: None,
         device_code: None,
         state: CodeState::Pending,
         awaiting: None,

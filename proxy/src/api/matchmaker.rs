@@ -18,6 +18,7 @@ pub(super) async fn get_auth_code(call: Call<'_>) -> Result<ApiResponse, ApiErro
         mvpd: None,
         device_type: None,
         client: call.client_ip,
+        session: None,
         ttl: None,
     };
     let issued = call.linking.issue_code(call.requestor, request).await?;

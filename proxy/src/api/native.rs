@@ -100,6 +100,7 @@ pub(super) fn issue_request(
         mvpd: call.input.get("mvpd").map(Into::into),
         device_type: call.input.get("deviceType").map(Into::into),
         client: call.client_ip,
+        session: None,
         ttl: call.input.seconds(ttl_param)?,
     })
 }

@@ -113,6 +113,7 @@ impl DeviceFlow {
                     mvpd: None,
                     device_type: None,
                     client,
+                    session: None,
                     ttl: None,
                     proven,
                 },

@@ -16,7 +16,9 @@ use crate::metrics::Metrics;
 use crate::store::{LinkKey, Store, StoreError};
 use linkgate_domain::access::rough_network;
 use linkgate_domain::account::AccountAnswer;
-use linkgate_domain::code::{AwaitingUser, Code, CodeHash, CodeKey, CodeRecord, CodeState};
+use linkgate_domain::code::{
+    AwaitingUser, Code, CodeHash, CodeKey, CodeRecord, CodeState, SessionParams,
+};
 use linkgate_domain::ids::{DeviceId, UserId};
 use linkgate_domain::link::{self, DeviceLink, LinkedUser, Unlink};
 use linkgate_domain::requestor::{MAX_CODE_TTL, Mvpd, RequestorPolicy};
@@ -57,6 +59,8 @@ pub struct IssueCode {
     pub device_type: Option<String>,
     /// The address the device asked from (only its network is kept).
     pub client: IpAddr,
+    /// What an Adobe v2 session asks for with the code.
+    pub session: Option<SessionParams>,
     /// Overrides the requestor's code TTL, up to the maximum.
     pub ttl: Option<Duration>,
     /// Whether the caller proved it is the device (its access token) or the backend: a
@@ -136,6 +140,7 @@ impl Linking {
                 mvpd: request.mvpd.clone(),
                 device_type: request.device_type.clone(),
                 requested_from: Some(rough_network(request.client)),
+                session: request.session.clone().map(Box::new),
                 device_code,
                 state: CodeState::Pending,
                 awaiting: None,
@@ -504,6 +509,7 @@ mod tests {
             mvpd: None,
             device_type: None,
             client: "203.0.113.9".parse().unwrap(),
+            session: None,
             ttl: None,
             proven: false,
         }

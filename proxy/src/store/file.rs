@@ -49,7 +49,7 @@ impl Journal for Redb {
             for change in changes {
                 match change {
                     Change::PutCode(code) => {
-                        let value = serde_json::to_vec(code).map_err(backend)?;
+                        let value = serde_json::to_vec(&**code).map_err(backend)?;
                         codes
                             .insert(code.hash.as_bytes().as_slice(), value.as_slice())
                             .map_err(backend)?;
@@ -145,7 +145,7 @@ fn load(db: &Database) -> Result<State> {
     {
         let (_, value) = row.map_err(backend)?;
         let code: CodeRecord = serde_json::from_slice(value.value()).map_err(corrupt)?;
-        state.apply_one(Change::PutCode(code));
+        state.apply_one(Change::PutCode(std::sync::Arc::new(code)));
     }
     let links = txn.open_table(LINKS).map_err(backend)?;
     for row in links.iter().map_err(backend)? {
@@ -211,6 +211,7 @@ mod tests {
             mvpd: None,
             device_type: Some("roku".into()),
             requested_from: Some("198.51.100.0/24".parse().unwrap()),
+            session: None,
             device_code: None,
             state: Default::default(),
             awaiting: None,

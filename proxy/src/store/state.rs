@@ -18,7 +18,8 @@ use linkgate_domain::time::Timestamp;
 /// One durable change.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
-    PutCode(CodeRecord),
+    // Shared with the snapshot it goes into, and keeps the change small.
+    PutCode(Arc<CodeRecord>),
     DeleteCode(CodeHash),
     PutLink(Versioned),
     DeleteLink(LinkKey),
@@ -65,7 +66,7 @@ impl State {
             Slot::Put(code) => {
                 // A device shows one code: a new one retires the previous.
                 changes.extend(current.filter(|h| *h != code.hash).map(Change::DeleteCode));
-                changes.push(Change::PutCode(code));
+                changes.push(Change::PutCode(Arc::new(code)));
             }
         }
         let version = match link {
@@ -131,7 +132,7 @@ impl State {
                 if let Some(device_code) = code.device_code {
                     self.by_device_code.insert(device_code, code.hash);
                 }
-                self.codes.insert(code.hash, Arc::new(code));
+                self.codes.insert(code.hash, code);
             }
             Change::DeleteCode(hash) => self.forget_code(&hash),
             Change::PutLink(versioned) => {

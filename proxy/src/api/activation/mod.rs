@@ -331,17 +331,22 @@ pub(super) async fn second_screen(call: Call<'_>) -> Result<ApiResponse, ApiErro
 /// returning to the session's `redirectUrl` (one of the requestor's hosts) once linked.
 pub(super) async fn v2_authenticate(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let code = call.path.code.unwrap_or_default().to_owned();
-    let asked = call.input.get("redirectUrl");
-    if let Some(asked) = &asked
-        && call.requestor.adobe.return_to(asked).is_none()
-    {
-        return Ok(not_sent_back(&call));
-    }
     let record = match call.linking.find_code(call.requestor, &code).await {
         Ok(record) => record,
         Err(Error::CodeNotFound) => return check_code(&call, &code).await,
         Err(e) => return Err(e.into()),
     };
+    // Given when the session was resumed, else kept with the code when it was made.
+    let asked: Option<String> = call
+        .input
+        .get("redirectUrl")
+        .map(Into::into)
+        .or_else(|| record.session.as_ref().and_then(|s| s.redirect_url.clone()));
+    if let Some(asked) = &asked
+        && call.requestor.adobe.return_to(asked).is_none()
+    {
+        return Ok(not_sent_back(&call));
+    }
     let chosen = record
         .mvpd
         .clone()

@@ -9,28 +9,24 @@ use super::super::response::{ApiResponse, json};
 use super::super::{ApiError, Call};
 use super::{device, service_provider, v2_error};
 use crate::service::{Error, IssueCode};
-use linkgate_domain::code::CodeRecord;
+use linkgate_domain::code::{CodeRecord, SessionParams};
 
-/// What a session needs before its sign-in can start, as v2 names them.
-const PARAMETERS: [(&str, &str); 3] = [
-    ("mvpd", "mvpd"),
-    ("domainName", "domain"),
-    ("redirectUrl", "redirectUrl"),
-];
+/// What a session needs before its sign-in can start, as v2 names them when missing.
+const PARAMETERS: [&str; 3] = ["mvpd", "domain", "redirectUrl"];
 
-/// The session's parameters: those given, checked, and the names of those missing.
+/// The session's parameters: those given (else those the code keeps), checked, and the
+/// names of those missing.
 struct Given {
     mvpd: Option<String>,
+    domain: Option<String>,
     redirect_url: Option<String>,
     missing: Vec<&'static str>,
 }
 
-fn given(call: &Call<'_>, stored_mvpd: Option<&str>) -> Result<Given, ApiError> {
-    let mvpd = call
-        .input
-        .get("mvpd")
-        .map(Into::into)
-        .or(stored_mvpd.map(str::to_owned));
+fn given(call: &Call<'_>, stored: Option<&CodeRecord>) -> Result<Given, ApiError> {
+    let kept = stored.and_then(|r| r.session.as_deref());
+    let input = |name: &str| call.input.get(name).map(String::from);
+    let mvpd = input("mvpd").or_else(|| stored.and_then(|r| r.mvpd.clone()));
     if let Some(mvpd) = &mvpd
         && !call
             .requestor
@@ -43,7 +39,8 @@ fn given(call: &Call<'_>, stored_mvpd: Option<&str>) -> Result<Given, ApiError> 
             "the mvpd is not one this service provider's apps may sign in with",
         ));
     }
-    let redirect_url: Option<String> = call.input.get("redirectUrl").map(Into::into);
+    let domain = input("domainName").or_else(|| kept.and_then(|k| k.domain.clone()));
+    let redirect_url = input("redirectUrl").or_else(|| kept.and_then(|k| k.redirect_url.clone()));
     if let Some(url) = &redirect_url
         && call.requestor.adobe.return_to(url).is_none()
     {
@@ -53,21 +50,29 @@ fn given(call: &Call<'_>, stored_mvpd: Option<&str>) -> Result<Given, ApiError> 
             "the redirectUrl is not on one of this service provider's domains",
         ));
     }
-    let present = |name: &str| match name {
-        "mvpd" => mvpd.is_some(),
-        "redirectUrl" => redirect_url.is_some(),
-        other => call.input.get(other).is_some(),
-    };
+    let present = [mvpd.is_some(), domain.is_some(), redirect_url.is_some()];
     let missing = PARAMETERS
         .iter()
-        .filter(|(form, _)| !present(form))
-        .map(|(_, named)| *named)
+        .zip(present)
+        .filter(|(_, present)| !present)
+        .map(|(named, _)| *named)
         .collect();
     Ok(Given {
         mvpd,
+        domain,
         redirect_url,
         missing,
     })
+}
+
+impl Given {
+    /// What the code keeps of the session besides its MVPD.
+    fn kept(&self) -> Option<SessionParams> {
+        (self.domain.is_some() || self.redirect_url.is_some()).then(|| SessionParams {
+            domain: self.domain.clone(),
+            redirect_url: self.redirect_url.clone(),
+        })
+    }
 }
 
 /// Where the browser signs in for `code`: v2's authenticate call, carrying what the code's
@@ -155,6 +160,7 @@ pub(in crate::api) async fn create(call: Call<'_>) -> Result<ApiResponse, ApiErr
         mvpd: given.mvpd.clone(),
         device_type: described,
         client: call.client_ip,
+        session: given.kept(),
         ttl: None,
         // The app acts for the device it names, as Adobe's model has it.
         proven: true,
@@ -186,7 +192,7 @@ async fn live_code(call: &Call<'_>) -> Result<CodeRecord, ApiError> {
 /// `POST /api/v2/{sp}/sessions/{code}`: the second screen supplies what the session lacks.
 pub(in crate::api) async fn resume(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let record = live_code(&call).await?;
-    let given = given(&call, record.mvpd.as_deref())?;
+    let given = given(&call, Some(&record))?;
     let code = call.path.code.unwrap_or_default().to_owned();
     let answer = session(&call, &record, &code, &given, "retry");
     Ok(json(StatusCode::OK, &answer))
@@ -195,18 +201,28 @@ pub(in crate::api) async fn resume(call: Call<'_>) -> Result<ApiResponse, ApiErr
 /// `GET /api/v2/{sp}/sessions/{code}`: what the session holds and the device it is for.
 pub(in crate::api) async fn status(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let record = live_code(&call).await?;
+    let kept = record.session.as_deref().cloned().unwrap_or_default();
     let sp = service_provider(call.requestor);
+    let mut existing = json!({"serviceProvider": sp});
+    let mut missing = Vec::new();
+    for (name, value) in [
+        ("mvpd", record.mvpd.clone()),
+        ("domain", kept.domain),
+        ("redirectUrl", kept.redirect_url),
+    ] {
+        match value {
+            Some(value) => existing[name] = json!(value),
+            None => missing.push(name),
+        }
+    }
     let mut answer = json!({
-        "existingParameters": {"serviceProvider": sp},
+        "existingParameters": existing,
         "device": {"type": record.device_type, "id": record.device.as_str()},
         "notBefore": record.issued_at.unix_millis(),
         "notAfter": record.expires_at.unix_millis(),
     });
-    // The code keeps its MVPD; the domain and return address travel in the sign-in's URL,
-    // so the second screen names them again when it resumes.
-    match &record.mvpd {
-        Some(mvpd) => answer["existingParameters"]["mvpd"] = json!(mvpd),
-        None => answer["missingParameters"] = json!(["mvpd"]),
+    if !missing.is_empty() {
+        answer["missingParameters"] = json!(missing);
     }
     Ok(json(StatusCode::OK, &answer))
 }

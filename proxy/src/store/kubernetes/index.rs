@@ -197,6 +197,7 @@ mod tests {
                 mvpd: None,
                 device_type: None,
                 requested_from: None,
+                session: None,
                 device_code: Some(CodeHash::from_bytes([c ^ 0xff; 32])),
                 state: CodeState::Pending,
                 awaiting: None,

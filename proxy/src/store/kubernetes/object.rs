@@ -7,12 +7,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::ObjectMeta;
 use linkgate_crds::{
     AwaitingUserSpec, CodeStateSpec, DeviceCredentialSpec, DeviceLinkSpec, LinkedUserSpec,
-    PendingCodeSpec,
+    PendingCodeSpec, SessionParamsSpec,
 };
 use sha2::{Digest, Sha256};
 
 use crate::store::LinkKey;
-use linkgate_domain::code::{AwaitingUser, CodeRecord, CodeState};
+use linkgate_domain::code::{AwaitingUser, CodeRecord, CodeState, SessionParams};
 use linkgate_domain::device_token::DeviceCredential;
 use linkgate_domain::ids::{DeviceId, UserId};
 use linkgate_domain::link::{DeviceLink, LinkedUser};
@@ -125,6 +125,10 @@ pub fn code_spec(code: &CodeRecord) -> PendingCodeSpec {
         mvpd: code.mvpd.clone(),
         device_type: code.device_type.clone(),
         requested_from: code.requested_from.map(|net| net.to_string()),
+        session: code.session.as_ref().map(|s| SessionParamsSpec {
+            domain: s.domain.clone(),
+            redirect_url: s.redirect_url.clone(),
+        }),
         device_code: code.device_code.map(|h| h.to_string()),
         state: match code.state {
             CodeState::Pending => CodeStateSpec::Pending,
@@ -190,6 +194,12 @@ fn code_record(
         device_type: code.device_type.clone(),
         // Only shown to people: an unreadable one is left out rather than the code lost.
         requested_from: code.requested_from.as_deref().and_then(|n| n.parse().ok()),
+        session: code.session.as_ref().map(|s| {
+            Box::new(SessionParams {
+                domain: s.domain.clone(),
+                redirect_url: s.redirect_url.clone(),
+            })
+        }),
         device_code,
         state: match code.state {
             CodeStateSpec::Pending => CodeState::Pending,
@@ -258,6 +268,10 @@ mod tests {
             mvpd: Some("mvpd".into()),
             device_type: Some("tv".into()),
             requested_from: Some("2001:db8:7::/48".parse().unwrap()),
+            session: Some(Box::new(SessionParams {
+                domain: Some("www.demo-tv.example".into()),
+                redirect_url: Some("https://www.demo-tv.example/done".into()),
+            })),
             device_code: Some(CodeHash::from_bytes([9; 32])),
             // Held for approval: the held user must come back too.
             state: CodeState::Approving,
