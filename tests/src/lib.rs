@@ -13,6 +13,7 @@ use tempfile::TempDir;
 
 pub mod account_backend;
 pub mod adobe_app;
+pub mod adobe_v2_app;
 pub mod browser;
 pub mod decision_point;
 pub mod device_links;
@@ -586,6 +587,13 @@ impl Gateway {
     /// the device secret: the device's tokens.
     pub async fn linked_device(&self, requestor: &str, device: &str, user: &str) -> DeviceTokens {
         let (code, secret) = self.issue_code_with_secret(requestor, device).await;
+        self.link_code(requestor, &code, user).await;
+        self.device_tokens(requestor, &secret).await
+    }
+
+    /// The backend links `code` of `requestor` to `user` at the test MVPD, as a second
+    /// screen of its own would once the person signed in.
+    pub async fn link_code(&self, requestor: &str, code: &str, user: &str) {
         let (status, body) = self
             .post_json(
                 &format!("/v1/requestors/{requestor}/links"),
@@ -594,7 +602,6 @@ impl Gateway {
             )
             .await;
         assert_eq!(status, 201, "{body}");
-        self.device_tokens(requestor, &secret).await
     }
 }
 

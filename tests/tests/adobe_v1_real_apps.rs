@@ -54,18 +54,6 @@ async fn call(
     app.send(method, target, &header, form).await
 }
 
-/// The person links the regcode on the second screen (the backend's link, here).
-async fn link(gw: &Gateway, code: &str) {
-    let (status, body) = gw
-        .post_json(
-            "/v1/requestors/espn/links",
-            serde_json::json!({"code": code, "userId": "alice", "mvpd": "test-mvpd"}),
-            Some(DEMO_KEY),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-}
-
 #[tokio::test]
 async fn an_app_signing_paths_below_the_service_root_walks_its_seven_calls() {
     let gw = Gateway::with_config(&config()).await;
@@ -78,7 +66,7 @@ async fn an_app_signing_paths_below_the_service_root_walks_its_seven_calls() {
     assert_eq!(status, 201, "{created}");
     let code = created["code"].as_str().unwrap().to_owned();
     assert_eq!(created["info"]["deviceId"], DEVICE);
-    link(&gw, &code).await;
+    gw.link_code("espn", &code, "alice").await;
 
     // Then the calls it makes once the person has signed in, each signing its own path.
     let authenticate = format!("/authenticate/{code}");
@@ -191,7 +179,7 @@ async fn an_app_declared_to_sign_whole_paths_is_held_to_them() {
         (200, Some(code.as_str())),
         "{body}"
     );
-    link(&gw, &code).await;
+    gw.link_code("espn", &code, "alice").await;
 
     for (method, path, query, expected) in [
         (Method::GET, "/api/v1/checkauthn", q.clone(), 200),

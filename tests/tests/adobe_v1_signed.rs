@@ -55,15 +55,8 @@ async fn linked(gw: &Gateway, app: &App<'_>) {
         "always there, empty when none was chosen"
     );
     assert_eq!(created["info"]["deviceId"], DEVICE);
-    let code = created["code"].as_str().unwrap();
-    let (status, body) = gw
-        .post_json(
-            "/v1/requestors/espn/links",
-            serde_json::json!({"code": code, "userId": "alice", "mvpd": "test-mvpd"}),
-            Some(DEMO_KEY),
-        )
+    gw.link_code("espn", created["code"].as_str().unwrap(), "alice")
         .await;
-    assert_eq!(status, 201, "{body}");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 //! backend's, the v2 calls are refused with v2's flat error; the app's token is never the
 //! backend's.
 
-use base64::Engine;
+use linkgate_tests::adobe_v2_app::{V2App, device_info, register};
 use linkgate_tests::{Gateway, TEST_SIGNING_KEY, unthrottled};
 use serde_json::{Value, json};
 
@@ -39,56 +39,9 @@ fn statement_signed_with(key: &str, requestor: &str) -> String {
     linkgate_tests::software_statement(key, requestor, "demo-tv-roku")
 }
 
-/// `X-Device-Info` as a Roku app sends it: base64 of its JSON.
-fn device_info() -> String {
-    let info = json!({"primaryHardwareType": "SetTopBox", "model": "4802X", "manufacturer": "Roku",
-        "version": "4802X", "osName": "Roku OS", "osVersion": "13.0", "connectionType": "WiFi"});
-    base64::engine::general_purpose::STANDARD.encode(info.to_string())
-}
-
 /// The app registered and holding an access token: `(client_id, access_token)`.
 async fn app_token(gw: &Gateway, requestor: &str) -> (String, String) {
-    app_token_with(gw, &statement(requestor)).await
-}
-
-async fn app_token_with(gw: &Gateway, statement: &str) -> (String, String) {
-    let http = reqwest::Client::new();
-    let registered = http
-        .post(gw.url("/o/client/register"))
-        .header("x-device-info", device_info())
-        .json(&json!({"software_statement": statement}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), 201);
-    let client: Value = registered.json().await.unwrap();
-    assert_eq!(client["grant_types"], json!(["client_credentials"]));
-    assert_eq!(client["scopes"], json!(["api:client:v2"]));
-    assert!(client["client_id_issued_at"].as_i64().unwrap() > 1_700_000_000);
-    let id = client["client_id"].as_str().unwrap().to_owned();
-    let secret = client["client_secret"].as_str().unwrap();
-
-    let token = http
-        .post(gw.url("/o/client/token"))
-        .header("x-device-info", device_info())
-        .form(&[
-            ("client_id", id.as_str()),
-            ("client_secret", secret),
-            ("grant_type", "client_credentials"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(token.status(), 201);
-    let token: Value = token.json().await.unwrap();
-    assert_eq!(token["token_type"], "bearer");
-    assert!(token["expires_in"].as_u64().unwrap() > 0);
-    assert!(
-        token["created_at"].as_i64().unwrap() > 1_700_000_000_000,
-        "milliseconds"
-    );
-    assert!(token["id"].as_str().is_some_and(|id| !id.is_empty()));
-    (id, token["access_token"].as_str().unwrap().to_owned())
+    register(gw, &statement(requestor)).await
 }
 
 async fn configuration(gw: &Gateway, sp: &str, bearer: Option<&str>) -> (u16, Value) {
@@ -236,65 +189,12 @@ fn demo_config(origin: &linkgate_tests::origin::Origin, test_mvpd: &str) -> Stri
 const DEMO_STATEMENT_KEY: &str = include_str!("../../proxy/src/config/demo-statement-key.pem");
 const BACK: &str = "https://www.demo-tv.example/activated";
 
-/// A v2 app on one device: its token and the device headers it sends on every call.
-struct App {
-    /// The gateway's base URL.
-    base: String,
-    token: String,
-    fingerprint: String,
-}
-
-impl App {
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        reqwest::Client::new()
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header(
-                "ap-device-identifier",
-                format!("fingerprint {}", self.fingerprint),
-            )
-            .header("x-device-info", device_info())
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
-        linkgate_tests::read(request.send().await.unwrap()).await
-    }
-
-    async fn session(&self, form: &[(&str, &str)]) -> Value {
-        let (status, body) = self
-            .send(
-                self.request(reqwest::Method::POST, "/api/v2/DemoTV/sessions")
-                    .form(form),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(self.request(reqwest::Method::GET, path)).await
-    }
-
-    async fn decide(&self, which: &str, resources: Value) -> (u16, Value) {
-        let path = format!("/api/v2/DemoTV/decisions/{which}/test-mvpd");
-        let request = self
-            .request(reqwest::Method::POST, &path)
-            .json(&json!({ "resources": resources }));
-        self.send(request).await
-    }
-}
-
 #[tokio::test]
 async fn a_v2_app_walks_sessions_the_second_screen_profiles_decisions_and_logout() {
     let origin = linkgate_tests::origin::Origin::start("news-origin").await;
     let gw = demo(&origin).await;
-    let (_, token) = app_token_with(&gw, &statement_signed_with(DEMO_STATEMENT_KEY, "demo")).await;
-    let fingerprint = base64::engine::general_purpose::STANDARD.encode("roku-2f9c41d7");
-    let app = App {
-        base: gw.url(""),
-        token,
-        fingerprint,
-    };
+    let (_, token) = register(&gw, &statement_signed_with(DEMO_STATEMENT_KEY, "demo")).await;
+    let app = V2App::new(&gw, "DemoTV", token, "roku-2f9c41d7");
 
     // A session missing its return address: the app is told to resume on the second screen.
     let partial = app.session(&[("mvpd", "test-mvpd")]).await;
@@ -406,7 +306,9 @@ async fn a_v2_app_walks_sessions_the_second_screen_profiles_decisions_and_logout
         (Some("authorize"), Some("authenticated"))
     );
 
-    let (status, decided) = app.decide("authorize", json!(["news", "sports"])).await;
+    let (status, decided) = app
+        .decide("authorize", "test-mvpd", json!(["news", "sports"]))
+        .await;
     assert_eq!(status, 200, "{decided}");
     let decisions = decided["decisions"].as_array().unwrap();
     assert_eq!(decisions.len(), 2);
@@ -427,12 +329,14 @@ async fn a_v2_app_walks_sessions_the_second_screen_profiles_decisions_and_logout
         linkgate_tests::raw_get(gw.api, "/news/1.ts", &[("X-Media-Token", sports)]).await;
     assert_eq!(status, 403, "a token for another resource");
 
-    let (status, pre) = app.decide("preauthorize", json!(["news"])).await;
+    let (status, pre) = app
+        .decide("preauthorize", "test-mvpd", json!(["news"]))
+        .await;
     assert_eq!(status, 200, "{pre}");
     assert_eq!(pre["decisions"][0]["authorized"], true);
     assert!(pre["decisions"][0].get("token").is_none());
     let many: Vec<String> = (0..6).map(|i| format!("r{i}")).collect();
-    let (status, body) = app.decide("preauthorize", json!(many)).await;
+    let (status, body) = app.decide("preauthorize", "test-mvpd", json!(many)).await;
     assert_eq!(status, 403, "{body}");
     assert_v2_error(&body, 403, "too_many_resources", "configuration");
 
@@ -457,7 +361,7 @@ async fn a_v2_app_walks_sessions_the_second_screen_profiles_decisions_and_logout
     );
     let (_, none) = app.get("/api/v2/DemoTV/profiles").await;
     assert_eq!(none, json!({"profiles": {}}));
-    let (status, body) = app.decide("authorize", json!(["news"])).await;
+    let (status, body) = app.decide("authorize", "test-mvpd", json!(["news"])).await;
     assert_eq!(status, 403, "{body}");
     assert_v2_error(
         &body,
@@ -473,8 +377,8 @@ async fn under_an_authn_all_rule_a_v2_app_is_let_in_and_told_it_is_degraded() {
     let test_mvpd = linkgate_tests::free_port().to_string();
     let normal = demo_config(&origin, &test_mvpd);
     let mut gw = Gateway::with_config(&normal).await;
-    let (_, token) = app_token_with(&gw, &statement_signed_with(DEMO_STATEMENT_KEY, "demo")).await;
-    let fingerprint = base64::engine::general_purpose::STANDARD.encode("never-signed-in");
+    let (_, token) = register(&gw, &statement_signed_with(DEMO_STATEMENT_KEY, "demo")).await;
+    let device = "never-signed-in";
     let form = [
         ("mvpd", "test-mvpd"),
         ("domainName", "www.demo-tv.example"),
@@ -489,11 +393,7 @@ async fn under_an_authn_all_rule_a_v2_app_is_let_in_and_told_it_is_degraded() {
     assert_ne!(degraded, normal);
     gw.write_config(&degraded);
     gw.hangup();
-    let app = App {
-        base: gw.url(""),
-        token,
-        fingerprint,
-    };
+    let app = V2App::new(&gw, "DemoTV", token, device);
     let session = linkgate_tests::kube::eventually("the rule in force", async || {
         let session = app.session(&form).await;
         (session["actionName"] == "authorize").then_some(session)
@@ -510,7 +410,7 @@ async fn under_an_authn_all_rule_a_v2_app_is_let_in_and_told_it_is_degraded() {
         profile["attributes"].get("userID").is_none(),
         "nobody signed in"
     );
-    let (status, decided) = app.decide("authorize", json!(["news"])).await;
+    let (status, decided) = app.decide("authorize", "test-mvpd", json!(["news"])).await;
     assert_eq!(status, 200, "{decided}");
     let decision = &decided["decisions"][0];
     assert_eq!(
@@ -542,13 +442,8 @@ async fn under_an_authn_all_rule_a_v2_app_is_let_in_and_told_it_is_degraded() {
 async fn a_session_made_whole_keeps_its_return_address_for_the_second_screen() {
     let origin = linkgate_tests::origin::Origin::start("news-origin").await;
     let gw = demo(&origin).await;
-    let (_, token) = app_token_with(&gw, &statement_signed_with(DEMO_STATEMENT_KEY, "demo")).await;
-    let fingerprint = base64::engine::general_purpose::STANDARD.encode("bedroom-tv-77");
-    let app = App {
-        base: gw.url(""),
-        token,
-        fingerprint,
-    };
+    let (_, token) = register(&gw, &statement_signed_with(DEMO_STATEMENT_KEY, "demo")).await;
+    let app = V2App::new(&gw, "DemoTV", token, "bedroom-tv-77");
     let made = app
         .session(&[
             ("mvpd", "test-mvpd"),
