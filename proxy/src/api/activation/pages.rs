@@ -68,7 +68,7 @@ impl Page<'_> {
              .confirm{{display:flex;gap:.75rem;align-items:flex-start}}.confirm input{{width:1.5rem;height:1.5rem;flex:none}}\
              fieldset{{border:0;padding:0;margin:1rem 0}}legend{{font-weight:bold}}\
              nav ul{{list-style:none;padding:0;display:flex;gap:1rem}}nav li>*{{padding:.5rem 0;display:inline-block}}\
-             button img{{height:1.25em;vertical-align:middle;margin-right:.5rem}}{accent}</style>\n\
+             .code{{white-space:nowrap}}button img{{height:1.25em;vertical-align:middle;margin-right:.5rem}}{accent}</style>\n\
              </head>\n<body>\n{logo}<main>\n{body}</main>\n{switch}</body>\n</html>\n",
             lang = self.language.tag(),
             switch = self.switch(),
@@ -214,7 +214,8 @@ pub fn confirm(page: &Page<'_>, c: &Confirm<'_>) -> String {
         activating = (t.activating)(
             &strong(&page.requestor.display_name),
             &strong(c.device),
-            &strong(c.code),
+            // A code read across a line break is a code mistyped.
+            &format!("<strong class=\"code\">{}</strong>", escape(c.code)),
             &(t.asked)(c.minutes),
         ),
         stop = t.stop_if_sent,
