@@ -67,23 +67,9 @@ pub fn error(e: &ApiError, fields: ErrorFields) -> ApiResponse {
     with_error_headers(e, response)
 }
 
-/// Adobe v2's enhanced error code: its fields flat at the top, `trace` naming this answer
-/// in the gateway's log.
+/// Adobe v2's enhanced error code, its fields flat at the top of the answer.
 fn adobe_v2_error(e: &ApiError) -> ApiResponse {
-    let trace = uuid::Uuid::new_v4().to_string();
-    if e.status.is_server_error() {
-        tracing::warn!(trace, code = e.code, "a v2 call failed");
-    }
-    json(
-        e.status,
-        &serde_json::json!({
-            "action": super::adobe_v2::action(e.code),
-            "status": e.status.as_u16(),
-            "code": e.code,
-            "message": e.message,
-            "trace": trace,
-        }),
-    )
+    json(e.status, &super::adobe_v2::error_body(e))
 }
 
 /// `Retry-After` for a wait, and the scheme a refused credential should use.

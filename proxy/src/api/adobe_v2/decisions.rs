@@ -6,11 +6,10 @@ use serde_json::{Value, json};
 
 use super::super::response::{ApiResponse, json};
 use super::super::{ApiError, Call};
-use super::{action, device, service_provider, v2_error};
+use super::{device, error_body, service_provider, v2_error};
 use crate::service::{Error, Source};
 use linkgate_domain::ids::DeviceId;
 use linkgate_domain::resource::Resource;
-use linkgate_domain::time::Timestamp;
 
 /// The resources asked about: JSON `{"resources": [...]}`, at least one, no more than the
 /// requestor's limit.
@@ -78,13 +77,7 @@ fn decision(call: &Call<'_>, resource: &str, authorized: bool, source: Source) -
 /// A refused decision: `authorized: false` with its error, inside a 200.
 fn denied(call: &Call<'_>, resource: &str, source: Source, e: &ApiError) -> Value {
     let mut d = decision(call, resource, false, source);
-    d["error"] = json!({
-        "action": action(e.code),
-        "status": e.status.as_u16(),
-        "code": e.code,
-        "message": e.message,
-        "trace": uuid::Uuid::new_v4().to_string(),
-    });
+    d["error"] = error_body(e);
     d
 }
 
@@ -93,6 +86,9 @@ fn denied(call: &Call<'_>, resource: &str, source: Source, e: &ApiError) -> Valu
 pub(in crate::api) async fn authorize(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let asked = resources(&call)?;
     let device = authenticated_at(&call).await?;
+    // Who answers, decided once for the whole request.
+    let mvpd = call.path.mvpd.unwrap_or_default();
+    let source = call.entitlements.source_at(call.requestor, mvpd);
     let mut decisions = Vec::with_capacity(asked.len());
     for id in &asked {
         let resource = match Resource::parse(id) {
@@ -103,8 +99,6 @@ pub(in crate::api) async fn authorize(call: Call<'_>) -> Result<ApiResponse, Api
                 continue;
             }
         };
-        let mvpd = call.path.mvpd.unwrap_or_default();
-        let source = call.entitlements.source_at(call.requestor, mvpd);
         match call
             .entitlements
             .media_token(call.requestor, &device, &resource, call.path.mvpd)
@@ -113,8 +107,8 @@ pub(in crate::api) async fn authorize(call: Call<'_>) -> Result<ApiResponse, Api
             Ok((token, claims)) => {
                 let mut d = decision(&call, id, true, source);
                 d["token"] = json!({
-                    "notBefore": Timestamp::from_unix_millis(claims.iat * 1000).unix_millis(),
-                    "notAfter": Timestamp::from_unix_millis(claims.exp * 1000).unix_millis(),
+                    "notBefore": claims.iat * 1000,
+                    "notAfter": claims.exp * 1000,
                     "serializedToken": token,
                 });
                 decisions.push(d);
