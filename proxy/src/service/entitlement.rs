@@ -151,42 +151,38 @@ impl Entitlements {
         asked: Option<&str>,
     ) -> Result<Entitled, Error> {
         let signed_in = match self.authn(p, device).await {
-            Ok(user) if asked.is_none() || user.mvpd.as_deref() == asked => {
-                return Ok(Entitled {
-                    user,
-                    degraded: false,
-                });
+            Ok(user) if asked.is_some_and(|m| user.mvpd.as_deref() != Some(m)) => {
+                Err(Error::AuthnMissing)
             }
-            Ok(_) => Err(Error::AuthnMissing),
-            Err(e) => Err(e),
+            other => other,
         };
-        let now = self.clock.now();
-        let Some(mvpd) = asked.and_then(|m| p.mvpd(m)) else {
-            return signed_in.map(|user| Entitled {
+        match (signed_in, asked.and_then(|m| self.stand_in(p, m))) {
+            (Err(_), Some(user)) => Ok(Entitled {
                 user,
-                degraded: false,
-            });
-        };
-        match mvpd.degraded(now) {
-            Some(DegradationRule::AuthnAll) => Ok(Entitled {
-                user: LinkedUser {
-                    user: UserId::parse(DEGRADED_USER)?,
-                    mvpd: Some(mvpd.id.clone()),
-                    linked_at: now,
-                    authn_expires_at: mvpd
-                        .degradation
-                        .as_ref()
-                        .and_then(|d| d.until)
-                        .unwrap_or_else(|| now.after(mvpd.authn_ttl)),
-                    metadata: Default::default(),
-                },
                 degraded: true,
             }),
-            _ => signed_in.map(|user| Entitled {
+            (signed_in, _) => signed_in.map(|user| Entitled {
                 user,
                 degraded: false,
             }),
         }
+    }
+
+    /// The user any device stands for at `mvpd` while its `authnAll` rule is in force.
+    pub fn stand_in(&self, p: &RequestorPolicy, mvpd: &str) -> Option<LinkedUser> {
+        let mvpd = p.mvpd(mvpd)?;
+        let now = self.clock.now();
+        (mvpd.degraded(now)? == DegradationRule::AuthnAll).then(|| LinkedUser {
+            user: UserId::parse(DEGRADED_USER).expect("a valid user ID"),
+            mvpd: Some(mvpd.id.clone()),
+            linked_at: now,
+            authn_expires_at: mvpd
+                .degradation
+                .as_ref()
+                .and_then(|d| d.until)
+                .unwrap_or_else(|| now.after(mvpd.authn_ttl)),
+            metadata: Default::default(),
+        })
     }
 
     /// Who answers decisions at `mvpd` now: its decision point, or a degradation rule.
@@ -307,15 +303,15 @@ impl Entitlements {
             })?;
         let now = self.clock.now();
         if let Some(rule) = mvpd.degraded(now) {
+            let authorized = rule != DegradationRule::AuthzNone;
             return Ok(resources
                 .iter()
                 .map(|resource| {
-                    let authz = self.by_rule(p, &user, resource, rule);
-                    self.metrics.authorization(&p.name, authz.authorized);
+                    self.metrics.authorization(&p.name, authorized);
                     Preauthorized {
                         resource: resource.clone(),
-                        authorized: authz.authorized,
-                        error: (!authz.authorized).then_some(DENIED_BY_RULE),
+                        authorized,
+                        error: (!authorized).then_some(DENIED_BY_RULE),
                         source: Source::Degradation,
                     }
                 })

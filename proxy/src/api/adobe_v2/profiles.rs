@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::super::response::{ApiResponse, json};
 use super::super::{ApiError, Call};
 use super::{device, v2_error};
-use crate::service::{Entitled, Error, Source};
+use crate::service::{Entitled, Error};
 use linkgate_domain::ids::DeviceId;
 use linkgate_domain::link::{LinkError, Unlink};
 
@@ -43,35 +43,45 @@ fn profile(entitled: &Entitled) -> Value {
 }
 
 /// The device's profiles, that at `only` when given: the one it signed in for, and one at
-/// each MVPD whose `authnAll` rule is in force; none is an empty map.
+/// each MVPD whose `authnAll` rule is in force; none is an empty map. The device's link is
+/// read once.
 async fn profiles_of(
     call: &Call<'_>,
     device: &DeviceId,
     only: Option<&str>,
 ) -> Result<ApiResponse, ApiError> {
     let mut profiles = serde_json::Map::new();
-    let asked: Vec<Option<&str>> = match only {
-        Some(mvpd) => vec![Some(mvpd)],
-        // Only the MVPDs under a rule can add a profile to the device's own.
-        None => std::iter::once(None)
-            .chain(
-                call.requestor
-                    .allowed_mvpds()
-                    .filter(|m| {
-                        call.entitlements.source_at(call.requestor, &m.id) == Source::Degradation
-                    })
-                    .map(|m| Some(m.id.as_str())),
-            )
+    match call.entitlements.authn(call.requestor, device).await {
+        Ok(user) if only.is_none_or(|m| user.mvpd.as_deref() == Some(m)) => {
+            let mvpd = user.mvpd.clone().unwrap_or_default();
+            let entitled = Entitled {
+                user,
+                degraded: false,
+            };
+            profiles.insert(mvpd, profile(&entitled));
+        }
+        Ok(_) | Err(Error::AuthnMissing | Error::AuthnExpired) => {}
+        Err(e) => return Err(v2_error(e)),
+    }
+    // Beside it, one at each MVPD asked about whose `authnAll` rule is in force.
+    let asked: Vec<&str> = match only {
+        Some(mvpd) => vec![mvpd],
+        None => call
+            .requestor
+            .allowed_mvpds()
+            .map(|m| m.id.as_str())
             .collect(),
     };
-    for at in asked {
-        match call.entitlements.entitled(call.requestor, device, at).await {
-            Ok(entitled) => {
-                let mvpd = entitled.user.mvpd.clone().unwrap_or_default();
-                profiles.entry(mvpd).or_insert_with(|| profile(&entitled));
-            }
-            Err(Error::AuthnMissing | Error::AuthnExpired) => {}
-            Err(e) => return Err(v2_error(e)),
+    for mvpd in asked {
+        if profiles.contains_key(mvpd) {
+            continue;
+        }
+        if let Some(user) = call.entitlements.stand_in(call.requestor, mvpd) {
+            let entitled = Entitled {
+                user,
+                degraded: true,
+            };
+            profiles.insert(mvpd.to_owned(), profile(&entitled));
         }
     }
     Ok(json(StatusCode::OK, &json!({ "profiles": profiles })))
