@@ -95,10 +95,20 @@ impl<'a> Target<'a> {
         let name = self
             .requestor(headers)
             .ok_or_else(|| ApiError::missing_parameter("requestor"))?;
-        requestors
-            .find(name)
-            .map(|policy| &**policy)
-            .ok_or_else(|| ApiError::unknown_requestor(name))
+        lookup(requestors, name)
+    }
+
+    /// On the routes whose body names their requestor (`Route::names_requestor_in_body`),
+    /// the requestor `body` names, read as the handler reads it; `None` when it names none.
+    pub fn find_requestor_in_body<'r>(
+        &self,
+        requestors: &'r Requestors,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Option<Result<&'r RequestorPolicy, ApiError>> {
+        let input = Input::parse(Query::default(), headers, body).ok()?;
+        let name = self.route.requestor_in_body(&input)?;
+        Some(lookup(requestors, &name))
     }
 
     /// The device the request names, likewise.
@@ -121,6 +131,14 @@ impl<'a> Target<'a> {
             .get(name)
             .or_else(|| in_query.iter().find_map(|q| self.query.get(q)))
     }
+}
+
+/// The requestor known by `name` (its own or a declared ID).
+fn lookup<'r>(requestors: &'r Requestors, name: &str) -> Result<&'r RequestorPolicy, ApiError> {
+    requestors
+        .find(name)
+        .map(|policy| &**policy)
+        .ok_or_else(|| ApiError::unknown_requestor(name))
 }
 
 /// A request as the API sees it.

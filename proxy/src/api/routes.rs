@@ -385,20 +385,16 @@ impl Route {
         )
     }
 
-    /// The requestor the body names, on the routes that name it there; `None` elsewhere.
-    pub fn requestor_in_body(self, body: &[u8]) -> Option<String> {
-        let field = |name: &str| {
-            if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-                return json.get(name)?.as_str().map(str::to_owned);
-            }
-            url::form_urlencoded::parse(body).find_map(|(k, v)| (k == name).then(|| v.into_owned()))
-        };
+    /// The requestor `input` names, on the routes that name it in the body; `None`
+    /// elsewhere.
+    pub(super) fn requestor_in_body(self, input: &super::input::Input<'_>) -> Option<String> {
         match self.entry().handler {
             Handler::AdobeV2Register => {
-                linkgate_domain::clients::Statement::audience(&field("software_statement")?)
+                let statement = input.get("software_statement")?;
+                linkgate_domain::clients::Statement::audience(&statement)
             }
             Handler::AdobeV2Token => {
-                let id = field("client_id")?;
+                let id = input.get("client_id")?;
                 linkgate_domain::clients::app_requestor(&id).map(str::to_owned)
             }
             _ => None,

@@ -7,9 +7,20 @@ use pingora::prelude::Session;
 
 use crate::api::{ApiError, ApiResponse};
 
-/// Reads the whole body, or answers 413 when it exceeds `limit` (the route's): a declared
-/// length is refused before reading, a chunked body as soon as it goes over.
-pub async fn read_body(
+/// Reads the whole body; `None` once a refusal was answered instead (see `bounded_body`).
+pub async fn read_body(session: &mut Session, limit: usize) -> pingora::Result<Option<Bytes>> {
+    match bounded_body(session, limit).await? {
+        Ok(body) => Ok(Some(body)),
+        Err(refusal) => {
+            respond(session, refusal).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// The whole body, or the refusal to answer: 413 when it exceeds `limit` (the route's), a
+/// declared length refused before reading, a chunked body as soon as it goes over.
+async fn bounded_body(
     session: &mut Session,
     limit: usize,
 ) -> pingora::Result<Result<Bytes, ApiResponse>> {

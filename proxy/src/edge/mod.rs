@@ -168,19 +168,13 @@ impl Gateway {
         // Adobe's registration calls name their requestor in the body: read (bounded) first.
         let mut body = None;
         if named.is_err() && target.route.names_requestor_in_body() {
-            let read = match local::read_body(session, target.max_body()).await? {
-                Ok(read) => read,
-                Err(too_large) => {
-                    local::respond(session, too_large).await?;
-                    return Ok(true);
-                }
+            let Some(read) = local::read_body(session, target.max_body()).await? else {
+                return Ok(true);
             };
-            if let Some(name) = target.route.requestor_in_body(&read) {
-                named = snapshot
-                    .requestors
-                    .find(&name)
-                    .map(|policy| &**policy)
-                    .ok_or_else(|| ApiError::unknown_requestor(&name));
+            let headers = &session.req_header().headers;
+            if let Some(found) = target.find_requestor_in_body(&snapshot.requestors, headers, &read)
+            {
+                named = found;
             }
             body = Some(read);
         }
@@ -206,11 +200,8 @@ impl Gateway {
         let body = match body {
             Some(body) => body,
             None => match local::read_body(session, target.max_body()).await? {
-                Ok(body) => body,
-                Err(too_large) => {
-                    local::respond(session, too_large).await?;
-                    return Ok(true);
-                }
+                Some(body) => body,
+                None => return Ok(true),
             },
         };
         let header = session.req_header();
