@@ -236,6 +236,11 @@ impl RequestorPolicy {
         self.mvpds.iter().filter(|m| self.mvpd_allowed(&m.id))
     }
 
+    /// The allowed MVPD `id`, when people can sign in with it on the activation page.
+    pub fn sign_in_mvpd(&self, id: &str) -> Option<&Mvpd> {
+        self.allowed_mvpds().find(|m| m.id == id && m.signs_in())
+    }
+
     /// How long a link made through `mvpd` (or an account link) authenticates the device.
     pub fn authn_ttl(&self, mvpd: Option<&Mvpd>) -> Duration {
         mvpd.map_or(self.authn_ttl, |m| m.authn_ttl)

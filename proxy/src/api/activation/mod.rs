@@ -304,11 +304,7 @@ pub(super) async fn second_screen(call: Call<'_>) -> Result<ApiResponse, ApiErro
     if call.requestor.adobe.return_to(&asked).is_none() {
         return Ok(not_sent_back(&call));
     }
-    if !call
-        .requestor
-        .allowed_mvpds()
-        .any(|m| m.id == *mvpd && m.signs_in())
-    {
+    if call.requestor.sign_in_mvpd(&mvpd).is_none() {
         let message = text(&call).provider_unusable;
         return Ok(failed(&call, StatusCode::BAD_REQUEST, message));
     }
@@ -352,10 +348,7 @@ pub(super) async fn v2_authenticate(call: Call<'_>) -> Result<ApiResponse, ApiEr
         .clone()
         .or(call.input.get("mvpd").map(Into::into));
     if let Some(mvpd) = &chosen
-        && !call
-            .requestor
-            .allowed_mvpds()
-            .any(|m| m.id == *mvpd && m.signs_in())
+        && call.requestor.sign_in_mvpd(mvpd).is_none()
     {
         let message = text(&call).provider_unusable;
         return Ok(failed(&call, StatusCode::BAD_REQUEST, message));
@@ -384,11 +377,7 @@ pub(super) async fn start(
             e => Err(e.into()),
         };
     }
-    let Some(mvpd) = call
-        .requestor
-        .allowed_mvpds()
-        .find(|m| m.id == mvpd && m.signs_in())
-    else {
+    let Some(mvpd) = call.requestor.sign_in_mvpd(mvpd) else {
         let message = text(call).provider_unusable;
         return Ok(failed(call, StatusCode::BAD_REQUEST, message));
     };

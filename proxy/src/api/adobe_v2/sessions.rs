@@ -28,10 +28,7 @@ fn given(call: &Call<'_>, stored: Option<&CodeRecord>) -> Result<Given, ApiError
     let input = |name: &str| call.input.get(name).map(String::from);
     let mvpd = input("mvpd").or_else(|| stored.and_then(|r| r.mvpd.clone()));
     if let Some(mvpd) = &mvpd
-        && !call
-            .requestor
-            .allowed_mvpds()
-            .any(|m| m.id == *mvpd && m.signs_in())
+        && call.requestor.sign_in_mvpd(mvpd).is_none()
     {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
