@@ -26,3 +26,14 @@ pub enum DegradationRule {
     /// Every authenticated device is refused without asking the MVPD.
     AuthzNone,
 }
+
+impl DegradationRule {
+    /// The rule as the spec spells it, for logs, metric labels and Events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DegradationRule::AuthnAll => "authnAll",
+            DegradationRule::AuthzAll => "authzAll",
+            DegradationRule::AuthzNone => "authzNone",
+        }
+    }
+}

@@ -346,9 +346,9 @@ fn degradation_events(told: &[DegradationStatus], now: &[DegradationStatus]) -> 
         type_: EventType::Warning,
         reason: "DegradedAccess".into(),
         note: Some(format!(
-            "MVPD {}: {:?} answers for it{}",
+            "MVPD {}: {} answers for it{}",
             d.mvpd,
-            d.rule,
+            d.rule.as_str(),
             d.until
                 .as_deref()
                 .map(|u| format!(" until {u}"))

@@ -192,7 +192,7 @@ async fn the_operator_tells_each_rule_set_changed_and_lifted_as_an_event() {
                 .collect()
         };
         let set = notes("DegradedAccess");
-        let told = ["AuthzAll", "AuthzNone", "until 2020-01-01T00:00:00Z"]
+        let told = ["authzAll", "authzNone", "until 2020-01-01T00:00:00Z"]
             .iter()
             .all(|what| {
                 set.iter()

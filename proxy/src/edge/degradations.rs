@@ -20,42 +20,27 @@ fn rules(requestors: &Requestors) -> BTreeMap<(String, String), Degradation> {
         .collect()
 }
 
-fn rule_name(d: &Degradation) -> &'static str {
-    match d.rule {
-        linkgate_domain::degradation::DegradationRule::AuthnAll => "authnAll",
-        linkgate_domain::degradation::DegradationRule::AuthzAll => "authzAll",
-        linkgate_domain::degradation::DegradationRule::AuthzNone => "authzNone",
-    }
-}
-
 /// Says and counts how the rules of `after` differ from those of `before` (none, at start).
 pub fn audit(before: Option<&Requestors>, after: &Requestors, metrics: &Metrics) {
     let old = before.map(rules).unwrap_or_default();
     let new = rules(after);
-    for ((requestor, mvpd), d) in &old {
-        if new.get(&(requestor.clone(), mvpd.clone())) != Some(d) {
-            metrics.degradation(requestor, mvpd, rule_name(d), false);
-            if !new.contains_key(&(requestor.clone(), mvpd.clone())) {
-                tracing::warn!(
-                    requestor,
-                    mvpd,
-                    rule = rule_name(d),
-                    "degraded access lifted"
-                );
+    for (key, d) in &old {
+        if new.get(key) != Some(d) {
+            let (requestor, mvpd) = key;
+            let rule = d.rule.as_str();
+            metrics.degradation(requestor, mvpd, rule, false);
+            if !new.contains_key(key) {
+                tracing::warn!(requestor, mvpd, rule, "degraded access lifted");
             }
         }
     }
-    for ((requestor, mvpd), d) in &new {
-        if old.get(&(requestor.clone(), mvpd.clone())) != Some(d) {
-            metrics.degradation(requestor, mvpd, rule_name(d), true);
-            let until = d.until.map(|t| t.unix_millis());
-            tracing::warn!(
-                requestor,
-                mvpd,
-                rule = rule_name(d),
-                until_ms = until,
-                "degraded access set"
-            );
+    for (key, d) in &new {
+        if old.get(key) != Some(d) {
+            let (requestor, mvpd) = key;
+            let rule = d.rule.as_str();
+            metrics.degradation(requestor, mvpd, rule, true);
+            let until_ms = d.until.map(|t| t.unix_millis());
+            tracing::warn!(requestor, mvpd, rule, until_ms, "degraded access set");
         }
     }
 }
