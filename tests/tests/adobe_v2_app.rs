@@ -115,6 +115,29 @@ async fn without_the_app_s_own_token_v2_calls_are_refused_and_the_token_is_never
             "application-registration",
         );
     }
+    // Every call that takes an app's token, with another tenant's app's token.
+    let app_routes = linkgate_proxy::api::route_table()
+        .filter(|r| r.credential == linkgate_proxy::api::Credential::App);
+    for route in app_routes {
+        let path = route
+            .path
+            .replace("{requestor}", "DemoTV")
+            .replace("{code}", "BCDFGHJK")
+            .replace("{mvpd}", "cable-co");
+        let request = reqwest::Client::new()
+            .request(route.method.parse().unwrap(), gw.url(&path))
+            .bearer_auth(&other_app)
+            .header("ap-device-identifier", "fingerprint dHYtMQ==")
+            .json(&json!({"resources": ["news"]}));
+        let (status, body) = linkgate_tests::read(request.send().await.unwrap()).await;
+        assert_eq!(status, 401, "{} {path}: {body}", route.method);
+        assert_v2_error(
+            &body,
+            401,
+            "invalid_access_token_client_application",
+            "application-registration",
+        );
+    }
     let (status, body) = configuration(&gw, "NoSuchProvider", Some(&demo_app)).await;
     assert_eq!(status, 404, "{body}");
     assert_v2_error(&body, 404, "unknown_requestor", "none");
