@@ -66,6 +66,10 @@ pub struct DeviceLinkSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9]+-[0-9]+-[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
     pub revision: Option<String>,
+    /// The device's TempPass windows, open or spent: kept when its link and code go, until
+    /// the requestor's backend resets them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub temp_passes: Vec<crate::TempPassWindowSpec>,
 }
 
 /// The device's registration code, known only by its keyed hash. Kept until it expires.
@@ -193,6 +197,8 @@ pub enum DeviceLinkPhase {
     Expired,
     /// The link was revoked.
     Revoked,
+    /// Nothing but TempPass windows is left (open, or spent and kept until reset).
+    TempPass,
 }
 
 /// What the operator observed of a DeviceLink.

@@ -13,6 +13,7 @@ mod revision;
 mod saml;
 mod secret_ref;
 mod stored;
+mod temp_pass;
 
 pub use adobe::{
     AdobeCompatSpec, DEFAULT_SIGNED_CALL_WINDOW_SECONDS, MAX_SIGNED_CALL_WINDOW_SECONDS,
@@ -38,6 +39,7 @@ pub use revision::{Revision, RevisionError, is_region};
 pub use saml::{DEFAULT_SAML_METADATA_REFRESH_SECONDS, SamlSpec};
 pub use secret_ref::SecretKeyRef;
 pub use stored::{Stored, Unreadable};
+pub use temp_pass::{TempPassSpec, TempPassWindowSpec};
 
 /// The API group of every linkgate resource.
 pub const GROUP: &str = "linkgate.dev";

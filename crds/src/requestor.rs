@@ -214,6 +214,10 @@ pub struct MvpdSpec {
     /// A rule answering for the MVPD while it is down (degraded access).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub degradation: Option<crate::DegradationSpec>,
+    /// Makes the MVPD a TempPass: no sign-in (neither `oidc` nor `saml`), one window per
+    /// device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temp_pass: Option<crate::TempPassSpec>,
 }
 
 /// This gateway as a client of an MVPD's OpenID Connect provider.

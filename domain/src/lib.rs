@@ -24,5 +24,6 @@ pub mod saml;
 pub mod sealed;
 pub mod session;
 pub mod signed_call;
+pub mod temp_pass;
 pub mod tenancy;
 pub mod time;

@@ -31,6 +31,8 @@ pub enum PolicyError {
     BadSaml { id: String, reason: String },
     #[error("MVPD {id:?}: degradation: {reason}")]
     Degradation { id: String, reason: String },
+    #[error("MVPD {0:?} is a TempPass, which nobody signs in with: remove its oidc or saml")]
+    TempPassSignIn(String),
     #[error("{what} refers to secret {name:?} key {key:?}, which does not exist")]
     MissingSecret {
         what: String,

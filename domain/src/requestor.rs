@@ -40,6 +40,8 @@ pub struct Mvpd {
     pub saml: Option<SamlProvider>,
     /// The programmer's rule answering for it while it is down.
     pub degradation: Option<Degradation>,
+    /// How long each device's one window lasts, when the MVPD is a TempPass.
+    pub temp_pass: Option<Duration>,
 }
 
 impl Mvpd {
@@ -361,7 +363,14 @@ fn mvpds(
                 .as_ref()
                 .map(|d| Degradation::from_spec(&m.id, d))
                 .transpose()?,
+            temp_pass: m
+                .temp_pass
+                .as_ref()
+                .map(|t| Duration::from_secs(t.duration_seconds.into())),
         });
+        if m.temp_pass.is_some() && (m.oidc.is_some() || m.saml.is_some()) {
+            return Err(PolicyError::TempPassSignIn(m.id.clone()));
+        }
         if m.oidc.is_some() && m.saml.is_some() {
             return Err(PolicyError::BadSaml {
                 id: m.id.clone(),

@@ -9,6 +9,9 @@ use linkgate_crds::{CodeStateSpec, DeviceLinkPhase, DeviceLinkSpec};
 /// (another region's, a proxy's delayed write) finds the tombstone instead of resurrecting it.
 pub const TOMBSTONE_RETENTION: SignedDuration = SignedDuration::from_mins(5);
 
+/// How often an object holding only spent TempPass windows is looked at again.
+const SPENT_PASSES_LOOK_AGAIN: SignedDuration = SignedDuration::from_hours(24);
+
 /// What the operator should do with a DeviceLink now.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
@@ -37,7 +40,7 @@ pub fn plan(spec: &DeviceLinkSpec, now: Timestamp) -> Plan {
         // A tombstone stays whole, so it can answer for everything it revoked.
         let end = latest_authn(spec).unwrap_or(revoked_at.0 + TOMBSTONE_RETENTION);
         return if end <= now {
-            Plan::Delete
+            passes_only(spec, now)
         } else {
             Plan::Keep(Outlook {
                 phase: DeviceLinkPhase::Revoked,
@@ -56,7 +59,7 @@ pub fn plan(spec: &DeviceLinkSpec, now: Timestamp) -> Plan {
     let code_expiry = live.code.as_ref().map(|code| code.expires_at.0);
     // A linked device ends with its last sign-in, whatever code it may still hold.
     let Some(expires_at) = latest_authn(&live).or(code_expiry) else {
-        return Plan::Delete;
+        return passes_only(spec, now);
     };
     let earliest_authn = live.users.iter().map(|u| u.authn_expires_at.0).min();
     let outlook = Outlook {
@@ -68,6 +71,36 @@ pub fn plan(spec: &DeviceLinkSpec, now: Timestamp) -> Plan {
         Plan::Keep(outlook)
     } else {
         Plan::Replace(Box::new(live), outlook)
+    }
+}
+
+/// A device with neither link nor code left: deleted, unless it has TempPass windows, which
+/// stay (a spent one is what keeps it spent) until the requestor's backend resets them.
+fn passes_only(spec: &DeviceLinkSpec, now: Timestamp) -> Plan {
+    let ends = spec.temp_passes.iter().map(|p| p.ends_at.0);
+    let Some(expires_at) = ends.clone().max() else {
+        return Plan::Delete;
+    };
+    let kept = DeviceLinkSpec {
+        code: None,
+        users: Vec::new(),
+        credential: None,
+        revoked_at: None,
+        ..spec.clone()
+    };
+    let outlook = Outlook {
+        phase: DeviceLinkPhase::TempPass,
+        expires_at,
+        // Nothing changes once every window has ended, until a reset (a write) wakes it.
+        next_change: ends
+            .filter(|end| *end > now)
+            .min()
+            .unwrap_or(now + SPENT_PASSES_LOOK_AGAIN),
+    };
+    if kept == *spec {
+        Plan::Keep(outlook)
+    } else {
+        Plan::Replace(Box::new(kept), outlook)
     }
 }
 
@@ -152,7 +185,58 @@ mod tests {
             revoked_at: None,
             origin_region: None,
             revision: None,
+            temp_passes: vec![],
         }
+    }
+
+    fn window(mvpd: &str, ends: i64) -> linkgate_crds::TempPassWindowSpec {
+        linkgate_crds::TempPassWindowSpec {
+            mvpd: mvpd.into(),
+            started_at: MicroTime(at(-600)),
+            ends_at: MicroTime(at(ends)),
+        }
+    }
+
+    #[test]
+    fn temp_pass_windows_outlive_the_link_code_and_tombstone() {
+        // A spent window and an open one, beside an expired code and users.
+        let spec = DeviceLinkSpec {
+            code: Some(code(-1, CodeStateSpec::Pending)),
+            users: vec![user("alice", -1)],
+            temp_passes: vec![window("spent", -60), window("open", 120)],
+            ..link()
+        };
+        let Plan::Replace(kept, outlook) = plan(&spec, at(0)) else {
+            panic!("expected a replace: {:?}", plan(&spec, at(0)));
+        };
+        assert_eq!((kept.code.as_ref(), kept.users.len()), (None, 0));
+        assert_eq!(kept.temp_passes, spec.temp_passes);
+        assert_eq!(outlook.phase, DeviceLinkPhase::TempPass);
+        assert_eq!(outlook.next_change, at(120));
+        // Once both have ended the object stays as it is, looked at now and then.
+        let Plan::Keep(outlook) = plan(&kept, at(500)) else {
+            panic!("expected a keep");
+        };
+        assert_eq!(outlook.expires_at, at(120));
+        assert!(outlook.next_change > at(500));
+        // A revoked link's tombstone, once served, leaves the windows.
+        let tombstone = DeviceLinkSpec {
+            users: vec![user("alice", -1)],
+            revoked_at: Some(MicroTime(at(-3600))),
+            temp_passes: vec![window("spent", -60)],
+            ..link()
+        };
+        let Plan::Replace(kept, _) = plan(&tombstone, at(0)) else {
+            panic!("expected a replace");
+        };
+        assert_eq!((kept.revoked_at.as_ref(), kept.users.len()), (None, 0));
+        assert_eq!(kept.temp_passes.len(), 1);
+        // Reset (removed) windows leave nothing: the object goes.
+        let reset = DeviceLinkSpec {
+            temp_passes: vec![],
+            ..kept.as_ref().clone()
+        };
+        assert_eq!(plan(&reset, at(0)), Plan::Delete);
     }
 
     #[test]

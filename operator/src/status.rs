@@ -21,6 +21,7 @@ pub fn reason(e: &PolicyError) -> &'static str {
         PolicyError::BadOidc { .. } => "InvalidOidc",
         PolicyError::BadSaml { .. } => "InvalidSaml",
         PolicyError::Degradation { .. } => "InvalidDegradation",
+        PolicyError::TempPassSignIn(_) => "InvalidTempPass",
         PolicyError::MissingSecret { .. } => "MissingSecret",
         PolicyError::EmptyApiKey => "EmptyApiKey",
         PolicyError::NoBackendCredential => "NoBackendCredential",

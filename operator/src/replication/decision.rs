@@ -52,6 +52,7 @@ mod tests {
             revoked_at: None,
             origin_region: Some("a".into()),
             revision: Some(revision.into()),
+            temp_passes: Vec::new(),
         }
     }
 

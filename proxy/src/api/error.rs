@@ -130,7 +130,8 @@ impl From<Error> for ApiError {
             Error::AuthnMissing
             | Error::AuthnExpired
             | Error::AuthzDenied { .. }
-            | Error::DeniedByDegradation => S::FORBIDDEN,
+            | Error::DeniedByDegradation
+            | Error::TempPassSpent => S::FORBIDDEN,
             Error::AuthnRequired => S::PRECONDITION_FAILED,
             Error::AuthzMissing => S::NOT_FOUND,
             Error::AuthzExpired => S::GONE,

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::response::{ApiResponse, json, no_content, rfc3339};
 use super::{ApiError, Call};
-use crate::service::{IssueCode, IssuedCode, Linked};
+use crate::service::{IssueCode, IssuedCode, Linked, TempPasses};
 use linkgate_domain::code::{Code, CodeRecord};
 use linkgate_domain::ids::{DeviceId, UserId};
 use linkgate_domain::link::{LinkedUser, Unlink};
@@ -208,6 +208,23 @@ pub(super) async fn unlink_all(call: Call<'_>) -> Result<ApiResponse, ApiError> 
         .unlink(call.requestor, &device, Unlink::Everyone)
         .await?;
     Ok(no_content())
+}
+
+/// `DELETE .../devices/{device}/temp-passes/{mvpd}`: the backend forgets the device's
+/// TempPass window at `{mvpd}`, so that it may open another; 404 when it had none.
+pub(super) async fn reset_temp_pass(call: Call<'_>) -> Result<ApiResponse, ApiError> {
+    let device = device(&call)?;
+    let mvpd = call.path.mvpd.unwrap_or_default();
+    let not_found =
+        |what: &'static str| ApiError::new(StatusCode::NOT_FOUND, "temp_pass_not_found", what);
+    if TempPasses::mvpd(call.requestor, mvpd).is_none() {
+        return Err(not_found("the requestor has no TempPass MVPD by that ID"));
+    }
+    let passes = call.entitlements.temp_passes();
+    match passes.reset(call.requestor, &device, mvpd).await? {
+        true => Ok(no_content()),
+        false => Err(not_found("the device has had no window at that MVPD")),
+    }
 }
 
 pub(super) async fn unlink_user(call: Call<'_>) -> Result<ApiResponse, ApiError> {

@@ -14,6 +14,7 @@ use moka::future::Cache;
 
 use super::Error;
 use super::decision_point::{Ask, DecisionClient, DecisionError};
+use super::temp_passes::TempPasses;
 use crate::metrics::Metrics;
 use crate::store::{LinkKey, Store};
 use linkgate_domain::decision::Decision;
@@ -51,6 +52,8 @@ pub enum Source {
     Mvpd,
     /// The programmer's degradation rule, while the MVPD is down.
     Degradation,
+    /// A TempPass MVPD's rules, during the device's window.
+    TempPass,
 }
 
 /// A cached authorization decision.
@@ -77,12 +80,23 @@ pub struct Preauthorized {
     pub source: Source,
 }
 
-/// Whom a device entitles at an MVPD: its user, or, under an `authnAll` rule, anyone.
+/// Whom a device entitles at an MVPD: its user, anyone under an `authnAll` rule, or
+/// nobody in particular during its TempPass window.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entitled {
     pub user: LinkedUser,
-    /// Authenticated by the rule, not by a sign-in.
-    pub degraded: bool,
+    pub standing: Standing,
+}
+
+/// What lets a device in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// A person signed in with the MVPD.
+    SignedIn,
+    /// The MVPD's `authnAll` rule.
+    Degraded,
+    /// Its window at a TempPass MVPD.
+    TempPass,
 }
 
 /// The user a device stands for under an `authnAll` rule: nobody signed in.
@@ -107,6 +121,7 @@ pub struct Entitlements {
     decisions: DecisionClient,
     cache: Cache<AuthzKey, Arc<Authz>>,
     metrics: Arc<Metrics>,
+    passes: TempPasses,
 }
 
 impl Entitlements {
@@ -117,6 +132,7 @@ impl Entitlements {
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
+            passes: TempPasses::new(Arc::clone(&store), Arc::clone(&clock)),
             store,
             clock,
             decisions,
@@ -156,16 +172,28 @@ impl Entitlements {
             }
             other => other,
         };
-        match (signed_in, asked.and_then(|m| self.stand_in(p, m))) {
-            (Err(_), Some(user)) => Ok(Entitled {
+        let Err(not_signed_in) = signed_in else {
+            return signed_in.map(|user| Entitled {
                 user,
-                degraded: true,
-            }),
-            (signed_in, _) => signed_in.map(|user| Entitled {
-                user,
-                degraded: false,
-            }),
+                standing: Standing::SignedIn,
+            });
+        };
+        if let Some(user) = asked.and_then(|m| self.stand_in(p, m)) {
+            let standing = Standing::Degraded;
+            return Ok(Entitled { user, standing });
         }
+        match self.passes.standing(p, device, asked).await? {
+            Some(user) => Ok(Entitled {
+                user,
+                standing: Standing::TempPass,
+            }),
+            None => Err(not_signed_in),
+        }
+    }
+
+    /// The devices' TempPass windows.
+    pub fn temp_passes(&self) -> &TempPasses {
+        &self.passes
     }
 
     /// The user any device stands for at `mvpd` while its `authnAll` rule is in force.
@@ -185,11 +213,11 @@ impl Entitlements {
         })
     }
 
-    /// Who answers decisions at `mvpd` now: its decision point, or a degradation rule.
+    /// Who answers decisions at `mvpd` now: a degradation rule, or its decision point.
     pub fn source_at(&self, p: &RequestorPolicy, mvpd: &str) -> Source {
         match p.mvpd(mvpd).and_then(|m| m.degraded(self.clock.now())) {
             Some(_) => Source::Degradation,
-            None => Source::Mvpd,
+            None => answered_by(p, mvpd),
         }
     }
 
@@ -326,7 +354,7 @@ impl Entitlements {
                     resource: resource.clone(),
                     authorized: a.authorized,
                     error: None,
-                    source: Source::Mvpd,
+                    source: a.source,
                 })),
                 _ => {
                     answers.push(None);
@@ -375,7 +403,7 @@ impl Entitlements {
                         resource: r.clone(),
                         authorized: false,
                         error,
-                        source: Source::Mvpd,
+                        source: answered_by(p, &mvpd.id),
                     })
                     .collect();
             }
@@ -389,7 +417,7 @@ impl Entitlements {
                 resource: entry.resource.clone(),
                 authorized: entry.authorized,
                 error: None,
-                source: Source::Mvpd,
+                source: entry.source,
             });
             self.cache.insert(key, entry).await;
         }
@@ -449,10 +477,10 @@ impl Entitlements {
         Arc::new(Authz {
             resource: d.resource,
             user: user.user.clone(),
+            source: answered_by(p, &mvpd),
             mvpd,
             authorized: d.authorized,
             reason: d.reason,
-            source: Source::Mvpd,
             expires_at: self.clock.now().after(ttl),
             retain: ttl + KEEP_EXPIRED,
         })
@@ -495,5 +523,13 @@ impl Entitlements {
                     .unwrap_or_else(|| "denied by the MVPD".into()),
             })
         }
+    }
+}
+
+/// Whose rules a decision point's answer at `mvpd` is: the MVPD's, or a TempPass's.
+fn answered_by(p: &RequestorPolicy, mvpd: &str) -> Source {
+    match p.mvpd(mvpd).is_some_and(|m| m.temp_pass.is_some()) {
+        true => Source::TempPass,
+        false => Source::Mvpd,
     }
 }

@@ -51,6 +51,8 @@ pub enum Error {
     AuthzDenied { reason: String },
     #[error("the MVPD's degradation rule refuses every authorization while it is in force")]
     DeniedByDegradation,
+    #[error("the device's TempPass window has ended; it opens once per device")]
+    TempPassSpent,
     #[error("no authorization was given for this resource")]
     AuthzMissing,
     #[error("the authorization has expired")]
@@ -105,6 +107,7 @@ impl Error {
             Error::DeviceCredentialRequired => "device_credential_required",
             Error::AuthzDenied { .. } => "authorization_denied_by_mvpd",
             Error::DeniedByDegradation => "authorization_denied_by_degradation_rule",
+            Error::TempPassSpent => "temporary_access_duration_limit_exceeded",
             Error::AuthzMissing => "authorization_missing",
             Error::AuthzExpired => "authorization_expired",
             Error::TooManyResources { .. } => "too_many_resources",

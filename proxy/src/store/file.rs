@@ -14,13 +14,17 @@ use super::journaled::{Journal, JournaledStore};
 use super::state::{Change, State};
 use super::{LinkKey, Result, StoreError, Versioned};
 use linkgate_domain::code::CodeRecord;
+use linkgate_domain::ids::DeviceId;
 use linkgate_domain::link::DeviceLink;
+use linkgate_domain::temp_pass::TempPass;
 
 const CODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("codes");
 const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
 /// The highest link version ever handed out: kept so that a link deleted and created
 /// again never reuses a version a stale writer may still hold.
 const LAST_VERSION: TableDefinition<(), u64> = TableDefinition::new("last_version");
+/// TempPass windows, by device and MVPD.
+const TEMP_PASSES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("temp_passes");
 
 /// redb's page cache; it defaults to a gigabyte, which would double a large store's memory.
 const REDB_CACHE_BYTES: usize = 32 * 1024 * 1024;
@@ -35,6 +39,14 @@ struct StoredLink {
     link: DeviceLink,
 }
 
+/// A TempPass window as persisted, with the device it belongs to.
+#[derive(Serialize, Deserialize)]
+struct StoredPass {
+    requestor: String,
+    device: DeviceId,
+    pass: TempPass,
+}
+
 pub struct Redb(Database);
 
 impl Journal for Redb {
@@ -45,6 +57,7 @@ impl Journal for Redb {
         {
             let mut codes = txn.open_table(CODES).map_err(backend)?;
             let mut links = txn.open_table(LINKS).map_err(backend)?;
+            let mut passes = txn.open_table(TEMP_PASSES).map_err(backend)?;
             let mut last_version = None;
             for change in changes {
                 match change {
@@ -71,6 +84,23 @@ impl Journal for Redb {
                     }
                     Change::DeleteLink(key) => {
                         links.remove(key.as_str()).map_err(backend)?;
+                    }
+                    Change::PutPass(key, pass) => {
+                        let (requestor, device) = key.parts();
+                        let stored = StoredPass {
+                            requestor: requestor.to_owned(),
+                            device: DeviceId::parse(device).map_err(backend)?,
+                            pass: pass.clone(),
+                        };
+                        let value = serde_json::to_vec(&stored).map_err(backend)?;
+                        passes
+                            .insert((key.as_str(), pass.mvpd.as_str()), value.as_slice())
+                            .map_err(backend)?;
+                    }
+                    Change::DeletePass(key, mvpd) => {
+                        passes
+                            .remove((key.as_str(), mvpd.as_str()))
+                            .map_err(backend)?;
                     }
                 }
             }
@@ -132,6 +162,7 @@ fn load(db: &Database) -> Result<State> {
     txn.open_table(CODES).map_err(backend)?;
     txn.open_table(LINKS).map_err(backend)?;
     txn.open_table(LAST_VERSION).map_err(backend)?;
+    txn.open_table(TEMP_PASSES).map_err(backend)?;
     txn.commit().map_err(backend)?;
 
     // Row by row into the state: no second copy of the store in memory while loading.
@@ -155,6 +186,17 @@ fn load(db: &Database) -> Result<State> {
             link: Arc::new(stored.link),
             version: stored.version,
         }));
+    }
+    for row in txn
+        .open_table(TEMP_PASSES)
+        .map_err(backend)?
+        .iter()
+        .map_err(backend)?
+    {
+        let (_, value) = row.map_err(backend)?;
+        let stored: StoredPass = serde_json::from_slice(value.value()).map_err(corrupt)?;
+        let key = LinkKey::new(&stored.requestor, &stored.device);
+        state.apply_one(Change::PutPass(key, stored.pass));
     }
     let last_version = txn
         .open_table(LAST_VERSION)
@@ -196,6 +238,49 @@ mod tests {
                 metadata: [("zip".to_owned(), "10001".to_owned())].into(),
             }],
         }
+    }
+
+    #[tokio::test]
+    async fn temp_pass_windows_outlive_their_link_and_reopening_until_reset() {
+        use linkgate_domain::temp_pass::PassWrite;
+        let dir = tempfile::tempdir().unwrap();
+        // A device ID with `/`, as Adobe's base64 IDs have: the key still splits right.
+        let device = LinkKey::new("demo", &DeviceId::parse("tv/b64=").unwrap());
+        let now = Timestamp::from_unix_millis(1_000);
+        let open = PassWrite::Open {
+            now,
+            duration: std::time::Duration::from_secs(60),
+        };
+        {
+            let store = FileStore::open(dir.path()).unwrap();
+            let pass = store.write_temp_pass(&device, "temp", open).await.unwrap();
+            assert_eq!(pass.unwrap().ends_at, Timestamp::from_unix_millis(61_000));
+            let other = store.write_temp_pass(&device, "other", open).await.unwrap();
+            assert!(other.is_some());
+            store
+                .purge_expired(Timestamp::from_unix_millis(i64::MAX))
+                .await
+                .unwrap();
+        }
+        let store = FileStore::open(dir.path()).unwrap();
+        let mut passes = store.temp_passes(&device).await.unwrap();
+        passes.sort_by(|a, b| a.mvpd.cmp(&b.mvpd));
+        let mvpds: Vec<_> = passes.iter().map(|p| p.mvpd.as_str()).collect();
+        assert_eq!(mvpds, ["other", "temp"]);
+        // Opening again later finds the first window, never a new one.
+        let later = PassWrite::Open {
+            now: Timestamp::from_unix_millis(500_000),
+            duration: std::time::Duration::from_secs(60),
+        };
+        let again = store.write_temp_pass(&device, "temp", later).await.unwrap();
+        assert_eq!(again.unwrap().started_at, now);
+        let reset = store.write_temp_pass(&device, "temp", PassWrite::Reset);
+        assert_eq!(reset.await.unwrap(), None);
+        drop(store);
+        let store = FileStore::open(dir.path()).unwrap();
+        let left = store.temp_passes(&device).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].mvpd, "other");
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ use super::{Counts, LinkKey, Result, Store, StoreError, Versioned, new_version};
 use crate::published::Published;
 use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use linkgate_domain::link::DeviceLink;
+use linkgate_domain::temp_pass::{PassWrite, TempPass};
 use linkgate_domain::time::Timestamp;
 
 /// Makes changes durable.
@@ -178,6 +179,21 @@ impl<J: Journal> Store for JournaledStore<J> {
         self.decide(move |s| rules::revoke(s, &key, expected).map(Some))
             .await
             .map(drop)
+    }
+
+    async fn temp_passes(&self, device: &LinkKey) -> Result<Vec<TempPass>> {
+        Ok(self.inner.state.load().temp_passes(device).to_vec())
+    }
+
+    async fn write_temp_pass(
+        &self,
+        device: &LinkKey,
+        mvpd: &str,
+        write: PassWrite,
+    ) -> Result<Option<TempPass>> {
+        let (device, mvpd) = (device.clone(), mvpd.to_owned());
+        self.write(Box::new(move |s| Ok(s.plan_pass(&device, &mvpd, write))))
+            .await
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<usize> {

@@ -24,6 +24,7 @@ use async_trait::async_trait;
 use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use linkgate_domain::ids::DeviceId;
 use linkgate_domain::link::DeviceLink;
+use linkgate_domain::temp_pass::{PassWrite, TempPass};
 use linkgate_domain::time::Timestamp;
 
 pub use file::FileStore;
@@ -142,7 +143,20 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a link if it is still at `expected`.
     async fn delete_link(&self, key: &LinkKey, expected: u64) -> Result<()>;
 
-    /// Drops codes and links that expired before `now`; returns how many.
+    /// The device's TempPass windows, open or spent.
+    async fn temp_passes(&self, device: &LinkKey) -> Result<Vec<TempPass>>;
+
+    /// Makes `write` of the device's window at `mvpd` in one atomic step (of two devices
+    /// opening at once, one opens it and the other finds it); returns the window after it.
+    async fn write_temp_pass(
+        &self,
+        device: &LinkKey,
+        mvpd: &str,
+        write: PassWrite,
+    ) -> Result<Option<TempPass>>;
+
+    /// Drops codes and links that expired before `now` (never TempPass windows: a spent
+    /// one is what keeps it spent); returns how many.
     async fn purge_expired(&self, now: Timestamp) -> Result<usize>;
 
     /// How much the store holds, for metrics (a database counts its rows).

@@ -13,6 +13,7 @@ use super::rules::{DeviceChange, Slot, View, link_expired};
 use super::{Counts, LinkKey, Versioned};
 use linkgate_domain::code::{CodeHash, CodeRecord};
 use linkgate_domain::link::DeviceLink;
+use linkgate_domain::temp_pass::{PassWrite, TempPass};
 use linkgate_domain::time::Timestamp;
 
 /// One durable change.
@@ -23,6 +24,8 @@ pub enum Change {
     DeleteCode(CodeHash),
     PutLink(Versioned),
     DeleteLink(LinkKey),
+    PutPass(LinkKey, TempPass),
+    DeletePass(LinkKey, String),
 }
 
 /// Cloned in O(1): every write publishes a new snapshot sharing all but what it changed.
@@ -35,6 +38,8 @@ pub struct State {
     by_device_code: HashMap<CodeHash, CodeHash>,
     links: Links,
     last_version: u64,
+    /// Each device's TempPass windows: a few at most, so a list.
+    passes: HashMap<LinkKey, Vec<TempPass>>,
 }
 
 impl State {
@@ -85,6 +90,31 @@ impl State {
             }
         };
         (changes, version)
+    }
+
+    pub fn temp_passes(&self, device: &LinkKey) -> &[TempPass] {
+        self.passes.get(device).map_or(&[], Vec::as_slice)
+    }
+
+    /// The change `write` makes of the device's window at `mvpd`, and the window after it.
+    pub fn plan_pass(
+        &self,
+        device: &LinkKey,
+        mvpd: &str,
+        write: PassWrite,
+    ) -> (Vec<Change>, Option<TempPass>) {
+        let stored = self.temp_passes(device).iter().find(|p| p.mvpd == mvpd);
+        match write.apply(mvpd, stored) {
+            None => (Vec::new(), stored.cloned()),
+            Some(Some(pass)) => (
+                vec![Change::PutPass(device.clone(), pass.clone())],
+                Some(pass),
+            ),
+            Some(None) => (
+                vec![Change::DeletePass(device.clone(), mvpd.to_owned())],
+                None,
+            ),
+        }
     }
 
     /// Puts links whatever is stored, each at a new version.
@@ -141,6 +171,19 @@ impl State {
             }
             Change::DeleteLink(key) => {
                 self.links.remove(&key);
+            }
+            Change::PutPass(device, pass) => {
+                let passes = self.passes.entry(device).or_default();
+                passes.retain(|p| p.mvpd != pass.mvpd);
+                passes.push(pass);
+            }
+            Change::DeletePass(device, mvpd) => {
+                if let Some(passes) = self.passes.get_mut(&device) {
+                    passes.retain(|p| p.mvpd != mvpd);
+                    if passes.is_empty() {
+                        self.passes.remove(&device);
+                    }
+                }
             }
         }
     }

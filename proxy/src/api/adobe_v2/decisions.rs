@@ -60,6 +60,7 @@ fn source_name(source: Source) -> &'static str {
     match source {
         Source::Mvpd => "mvpd",
         Source::Degradation => "degradation",
+        Source::TempPass => "temppass",
     }
 }
 
@@ -81,11 +82,35 @@ fn denied(call: &Call<'_>, resource: &str, source: Source, e: &ApiError) -> Valu
     d
 }
 
+/// The device's decisions at `{mvpd}`, or, when its TempPass window there has ended, every
+/// resource refused for that (as v2 tells it, decision by decision).
+async fn deciding(
+    call: &Call<'_>,
+    asked: &[String],
+) -> Result<Result<DeviceId, ApiResponse>, ApiError> {
+    match authenticated_at(call).await {
+        Err(e) if e.code == Error::TempPassSpent.code() => {
+            let decisions: Vec<Value> = asked
+                .iter()
+                .map(|resource| denied(call, resource, Source::TempPass, &e))
+                .collect();
+            Ok(Err(json(
+                StatusCode::OK,
+                &json!({ "decisions": decisions }),
+            )))
+        }
+        decided => decided.map(Ok),
+    }
+}
+
 /// `POST /api/v2/{sp}/decisions/authorize/{mvpd}`: a decision per resource, each authorized
 /// one with its media token.
 pub(in crate::api) async fn authorize(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let asked = resources(&call)?;
-    let device = authenticated_at(&call).await?;
+    let device = match deciding(&call, &asked).await? {
+        Ok(device) => device,
+        Err(refused) => return Ok(refused),
+    };
     // Who answers, decided once for the whole request.
     let mvpd = call.path.mvpd.unwrap_or_default();
     let source = call.entitlements.source_at(call.requestor, mvpd);
@@ -128,7 +153,10 @@ pub(in crate::api) async fn authorize(call: Call<'_>) -> Result<ApiResponse, Api
 /// showing what the user may watch.
 pub(in crate::api) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let asked = resources(&call)?;
-    let device = authenticated_at(&call).await?;
+    let device = match deciding(&call, &asked).await? {
+        Ok(device) => device,
+        Err(refused) => return Ok(refused),
+    };
     let answers = call
         .entitlements
         .preauthorize(call.requestor, &device, &asked, call.path.mvpd)
@@ -142,14 +170,14 @@ pub(in crate::api) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, 
                 let e = v2_error(Error::DeniedByDegradation);
                 denied(&call, &a.resource, Source::Degradation, &e)
             }
-            (false, Source::Mvpd) => {
+            (false, source @ (Source::Mvpd | Source::TempPass)) => {
                 let e = ApiError::new(
                     StatusCode::FORBIDDEN,
                     "preauthorization_denied_by_mvpd",
                     a.error
                         .unwrap_or("the MVPD did not authorize this resource"),
                 );
-                denied(&call, &a.resource, Source::Mvpd, &e)
+                denied(&call, &a.resource, source, &e)
             }
         })
         .collect();

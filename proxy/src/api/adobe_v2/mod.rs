@@ -117,7 +117,7 @@ pub(super) fn configuration(call: Call<'_>) -> Result<ApiResponse, ApiError> {
                 "id": mvpd.id,
                 "displayName": mvpd.display_name,
                 "logoUrl": mvpd.logo_url.as_ref().map(url::Url::as_str),
-                "isTempPass": false,
+                "isTempPass": mvpd.temp_pass.is_some(),
                 "isProxy": false,
             })
         })

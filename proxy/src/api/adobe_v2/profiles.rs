@@ -9,26 +9,35 @@ use serde_json::{Value, json};
 use super::super::response::{ApiResponse, json};
 use super::super::{ApiError, Call};
 use super::{device, v2_error};
-use crate::service::{Entitled, Error};
+use crate::service::{Entitled, Error, Standing, TempPasses};
 use linkgate_domain::ids::DeviceId;
 use linkgate_domain::link::{LinkError, Unlink};
 
-/// The issuer of profiles a degradation rule makes: this gateway, not the MVPD.
-const DEGRADED_ISSUER: &str = "linkgate";
+/// The issuer of profiles nobody signed in for (a degradation rule's, a TempPass window's):
+/// this gateway, not the MVPD.
+const OWN_ISSUER: &str = "linkgate";
 
 /// The device's profile at its MVPD, as v2 writes it: its window, issuer and attributes
-/// (the user's ID and the metadata kept with the link), in plain text; a profile a
-/// degradation rule makes has no user, and says so.
+/// (the user's ID and the metadata kept with the link), in plain text; a profile nobody
+/// signed in for has no user, and says why it exists.
 fn profile(entitled: &Entitled) -> Value {
     let user = &entitled.user;
-    let (kind, issuer) = match entitled.degraded {
-        true => ("degraded", DEGRADED_ISSUER),
-        false => ("regular", user.mvpd.as_deref().unwrap_or_default()),
+    let (kind, issuer) = match entitled.standing {
+        Standing::SignedIn => ("regular", user.mvpd.as_deref().unwrap_or_default()),
+        Standing::Degraded => ("degraded", OWN_ISSUER),
+        Standing::TempPass => ("temporary", OWN_ISSUER),
     };
     let mut attributes = BTreeMap::new();
-    if !entitled.degraded {
-        let id = json!({"value": user.user.as_str(), "state": "plain"});
-        attributes.insert("userID".to_owned(), id);
+    let plain = |value: String| json!({"value": value, "state": "plain"});
+    match entitled.standing {
+        Standing::SignedIn => {
+            attributes.insert("userID".to_owned(), plain(user.user.to_string()));
+        }
+        Standing::TempPass => {
+            let ends = user.authn_expires_at.unix_millis().to_string();
+            attributes.insert("expiration_date".to_owned(), plain(ends));
+        }
+        Standing::Degraded => {}
     }
     for (name, value) in &user.metadata {
         attributes.insert(name.clone(), json!({"value": value, "state": "plain"}));
@@ -42,8 +51,9 @@ fn profile(entitled: &Entitled) -> Value {
     })
 }
 
-/// The device's profiles, that at `only` when given: the one it signed in for, and one at
-/// each MVPD whose `authnAll` rule is in force; none is an empty map. The device's link is
+/// The device's profiles, that at `only` when given: the one it signed in for, one at each
+/// MVPD whose `authnAll` rule is in force, one at each TempPass MVPD where its window is
+/// open; none is an empty map. The device's link is
 /// read once.
 async fn profiles_of(
     call: &Call<'_>,
@@ -56,7 +66,7 @@ async fn profiles_of(
             let mvpd = user.mvpd.clone().unwrap_or_default();
             let entitled = Entitled {
                 user,
-                degraded: false,
+                standing: Standing::SignedIn,
             };
             profiles.insert(mvpd, profile(&entitled));
         }
@@ -79,9 +89,21 @@ async fn profiles_of(
         if let Some(user) = call.entitlements.stand_in(call.requestor, mvpd) {
             let entitled = Entitled {
                 user,
-                degraded: true,
+                standing: Standing::Degraded,
             };
             profiles.insert(mvpd.to_owned(), profile(&entitled));
+        }
+    }
+    // And one at each TempPass MVPD where its window is open.
+    let windows = call
+        .entitlements
+        .temp_passes()
+        .open_windows(call.requestor, device);
+    for user in windows.await.map_err(v2_error)? {
+        let mvpd = user.mvpd.clone().unwrap_or_default();
+        if only.is_none_or(|m| m == mvpd) {
+            let standing = Standing::TempPass;
+            profiles.insert(mvpd, profile(&Entitled { user, standing }));
         }
     }
     Ok(json(StatusCode::OK, &json!({ "profiles": profiles })))
@@ -108,7 +130,8 @@ pub(in crate::api) async fn of_code(call: Call<'_>) -> Result<ApiResponse, ApiEr
 }
 
 /// `GET /api/v2/{sp}/logout/{mvpd}?redirectUrl=`: the device's authentication removed;
-/// nothing is left to do at the MVPD.
+/// nothing is left to do at the MVPD. At a TempPass MVPD the open window ends (spent: a
+/// logout never gives a device a second one).
 pub(in crate::api) async fn logout(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = device::identified(&call)?;
     let mvpd = call.path.mvpd.unwrap_or_default();
@@ -119,6 +142,17 @@ pub(in crate::api) async fn logout(call: Call<'_>) -> Result<ApiResponse, ApiErr
             "invalid_parameter_redirect_url",
             "the redirectUrl is not on one of this service provider's domains",
         ));
+    }
+    if TempPasses::mvpd(call.requestor, mvpd).is_some() {
+        let ended = call
+            .entitlements
+            .temp_passes()
+            .end(call.requestor, &device, mvpd);
+        let action = match ended.await.map_err(v2_error)? {
+            true => "complete",
+            false => "invalid",
+        };
+        return Ok(logged_out(mvpd, action));
     }
     let action = match call.entitlements.authn(call.requestor, &device).await {
         Ok(user) if user.mvpd.as_deref() == Some(mvpd) => {
@@ -134,8 +168,12 @@ pub(in crate::api) async fn logout(call: Call<'_>) -> Result<ApiResponse, ApiErr
         Ok(_) | Err(Error::AuthnMissing | Error::AuthnExpired) => "invalid",
         Err(e) => return Err(v2_error(e)),
     };
-    Ok(json(
+    Ok(logged_out(mvpd, action))
+}
+
+fn logged_out(mvpd: &str, action: &str) -> ApiResponse {
+    json(
         StatusCode::OK,
         &json!({"logouts": {mvpd: {"actionName": action, "actionType": "none", "mvpd": mvpd}}}),
-    ))
+    )
 }

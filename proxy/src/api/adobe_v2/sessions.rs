@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::super::response::{ApiResponse, json};
 use super::super::{ApiError, Call};
 use super::{device, service_provider, v2_error};
-use crate::service::{Error, IssueCode};
+use crate::service::{Error, IssueCode, Standing, TempPasses};
 use linkgate_domain::code::{CodeRecord, SessionParams};
 
 /// What a session needs before its sign-in can start, as v2 names them when missing.
@@ -118,40 +118,57 @@ fn session(call: &Call<'_>, record: &CodeRecord, code: &str, given: &Given, next
     answer
 }
 
+/// The answer sending a device that is let in at `mvpd` straight to its decisions.
+fn authorize_now(call: &Call<'_>, mvpd: &str, standing: Standing) -> ApiResponse {
+    let sp = service_provider(call.requestor);
+    let reason = match standing {
+        Standing::SignedIn => "authenticated",
+        Standing::Degraded => "degraded",
+        Standing::TempPass => "temporary",
+    };
+    json(
+        StatusCode::OK,
+        &json!({
+            "actionName": "authorize",
+            "actionType": "direct",
+            "reasonType": reason,
+            "url": format!("/api/v2/{sp}/decisions/authorize/{mvpd}"),
+            "sessionId": uuid::Uuid::new_v4().to_string(),
+            "mvpd": mvpd,
+            "serviceProvider": sp,
+        }),
+    )
+}
+
 /// `POST /api/v2/{sp}/sessions`: for a device already authenticated, straight to the
-/// decisions; otherwise a code and the way to sign in with it.
+/// decisions; at a TempPass MVPD, its window opened (once); otherwise a code and the way
+/// to sign in with it.
 pub(in crate::api) async fn create(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = device::identified(&call)?;
     let described = device::described(&call)?;
-    let given = given(&call, None)?;
-    let sp = service_provider(call.requestor);
+    let asked = call.input.get("mvpd");
+    let asked = asked.as_deref();
     let entitled = call
         .entitlements
-        .entitled(call.requestor, &device, given.mvpd.as_deref())
+        .entitled(call.requestor, &device, asked)
         .await;
     match entitled {
         Ok(entitled) => {
             let mvpd = entitled.user.mvpd.unwrap_or_default();
-            let reason = match entitled.degraded {
-                true => "degraded",
-                false => "authenticated",
-            };
-            return Ok(json(
-                StatusCode::OK,
-                &json!({
-                    "actionName": "authorize",
-                    "actionType": "direct",
-                    "reasonType": reason,
-                    "url": format!("/api/v2/{sp}/decisions/authorize/{mvpd}"),
-                    "sessionId": uuid::Uuid::new_v4().to_string(),
-                    "mvpd": mvpd,
-                    "serviceProvider": sp,
-                }),
-            ));
+            return Ok(authorize_now(&call, &mvpd, entitled.standing));
         }
         Err(Error::AuthnMissing | Error::AuthnExpired) => {}
         Err(e) => return Err(v2_error(e)),
     }
+    if let Some(mvpd) = asked.and_then(|m| TempPasses::mvpd(call.requestor, m)) {
+        let passes = call.entitlements.temp_passes();
+        passes
+            .open(call.requestor, &device, mvpd)
+            .await
+            .map_err(v2_error)?;
+        return Ok(authorize_now(&call, &mvpd.id, Standing::TempPass));
+    }
+    let given = given(&call, None)?;
     let request = IssueCode {
         device,
         mvpd: given.mvpd.clone(),

@@ -24,9 +24,11 @@ use crate::metrics::Metrics;
 use crate::published::Published;
 use index::Index;
 use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
+use linkgate_domain::ids::DeviceId;
 use linkgate_domain::link::DeviceLink;
+use linkgate_domain::temp_pass::{PassWrite, TempPass};
 use linkgate_domain::time::{Clock, Timestamp};
-use object::{Entry, code_spec, entry, micro, new_object, write_link};
+use object::{Entry, code_spec, entry, holds_nothing, micro, new_object, write_link, write_pass};
 
 /// The field manager of the proxies' writes.
 const FIELD_MANAGER: &str = "linkgate-proxy";
@@ -278,12 +280,42 @@ fn object_write(index: &Index, change: DeviceChange, now: Timestamp) -> Result<W
         // so that no late copy of the link can bring it back.
         Slot::Clear => spec.revoked_at = Some(micro(now)),
     }
-    let empty = spec.code.is_none() && spec.users.is_empty() && spec.revoked_at.is_none();
-    Ok(match entry {
+    Ok(write_of(device, entry, object))
+}
+
+/// The write that leaves the device's object as `object`: created, replaced, or deleted
+/// when nothing is left in it.
+fn write_of(device: LinkKey, entry: Option<&Entry>, object: linkgate_crds::DeviceLink) -> Write {
+    match entry {
         None => Write::create(device, object),
-        Some(entry) if empty => Write::delete(entry),
+        Some(entry) if holds_nothing(&object.spec) => Write::delete(entry),
         Some(entry) => Write::replace(entry, object),
-    })
+    }
+}
+
+/// The object write that makes `write` of the device's window at `mvpd`, and the window
+/// after it; no write when it changes nothing.
+fn pass_write(
+    index: &Index,
+    device: &LinkKey,
+    mvpd: &str,
+    write: PassWrite,
+) -> Result<(Option<Write>, Option<TempPass>)> {
+    let entry = index.get(device);
+    let stored = entry.and_then(|e| e.passes.iter().find(|p| p.mvpd == mvpd));
+    let Some(after) = write.apply(mvpd, stored) else {
+        return Ok((None, stored.cloned()));
+    };
+    let mut object = match entry {
+        Some(entry) => editable(entry),
+        None => {
+            let (requestor, id) = device.parts();
+            let id = DeviceId::parse(id).map_err(|e| StoreError::Backend(e.to_string()))?;
+            new_object(requestor, &id)
+        }
+    };
+    write_pass(&mut object.spec, mvpd, after.as_ref());
+    Ok((Some(write_of(device.clone(), entry, object)), after))
 }
 
 #[async_trait]
@@ -360,6 +392,33 @@ impl Store for KubeStore {
     async fn delete_link(&self, key: &LinkKey, expected: u64) -> Result<()> {
         let done = self.decide(|index| rules::revoke(index, key, expected).map(Some));
         done.await.map(drop)
+    }
+
+    async fn temp_passes(&self, device: &LinkKey) -> Result<Vec<TempPass>> {
+        let index = self.index.load();
+        Ok(index
+            .get(device)
+            .map(|e| e.passes.clone())
+            .unwrap_or_default())
+    }
+
+    async fn write_temp_pass(
+        &self,
+        device: &LinkKey,
+        mvpd: &str,
+        write: PassWrite,
+    ) -> Result<Option<TempPass>> {
+        for _ in 0..WRITE_ROUNDS {
+            let (planned, after) = pass_write(&self.index.load(), device, mvpd, write)?;
+            let Some(planned) = planned else {
+                return Ok(after);
+            };
+            match self.commit(planned).await {
+                Err(StoreError::Conflict) => continue,
+                outcome => return outcome.map(|_| after),
+            }
+        }
+        Err(StoreError::Conflict)
     }
 
     /// The operator collects expired codes and links, once for every proxy.

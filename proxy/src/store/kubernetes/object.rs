@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::ObjectMeta;
 use linkgate_crds::{
     AwaitingUserSpec, CodeStateSpec, DeviceCredentialSpec, DeviceLinkSpec, LinkedUserSpec,
-    PendingCodeSpec, SessionParamsSpec,
+    PendingCodeSpec, SessionParamsSpec, TempPassWindowSpec,
 };
 use sha2::{Digest, Sha256};
 
@@ -16,6 +16,7 @@ use linkgate_domain::code::{AwaitingUser, CodeRecord, CodeState, SessionParams};
 use linkgate_domain::device_token::DeviceCredential;
 use linkgate_domain::ids::{DeviceId, UserId};
 use linkgate_domain::link::{DeviceLink, LinkedUser};
+use linkgate_domain::temp_pass::TempPass;
 use linkgate_domain::time::Timestamp;
 
 /// What the store keeps of one object.
@@ -28,6 +29,7 @@ pub struct Entry {
     pub code: Option<CodeRecord>,
     /// The link, while it has users and is not revoked.
     pub link: Option<Arc<DeviceLink>>,
+    pub passes: Vec<TempPass>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,12 +88,14 @@ pub fn entry(object: linkgate_crds::DeviceLink) -> Result<Entry, ObjectError> {
     } else {
         None
     };
+    let passes = spec.temp_passes.iter().map(temp_pass).collect();
     Ok(Entry {
         key,
         version,
         object: Arc::new(object),
         code,
         link,
+        passes,
     })
 }
 
@@ -111,8 +115,35 @@ pub fn new_object(requestor: &str, device: &DeviceId) -> linkgate_crds::DeviceLi
             revoked_at: None,
             origin_region: None,
             revision: None,
+            temp_passes: Vec::new(),
         },
         status: None,
+    }
+}
+
+/// Whether the object holds nothing worth keeping, so that a write leaving it so deletes it.
+pub fn holds_nothing(spec: &DeviceLinkSpec) -> bool {
+    spec.code.is_none()
+        && spec.users.is_empty()
+        && spec.revoked_at.is_none()
+        && spec.temp_passes.is_empty()
+}
+
+/// Puts the device's window at its MVPD (`None`: removes the window at `mvpd`).
+pub fn write_pass(spec: &mut DeviceLinkSpec, mvpd: &str, pass: Option<&TempPass>) {
+    spec.temp_passes.retain(|p| p.mvpd != mvpd);
+    spec.temp_passes.extend(pass.map(|p| TempPassWindowSpec {
+        mvpd: p.mvpd.clone(),
+        started_at: micro(p.started_at),
+        ends_at: micro(p.ends_at),
+    }));
+}
+
+fn temp_pass(spec: &TempPassWindowSpec) -> TempPass {
+    TempPass {
+        mvpd: spec.mvpd.clone(),
+        started_at: timestamp(&spec.started_at),
+        ends_at: timestamp(&spec.ends_at),
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod cache;
 mod device;
+mod temp_pass;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use device::{CodeBy, Device, Load};
 use linkgate_database::DatabaseUrl;
 use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use linkgate_domain::link::DeviceLink;
+use linkgate_domain::temp_pass::{PassWrite, TempPass};
 use linkgate_domain::time::Timestamp;
 
 /// How long a request waits for a free connection.
@@ -136,16 +138,8 @@ impl PgStore {
                 let mut round = 0;
                 loop {
                     match attempt(&mut client, &load, &rule).await {
-                        Err(e) if retryable(&e) && round + 1 < WRITE_ROUNDS => {
-                            round += 1;
-                            tokio::time::sleep(Duration::from_millis(
-                                rand::random_range(1..=5) << round.min(5),
-                            ))
-                            .await;
-                        }
-                        Err(e) if retryable(&e) => return Err(StoreError::Conflict),
-                        Err(e) => return Err(failed(e)),
                         Ok(outcome) => return outcome,
+                        Err(e) => next_round(e, &mut round).await?,
                     }
                 }
             })
@@ -184,6 +178,22 @@ async fn attempt(
     let version = device::write(&tx, &device, change).await?;
     tx.commit().await?;
     Ok(Ok(Some(version)))
+}
+
+/// After a try that failed: when the database aborted it for a concurrent transaction,
+/// waits a little longer each round before the next; otherwise, or after the last round,
+/// gives up.
+async fn next_round(e: tokio_postgres::Error, round: &mut u32) -> Result<()> {
+    if !retryable(&e) {
+        return Err(failed(e));
+    }
+    *round += 1;
+    if *round >= WRITE_ROUNDS {
+        return Err(StoreError::Conflict);
+    }
+    let backoff = rand::random_range(1..=5) << (*round).min(5);
+    tokio::time::sleep(Duration::from_millis(backoff)).await;
+    Ok(())
 }
 
 /// Aborted for a concurrent transaction: deciding again may succeed.
@@ -326,6 +336,33 @@ impl Store for PgStore {
         let (load, key) = (Load::link(key.clone()), key.clone());
         let revoke = move |d: &Device| rules::revoke(d, &key, expected).map(Some);
         self.decide(load, revoke).await.map(drop)
+    }
+
+    async fn temp_passes(&self, device: &LinkKey) -> Result<Vec<TempPass>> {
+        let device = device.clone();
+        self.with_client(move |client| async move {
+            temp_pass::of_device(&client, &device).await.map_err(failed)
+        })
+        .await
+    }
+
+    async fn write_temp_pass(
+        &self,
+        device: &LinkKey,
+        mvpd: &str,
+        write: PassWrite,
+    ) -> Result<Option<TempPass>> {
+        let (device, mvpd) = (device.clone(), mvpd.to_owned());
+        self.with_client(move |mut client| async move {
+            let mut round = 0;
+            loop {
+                match temp_pass::write(&mut client, &device, &mvpd, write).await {
+                    Ok(after) => return Ok(after),
+                    Err(e) => next_round(e, &mut round).await?,
+                }
+            }
+        })
+        .await
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<usize> {

@@ -1,0 +1,97 @@
+//! TempPass windows as rows of `temp_passes`, one per device and MVPD.
+
+use tokio_postgres::Client;
+
+use super::super::LinkKey;
+use linkgate_domain::temp_pass::{PassWrite, TempPass};
+use linkgate_domain::time::Timestamp;
+
+pub async fn of_device(
+    client: &Client,
+    device: &LinkKey,
+) -> Result<Vec<TempPass>, tokio_postgres::Error> {
+    let (requestor, device) = device.parts();
+    let rows = client
+        .query(
+            "SELECT mvpd, started_at, ends_at FROM temp_passes \
+             WHERE requestor = $1 AND device = $2",
+            &[&requestor, &device],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| TempPass {
+            mvpd: row.get(0),
+            started_at: Timestamp::from_unix_millis(row.get(1)),
+            ends_at: Timestamp::from_unix_millis(row.get(2)),
+        })
+        .collect())
+}
+
+/// One try at `write`, deciding on the locked row. Two devices opening at once both find
+/// no row; the second insert breaks the primary key and is decided again (it then finds
+/// the first's window).
+pub async fn write(
+    client: &mut Client,
+    device: &LinkKey,
+    mvpd: &str,
+    write: PassWrite,
+) -> Result<Option<TempPass>, tokio_postgres::Error> {
+    let (requestor, id) = device.parts();
+    let tx = client.transaction().await?;
+    let stored = tx
+        .query_opt(
+            "SELECT started_at, ends_at FROM temp_passes \
+             WHERE requestor = $1 AND device = $2 AND mvpd = $3 FOR UPDATE",
+            &[&requestor, &id, &mvpd],
+        )
+        .await?
+        .map(|row| TempPass {
+            mvpd: mvpd.to_owned(),
+            started_at: Timestamp::from_unix_millis(row.get(0)),
+            ends_at: Timestamp::from_unix_millis(row.get(1)),
+        });
+    let after = match write.apply(mvpd, stored.as_ref()) {
+        None => return Ok(stored),
+        Some(Some(pass)) if stored.is_none() => {
+            tx.execute(
+                "INSERT INTO temp_passes (requestor, device, mvpd, started_at, ends_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &requestor,
+                    &id,
+                    &mvpd,
+                    &pass.started_at.unix_millis(),
+                    &pass.ends_at.unix_millis(),
+                ],
+            )
+            .await?;
+            Some(pass)
+        }
+        Some(Some(pass)) => {
+            tx.execute(
+                "UPDATE temp_passes SET started_at = $4, ends_at = $5 \
+                 WHERE requestor = $1 AND device = $2 AND mvpd = $3",
+                &[
+                    &requestor,
+                    &id,
+                    &mvpd,
+                    &pass.started_at.unix_millis(),
+                    &pass.ends_at.unix_millis(),
+                ],
+            )
+            .await?;
+            Some(pass)
+        }
+        Some(None) => {
+            tx.execute(
+                "DELETE FROM temp_passes WHERE requestor = $1 AND device = $2 AND mvpd = $3",
+                &[&requestor, &id, &mvpd],
+            )
+            .await?;
+            None
+        }
+    };
+    tx.commit().await?;
+    Ok(after)
+}
