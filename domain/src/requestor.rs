@@ -545,6 +545,26 @@ mod tests {
     }
 
     #[test]
+    fn a_temp_pass_mvpd_lasts_its_duration_and_nobody_signs_in_with_it() {
+        let mut with_pass = spec("");
+        let preview = "{id: preview, tempPass: {durationSeconds: 600}, decision: {allow: ['*']}}";
+        with_pass
+            .mvpds
+            .push(serde_yaml_ng::from_str(preview).unwrap());
+        let p = RequestorPolicy::from_spec("demo", &with_pass, &secrets(), LOOPBACK).unwrap();
+        let mvpd = p.mvpd("preview").unwrap();
+        assert_eq!(mvpd.temp_pass, Some(Duration::from_secs(600)));
+        assert_eq!(p.mvpd("test-mvpd").unwrap().temp_pass, None);
+        assert!(p.sign_in_mvpd("preview").is_none());
+        let oidc = "{issuer: 'http://127.0.0.1:9', clientId: demo}";
+        with_pass.mvpds.last_mut().unwrap().oidc = Some(serde_yaml_ng::from_str(oidc).unwrap());
+        assert_eq!(
+            RequestorPolicy::from_spec("demo", &with_pass, &secrets(), LOOPBACK).unwrap_err(),
+            PolicyError::TempPassSignIn("preview".into())
+        );
+    }
+
+    #[test]
     fn an_account_webhook_is_an_https_url_with_its_timeout() {
         assert_eq!(policy("").unwrap().account_webhook, None);
         let hook =
