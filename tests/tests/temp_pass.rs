@@ -263,6 +263,18 @@ async fn a_temp_pass_is_spent_once_and_kept_across_kill_9_in_postgresql() {
     let store = "store: {backend: postgres}\n";
     let mut gw = Gateway::with_config_env(&demo_config(&origin, store), env).await;
     spent_once_kept_across_kill_9_until_reset(&mut gw).await;
+
+    // Eight calls opening one device's window at once: one window, every call let in.
+    let racer = app(&gw, "demo", "tp-tv-race").await;
+    let answers = futures::future::join_all((0..8).map(|_| session(&racer, "demo"))).await;
+    for (status, body) in answers {
+        assert_eq!(
+            (status, body["reasonType"].as_str()),
+            (200, Some("temporary")),
+            "{body}"
+        );
+    }
+    assert!(temporary_profile(&racer, "demo").await.is_some());
 }
 
 #[tokio::test]

@@ -28,9 +28,9 @@ pub async fn of_device(
         .collect())
 }
 
-/// One try at `write`, deciding on the locked row. Two devices opening at once both find
-/// no row; the second insert breaks the primary key and is decided again (it then finds
-/// the first's window).
+/// One try at `write`, deciding on the locked row. Two calls opening one device's window
+/// at once both find no row; the second insert breaks the primary key and is decided
+/// again (it then finds the first's window).
 pub async fn write(
     client: &mut Client,
     device: &LinkKey,
@@ -53,34 +53,22 @@ pub async fn write(
         });
     let after = match write.apply(mvpd, stored.as_ref()) {
         None => return Ok(stored),
-        Some(Some(pass)) if stored.is_none() => {
-            tx.execute(
-                "INSERT INTO temp_passes (requestor, device, mvpd, started_at, ends_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &requestor,
-                    &id,
-                    &mvpd,
-                    &pass.started_at.unix_millis(),
-                    &pass.ends_at.unix_millis(),
-                ],
-            )
-            .await?;
-            Some(pass)
-        }
         Some(Some(pass)) => {
-            tx.execute(
-                "UPDATE temp_passes SET started_at = $4, ends_at = $5 \
-                 WHERE requestor = $1 AND device = $2 AND mvpd = $3",
-                &[
-                    &requestor,
-                    &id,
-                    &mvpd,
-                    &pass.started_at.unix_millis(),
-                    &pass.ends_at.unix_millis(),
-                ],
-            )
-            .await?;
+            // A new window is inserted, never upserted: of two opening at once, the second
+            // breaks the key and then finds the first's.
+            let statement = match stored {
+                None => {
+                    "INSERT INTO temp_passes (requestor, device, mvpd, started_at, ends_at) \
+                     VALUES ($1, $2, $3, $4, $5)"
+                }
+                Some(_) => {
+                    "UPDATE temp_passes SET started_at = $4, ends_at = $5 \
+                     WHERE requestor = $1 AND device = $2 AND mvpd = $3"
+                }
+            };
+            let (start, end) = (pass.started_at.unix_millis(), pass.ends_at.unix_millis());
+            tx.execute(statement, &[&requestor, &id, &mvpd, &start, &end])
+                .await?;
             Some(pass)
         }
         Some(None) => {
