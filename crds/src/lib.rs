@@ -26,10 +26,10 @@ pub use device_link::{
 };
 pub use region_sync::{ORIGIN_REGION_ANNOTATION, RegionSync, origin_of};
 pub use requestor::{
-    AttemptLimit, BackendCredentials, BrandingSpec, ClientRegistration, CodeEntryLimits,
-    CodePolicy, ContentRouteSpec, DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_AUTHN_TTL_SECONDS,
-    DEFAULT_AUTHZ_TTL_SECONDS, DEFAULT_CODE_ALPHABET, DEFAULT_CODE_LENGTH,
-    DEFAULT_CODE_TTL_SECONDS, DEFAULT_DEVICE_ACCESS_TOKEN_TTL_SECONDS,
+    AdobeV2Callers, AttemptLimit, BackendCredentials, BrandingSpec, ClientRegistration,
+    CodeEntryLimits, CodePolicy, ContentRouteSpec, DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+    DEFAULT_AUTHN_TTL_SECONDS, DEFAULT_AUTHZ_TTL_SECONDS, DEFAULT_CODE_ALPHABET,
+    DEFAULT_CODE_LENGTH, DEFAULT_CODE_TTL_SECONDS, DEFAULT_DEVICE_ACCESS_TOKEN_TTL_SECONDS,
     DEFAULT_KEY_ROTATION_SECONDS, DEFAULT_MEDIA_TOKEN_TTL_SECONDS, DEFAULT_PREAUTHORIZE_LIMIT,
     DecisionSpec, DegradationStatus, DeviceAuthPolicy, DeviceDialect, DeviceFlowPolicy,
     ManagedKeyStatus, MediaTokenPolicy, MvpdSpec, OidcSpec, RateLimit, Requestor, RequestorSpec,

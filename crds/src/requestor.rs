@@ -320,6 +320,9 @@ pub struct DeviceAuthPolicy {
     /// there the backend's credential is required and device tokens are refused.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backend_only: Vec<DeviceDialect>,
+    /// Who makes the Adobe REST API v2 calls (`/api/v2/...`).
+    #[serde(default)]
+    pub adobe_v2: AdobeV2Callers,
 }
 
 impl Default for DeviceAuthPolicy {
@@ -327,8 +330,27 @@ impl Default for DeviceAuthPolicy {
         Self {
             access_token_ttl_seconds: DEFAULT_DEVICE_ACCESS_TOKEN_TTL_SECONDS,
             backend_only: Vec::new(),
+            adobe_v2: AdobeV2Callers::default(),
         }
     }
+}
+
+/// Who may make the Adobe REST API v2 calls.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AdobeV2Callers {
+    /// As Adobe has it: the requestor's app, with its access token, about whichever device
+    /// it names. Every copy of the app holds the same credential.
+    #[default]
+    App,
+    /// The app's token opens sessions and the second screen's calls; the calls about a
+    /// linked device (its profiles, decisions and logout, and a new session for it) need
+    /// that device's own access token instead, which it takes with the `deviceSecret` its
+    /// session gave it.
+    Device,
+    /// Only the requestor's service, server to server, with the backend's credential; app
+    /// tokens are refused.
+    Backend,
 }
 
 fn default_device_access_token_ttl() -> u32 {

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use linkgate_crds::AdobeV2Callers;
 use linkgate_crds::{DeviceDialect, RequestorSpec, SecretKeyRef};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -103,6 +104,8 @@ pub struct RequestorPolicy {
     pub device_access_ttl: Duration,
     /// Dialects whose device-side calls only the backend makes.
     pub backend_only: Vec<DeviceDialect>,
+    /// Who makes the Adobe v2 calls.
+    pub adobe_v2_callers: AdobeV2Callers,
     pub throttling: Throttling,
     pub trusted_proxies: Vec<IpNet>,
     /// Where backend calls may come from; empty: anywhere.
@@ -211,6 +214,7 @@ impl RequestorPolicy {
                 spec.device_auth.access_token_ttl_seconds.into(),
             ),
             backend_only: spec.device_auth.backend_only.clone(),
+            adobe_v2_callers: spec.device_auth.adobe_v2,
             throttling: Throttling::from_spec(&spec.throttling)?,
             trusted_proxies: parse_networks("trustedProxies", &spec.trusted_proxies)?,
             backend_allow_list: parse_networks("backendAllowList", &spec.backend_allow_list)?,

@@ -116,8 +116,10 @@ async fn without_the_app_s_own_token_v2_calls_are_refused_and_the_token_is_never
         );
     }
     // Every call that takes an app's token, with another tenant's app's token.
-    let app_routes = linkgate_proxy::api::route_table()
-        .filter(|r| r.credential == linkgate_proxy::api::Credential::App);
+    let app_routes = linkgate_proxy::api::route_table().filter(|r| {
+        use linkgate_proxy::api::Credential::{App, AppForDevice};
+        matches!(r.credential, App | AppForDevice)
+    });
     for route in app_routes {
         let path = route
             .path

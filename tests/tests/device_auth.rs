@@ -69,7 +69,7 @@ async fn a_stranger_holding_only_a_device_id_is_refused_on_every_protected_route
                 assert!(challenged, "{}: a 401 names its scheme", route.path);
                 assert!(!body.to_string().contains("alice"), "{body}");
             }
-            Credential::App => {
+            Credential::App | Credential::AppForDevice => {
                 let (status, body, challenged) = call(&gw, &route, "BCDFGHJK", None).await;
                 assert_eq!(
                     (status, body["code"].as_str()),

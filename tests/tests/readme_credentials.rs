@@ -19,10 +19,17 @@ fn expected() -> String {
             }
             Credential::Backend => "the backend",
             Credential::DeviceOrBackend => "the device, or the backend",
-            Credential::App => "the requestor's app (its access token)",
+            Credential::App => {
+                "the requestor's app (its access token), or whom `deviceAuth.adobeV2` names"
+            }
+            Credential::AppForDevice => {
+                "the requestor's app (its access token), or whom `deviceAuth.adobeV2` names: under `device`, once the device is linked, the device itself"
+            }
         };
         let named_by = match (route.credential, route.device_param) {
-            (Credential::DeviceOrBackend, Some(param)) => format!("`{param}`"),
+            (Credential::DeviceOrBackend | Credential::AppForDevice, Some(param)) => {
+                format!("`{param}`")
+            }
             (Credential::DeviceOrBackend, None) => "`{device}`".to_owned(),
             _ => "—".to_owned(),
         };

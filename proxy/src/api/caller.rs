@@ -11,7 +11,7 @@ use super::ApiError;
 use crate::service::{Clients, DeviceAuthError, DeviceTokens, SignedCalls};
 use linkgate_domain::clients::ClientKind;
 use linkgate_domain::ids::DeviceId;
-use linkgate_domain::requestor::RequestorPolicy;
+use linkgate_domain::requestor::{AdobeV2Callers, RequestorPolicy};
 use linkgate_domain::signed_call::SignedCall;
 
 /// The caller, as its credential proves it.
@@ -63,6 +63,11 @@ impl Credentials<'_> {
         {
             return self.app(&call);
         }
+        self.backend_credential()
+    }
+
+    /// The backend's own credential, from an allowed network.
+    fn backend_credential(&self) -> Result<Principal, ApiError> {
         self.check_network()?;
         if !self.headers.contains_key(header::AUTHORIZATION) {
             return Err(ApiError::new(
@@ -85,9 +90,49 @@ impl Credentials<'_> {
         }
     }
 
-    /// A call only the requestor's apps make (Adobe v2): a registered app's access token,
-    /// for this requestor.
-    pub fn app_client(&self) -> Result<Principal, ApiError> {
+    /// An Adobe v2 call: by whom `deviceAuth.adobeV2` says — the requestor's app (any copy:
+    /// its access token), the app or a device (its own access token), or only the backend.
+    pub async fn v2(&self) -> Result<Principal, ApiError> {
+        match self.requestor.adobe_v2_callers {
+            AdobeV2Callers::App => self.app_client(),
+            AdobeV2Callers::Backend => self.backend_credential(),
+            AdobeV2Callers::Device => match (self.app_client(), self.bearer()) {
+                (Ok(app), _) => Ok(app),
+                (Err(refused), Some(token)) => match std::str::from_utf8(token) {
+                    Ok(token) => match self.tokens.authenticate(self.requestor, token).await {
+                        Ok(device) => Ok(Principal::Device(device)),
+                        Err(_) => Err(refused),
+                    },
+                    Err(_) => Err(refused),
+                },
+                (Err(refused), None) => Err(refused),
+            },
+        }
+    }
+
+    /// A v2 call about `device`: a device's token only for itself; the app's token, where
+    /// the requestor wants devices to prove themselves, only for a device nobody has linked
+    /// (`linked` tells whether it is).
+    pub fn v2_device(
+        &self,
+        principal: &Principal,
+        device: &DeviceId,
+        linked: bool,
+    ) -> Result<(), ApiError> {
+        let devices_prove = self.requestor.adobe_v2_callers == AdobeV2Callers::Device;
+        match principal {
+            Principal::Device(own) if own != device => {
+                Err(self.refuse(DeviceAuthError::WrongDevice))
+            }
+            Principal::App if devices_prove && linked => {
+                Err(crate::service::Error::DeviceCredentialRequired.into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A registered app's access token, for this requestor.
+    fn app_client(&self) -> Result<Principal, ApiError> {
         let token = self.bearer().and_then(|t| std::str::from_utf8(t).ok());
         match token {
             Some(token)

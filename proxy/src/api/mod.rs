@@ -56,7 +56,7 @@ use crate::service::{
 use caller::{Credentials, Principal};
 use input::{Input, Query};
 use linkgate_domain::ids::DeviceId;
-use linkgate_domain::requestor::RequestorPolicy;
+use linkgate_domain::requestor::{AdobeV2Callers, RequestorPolicy};
 use linkgate_domain::requestors::Requestors;
 use linkgate_domain::signed_call::SignedCall;
 use routes::{Check, DeviceFrom};
@@ -329,7 +329,7 @@ impl Api {
             Check::Anyone => Principal::Anyone,
             Check::Backend => credentials.backend()?,
             Check::CodeIssuer => credentials.principal().await?,
-            Check::App => credentials.app_client()?,
+            Check::App | Check::AppDevice => credentials.v2().await?,
             Check::Device(_) => match credentials.principal().await? {
                 Principal::Anyone => return Err(credentials.refuse(DeviceAuthError::Missing)),
                 known => known,
@@ -368,6 +368,19 @@ impl Api {
                     _ => DeviceId::parse(&raw)?,
                 };
                 credentials.device(&principal, &device, route.dialect())?;
+                Some(device)
+            }
+            Check::AppDevice => {
+                let device = adobe_v2::device::identified(request.headers)?;
+                // Only an app's token may need to know whether the device is linked.
+                let linked = principal == Principal::App
+                    && requestor.adobe_v2_callers == AdobeV2Callers::Device
+                    && self
+                        .linking
+                        .is_linked(requestor, &device)
+                        .await
+                        .map_err(crate::service::Error::from)?;
+                credentials.v2_device(&principal, &device, linked)?;
                 Some(device)
             }
             _ => None,

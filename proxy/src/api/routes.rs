@@ -98,8 +98,12 @@ enum Caller {
     Device(DeviceFrom),
     /// Devices read (as `Device`), the backend changes.
     DeviceReadsBackendWrites(DeviceFrom),
-    /// One of the requestor's apps: its registered client's access token (Adobe v2).
+    /// One of the requestor's apps: its registered client's access token (Adobe v2), or
+    /// whom `deviceAuth.adobeV2` names instead.
     App,
+    /// As `App`, about the device `AP-Device-Identifier` names: a device's own token only
+    /// for itself, and, where devices prove themselves, only its token once it is linked.
+    AppAboutDevice,
 }
 
 /// Where a device-side route names its device.
@@ -121,12 +125,15 @@ pub(super) enum Check {
     Backend,
     Device(DeviceFrom),
     App,
+    AppDevice,
 }
 
 use Caller::{Anyone, Backend, CodeIssuer, DeviceReadsBackendWrites};
 
 /// A device-side route with its device in the path.
 const DEVICE: Caller = Caller::Device(DeviceFrom::Path);
+/// An Adobe v2 call about the device `AP-Device-Identifier` names.
+const V2_DEVICE: Caller = Caller::AppAboutDevice;
 /// A device-side route of the Adobe dialect, which names the device `deviceId`.
 const ADOBE_DEVICE: Caller = Caller::Device(DeviceFrom::Param("deviceId"));
 
@@ -208,15 +215,15 @@ const TABLE: &[Entry] = &[
     entry("/o/client/register", Handler::AdobeV2Register, "adobe_v2_register", POST, Anyone),
     entry("/o/client/token", Handler::AdobeV2Token, "adobe_v2_token", POST, Anyone),
     entry("/api/v2/{requestor}/configuration", Handler::AdobeV2Configuration, "adobe_v2_configuration", GET, Caller::App),
-    entry("/api/v2/{requestor}/sessions", Handler::AdobeV2Sessions, "adobe_v2_sessions", POST, Caller::App),
+    entry("/api/v2/{requestor}/sessions", Handler::AdobeV2Sessions, "adobe_v2_sessions", POST, V2_DEVICE),
     entry("/api/v2/{requestor}/sessions/{code}", Handler::AdobeV2Session, "adobe_v2_session", GET_POST, Caller::App),
     entry("/api/v2/authenticate/{requestor}/{code}", Handler::AdobeV2Authenticate, "adobe_v2_authenticate", GET, Anyone),
-    entry("/api/v2/{requestor}/profiles", Handler::AdobeV2Profiles, "adobe_v2_profiles", GET, Caller::App),
-    entry("/api/v2/{requestor}/profiles/{mvpd}", Handler::AdobeV2Profiles, "adobe_v2_profiles", GET, Caller::App),
+    entry("/api/v2/{requestor}/profiles", Handler::AdobeV2Profiles, "adobe_v2_profiles", GET, V2_DEVICE),
+    entry("/api/v2/{requestor}/profiles/{mvpd}", Handler::AdobeV2Profiles, "adobe_v2_profiles", GET, V2_DEVICE),
     entry("/api/v2/{requestor}/profiles/code/{code}", Handler::AdobeV2ProfilesByCode, "adobe_v2_profiles_code", GET, Caller::App),
-    entry("/api/v2/{requestor}/decisions/authorize/{mvpd}", Handler::AdobeV2Authorize, "adobe_v2_authorize", POST, Caller::App),
-    entry("/api/v2/{requestor}/decisions/preauthorize/{mvpd}", Handler::AdobeV2Preauthorize, "adobe_v2_preauthorize", POST, Caller::App),
-    entry("/api/v2/{requestor}/logout/{mvpd}", Handler::AdobeV2Logout, "adobe_v2_logout", GET, Caller::App),
+    entry("/api/v2/{requestor}/decisions/authorize/{mvpd}", Handler::AdobeV2Authorize, "adobe_v2_authorize", POST, V2_DEVICE),
+    entry("/api/v2/{requestor}/decisions/preauthorize/{mvpd}", Handler::AdobeV2Preauthorize, "adobe_v2_preauthorize", POST, V2_DEVICE),
+    entry("/api/v2/{requestor}/logout/{mvpd}", Handler::AdobeV2Logout, "adobe_v2_logout", GET, V2_DEVICE),
     entry("/oauth/{requestor}/device_authorization", Handler::OAuthDeviceAuthorization, "oauth_device_authorization", POST, CodeIssuer),
     entry("/oauth/{requestor}/token", Handler::OAuthToken, "oauth_token", POST, Anyone),
     entry("/oauth/{requestor}/register", Handler::OAuthRegister, "oauth_register", POST, Anyone),
@@ -245,6 +252,9 @@ pub enum Credential {
     DeviceOrBackend,
     /// The access token of one of the requestor's registered apps.
     App,
+    /// As `App`, about one device: under `deviceAuth.adobeV2: device`, once it is linked,
+    /// that device's own access token instead.
+    AppForDevice,
 }
 
 /// One method of one route, as the table declares it.
@@ -272,6 +282,10 @@ pub fn table() -> impl Iterator<Item = RouteInfo> {
                 Check::Device(DeviceFrom::Param(p)) => (Credential::DeviceOrBackend, Some(p)),
                 Check::Device(DeviceFrom::Code) => (Credential::DeviceOrBackend, Some("{code}")),
                 Check::App => (Credential::App, None),
+                Check::AppDevice => (
+                    Credential::AppForDevice,
+                    Some(super::adobe_v2::device::HEADER),
+                ),
             };
             RouteInfo {
                 path: e.path,
@@ -318,6 +332,7 @@ impl Route {
             DeviceReadsBackendWrites(from) if method == Method::GET => Check::Device(from),
             DeviceReadsBackendWrites(_) => Check::Backend,
             Caller::App => Check::App,
+            Caller::AppAboutDevice => Check::AppDevice,
         }
     }
 

@@ -162,7 +162,7 @@ impl Linking {
     }
 
     /// Whether the device has a user whose authentication is valid.
-    async fn is_linked(
+    pub async fn is_linked(
         &self,
         requestor: &RequestorPolicy,
         device: &DeviceId,

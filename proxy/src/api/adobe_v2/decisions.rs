@@ -48,7 +48,7 @@ fn resources(call: &Call<'_>) -> Result<Vec<String>, ApiError> {
 /// The device, authenticated at `{mvpd}` (or standing in under its `authnAll` rule): v2's
 /// refusal otherwise.
 async fn authenticated_at(call: &Call<'_>) -> Result<DeviceId, ApiError> {
-    let device = device::identified(call)?;
+    let device = device::of(call)?;
     call.entitlements
         .entitled(call.requestor, &device, call.path.mvpd)
         .await

@@ -15,7 +15,7 @@ const MAX_DEVICE_INFO: usize = 4096;
 /// form and decodes.
 pub(in crate::api) fn fingerprint(headers: &HeaderMap) -> Option<&str> {
     headers
-        .get("ap-device-identifier")?
+        .get(HEADER)?
         .to_str()
         .ok()?
         .strip_prefix("fingerprint ")
@@ -28,8 +28,11 @@ pub(in crate::api) fn fingerprint(headers: &HeaderMap) -> Option<&str> {
         })
 }
 
+/// The header naming the device of a v2 call.
+pub const HEADER: &str = "AP-Device-Identifier";
+
 /// The device `AP-Device-Identifier` names: its fingerprint's base64 text.
-pub(in crate::api) fn identified(call: &Call<'_>) -> Result<DeviceId, ApiError> {
+pub(in crate::api) fn identified(headers: &HeaderMap) -> Result<DeviceId, ApiError> {
     let refused = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -37,7 +40,7 @@ pub(in crate::api) fn identified(call: &Call<'_>) -> Result<DeviceId, ApiError> 
             "AP-Device-Identifier must be `fingerprint <base64 of the device's ID>`",
         )
     };
-    let fingerprint = fingerprint(call.headers).ok_or_else(refused)?;
+    let fingerprint = fingerprint(headers).ok_or_else(refused)?;
     DeviceId::parse(fingerprint).map_err(|_| refused())
 }
 
@@ -76,4 +79,15 @@ pub(in crate::api) fn described(call: &Call<'_>) -> Result<Option<String>, ApiEr
         _ => field("primaryHardwareType").map(str::to_owned),
     };
     Ok(described)
+}
+
+/// The device a call about one device is about, as the dispatcher identified and checked it.
+pub(in crate::api) fn of(call: &Call<'_>) -> Result<DeviceId, ApiError> {
+    call.device.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the route names no device",
+        )
+    })
 }

@@ -111,7 +111,7 @@ async fn profiles_of(
 
 /// `GET /api/v2/{sp}/profiles` and `/profiles/{mvpd}`: the device's own.
 pub(in crate::api) async fn of_device(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let device = device::identified(&call)?;
+    let device = device::of(&call)?;
     profiles_of(&call, &device, call.path.mvpd).await
 }
 
@@ -133,7 +133,7 @@ pub(in crate::api) async fn of_code(call: Call<'_>) -> Result<ApiResponse, ApiEr
 /// nothing is left to do at the MVPD. At a TempPass MVPD the open window ends (spent: a
 /// logout never gives a device a second one).
 pub(in crate::api) async fn logout(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let device = device::identified(&call)?;
+    let device = device::of(&call)?;
     let mvpd = call.path.mvpd.unwrap_or_default();
     let redirect = call.input.require("redirectUrl")?;
     if call.requestor.adobe.return_to(&redirect).is_none() {

@@ -10,6 +10,7 @@ use super::super::{ApiError, Call};
 use super::{device, service_provider, v2_error};
 use crate::service::{Error, IssueCode, Standing, TempPasses};
 use linkgate_domain::code::{CodeRecord, SessionParams};
+use linkgate_domain::requestor::AdobeV2Callers;
 
 /// What a session needs before its sign-in can start, as v2 names them when missing.
 const PARAMETERS: [&str; 3] = ["mvpd", "domain", "redirectUrl"];
@@ -144,7 +145,7 @@ fn authorize_now(call: &Call<'_>, mvpd: &str, standing: Standing) -> ApiResponse
 /// decisions; at a TempPass MVPD, its window opened (once); otherwise a code and the way
 /// to sign in with it.
 pub(in crate::api) async fn create(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let device = device::identified(&call)?;
+    let device = device::of(&call)?;
     let described = device::described(&call)?;
     let asked = call.input.get("mvpd");
     let asked = asked.as_deref();
@@ -176,7 +177,9 @@ pub(in crate::api) async fn create(call: Call<'_>) -> Result<ApiResponse, ApiErr
         client: call.client_ip,
         session: given.kept(),
         ttl: None,
-        // The app acts for the device it names, as Adobe's model has it.
+        // The call was admitted for this device: by its own token, by the app's as Adobe's
+        // model has it, or, where devices prove themselves, by the app's for a device that
+        // is not linked.
         proven: true,
     };
     let issued = call
@@ -185,7 +188,11 @@ pub(in crate::api) async fn create(call: Call<'_>) -> Result<ApiResponse, ApiErr
         .await
         .map_err(v2_error)?;
     let code = issued.code.display();
-    let answer = session(&call, &issued.record, &code, &given, "resume");
+    let mut answer = session(&call, &issued.record, &code, &given, "resume");
+    if call.requestor.adobe_v2_callers == AdobeV2Callers::Device {
+        // What the device exchanges, once signed in, for the token its calls need.
+        answer["deviceSecret"] = json!(issued.device_secret);
+    }
     Ok(json(StatusCode::OK, &answer))
 }
 
