@@ -30,6 +30,11 @@ impl TempPasses {
             .find(|m| m.id == id && m.temp_pass.is_some())
     }
 
+    /// Whether the requestor offers a TempPass at all.
+    fn offered(p: &RequestorPolicy) -> bool {
+        p.allowed_mvpds().any(|m| m.temp_pass.is_some())
+    }
+
     /// The device's standing at `asked` (or, unnamed, at any TempPass MVPD): its open
     /// window as a user; none when it has had no window there; refused once the window
     /// it had there has ended.
@@ -39,7 +44,12 @@ impl TempPasses {
         device: &DeviceId,
         asked: Option<&str>,
     ) -> Result<Option<LinkedUser>, Error> {
-        if asked.is_some_and(|m| Self::mvpd(p, m).is_none()) {
+        // No store read where no window could be: most requestors have no TempPass.
+        let none_here = match asked {
+            Some(m) => Self::mvpd(p, m).is_none(),
+            None => !Self::offered(p),
+        };
+        if none_here {
             return Ok(None);
         }
         let now = self.clock.now();
@@ -64,6 +74,9 @@ impl TempPasses {
         p: &RequestorPolicy,
         device: &DeviceId,
     ) -> Result<Vec<LinkedUser>, Error> {
+        if !Self::offered(p) {
+            return Ok(Vec::new());
+        }
         let now = self.clock.now();
         let passes = self
             .store
