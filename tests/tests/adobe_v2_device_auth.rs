@@ -138,6 +138,17 @@ async fn where_devices_prove_themselves_a_linked_device_s_calls_need_its_own_tok
     // Its own token still opens the calls of the service provider as a whole.
     let (status, body) = device.get("/api/v2/demo/configuration").await;
     assert_eq!(status, 200, "{body}");
+    // Logged out, the device's token is told it no longer holds (not to register again).
+    let logout = format!("/api/v2/demo/logout/test-mvpd?redirectUrl={BACK}");
+    let (status, body) = device.get(&logout).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = device.get("/api/v2/demo/profiles").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token")),
+        "{body}"
+    );
+
     // The backend's key is no v2 credential here (that is `adobeV2: backend`).
     let (status, body) = gw.get("/api/v2/demo/configuration", Some(DEMO_KEY)).await;
     assert_eq!(status, 401, "{body}");

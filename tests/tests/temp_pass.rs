@@ -21,7 +21,8 @@ fn demo_config(origin: &Origin, store: &str) -> String {
     let temp_pass = format!(
         "        - id: free-preview\n          displayName: Free preview\n\
          \x20         tempPass: {{durationSeconds: {WINDOW_SECONDS}}}\n\
-         \x20         decision: {{allow: ['*']}}\n"
+         \x20         decision: {{allow: ['*']}}\n\
+         \x20       - {{id: sports-preview, tempPass: {{durationSeconds: 600}}, decision: {{allow: [sports]}}}}\n"
     );
     let routes = format!(
         "      routes:\n        - {{prefix: /news, upstream: {{host: 127.0.0.1, port: {}}}, resource: news}}\n",
@@ -128,6 +129,10 @@ async fn inside_the_window(gw: &Gateway, app: &V2App, sp: &str, device: &str) ->
     let id = device_id(device);
     let native = format!("/v1/requestors/demo/devices/{id}/authorize?resource=news");
     let (status, body) = gw.get(&native, Some(DEMO_KEY)).await;
+    assert_eq!(status, 200, "{body}");
+    // Its decision is remembered for the device, as a signed-in user's is.
+    let authz = format!("/v1/requestors/demo/devices/{id}/authz?resource=news");
+    let (status, body) = gw.get(&authz, Some(DEMO_KEY)).await;
     assert_eq!(status, 200, "{body}");
     // And so does v1's.
     let query: String = url::form_urlencoded::Serializer::new(String::new())
@@ -397,9 +402,53 @@ async fn in_kubernetes_mode_a_window_outlives_its_proxy_and_is_spent_on_every_ot
     assert_eq!(kept["notBefore"], start);
     after_the_window(&tv, "demo").await;
     reset(&second, device).await;
+    // The reset is kept as a tombstone, which reaches other regions (a deletion would not).
+    let (ok, listed) = linkgate_tests::kube::kubectl(
+        kubeconfig,
+        &["get", "devicelinks", "-n", &ns, "-o", "json"],
+        "",
+    );
+    assert!(ok, "{listed}");
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    let spec = &listed["items"][0]["spec"];
+    assert!(spec.get("tempPasses").is_none(), "{spec}");
+    assert!(spec["revokedAt"].is_string(), "{spec}");
     let (status, body) = session(&tv, "demo").await;
     assert_eq!(
         (status, body["reasonType"].as_str()),
         (200, Some("temporary"))
     );
+}
+
+#[tokio::test]
+async fn each_temp_pass_answers_by_its_own_rules() {
+    let origin = Origin::start("news-origin").await;
+    let store = "store:\n  backend: file\n  dataDir: linkgate-data\n";
+    let gw = Gateway::with_config(&demo_config(&origin, store)).await;
+    let tv = app(&gw, "demo", "tp-tv-4").await;
+    for mvpd in ["free-preview", "sports-preview"] {
+        let path = "/api/v2/demo/sessions";
+        let request = tv
+            .request(reqwest::Method::POST, path)
+            .form(&[("mvpd", mvpd)]);
+        let (status, body) = tv.send(request).await;
+        assert_eq!(
+            (status, body["reasonType"].as_str()),
+            (200, Some("temporary")),
+            "{body}"
+        );
+    }
+    // One pass allows every resource, the other sports only: neither's decision is the other's.
+    for (mvpd, news) in [
+        ("free-preview", true),
+        ("sports-preview", false),
+        ("free-preview", true),
+    ] {
+        let (status, decided) = tv.decide("authorize", mvpd, json!(["news"])).await;
+        assert_eq!(status, 200, "{decided}");
+        assert_eq!(
+            decided["decisions"][0]["authorized"], news,
+            "{mvpd}: {decided}"
+        );
+    }
 }

@@ -96,17 +96,22 @@ impl Credentials<'_> {
         match self.requestor.adobe_v2_callers {
             AdobeV2Callers::App => self.app_client(),
             AdobeV2Callers::Backend => self.backend_credential(),
-            AdobeV2Callers::Device => match (self.app_client(), self.bearer()) {
-                (Ok(app), _) => Ok(app),
-                (Err(refused), Some(token)) => match std::str::from_utf8(token) {
-                    Ok(token) => match self.tokens.authenticate(self.requestor, token).await {
-                        Ok(device) => Ok(Principal::Device(device)),
-                        Err(_) => Err(refused),
-                    },
-                    Err(_) => Err(refused),
-                },
-                (Err(refused), None) => Err(refused),
-            },
+            AdobeV2Callers::Device => {
+                let refused = match self.app_client() {
+                    Ok(app) => return Ok(app),
+                    Err(refused) => refused,
+                };
+                let Some(token) = self.bearer().and_then(|t| std::str::from_utf8(t).ok()) else {
+                    return Err(refused);
+                };
+                // A token that is no device's is refused as the app's would be; a device's
+                // that no longer holds (expired, revoked, or unreadable now) says so.
+                match self.tokens.authenticate(self.requestor, token).await {
+                    Ok(device) => Ok(Principal::Device(device)),
+                    Err(DeviceAuthError::Invalid) => Err(refused),
+                    Err(e) => Err(self.refuse(e)),
+                }
+            }
         }
     }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::response::{ApiResponse, json, no_content, rfc3339};
 use super::{ApiError, Call};
-use crate::service::{IssueCode, IssuedCode, Linked, TempPasses};
+use crate::service::{IssueCode, IssuedCode, Linked};
 use linkgate_domain::code::{Code, CodeRecord};
 use linkgate_domain::ids::{DeviceId, UserId};
 use linkgate_domain::link::{LinkedUser, Unlink};
@@ -215,15 +215,16 @@ pub(super) async fn unlink_all(call: Call<'_>) -> Result<ApiResponse, ApiError> 
 pub(super) async fn reset_temp_pass(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = device(&call)?;
     let mvpd = call.path.mvpd.unwrap_or_default();
-    let not_found =
-        |what: &'static str| ApiError::new(StatusCode::NOT_FOUND, "temp_pass_not_found", what);
-    if TempPasses::mvpd(call.requestor, mvpd).is_none() {
-        return Err(not_found("the requestor has no TempPass MVPD by that ID"));
-    }
+    // Any MVPD the device has a window at, even one no longer a TempPass (the window would
+    // be spent again were it to become one).
     let passes = call.entitlements.temp_passes();
     match passes.reset(call.requestor, &device, mvpd).await? {
         true => Ok(no_content()),
-        false => Err(not_found("the device has had no window at that MVPD")),
+        false => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "temp_pass_not_found",
+            "the device has no window at that MVPD",
+        )),
     }
 }
 

@@ -294,9 +294,10 @@ impl Entitlements {
         device: &DeviceId,
         resource: &str,
     ) -> Result<Arc<Authz>, Error> {
-        let user = match self.authn(p, device).await {
+        // Whom the decision was made for: the signed-in user, or a TempPass window's.
+        let user = match self.entitled(p, device, None).await {
             Err(Error::AuthnMissing | Error::AuthnExpired) => Err(Error::AuthnRequired),
-            other => other,
+            other => other.map(|entitled| entitled.user),
         }?;
         let key = self.key(p, device, &user.user, resource);
         match self.cache.get(&key).await {

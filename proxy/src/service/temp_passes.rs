@@ -11,8 +11,9 @@ use linkgate_domain::requestor::{Mvpd, RequestorPolicy};
 use linkgate_domain::temp_pass::{PassWrite, TempPass};
 use linkgate_domain::time::Clock;
 
-/// The user a device stands for during its window: nobody signed in.
-const TEMP_PASS_USER: &str = "temppass";
+/// The user a device stands for during its window, one per TempPass MVPD (whose rules
+/// answer its decisions): nobody signed in.
+const TEMP_PASS_USER: &str = "temppass-";
 
 pub struct TempPasses {
     store: Arc<dyn Store>,
@@ -121,8 +122,8 @@ impl TempPasses {
         Ok(after.is_some_and(|pass| pass.ends_at == now))
     }
 
-    /// Forgets the device's window at `mvpd`, so that it may open another; `false` when it
-    /// had none.
+    /// Forgets the device's window at `mvpd` (a TempPass MVPD now or once), so that it may
+    /// open another; `false` when it had none.
     pub async fn reset(
         &self,
         p: &RequestorPolicy,
@@ -159,7 +160,8 @@ impl TempPasses {
 /// A window as the user it lets in.
 fn user(pass: &TempPass) -> LinkedUser {
     LinkedUser {
-        user: UserId::parse(TEMP_PASS_USER).expect("a valid user ID"),
+        user: UserId::parse(&format!("{TEMP_PASS_USER}{}", pass.mvpd))
+            .expect("MVPD IDs are valid in user IDs"),
         mvpd: Some(pass.mvpd.clone()),
         linked_at: pass.started_at,
         authn_expires_at: pass.ends_at,

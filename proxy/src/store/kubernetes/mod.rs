@@ -300,6 +300,7 @@ fn pass_write(
     device: &LinkKey,
     mvpd: &str,
     write: PassWrite,
+    now: Timestamp,
 ) -> Result<(Option<Write>, Option<TempPass>)> {
     let entry = index.get(device);
     let stored = entry.and_then(|e| e.passes.iter().find(|p| p.mvpd == mvpd));
@@ -315,6 +316,11 @@ fn pass_write(
         }
     };
     write_pass(&mut object.spec, mvpd, after.as_ref());
+    if entry.is_some() && holds_nothing(&object.spec) {
+        // Kept as a tombstone rather than deleted: deletions do not reach other regions,
+        // and a peer's copy still holding the window must be replaced by this.
+        object.spec.revoked_at = Some(micro(now));
+    }
     Ok((Some(write_of(device.clone(), entry, object)), after))
 }
 
@@ -409,7 +415,8 @@ impl Store for KubeStore {
         write: PassWrite,
     ) -> Result<Option<TempPass>> {
         for _ in 0..WRITE_ROUNDS {
-            let (planned, after) = pass_write(&self.index.load(), device, mvpd, write)?;
+            let now = self.clock.now();
+            let (planned, after) = pass_write(&self.index.load(), device, mvpd, write, now)?;
             let Some(planned) = planned else {
                 return Ok(after);
             };
