@@ -220,7 +220,7 @@ impl Load {
             "forged media token",
             self.request(Method::GET, "/news/segment-1.ts")
                 .header("x-media-token", "e30.e30.AAAA"),
-            StatusCode::UNAUTHORIZED,
+            StatusCode::FORBIDDEN,
         )
         .await;
     }

@@ -475,6 +475,11 @@ impl Entitlements {
         } else {
             ttl.min(DENIAL_TTL)
         };
+        // Nothing reads a decision once its user's authentication has ended (lookups ask
+        // for the device's user first), so none is kept past it: under a steady stream of
+        // new devices the cache holds the live ones, not a day of the departed.
+        let now = self.clock.now();
+        let authn_left = now.until(user.authn_expires_at);
         Arc::new(Authz {
             resource: d.resource,
             user: user.user.clone(),
@@ -482,8 +487,8 @@ impl Entitlements {
             mvpd,
             authorized: d.authorized,
             reason: d.reason,
-            expires_at: self.clock.now().after(ttl),
-            retain: ttl + KEEP_EXPIRED,
+            expires_at: now.after(ttl.min(authn_left)),
+            retain: (ttl + KEEP_EXPIRED).min(authn_left),
         })
     }
 
