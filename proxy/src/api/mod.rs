@@ -1,6 +1,7 @@
-//! The HTTP surfaces onto the domain: the native `/v1` API, the Matchmaker dialect and the
-//! Adobe-Pass-style registration code endpoints. HTTP types in, HTTP types out, no socket:
-//! the edge hands over a request whose body it has already read and bounded.
+//! The HTTP surfaces onto the domain: the native `/v1` API, the Matchmaker dialect, Adobe
+//! Pass REST API v1 and v2, OAuth (device grant, registration) and the activation pages.
+//! HTTP types in, HTTP types out, no socket: the edge hands over a request whose body it
+//! has already read and bounded.
 
 mod activation;
 mod adobe;

@@ -69,7 +69,7 @@ pub fn error(e: &ApiError, fields: ErrorFields) -> ApiResponse {
 
 /// Adobe v2's enhanced error code, its fields flat at the top of the answer.
 fn adobe_v2_error(e: &ApiError) -> ApiResponse {
-    json(e.status, &super::adobe_v2::error_body(e))
+    json(e.status, &super::adobe_v2::error::error_body(e))
 }
 
 /// `Retry-After` for a wait, and the scheme a refused credential should use.

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use super::super::response::{ApiResponse, json};
 use super::super::{ApiError, Call};
-use super::{device, error_body, service_provider, v2_error};
+use super::error::error_body;
+use super::{device, service_provider, v2_error};
 use crate::service::{Error, Source};
 use linkgate_domain::ids::DeviceId;
 use linkgate_domain::resource::Resource;

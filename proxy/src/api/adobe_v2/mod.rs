@@ -5,6 +5,7 @@
 
 mod decisions;
 pub(super) mod device;
+pub(super) mod error;
 mod profiles;
 mod sessions;
 
@@ -138,33 +139,4 @@ pub(super) fn configuration(call: Call<'_>) -> Result<ApiResponse, ApiError> {
             },
         }),
     ))
-}
-
-/// Adobe v2's enhanced error code for `e`: flat at the top of an answer, or a refused
-/// decision's `error`; `trace` names it in the gateway's log.
-pub(super) fn error_body(e: &ApiError) -> serde_json::Value {
-    let trace = uuid::Uuid::new_v4().to_string();
-    if e.status.is_server_error() {
-        tracing::warn!(trace, code = e.code, "a v2 call failed");
-    }
-    json!({
-        "action": action(e.code),
-        "status": e.status.as_u16(),
-        "code": e.code,
-        "message": e.message,
-        "trace": trace,
-    })
-}
-
-/// The `action` Adobe's enhanced error codes pair with `code`: what the app should do.
-fn action(code: &str) -> &'static str {
-    match code {
-        c if c.starts_with("invalid_access_token") => "application-registration",
-        c if c.starts_with("authenticated_profile") || c.starts_with("temporary_access") => {
-            "authentication"
-        }
-        "too_many_resources" => "configuration",
-        c if c.starts_with("network_") || c == "too_many_requests" => "retry",
-        _ => "none",
-    }
 }
