@@ -109,14 +109,21 @@ async fn while_the_database_is_down_calls_fail_with_503_and_nothing_acknowledged
     control("kill", &name);
     let (status, body) = gw.get(AUTHN, Some(DEMO_KEY)).await;
     assert_eq!(status, 200, "a cached link keeps answering: {body}");
-    let (status, body) = gw
-        .post_json(
-            "/v1/requestors/demo/codes",
-            json!({"deviceId": "tv-2"}),
-            None,
-        )
-        .await;
+    let response = gw
+        .http
+        .post(gw.url("/v1/requestors/demo/codes"))
+        .json(&json!({"deviceId": "tv-2"}))
+        .send()
+        .await
+        .unwrap();
+    let retry_after = response.headers().get("retry-after").cloned();
+    let (status, body) = linkgate_tests::read(response).await;
     assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        retry_after.as_ref().map(|v| v.as_bytes()),
+        Some(&b"1"[..]),
+        "when to retry"
+    );
     assert_eq!(body["code"], "store_unavailable");
     assert!(
         !body.to_string().contains(&url),

@@ -16,7 +16,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: Cow<'static, str>,
-    /// Seconds for `Retry-After`, on 429s.
+    /// Seconds for `Retry-After`: on 429s, and on 503s while the store cannot answer.
     pub retry_after: Option<u64>,
 }
 
@@ -111,6 +111,9 @@ impl From<IdError> for ApiError {
     }
 }
 
+/// When to try again after the store could not answer.
+const STORE_RETRY_AFTER_SECONDS: u64 = 1;
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         use StatusCode as S;
@@ -155,6 +158,15 @@ impl From<Error> for ApiError {
         if status.is_server_error() {
             tracing::warn!(error = ?e, "request failed");
         }
-        Self::new(status, e.code(), e.to_string())
+        let refused = Self::new(status, e.code(), e.to_string());
+        match e {
+            // The store comes back (a database restarting, a failover, a contended link):
+            // the caller is told when to try again rather than left to guess.
+            Error::Contended
+            | Error::RegistrationFailed(_)
+            | Error::UnlinkFailed(_)
+            | Error::Store(_) => refused.retry_after(STORE_RETRY_AFTER_SECONDS),
+            _ => refused,
+        }
     }
 }
