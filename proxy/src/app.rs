@@ -243,6 +243,7 @@ fn open_store(
                     url,
                     config.database.connections,
                     config.database.cached_links,
+                    Arc::clone(metrics),
                 )?),
                 code_key: shared_code_key(config, "postgres")?,
                 cluster,

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Registry,
-    TextEncoder, register_histogram_vec_with_registry, register_int_counter_vec_with_registry,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Registry, TextEncoder, register_histogram_vec_with_registry,
+    register_int_counter_vec_with_registry, register_int_counter_with_registry,
     register_int_gauge_vec_with_registry, register_int_gauge_with_registry,
 };
 
@@ -31,6 +32,9 @@ pub struct Metrics {
     objects_unreadable: IntGaugeVec,
     degradations: IntGaugeVec,
     degradation_changes: IntCounterVec,
+    database_write_retries: IntCounter,
+    database_primary_changes: IntCounter,
+    database_reachable: IntGauge,
 }
 
 impl Metrics {
@@ -118,6 +122,22 @@ impl Metrics {
             throttle_keys: gauge(
                 "throttle_keys",
                 "Client IPs and devices the rate limiters hold state for",
+            ),
+            database_write_retries: register_int_counter_with_registry!(
+                "database_write_retries_total",
+                "Database writes decided again after the database aborted them for a concurrent one",
+                registry
+            )
+            .expect("a valid, unique metric"),
+            database_primary_changes: register_int_counter_with_registry!(
+                "database_primary_changes_total",
+                "Times the database server taking this proxy's writes changed (a failover)",
+                registry
+            )
+            .expect("a valid, unique metric"),
+            database_reachable: gauge(
+                "database_reachable",
+                "Whether the database answered this proxy's last look (1) or not (0)",
             ),
             stored_codes: gauge("store_codes", "Registration codes held by the store"),
             stored_links: gauge("store_links", "Device links held by the store"),
@@ -211,6 +231,20 @@ impl Metrics {
 
     pub fn set_throttle_keys(&self, keys: usize) {
         self.throttle_keys.set(keys.try_into().unwrap_or(i64::MAX));
+    }
+
+    /// A database write is decided again after the database aborted it.
+    pub fn database_write_retried(&self) {
+        self.database_write_retries.inc();
+    }
+
+    /// The proxy's look at its database: whether it answered, and whether the server that
+    /// answered is another than at the last look.
+    pub fn database_seen(&self, reachable: bool, primary_changed: bool) {
+        self.database_reachable.set(reachable.into());
+        if primary_changed {
+            self.database_primary_changes.inc();
+        }
     }
 
     /// The codes and links the store holds, read at each scrape.

@@ -114,6 +114,7 @@ fn open(args: &Args, dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
             args.database_url.as_ref().expect("checked in main"),
             WRITERS,
             args.cached_links,
+            Default::default(),
         )?),
     })
 }
@@ -126,7 +127,7 @@ fn fill(args: &Args, dir: &Path) -> anyhow::Result<()> {
         }
         Backend::Postgres => {
             let url = args.database_url.as_ref().expect("checked in main");
-            PgStore::connect(url, 2, 1)?.import(links)?;
+            PgStore::connect(url, 2, 1, Default::default())?.import(links)?;
         }
         // No bulk path: links arrive as the gateway writes them.
         Backend::Kubernetes => {

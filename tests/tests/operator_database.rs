@@ -61,10 +61,12 @@ async fn the_leader_migrates_the_database_and_collects_its_expired_links() {
         ),
     ];
     let store = DatabaseUrl::new(url.clone());
-    tokio::task::spawn_blocking(move || PgStore::connect(&store, 2, 10)?.import(links))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        PgStore::connect(&store, 2, 10, Default::default())?.import(links)
+    })
+    .await
+    .unwrap()
+    .unwrap();
 
     eventually("the ended link collected", async || {
         (devices(&db).await == ["live-tv"]).then_some(())

@@ -141,13 +141,78 @@ async fn while_the_database_is_down_calls_fail_with_503_and_nothing_acknowledged
     control("stop", &name);
 }
 
+/// Given several hosts, a proxy writes to the one that takes writes; when that one dies it
+/// moves to the next (as after a failover), answering 503 with `Retry-After` meanwhile and
+/// counting the change.
+#[tokio::test]
+async fn a_proxy_given_several_hosts_moves_to_the_next_when_its_server_dies() {
+    let (first, second) = (
+        linkgate_tests::kube::namespace("first"),
+        linkgate_tests::kube::namespace("second"),
+    );
+    let first_url = start(&first, Some(std::process::id()));
+    let second_url = start(&second, Some(std::process::id()));
+    // The second stands for a replica, which would hold the schema already.
+    let migrate = DatabaseUrl::new(second_url.clone());
+    tokio::task::spawn_blocking(move || PgStore::connect(&migrate, 1, 1, Default::default()))
+        .await
+        .unwrap()
+        .unwrap();
+    let host = |url: &str| {
+        url.rsplit_once('@')
+            .unwrap()
+            .1
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let multi = format!(
+        "postgres://linkgate@{},{}/postgres?target_session_attrs=read-write",
+        host(&first_url),
+        host(&second_url)
+    );
+    let gw = gateway(&multi).await;
+    let code = gw.issue_code("demo", "tv").await;
+    assert_eq!(link(&gw, &code, "alice").await, 201);
+    linkgate_tests::wait_for_metric(&gw, "linkgate_database_reachable 1", PROPAGATION_BOUND).await;
+
+    control("kill", &first);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let moved = loop {
+        let response = gw
+            .http
+            .post(gw.url("/v1/requestors/demo/codes"))
+            .json(&json!({"deviceId": "tv-2"}))
+            .send()
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            201 => break linkgate_tests::read(response).await.1,
+            503 => assert!(response.headers().contains_key("retry-after")),
+            other => panic!("a write during the switch answered {other}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "writes never moved to the second host"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(moved["displayCode"].is_string(), "{moved}");
+    let patience = Duration::from_secs(10);
+    linkgate_tests::wait_for_metric(&gw, "linkgate_database_primary_changes_total 1", patience)
+        .await;
+    linkgate_tests::wait_for_metric(&gw, "linkgate_database_reachable 1", patience).await;
+    control("stop", &second);
+}
+
 /// Writers racing on one link at the store: of those expecting no link, one creates it; of
 /// those expecting the version it was created at, one replaces it; every other is refused.
 #[tokio::test]
 async fn writers_racing_on_one_link_at_one_version_one_wins() {
     let url = DatabaseUrl::new(fresh_database("cas").await);
     let store = std::sync::Arc::new(
-        tokio::task::spawn_blocking(move || PgStore::connect(&url, 16, 10))
+        tokio::task::spawn_blocking(move || PgStore::connect(&url, 16, 10, Default::default()))
             .await
             .unwrap()
             .unwrap(),
@@ -212,7 +277,7 @@ async fn a_schema_newer_than_this_build_is_refused() {
     let url = fresh_database("newer").await;
     let connect = {
         let url = DatabaseUrl::new(url.clone());
-        move || PgStore::connect(&url, 2, 10)
+        move || PgStore::connect(&url, 2, 10, Default::default())
     };
     let first = tokio::task::spawn_blocking(connect.clone()).await.unwrap();
     drop(first.expect("an empty database is migrated"));
@@ -245,7 +310,9 @@ async fn proxies_starting_together_on_an_empty_database_all_come_up() {
         let starts: Vec<_> = (0..6)
             .map(|_| {
                 let url = DatabaseUrl::new(url.clone());
-                tokio::task::spawn_blocking(move || PgStore::connect(&url, 2, 10))
+                tokio::task::spawn_blocking(move || {
+                    PgStore::connect(&url, 2, 10, Default::default())
+                })
             })
             .collect();
         for start in starts {
@@ -262,7 +329,9 @@ async fn a_proxy_collects_expired_links_unless_the_operator_does() {
     let url = fresh_database("collect").await;
     let ended = Timestamp::from_unix_millis(SystemClock.now().unix_millis() - 1000);
     let store = DatabaseUrl::new(url.clone());
-    let import = move || PgStore::connect(&store, 2, 10)?.import([demo_link("old-tv", ended)]);
+    let import = move || {
+        PgStore::connect(&store, 2, 10, Default::default())?.import([demo_link("old-tv", ended)])
+    };
     tokio::task::spawn_blocking(import).await.unwrap().unwrap();
     let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
@@ -298,7 +367,7 @@ async fn a_large_table_is_counted_by_its_statistics() {
     let store = DatabaseUrl::new(url.clone());
     let live = Timestamp::from_unix_millis(SystemClock.now().unix_millis() + 3_600_000);
     let store = tokio::task::spawn_blocking(move || {
-        let store = PgStore::connect(&store, 2, 10)?;
+        let store = PgStore::connect(&store, 2, 10, Default::default())?;
         store.import((0..LINKS).map(|i| demo_link(&format!("tv-{i}"), live)))?;
         anyhow::Ok(store)
     })

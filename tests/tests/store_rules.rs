@@ -66,7 +66,8 @@ fn postgres() -> Backend {
     let url = runtime().block_on(linkgate_tests::postgres::fresh_database("store_rules"));
     Backend {
         store: Arc::new(
-            PgStore::connect(&DatabaseUrl::new(url), 4, 1000).expect("connect to PostgreSQL"),
+            PgStore::connect(&DatabaseUrl::new(url), 4, 1000, Default::default())
+                .expect("connect to PostgreSQL"),
         ),
         collects_expired: true,
         _dir: None,

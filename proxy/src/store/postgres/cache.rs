@@ -16,6 +16,7 @@ use moka::future::Cache;
 use tokio_postgres::Client;
 
 use super::super::{LinkKey, Versioned};
+use crate::metrics::Metrics;
 use linkgate_database::KEEP_CHANGES_MS;
 
 /// How often a proxy looks for links changed elsewhere.
@@ -65,9 +66,16 @@ pub async fn follow(
 }
 
 /// Follows changes from `since` for as long as the cache is used; a failed look is tried
-/// again (what is cached keeps answering meanwhile).
-pub async fn keep_following(pool: deadpool_postgres::Pool, links: Arc<Links>, since: i64) {
+/// again (what is cached keeps answering meanwhile). Each look also tells `metrics` whether
+/// the database answered, and from which server: another than before is a failover.
+pub async fn keep_following(
+    pool: deadpool_postgres::Pool,
+    links: Arc<Links>,
+    since: i64,
+    metrics: Arc<Metrics>,
+) {
     let mut since = Some(since);
+    let mut server: Option<String> = None;
     let mut tick = tokio::time::interval(FOLLOW_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -76,14 +84,39 @@ pub async fn keep_following(pool: deadpool_postgres::Pool, links: Arc<Links>, si
             return;
         }
         let looked = match pool.get().await {
-            Ok(client) => follow(&client, &links, since)
+            Ok(client) => look(&client, &links, since)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         match looked {
-            Ok(now) => since = Some(now),
-            Err(e) => tracing::warn!(error = %e, "cannot read the links changed by other proxies"),
+            Ok((now, answering)) => {
+                since = Some(now);
+                let changed = server.as_ref().is_some_and(|s| *s != answering);
+                metrics.database_seen(true, changed);
+                server = Some(answering);
+            }
+            Err(e) => {
+                metrics.database_seen(false, false);
+                tracing::warn!(error = %e, "cannot read the links changed by other proxies");
+            }
         }
     }
+}
+
+/// One look: the changes followed, and the server that answered (its address and port).
+async fn look(
+    client: &Client,
+    links: &Links,
+    since: Option<i64>,
+) -> Result<(i64, String), tokio_postgres::Error> {
+    let now = follow(client, links, since).await?;
+    let server: String = client
+        .query_one(
+            "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port')",
+            &[],
+        )
+        .await?
+        .get(0);
+    Ok((now, server))
 }

@@ -25,6 +25,7 @@ use tokio_postgres::error::SqlState;
 
 use super::rules::{self, DeviceChange};
 use super::{Counts, LinkKey, Result, Store, StoreError, Versioned, new_version};
+use crate::metrics::Metrics;
 use device::{CodeBy, Device, Load};
 use linkgate_database::DatabaseUrl;
 use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
@@ -42,6 +43,7 @@ const IMPORT_BATCH: usize = 10_000;
 /// Codes and links in a PostgreSQL-protocol database.
 pub struct PgStore {
     pool: Pool,
+    metrics: Arc<Metrics>,
     /// The pool's connections and every transaction run here.
     handle: Handle,
     /// Links as last read, dropped when any proxy changes them.
@@ -52,7 +54,12 @@ impl PgStore {
     /// Connects to `url` with at most `connections` connections, brings the schema up to
     /// date, refuses a schema newer than this build knows, and remembers at most `cached`
     /// links.
-    pub fn connect(url: &DatabaseUrl, connections: usize, cached: u64) -> anyhow::Result<Self> {
+    pub fn connect(
+        url: &DatabaseUrl,
+        connections: usize,
+        cached: u64,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let manager = Manager::from_config(
             linkgate_database::config(url)?,
             NoTls,
@@ -77,9 +84,11 @@ impl PgStore {
             pool.clone(),
             Arc::clone(&links),
             since,
+            Arc::clone(&metrics),
         ));
         Ok(Self {
             pool,
+            metrics,
             handle,
             links,
         })
@@ -133,13 +142,14 @@ impl PgStore {
         rule: impl Fn(&Device) -> Result<Option<DeviceChange>> + Send + Sync + 'static,
     ) -> Result<Option<Option<u64>>> {
         let link = load.changes_link().cloned();
+        let metrics = Arc::clone(&self.metrics);
         let outcome = self
             .with_client(move |mut client| async move {
                 let mut round = 0;
                 loop {
                     match attempt(&mut client, &load, &rule).await {
                         Ok(outcome) => return outcome,
-                        Err(e) => next_round(e, &mut round).await?,
+                        Err(e) => next_round(e, &mut round, &metrics).await?,
                     }
                 }
             })
@@ -183,7 +193,7 @@ async fn attempt(
 /// After a try that failed: when the database aborted it for a concurrent transaction,
 /// waits a little longer each round before the next; otherwise, or after the last round,
 /// gives up.
-async fn next_round(e: tokio_postgres::Error, round: &mut u32) -> Result<()> {
+async fn next_round(e: tokio_postgres::Error, round: &mut u32, metrics: &Metrics) -> Result<()> {
     if !retryable(&e) {
         return Err(failed(e));
     }
@@ -191,6 +201,7 @@ async fn next_round(e: tokio_postgres::Error, round: &mut u32) -> Result<()> {
     if *round >= WRITE_ROUNDS {
         return Err(StoreError::Conflict);
     }
+    metrics.database_write_retried();
     let backoff = rand::random_range(1..=5) << (*round).min(5);
     tokio::time::sleep(Duration::from_millis(backoff)).await;
     Ok(())
@@ -353,12 +364,13 @@ impl Store for PgStore {
         write: PassWrite,
     ) -> Result<Option<TempPass>> {
         let (device, mvpd) = (device.clone(), mvpd.to_owned());
+        let metrics = Arc::clone(&self.metrics);
         self.with_client(move |mut client| async move {
             let mut round = 0;
             loop {
                 match temp_pass::write(&mut client, &device, &mvpd, write).await {
                     Ok(after) => return Ok(after),
-                    Err(e) => next_round(e, &mut round).await?,
+                    Err(e) => next_round(e, &mut round, &metrics).await?,
                 }
             }
         })
