@@ -147,6 +147,8 @@ async fn main() {
         p99_growth: 0.20,
         p99_samples: 3,
     };
+    // The gateway goes first: `exit` below runs no destructor, and it must not outlive us.
+    drop(gw);
     let wrong = load.wrong.lock().await.clone();
     let (table, failed) = samples::verdict(&samples, &bounds, &wrong);
     let requests = load.requests.load(Ordering::Relaxed);
