@@ -15,7 +15,20 @@ pub use url::DatabaseUrl;
 use std::time::Duration;
 
 /// How long opening a connection may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// TCP keepalives on every connection: the first probe after this much silence, then one
+/// every interval, the connection dropped after that many unanswered.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(5);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(2);
+const KEEPALIVE_RETRIES: u32 = 3;
+/// Data sent and not acknowledged for this long drops the connection.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long opening one connection may take, trying each host in turn.
+pub fn connect_timeout(config: &tokio_postgres::Config) -> Duration {
+    CONNECT_TIMEOUT * u32::try_from(config.get_hosts().len().max(1)).unwrap_or(u32::MAX)
+}
+
 /// No statement runs longer: a stuck database fails requests instead of holding them.
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -26,6 +39,15 @@ pub fn config(url: &DatabaseUrl) -> anyhow::Result<tokio_postgres::Config> {
         .parse()
         .map_err(|e| anyhow::anyhow!("the database URL is not valid: {e}"))?;
     config.connect_timeout(CONNECT_TIMEOUT);
+    // A server that vanishes without closing (a crashed host, a lost region) is given up on
+    // within seconds, not after the kernel's quarter of an hour, so that the connection is
+    // reopened on the next host.
+    config
+        .keepalives(true)
+        .keepalives_idle(KEEPALIVE_IDLE)
+        .keepalives_interval(KEEPALIVE_INTERVAL)
+        .keepalives_retries(KEEPALIVE_RETRIES)
+        .tcp_user_timeout(TCP_USER_TIMEOUT);
     config.options(format!(
         "-c statement_timeout={}",
         STATEMENT_TIMEOUT.as_millis()

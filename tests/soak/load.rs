@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 pub const REQUESTOR: &str = "soak";
+/// Wrong answers described in the verdict (all are counted).
+const WRONG_KEPT: usize = 5;
 
 /// What the clients share: where to call, and what they have seen.
 pub struct Load {
@@ -22,8 +24,9 @@ pub struct Load {
     /// Latencies (µs) of the current sampling window.
     pub window: Mutex<Vec<u32>>,
     pub requests: AtomicU64,
-    /// Answers with a status other than the one they must have, by kind.
-    pub wrong: Mutex<Vec<String>>,
+    /// Answers with a status other than the one they must have: how many, and the first
+    /// few.
+    pub wrong: Mutex<(u64, Vec<String>)>,
     /// When each link was made (ms since the start), to tell how many should be live.
     pub linked_at: Mutex<Vec<u64>>,
     pub started: Instant,
@@ -40,7 +43,7 @@ impl Load {
                 .expect("an HTTP client"),
             window: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
-            wrong: Mutex::new(Vec::new()),
+            wrong: Mutex::new((0, Vec::new())),
             linked_at: Mutex::new(Vec::new()),
             started: Instant::now(),
         })
@@ -71,10 +74,13 @@ impl Load {
         };
         if status != Some(expected) {
             let seen = status.map_or("no answer".to_owned(), |s| s.as_u16().to_string());
-            self.wrong
-                .lock()
-                .await
-                .push(format!("{what}: {seen}, expected {}", expected.as_u16()));
+            let mut wrong = self.wrong.lock().await;
+            wrong.0 += 1;
+            if wrong.1.len() < WRONG_KEPT {
+                wrong
+                    .1
+                    .push(format!("{what}: {seen}, expected {}", expected.as_u16()));
+            }
         }
         body
     }

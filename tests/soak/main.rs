@@ -104,6 +104,7 @@ async fn main() {
 
     let mut samples = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_secs(args.sample_seconds));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     while std::time::Instant::now() < deadline {
         tick.tick().await;
@@ -150,7 +151,7 @@ async fn main() {
     // The gateway goes first: `exit` below runs no destructor, and it must not outlive us.
     drop(gw);
     let wrong = load.wrong.lock().await.clone();
-    let (table, failed) = samples::verdict(&samples, &bounds, &wrong);
+    let (table, failed) = samples::verdict(&samples, &bounds, (wrong.0, &wrong.1));
     let requests = load.requests.load(Ordering::Relaxed);
     println!(
         "soak, {} store, {} s, {requests} requests\n\n{table}",

@@ -286,5 +286,11 @@ pub(super) fn refusal(e: DeviceAuthError) -> ApiError {
         DeviceAuthError::Missing => "this call needs the device's access token (Authorization: Bearer <token>) or the requestor's backend credential".to_owned(),
         other => other.to_string(),
     };
-    ApiError::new(status, code, message)
+    let refused = ApiError::new(status, code, message);
+    match e {
+        DeviceAuthError::Unavailable => {
+            refused.retry_after(super::error::STORE_RETRY_AFTER_SECONDS)
+        }
+        _ => refused,
+    }
 }

@@ -112,7 +112,7 @@ impl From<IdError> for ApiError {
 }
 
 /// When to try again after the store could not answer.
-const STORE_RETRY_AFTER_SECONDS: u64 = 1;
+pub(super) const STORE_RETRY_AFTER_SECONDS: u64 = 1;
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {

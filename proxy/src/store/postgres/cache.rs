@@ -7,7 +7,7 @@
 //! what a change names is dropped from the cache and read again on its next use. So a link
 //! revoked through one proxy is refused by every other within `FOLLOW_EVERY` plus a query.
 //! While the database cannot be read, what is cached keeps answering; a proxy that missed
-//! more than the changes kept drops everything.
+//! more than the changes kept drops everything. A link is forgotten once it has ended.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,7 @@ use tokio_postgres::Client;
 use super::super::{LinkKey, Versioned};
 use crate::metrics::Metrics;
 use linkgate_database::KEEP_CHANGES_MS;
+use linkgate_domain::time::{Clock, SystemClock};
 
 /// How often a proxy looks for links changed elsewhere.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(500);
@@ -28,8 +29,30 @@ const OVERLAP_MS: i64 = 10_000;
 /// A link as last read (`None`: there was none), by its key.
 pub type Links = Cache<LinkKey, Option<Versioned>>;
 
+/// How long the memory of a device without a link lasts (its next read asks again).
+const NO_LINK_KEPT: Duration = Duration::from_secs(60);
+
 pub fn links(capacity: u64) -> Links {
-    Cache::builder().max_capacity(capacity).build()
+    Cache::builder()
+        .max_capacity(capacity)
+        .expire_after(UntilLinkEnds)
+        .build()
+}
+
+/// Evicts a link once its last user's sign-in has ended: reading it again from the
+/// database answers the same, and devices that have gone do not fill the cache.
+struct UntilLinkEnds;
+
+impl moka::Expiry<LinkKey, Option<Versioned>> for UntilLinkEnds {
+    fn expire_after_create(
+        &self,
+        _key: &LinkKey,
+        value: &Option<Versioned>,
+        _at: std::time::Instant,
+    ) -> Option<Duration> {
+        let ends = value.as_ref().and_then(|v| v.link.expires_at());
+        Some(ends.map_or(NO_LINK_KEPT, |ends| SystemClock.now().until(ends)))
+    }
 }
 
 /// Drops from `links` what changed since `since` (database milliseconds, `None` at start);

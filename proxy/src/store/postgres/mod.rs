@@ -60,8 +60,11 @@ impl PgStore {
         cached: u64,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
+        let config = linkgate_database::config(url)?;
+        // Every host may be tried, each for its connect timeout, before the next.
+        let connect_timeout = linkgate_database::connect_timeout(&config);
         let manager = Manager::from_config(
-            linkgate_database::config(url)?,
+            config,
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -71,7 +74,7 @@ impl PgStore {
             .max_size(connections)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(WAIT_TIMEOUT))
-            .create_timeout(Some(linkgate_database::CONNECT_TIMEOUT))
+            .create_timeout(Some(connect_timeout))
             .build()?;
         let handle = crate::io_runtime::start("database")?;
         let links = Arc::new(cache::links(cached));
