@@ -48,6 +48,16 @@ async fn link(gw: &Gateway, code: &str, user: &str) -> u16 {
         .0
 }
 
+/// `POST /v1/requestors/demo/codes` for `device`, the answer whole (its headers too).
+async fn ask_for_a_code(gw: &Gateway, device: &str) -> reqwest::Response {
+    gw.http
+        .post(gw.url("/v1/requestors/demo/codes"))
+        .json(&json!({"deviceId": device}))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Reads `path` through `gw` until the answer is as `expected`; what one proxy changes,
 /// another answers by within `PROPAGATION_BOUND` (it may have the old answer cached until
 /// then).
@@ -109,13 +119,7 @@ async fn while_the_database_is_down_calls_fail_with_503_and_nothing_acknowledged
     control("kill", &name);
     let (status, body) = gw.get(AUTHN, Some(DEMO_KEY)).await;
     assert_eq!(status, 200, "a cached link keeps answering: {body}");
-    let response = gw
-        .http
-        .post(gw.url("/v1/requestors/demo/codes"))
-        .json(&json!({"deviceId": "tv-2"}))
-        .send()
-        .await
-        .unwrap();
+    let response = ask_for_a_code(&gw, "tv-2").await;
     let retry_after = response.headers().get("retry-after").cloned();
     let (status, body) = linkgate_tests::read(response).await;
     assert_eq!(status, 503, "{body}");
@@ -180,13 +184,7 @@ async fn a_proxy_given_several_hosts_moves_to_the_next_when_its_server_dies() {
     control("kill", &first);
     let deadline = Instant::now() + Duration::from_secs(20);
     let moved = loop {
-        let response = gw
-            .http
-            .post(gw.url("/v1/requestors/demo/codes"))
-            .json(&json!({"deviceId": "tv-2"}))
-            .send()
-            .await
-            .unwrap();
+        let response = ask_for_a_code(&gw, "tv-2").await;
         match response.status().as_u16() {
             201 => break linkgate_tests::read(response).await.1,
             503 => assert!(response.headers().contains_key("retry-after")),

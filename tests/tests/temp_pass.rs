@@ -332,6 +332,16 @@ spec:
         - {name: demo.statements, key: public.pem}
 ";
 
+/// The spec of the one DeviceLink in `ns`, as `kubectl get -o json` shows it.
+fn device_link_spec(ns: &str) -> Value {
+    let kubeconfig = linkgate_tests::kube::kubeconfig();
+    let args = ["get", "devicelinks", "-n", ns, "-o", "json"];
+    let (ok, listed) = linkgate_tests::kube::kubectl(kubeconfig, &args, "");
+    assert!(ok, "{listed}");
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    listed["items"][0]["spec"].clone()
+}
+
 #[tokio::test]
 async fn in_kubernetes_mode_a_window_outlives_its_proxy_and_is_spent_on_every_other() {
     let client = linkgate_tests::kube::client().await;
@@ -383,15 +393,8 @@ async fn in_kubernetes_mode_a_window_outlives_its_proxy_and_is_spent_on_every_ot
     let start = temporary_profile(&tv, "demo").await.unwrap()["notBefore"].clone();
 
     // The window is in the device's DeviceLink, as kubectl shows it.
-    let (ok, listed) = linkgate_tests::kube::kubectl(
-        kubeconfig,
-        &["get", "devicelinks", "-n", &ns, "-o", "json"],
-        "",
-    );
-    assert!(ok, "{listed}");
-    let listed: Value = serde_json::from_str(&listed).unwrap();
-    let windows = &listed["items"][0]["spec"]["tempPasses"];
-    assert_eq!(windows[0]["mvpd"], "free-preview", "{listed}");
+    let spec = device_link_spec(&ns);
+    assert_eq!(spec["tempPasses"][0]["mvpd"], "free-preview", "{spec}");
 
     // Its proxy dies; the other answers by the same window, and then by its end.
     first.kill();
@@ -403,14 +406,7 @@ async fn in_kubernetes_mode_a_window_outlives_its_proxy_and_is_spent_on_every_ot
     after_the_window(&tv, "demo").await;
     reset(&second, device).await;
     // The reset is kept as a tombstone, which reaches other regions (a deletion would not).
-    let (ok, listed) = linkgate_tests::kube::kubectl(
-        kubeconfig,
-        &["get", "devicelinks", "-n", &ns, "-o", "json"],
-        "",
-    );
-    assert!(ok, "{listed}");
-    let listed: Value = serde_json::from_str(&listed).unwrap();
-    let spec = &listed["items"][0]["spec"];
+    let spec = device_link_spec(&ns);
     assert!(spec.get("tempPasses").is_none(), "{spec}");
     assert!(spec["revokedAt"].is_string(), "{spec}");
     let (status, body) = session(&tv, "demo").await;
