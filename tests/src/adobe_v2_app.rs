@@ -58,6 +58,11 @@ pub async fn register(gw: &Gateway, statement: &str) -> (String, String) {
     (id, access.to_owned())
 }
 
+/// The ID the gateway knows a v2 app's `device` by: the base64 text of its fingerprint.
+pub fn device_id(device: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(device)
+}
+
 /// The app on one device of service provider `sp`.
 pub struct V2App {
     base: String,
@@ -73,7 +78,7 @@ impl V2App {
             base: gw.url(""),
             sp: sp.to_owned(),
             token,
-            fingerprint: base64::engine::general_purpose::STANDARD.encode(device),
+            fingerprint: device_id(device),
         }
     }
 

@@ -5,7 +5,7 @@
 //! PostgreSQL and in Kubernetes mode (where another proxy takes over) — until the
 //! requestor's backend resets it; every other device keeps its own window.
 
-use linkgate_tests::adobe_v2_app::{V2App, register};
+use linkgate_tests::adobe_v2_app::{V2App, device_id, register};
 use linkgate_tests::origin::Origin;
 use linkgate_tests::{DEMO_KEY, Gateway, unthrottled};
 use serde_json::{Value, json};
@@ -45,12 +45,6 @@ fn demo_config(origin: &Origin, store: &str) -> String {
 const BACK: &str = "https%3A%2F%2Fwww.demo-tv.example%2F";
 
 const DEMO_STATEMENT_KEY: &str = include_str!("../../proxy/src/config/demo-statement-key.pem");
-
-/// The ID the gateway knows a v2 app's device by: the base64 text of its fingerprint.
-fn device_id(device: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(device)
-}
 
 /// The demo's v2 app on `device`.
 async fn app(gw: &Gateway, sp: &str, device: &str) -> V2App {

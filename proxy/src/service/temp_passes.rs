@@ -138,9 +138,7 @@ impl TempPasses {
             .iter()
             .any(|pass| pass.mvpd == mvpd);
         if had {
-            self.store
-                .write_temp_pass(&key, mvpd, PassWrite::Reset)
-                .await?;
+            self.write(p, device, mvpd, PassWrite::Reset).await?;
         }
         Ok(had)
     }

@@ -56,16 +56,21 @@ impl moka::Expiry<LinkKey, Option<Versioned>> for UntilLinkEnds {
 }
 
 /// Drops from `links` what changed since `since` (database milliseconds, `None` at start);
-/// returns where the next look starts.
+/// returns where the next look starts, and the server that answered (its address and
+/// port), read in the same statement as the time.
 pub async fn follow(
     client: &Client,
     links: &Links,
     since: Option<i64>,
-) -> Result<i64, tokio_postgres::Error> {
-    let now: i64 = client
-        .query_one("SELECT (extract(epoch FROM now()) * 1000)::BIGINT", &[])
-        .await?
-        .get(0);
+) -> Result<(i64, String), tokio_postgres::Error> {
+    let looked = client
+        .query_one(
+            "SELECT (extract(epoch FROM now()) * 1000)::BIGINT, \
+             coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port')",
+            &[],
+        )
+        .await?;
+    let (now, server): (i64, String) = (looked.get(0), looked.get(1));
     match since {
         // Nothing was cached before the first look.
         None => {}
@@ -85,7 +90,7 @@ pub async fn follow(
             }
         }
     }
-    Ok(now)
+    Ok((now, server))
 }
 
 /// Follows changes from `since` for as long as the cache is used; a failed look is tried
@@ -107,7 +112,7 @@ pub async fn keep_following(
             return;
         }
         let looked = match pool.get().await {
-            Ok(client) => look(&client, &links, since)
+            Ok(client) => follow(&client, &links, since)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
@@ -125,21 +130,4 @@ pub async fn keep_following(
             }
         }
     }
-}
-
-/// One look: the changes followed, and the server that answered (its address and port).
-async fn look(
-    client: &Client,
-    links: &Links,
-    since: Option<i64>,
-) -> Result<(i64, String), tokio_postgres::Error> {
-    let now = follow(client, links, since).await?;
-    let server: String = client
-        .query_one(
-            "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port')",
-            &[],
-        )
-        .await?
-        .get(0);
-    Ok((now, server))
 }

@@ -81,7 +81,7 @@ impl PgStore {
         let since = handle.block_on(async {
             let mut client = pool.get().await?;
             linkgate_database::migrate(&mut client).await?;
-            anyhow::Ok(cache::follow(&client, &links, None).await?)
+            anyhow::Ok(cache::follow(&client, &links, None).await?.0)
         })?;
         handle.spawn(cache::keep_following(
             pool.clone(),
