@@ -32,7 +32,8 @@ pub struct Metrics {
     objects_unreadable: IntGaugeVec,
     degradations: IntGaugeVec,
     degradation_changes: IntCounterVec,
-    database_write_retries: IntCounter,
+    database_write_retries: IntCounterVec,
+    database_unanswered_commits: IntCounterVec,
     database_primary_changes: IntCounter,
     database_reachable: IntGauge,
 }
@@ -43,6 +44,14 @@ impl Metrics {
         // Present from the start, so that an alert on them sees 0 rather than nothing.
         for kind in ["Requestor", "DeviceLink"] {
             metrics.set_unreadable(kind, 0);
+        }
+        for reason in ["conflict", "connection_lost", "not_stored"] {
+            metrics.database_write_retries.with_label_values(&[reason]);
+        }
+        for outcome in ["stored", "not_stored", "unsettled"] {
+            metrics
+                .database_unanswered_commits
+                .with_label_values(&[outcome]);
         }
         metrics
     }
@@ -123,12 +132,18 @@ impl Metrics {
                 "throttle_keys",
                 "Client IPs and devices the rate limiters hold state for",
             ),
-            database_write_retries: register_int_counter_with_registry!(
+            database_write_retries: counter(
                 "database_write_retries_total",
-                "Database writes decided again after the database aborted them for a concurrent one",
-                registry
-            )
-            .expect("a valid, unique metric"),
+                "Database writes run again, by reason: aborted for a concurrent one, connection \
+                 lost before COMMIT, or found not stored after an unanswered COMMIT",
+                &["reason"],
+            ),
+            database_unanswered_commits: counter(
+                "database_unanswered_commits_total",
+                "Database COMMITs whose answer was lost, by what the write's receipt showed: \
+                 stored, not_stored, or unsettled (no primary answered in time)",
+                &["outcome"],
+            ),
             database_primary_changes: register_int_counter_with_registry!(
                 "database_primary_changes_total",
                 "Times the database server taking this proxy's writes changed (a failover)",
@@ -233,9 +248,18 @@ impl Metrics {
         self.throttle_keys.set(keys.try_into().unwrap_or(i64::MAX));
     }
 
-    /// A database write is decided again after the database aborted it.
-    pub fn database_write_retried(&self) {
-        self.database_write_retries.inc();
+    /// A database write is run again, for `reason`.
+    pub fn database_write_retried(&self, reason: &'static str) {
+        self.database_write_retries
+            .with_label_values(&[reason])
+            .inc();
+    }
+
+    /// A COMMIT's answer was lost, and its write's receipt showed `outcome`.
+    pub fn database_commit_unanswered(&self, outcome: &'static str) {
+        self.database_unanswered_commits
+            .with_label_values(&[outcome])
+            .inc();
     }
 
     /// The proxy's look at its database: whether it answered, and whether the server that

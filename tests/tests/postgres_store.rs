@@ -204,6 +204,88 @@ async fn a_proxy_given_several_hosts_moves_to_the_next_when_its_server_dies() {
     control("stop", &second);
 }
 
+/// Runs `statements`, one by one, on the server of `url` as its superuser.
+async fn run_sql(url: &str, statements: &[&str]) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    for statement in statements {
+        client.batch_execute(statement).await.unwrap();
+    }
+    drop(client);
+    let _ = connection.await;
+}
+
+/// Makes every commit on the server of `url` wait for a synchronous standby that is not
+/// there (`true`), or stop waiting (`false`), which lets the waiting commits complete.
+async fn want_a_missing_standby(url: &str, want: bool) {
+    let setting = match want {
+        true => "ALTER SYSTEM SET synchronous_standby_names = 'ghost'",
+        false => "ALTER SYSTEM RESET synchronous_standby_names",
+    };
+    run_sql(url, &[setting, "SELECT pg_reload_conf()"]).await;
+}
+
+/// A write is acknowledged only once the database says it is stored, and a COMMIT whose
+/// answer does not come is settled through the write's receipt before anything is answered:
+/// held for a synchronous standby past the proxy's wait, the write is acknowledged when the
+/// standby's place is filled within the settling time, and answered 503 with `Retry-After`
+/// when it is not; never 201 while no standby holds it.
+#[tokio::test]
+async fn a_commit_held_for_a_standby_is_acknowledged_only_once_stored() {
+    let name = linkgate_tests::kube::namespace("sync");
+    let url = start(&name, Some(std::process::id()));
+    let gw = gateway(&url).await;
+    let (first, second) = (
+        gw.issue_code("demo", "tv").await,
+        gw.issue_code("demo", "tv-2").await,
+    );
+
+    want_a_missing_standby(&url, true).await;
+    let linking = tokio::spawn({
+        let (http, target) = (gw.http.clone(), gw.url("/v1/requestors/demo/links"));
+        let body = json!({"code": first, "userId": "alice", "mvpd": "test-mvpd"});
+        async move {
+            let sent = http.post(target).bearer_auth(DEMO_KEY).json(&body).send();
+            sent.await.unwrap().status().as_u16()
+        }
+    });
+    // Past the proxy's wait for the COMMIT (5 s): the proxy is settling (for up to 5 s
+    // more), and has answered nothing.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert!(
+        !linking.is_finished(),
+        "a write was answered while no standby held it"
+    );
+    want_a_missing_standby(&url, false).await;
+    assert_eq!(linking.await.unwrap(), 201, "stored, then acknowledged");
+    let (status, body) = gw.get(AUTHN, Some(DEMO_KEY)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["users"][0]["userId"], "alice");
+    let settled = r#"linkgate_database_unanswered_commits_total{outcome="stored"} 1"#;
+    linkgate_tests::wait_for_metric(&gw, settled, PROPAGATION_BOUND).await;
+
+    // No standby within the settling time either: the write's fate is not known, and the
+    // answer says to come back.
+    want_a_missing_standby(&url, true).await;
+    let body = json!({"code": second, "userId": "bob", "mvpd": "test-mvpd"});
+    let response = gw
+        .http
+        .post(gw.url("/v1/requestors/demo/links"))
+        .bearer_auth(DEMO_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let unsettled = r#"linkgate_database_unanswered_commits_total{outcome="unsettled"} 1"#;
+    linkgate_tests::wait_for_metric(&gw, unsettled, PROPAGATION_BOUND).await;
+    want_a_missing_standby(&url, false).await;
+    control("stop", &name);
+}
+
 /// Writers racing on one link at the store: of those expecting no link, one creates it; of
 /// those expecting the version it was created at, one replaces it; every other is refused.
 #[tokio::test]

@@ -3,11 +3,14 @@
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
+use tokio_postgres::Client;
 use tokio_postgres::types::Json;
-use tokio_postgres::{Client, Transaction};
 
 use super::super::rules::{DeviceChange, Slot, View};
-use super::super::{LinkKey, Versioned};
+use super::super::{LinkKey, Result, Versioned};
+use super::sql::Sql;
+use super::transact::{Step, Write};
 use linkgate_domain::code::{CodeHash, CodeRecord};
 use linkgate_domain::link::DeviceLink;
 use linkgate_domain::time::Timestamp;
@@ -54,15 +57,18 @@ pub struct Device {
 }
 
 impl Device {
-    pub async fn load(tx: &Transaction<'_>, load: &Load) -> Result<Self, tokio_postgres::Error> {
+    pub async fn load(
+        sql: Sql<'_>,
+        load: &Load,
+    ) -> std::result::Result<Self, tokio_postgres::Error> {
         let code = match &load.code {
-            Some(hash) => code(tx.client(), CodeBy::HashForUpdate, hash).await?,
+            Some(hash) => code(sql, CodeBy::HashForUpdate, hash).await?,
             None => None,
         };
         let link = match &load.link {
             Some(key) => {
                 let (requestor, device) = key.parts();
-                tx.query_opt(
+                sql.query_opt(
                     "SELECT version FROM links WHERE requestor = $1 AND device = $2 FOR UPDATE",
                     &[&requestor, &device],
                 )
@@ -93,21 +99,58 @@ impl View for Device {
     }
 }
 
+/// A write of one device's rows: loads them, lets `rule` decide, writes what it decided.
+pub struct DeviceWrite<R> {
+    load: Load,
+    rule: R,
+}
+
+impl<R> DeviceWrite<R> {
+    pub fn new(load: Load, rule: R) -> Self {
+        Self { load, rule }
+    }
+}
+
+impl<R> Write for DeviceWrite<R>
+where
+    R: Fn(&Device) -> Result<Option<DeviceChange>> + Send + Sync,
+{
+    /// `None` when the rule found nothing to change, else the version of the link it put.
+    type Outcome = Option<Option<u64>>;
+
+    fn run<'a>(
+        &'a self,
+        sql: Sql<'a>,
+    ) -> BoxFuture<'a, std::result::Result<Result<Step<Self::Outcome>>, tokio_postgres::Error>>
+    {
+        Box::pin(async move {
+            let device = Device::load(sql, &self.load).await?;
+            let change = match (self.rule)(&device) {
+                Ok(Some(change)) => change,
+                Ok(None) => return Ok(Ok(Step::Unchanged(None))),
+                Err(refused) => return Ok(Err(refused)),
+            };
+            let version = write(sql, &device, change).await?;
+            Ok(Ok(Step::Write(Some(version))))
+        })
+    }
+}
+
 /// Writes `change`, decided on `loaded`; returns the version of the link it puts, if it
 /// puts one. Rows `loaded` found are locked; a row it did not find is inserted, so that a
 /// writer that inserted it meanwhile makes this a unique violation, decided again.
 pub async fn write(
-    tx: &Transaction<'_>,
+    sql: Sql<'_>,
     loaded: &Device,
     change: DeviceChange,
-) -> Result<Option<u64>, tokio_postgres::Error> {
+) -> std::result::Result<Option<u64>, tokio_postgres::Error> {
     let stored_version = loaded.link_version(&change.device);
     let DeviceChange { device, code, link } = change;
     let (requestor, id) = device.parts();
     match code {
         Slot::Keep => {}
         Slot::Clear => {
-            tx.execute(
+            sql.execute(
                 "DELETE FROM codes WHERE requestor = $1 AND device = $2",
                 &[&requestor, &id],
             )
@@ -118,13 +161,13 @@ pub async fn write(
             // code goes, and so does an expired one of another device with this hash
             // (the rules refused the write while it was live).
             let hash = &code.hash.as_bytes()[..];
-            tx.execute(
+            sql.execute(
                 "DELETE FROM codes WHERE (requestor = $1 AND device = $2) OR hash = $3",
                 &[&requestor, &id, &hash],
             )
             .await?;
             let device_code = code.device_code.map(|h| h.as_bytes().to_vec());
-            tx.execute(
+            sql.execute(
                 "INSERT INTO codes (hash, requestor, device, device_code, expires_at, record) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
                 &[
@@ -142,12 +185,12 @@ pub async fn write(
     match link {
         Slot::Keep => Ok(None),
         Slot::Clear => {
-            tx.execute(
+            sql.execute(
                 "DELETE FROM links WHERE requestor = $1 AND device = $2",
                 &[&requestor, &id],
             )
             .await?;
-            changed(tx, requestor, id).await?;
+            changed(sql, requestor, id).await?;
             Ok(None)
         }
         Slot::Put(link) => {
@@ -155,7 +198,7 @@ pub async fn write(
             let row = match stored_version {
                 Some(stored) => {
                     let stored = i64::try_from(stored).unwrap_or(i64::MAX);
-                    tx.query_one(
+                    sql.query_one(
                         "UPDATE links SET version = nextval('link_versions'), \
                          expires_at = $3, link = $4 \
                          WHERE requestor = $1 AND device = $2 AND version = $5 \
@@ -165,7 +208,7 @@ pub async fn write(
                     .await?
                 }
                 None => {
-                    tx.query_one(
+                    sql.query_one(
                         "INSERT INTO links (requestor, device, version, expires_at, link) \
                          VALUES ($1, $2, nextval('link_versions'), $3, $4) RETURNING version",
                         &[&requestor, &id, &expires_at, &Json(&link)],
@@ -173,14 +216,17 @@ pub async fn write(
                     .await?
                 }
             };
-            changed(tx, requestor, id).await?;
+            changed(sql, requestor, id).await?;
             Ok(Some(version(row.get(0))))
         }
     }
 }
 
 /// Writes `links` in one statement, each with a new version.
-pub async fn import(client: &Client, links: &[DeviceLink]) -> Result<(), tokio_postgres::Error> {
+pub async fn import(
+    client: &Client,
+    links: &[DeviceLink],
+) -> std::result::Result<(), tokio_postgres::Error> {
     let mut requestors = Vec::with_capacity(links.len());
     let mut devices = Vec::with_capacity(links.len());
     let mut expiries = Vec::with_capacity(links.len());
@@ -206,11 +252,11 @@ pub async fn import(client: &Client, links: &[DeviceLink]) -> Result<(), tokio_p
 
 /// Records that the device's link changed, for the other proxies' caches (`cache.rs`).
 async fn changed(
-    tx: &Transaction<'_>,
+    sql: Sql<'_>,
     requestor: &str,
     device: &str,
-) -> Result<(), tokio_postgres::Error> {
-    tx.execute(
+) -> std::result::Result<(), tokio_postgres::Error> {
+    sql.execute(
         "INSERT INTO link_changes (requestor, device, changed_at) \
          VALUES ($1, $2, (extract(epoch FROM now()) * 1000)::BIGINT)",
         &[&requestor, &device],
@@ -230,27 +276,25 @@ pub enum CodeBy {
 }
 
 pub async fn code(
-    client: &Client,
+    sql: Sql<'_>,
     by: CodeBy,
     hash: &CodeHash,
-) -> Result<Option<CodeRecord>, tokio_postgres::Error> {
+) -> std::result::Result<Option<CodeRecord>, tokio_postgres::Error> {
     let statement = match by {
         CodeBy::Hash => "SELECT record FROM codes WHERE hash = $1",
         CodeBy::HashForUpdate => "SELECT record FROM codes WHERE hash = $1 FOR UPDATE",
         CodeBy::DeviceCode => "SELECT record FROM codes WHERE device_code = $1",
     };
-    let row = client
-        .query_opt(statement, &[&&hash.as_bytes()[..]])
-        .await?;
+    let row = sql.query_opt(statement, &[&&hash.as_bytes()[..]]).await?;
     Ok(row.map(|row| row.get::<_, Json<CodeRecord>>(0).0))
 }
 
 pub async fn link(
-    client: &Client,
+    sql: Sql<'_>,
     key: &LinkKey,
-) -> Result<Option<Versioned>, tokio_postgres::Error> {
+) -> std::result::Result<Option<Versioned>, tokio_postgres::Error> {
     let (requestor, device) = key.parts();
-    let row = client
+    let row = sql
         .query_opt(
             "SELECT version, link FROM links WHERE requestor = $1 AND device = $2",
             &[&requestor, &device],

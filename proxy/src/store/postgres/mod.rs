@@ -3,15 +3,16 @@
 //! which every proxy's writes keep true. A write is one transaction that locks the rows of
 //! the device it touches, lets the store's rules decide on them and writes what they
 //! decided (a row that did not exist is inserted, never upserted); it is acknowledged once
-//! committed. A transaction the database aborts for a concurrent one (a unique index
-//! another writer filled first, a deadlock, a serialization failure) is decided again on
-//! what is then committed.
+//! committed (`transact.rs`: what a failover or a concurrent writer does to a write).
 //!
 //! The SQL keeps to what both engines run, as the schema's does (`linkgate-database`).
 
 mod cache;
 mod device;
+mod receipt;
+mod sql;
 mod temp_pass;
+mod transact;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,22 +22,22 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio::runtime::Handle;
 use tokio_postgres::NoTls;
-use tokio_postgres::error::SqlState;
 
 use super::rules::{self, DeviceChange};
 use super::{Counts, LinkKey, Result, Store, StoreError, Versioned, new_version};
 use crate::metrics::Metrics;
-use device::{CodeBy, Device, Load};
+use device::{CodeBy, Device, DeviceWrite, Load};
 use linkgate_database::DatabaseUrl;
 use linkgate_domain::code::{AwaitingUser, CodeHash, CodeRecord, CodeState};
 use linkgate_domain::link::DeviceLink;
 use linkgate_domain::temp_pass::{PassWrite, TempPass};
 use linkgate_domain::time::Timestamp;
+use sql::Sql;
+use temp_pass::PassChange;
+use transact::{failed, transact, unavailable};
 
 /// How long a request waits for a free connection.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Rounds of a write the database aborted for a concurrent one, before giving up.
-const WRITE_ROUNDS: u32 = 8;
 /// Links written per statement of an import.
 const IMPORT_BATCH: usize = 10_000;
 
@@ -115,6 +116,17 @@ impl PgStore {
         Ok(imported)
     }
 
+    /// Runs `work` on the store's runtime.
+    async fn on_runtime<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        self.handle
+            .spawn(work)
+            .await
+            .map_err(|e| StoreError::Backend(format!("the database task failed: {e}")))?
+    }
+
     /// Runs `work` with a connection on the store's runtime.
     async fn with_client<T, F, Fut>(&self, work: F) -> Result<T>
     where
@@ -123,15 +135,15 @@ impl PgStore {
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
         let pool = self.pool.clone();
-        self.handle
-            .spawn(async move { work(pool.get().await.map_err(unavailable)?).await })
+        self.on_runtime(async move { work(pool.get().await.map_err(unavailable)?).await })
             .await
-            .map_err(|e| StoreError::Backend(format!("the database task failed: {e}")))?
     }
 
     async fn code_by(&self, by: CodeBy, hash: CodeHash) -> Result<Option<CodeRecord>> {
         let read = move |client: deadpool_postgres::Client| async move {
-            device::code(&client, by, &hash).await.map_err(failed)
+            device::code(Sql::of(&client), by, &hash)
+                .await
+                .map_err(failed)
         };
         self.with_client(read).await
     }
@@ -145,17 +157,10 @@ impl PgStore {
         rule: impl Fn(&Device) -> Result<Option<DeviceChange>> + Send + Sync + 'static,
     ) -> Result<Option<Option<u64>>> {
         let link = load.changes_link().cloned();
-        let metrics = Arc::clone(&self.metrics);
+        let (pool, metrics) = (self.pool.clone(), Arc::clone(&self.metrics));
+        let write = DeviceWrite::new(load, rule);
         let outcome = self
-            .with_client(move |mut client| async move {
-                let mut round = 0;
-                loop {
-                    match attempt(&mut client, &load, &rule).await {
-                        Ok(outcome) => return outcome,
-                        Err(e) => next_round(e, &mut round, &metrics).await?,
-                    }
-                }
-            })
+            .on_runtime(async move { transact(&pool, &metrics, &write).await })
             .await;
         // What this proxy changed, it reads again at once (the others follow the change);
         // so does a link it found changed meanwhile, so that the caller's next round
@@ -165,69 +170,6 @@ impl PgStore {
         }
         outcome
     }
-}
-
-/// One try: the outer error is the database's (perhaps worth another round), the inner one
-/// the rules' refusal.
-async fn attempt(
-    client: &mut tokio_postgres::Client,
-    load: &Load,
-    rule: &impl Fn(&Device) -> Result<Option<DeviceChange>>,
-) -> std::result::Result<Result<Option<Option<u64>>>, tokio_postgres::Error> {
-    // Read committed, deciding on locked rows: serializable isolation would do too, but
-    // PostgreSQL's predicate locks cover index pages, so writers of neighbouring new keys
-    // abort each other (measured: 32 clients linking new devices exhausted every retry).
-    // CockroachDB may run it serializable: its aborts are retried like these.
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
-        .start()
-        .await?;
-    let device = Device::load(&tx, load).await?;
-    let change = match rule(&device) {
-        Ok(Some(change)) => change,
-        decided => return Ok(decided.map(|_| None)),
-    };
-    let version = device::write(&tx, &device, change).await?;
-    tx.commit().await?;
-    Ok(Ok(Some(version)))
-}
-
-/// After a try that failed: when the database aborted it for a concurrent transaction,
-/// waits a little longer each round before the next; otherwise, or after the last round,
-/// gives up.
-async fn next_round(e: tokio_postgres::Error, round: &mut u32, metrics: &Metrics) -> Result<()> {
-    if !retryable(&e) {
-        return Err(failed(e));
-    }
-    *round += 1;
-    if *round >= WRITE_ROUNDS {
-        return Err(StoreError::Conflict);
-    }
-    metrics.database_write_retried();
-    let backoff = rand::random_range(1..=5) << (*round).min(5);
-    tokio::time::sleep(Duration::from_millis(backoff)).await;
-    Ok(())
-}
-
-/// Aborted for a concurrent transaction: deciding again may succeed.
-fn retryable(e: &tokio_postgres::Error) -> bool {
-    matches!(
-        e.code(),
-        Some(
-            &SqlState::T_R_SERIALIZATION_FAILURE
-                | &SqlState::T_R_DEADLOCK_DETECTED
-                | &SqlState::UNIQUE_VIOLATION
-        )
-    )
-}
-
-fn failed(e: tokio_postgres::Error) -> StoreError {
-    StoreError::Backend(format!("database: {e}"))
-}
-
-fn unavailable(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Backend(format!("no database connection: {e}"))
 }
 
 /// Tables the planner thinks have more rows than this are counted by its estimate (kept
@@ -280,7 +222,7 @@ impl Store for PgStore {
         let read = {
             let key = key.clone();
             self.with_client(move |client| async move {
-                device::link(&client, &key).await.map_err(failed)
+                device::link(Sql::of(&client), &key).await.map_err(failed)
             })
         };
         // Concurrent misses of one link share one read.
@@ -355,7 +297,9 @@ impl Store for PgStore {
     async fn temp_passes(&self, device: &LinkKey) -> Result<Vec<TempPass>> {
         let device = device.clone();
         self.with_client(move |client| async move {
-            temp_pass::of_device(&client, &device).await.map_err(failed)
+            temp_pass::of_device(Sql::of(&client), &device)
+                .await
+                .map_err(failed)
         })
         .await
     }
@@ -366,18 +310,10 @@ impl Store for PgStore {
         mvpd: &str,
         write: PassWrite,
     ) -> Result<Option<TempPass>> {
-        let (device, mvpd) = (device.clone(), mvpd.to_owned());
-        let metrics = Arc::clone(&self.metrics);
-        self.with_client(move |mut client| async move {
-            let mut round = 0;
-            loop {
-                match temp_pass::write(&mut client, &device, &mvpd, write).await {
-                    Ok(after) => return Ok(after),
-                    Err(e) => next_round(e, &mut round, &metrics).await?,
-                }
-            }
-        })
-        .await
+        let (pool, metrics) = (self.pool.clone(), Arc::clone(&self.metrics));
+        let change = PassChange::new(device.clone(), mvpd.to_owned(), write);
+        self.on_runtime(async move { transact(&pool, &metrics, &change).await })
+            .await
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<usize> {
