@@ -60,6 +60,26 @@ pub async fn fresh_database(prefix: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// A gateway serving the demo requestor from the database at `url`, which comes in through
+/// the environment, as a Secret would bring it.
+pub async fn gateway(url: &str) -> crate::Gateway {
+    gateway_storing(url, "backend: postgres").await
+}
+
+/// The same, with `store` the store section's settings.
+pub async fn gateway_storing(url: &str, store: &str) -> crate::Gateway {
+    // One code key for every gateway of a database: a code issued by one links at another.
+    let config = format!(
+        "store: {{{store}}}\ncodeKeySecretRef: {{name: codes, key: key}}\n{}",
+        crate::config_with("demo", "").replace(
+            "secrets:\n",
+            "secrets:\n  codes: {key: one-key-for-every-proxy-of-this-test}\n"
+        )
+    );
+    let env = vec![("LINKGATE_DATABASE_URL".to_owned(), url.into())];
+    crate::Gateway::with_config_env(&config, env).await
+}
+
 /// A link of the demo requestor's `device` to alice, whose sign-in ends at `ends`, as a
 /// proxy would have written it (for `PgStore::import`).
 pub fn demo_link(

@@ -13,32 +13,15 @@ use std::time::{Duration, Instant};
 use linkgate_database::DatabaseUrl;
 use linkgate_domain::time::{Clock, SystemClock, Timestamp};
 use linkgate_proxy::store::{PgStore, Store, StoreError};
-use linkgate_tests::postgres::{control, demo_link, fresh_database, start};
-use linkgate_tests::{DEMO_KEY, Gateway, config_with};
+use linkgate_tests::postgres::{
+    control, demo_link, fresh_database, gateway, gateway_storing, start,
+};
+use linkgate_tests::{DEMO_KEY, Gateway};
 use serde_json::{Value, json};
 
 const AUTHN: &str = "/v1/requestors/demo/devices/tv/authn";
 /// How soon every proxy answers by a link another changed (revoked, or written).
 const PROPAGATION_BOUND: Duration = Duration::from_secs(2);
-
-/// The demo requestor on the postgres store; the URL comes in through the environment, as a
-/// Secret would bring it.
-async fn gateway(url: &str) -> Gateway {
-    gateway_storing(url, "backend: postgres").await
-}
-
-/// The same, with `store` the store section's settings.
-async fn gateway_storing(url: &str, store: &str) -> Gateway {
-    let config = format!(
-        "store: {{{store}}}\ncodeKeySecretRef: {{name: codes, key: key}}\n{}",
-        config_with("demo", "").replace(
-            "secrets:\n",
-            "secrets:\n  codes: {key: one-key-for-every-proxy-of-this-test}\n"
-        )
-    );
-    let env = vec![("LINKGATE_DATABASE_URL".to_owned(), url.into())];
-    Gateway::with_config_env(&config, env).await
-}
 
 /// Links device `device` to `user` through `gw`; returns the status of the link call.
 async fn link(gw: &Gateway, code: &str, user: &str) -> u16 {

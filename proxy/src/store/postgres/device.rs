@@ -57,26 +57,32 @@ pub struct Device {
 }
 
 impl Device {
+    /// Reads (and locks) the code and the link `load` names, in one round trip.
     pub async fn load(
         sql: Sql<'_>,
         load: &Load,
     ) -> std::result::Result<Self, tokio_postgres::Error> {
-        let code = match &load.code {
-            Some(hash) => code(sql, CodeBy::HashForUpdate, hash).await?,
-            None => None,
+        let code = async {
+            match &load.code {
+                Some(hash) => code(sql, CodeBy::HashForUpdate, hash).await,
+                None => Ok(None),
+            }
         };
-        let link = match &load.link {
-            Some(key) => {
-                let (requestor, device) = key.parts();
-                sql.query_opt(
+        let link = async {
+            let Some(key) = &load.link else {
+                return Ok(None);
+            };
+            let (requestor, device) = key.parts();
+            let row = sql
+                .query_opt(
                     "SELECT version FROM links WHERE requestor = $1 AND device = $2 FOR UPDATE",
                     &[&requestor, &device],
                 )
-                .await?
-                .map(|row| (key.clone(), version(row.get(0))))
-            }
-            None => None,
+                .await?;
+            Ok(row.map(|row| (key.clone(), version(row.get(0)))))
         };
+        // Sent in this order (code, then link), as every writer locks them.
+        let (code, link) = tokio::try_join!(code, link)?;
         Ok(Self { code, link })
     }
 }
@@ -138,7 +144,9 @@ where
 
 /// Writes `change`, decided on `loaded`; returns the version of the link it puts, if it
 /// puts one. Rows `loaded` found are locked; a row it did not find is inserted, so that a
-/// writer that inserted it meanwhile makes this a unique violation, decided again.
+/// writer that inserted it meanwhile makes this a unique violation, decided again. The
+/// statements are sent together, in order, and answered in one round trip: should one
+/// fail, the transaction is aborted and never committed.
 pub async fn write(
     sql: Sql<'_>,
     loaded: &Device,
@@ -147,53 +155,56 @@ pub async fn write(
     let stored_version = loaded.link_version(&change.device);
     let DeviceChange { device, code, link } = change;
     let (requestor, id) = device.parts();
-    match code {
+    // Each statement's answer: the version of the link it put, if it put one.
+    let mut statements: Vec<BoxFuture<'_, std::result::Result<Option<i64>, _>>> = Vec::new();
+    match &code {
         Slot::Keep => {}
-        Slot::Clear => {
-            sql.execute(
-                "DELETE FROM codes WHERE requestor = $1 AND device = $2",
-                &[&requestor, &id],
-            )
-            .await?;
-        }
+        Slot::Clear => statements.push(Box::pin(async move {
+            let statement = "DELETE FROM codes WHERE requestor = $1 AND device = $2";
+            sql.execute(statement, &[&requestor, &id])
+                .await
+                .map(|_| None)
+        })),
         Slot::Put(code) => {
             // A device shows one code, and a hash names one code: the device's previous
             // code goes, and so does an expired one of another device with this hash
             // (the rules refused the write while it was live).
             let hash = &code.hash.as_bytes()[..];
-            sql.execute(
-                "DELETE FROM codes WHERE (requestor = $1 AND device = $2) OR hash = $3",
-                &[&requestor, &id, &hash],
-            )
-            .await?;
-            let device_code = code.device_code.map(|h| h.as_bytes().to_vec());
-            sql.execute(
-                "INSERT INTO codes (hash, requestor, device, device_code, expires_at, record) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &hash,
-                    &requestor,
-                    &id,
-                    &device_code,
-                    &code.expires_at.unix_millis(),
-                    &Json(&code),
-                ],
-            )
-            .await?;
+            statements.push(Box::pin(async move {
+                let statement =
+                    "DELETE FROM codes WHERE (requestor = $1 AND device = $2) OR hash = $3";
+                sql.execute(statement, &[&requestor, &id, &hash])
+                    .await
+                    .map(|_| None)
+            }));
+            statements.push(Box::pin(async move {
+                let device_code = code.device_code.map(|h| h.as_bytes().to_vec());
+                sql.execute(
+                    "INSERT INTO codes (hash, requestor, device, device_code, expires_at, record) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[
+                        &hash,
+                        &requestor,
+                        &id,
+                        &device_code,
+                        &code.expires_at.unix_millis(),
+                        &Json(code),
+                    ],
+                )
+                .await
+                .map(|_| None)
+            }));
         }
     }
-    match link {
-        Slot::Keep => Ok(None),
-        Slot::Clear => {
-            sql.execute(
-                "DELETE FROM links WHERE requestor = $1 AND device = $2",
-                &[&requestor, &id],
-            )
-            .await?;
-            changed(sql, requestor, id).await?;
-            Ok(None)
-        }
-        Slot::Put(link) => {
+    match &link {
+        Slot::Keep => {}
+        Slot::Clear => statements.push(Box::pin(async move {
+            let statement = "DELETE FROM links WHERE requestor = $1 AND device = $2";
+            sql.execute(statement, &[&requestor, &id])
+                .await
+                .map(|_| None)
+        })),
+        Slot::Put(link) => statements.push(Box::pin(async move {
             let expires_at = link.expires_at().map(Timestamp::unix_millis);
             let row = match stored_version {
                 Some(stored) => {
@@ -203,7 +214,7 @@ pub async fn write(
                          expires_at = $3, link = $4 \
                          WHERE requestor = $1 AND device = $2 AND version = $5 \
                          RETURNING version",
-                        &[&requestor, &id, &expires_at, &Json(&link), &stored],
+                        &[&requestor, &id, &expires_at, &Json(link), &stored],
                     )
                     .await?
                 }
@@ -211,15 +222,19 @@ pub async fn write(
                     sql.query_one(
                         "INSERT INTO links (requestor, device, version, expires_at, link) \
                          VALUES ($1, $2, nextval('link_versions'), $3, $4) RETURNING version",
-                        &[&requestor, &id, &expires_at, &Json(&link)],
+                        &[&requestor, &id, &expires_at, &Json(link)],
                     )
                     .await?
                 }
             };
-            changed(sql, requestor, id).await?;
-            Ok(Some(version(row.get(0))))
-        }
+            Ok(Some(row.get(0)))
+        })),
     }
+    if !matches!(link, Slot::Keep) {
+        statements.push(Box::pin(changed(sql, requestor, id)));
+    }
+    let answers = futures::future::try_join_all(statements).await?;
+    Ok(answers.into_iter().flatten().next().map(version))
 }
 
 /// Writes `links` in one statement, each with a new version.
@@ -255,14 +270,14 @@ async fn changed(
     sql: Sql<'_>,
     requestor: &str,
     device: &str,
-) -> std::result::Result<(), tokio_postgres::Error> {
+) -> std::result::Result<Option<i64>, tokio_postgres::Error> {
     sql.execute(
         "INSERT INTO link_changes (requestor, device, changed_at) \
          VALUES ($1, $2, (extract(epoch FROM now()) * 1000)::BIGINT)",
         &[&requestor, &device],
     )
     .await
-    .map(drop)
+    .map(|_| None)
 }
 
 /// The column a code is found by.

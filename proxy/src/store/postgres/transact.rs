@@ -118,12 +118,15 @@ async fn attempt<W: Write>(
         .await
         .map_err(Failure::Database)?;
     let sql = Sql::in_transaction(&tx);
-    let outcome = match write.run(sql).await.map_err(Failure::Database)? {
+    // The receipt goes first, sent with the write's first reads: no round trip of its own
+    // (a write that decides on nothing rolls it back).
+    let (recorded, ran) = tokio::join!(receipt.record(sql), write.run(sql));
+    recorded.map_err(Failure::Database)?;
+    let outcome = match ran.map_err(Failure::Database)? {
         Err(refused) => return Ok(Err(refused)),
         Ok(Step::Unchanged(outcome)) => return Ok(Ok(outcome)),
         Ok(Step::Write(outcome)) => outcome,
     };
-    receipt.record(sql).await.map_err(Failure::Database)?;
     match tokio::time::timeout(COMMIT_WAIT, tx.commit()).await {
         Ok(Ok(())) => Ok(Ok(outcome)),
         Ok(Err(e)) if rolled_back(&e) => Err(Failure::Database(e)),
