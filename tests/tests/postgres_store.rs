@@ -187,6 +187,29 @@ async fn a_proxy_given_several_hosts_moves_to_the_next_when_its_server_dies() {
     control("stop", &second);
 }
 
+/// A host that accepts connections and never answers (a frozen server; a lost region
+/// behind a proxy that still accepts) costs each new connection that host's connect
+/// timeout, not the whole wait for a connection: the proxy starts on the next host, writes
+/// there, and keeps to it.
+#[tokio::test]
+async fn a_host_that_accepts_and_never_answers_is_passed_over() {
+    // Never accepted: the kernel completes each handshake and takes the data, and nothing
+    // ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = fresh_database("silent").await;
+    let multi = format!(
+        "{}?target_session_attrs=read-write",
+        url.replacen('@', &format!("@{},", silent.local_addr().unwrap()), 1)
+    );
+    let gw = gateway(&multi).await;
+    for device in ["tv", "tv-2", "tv-3"] {
+        let code = gw.issue_code("demo", device).await;
+        assert_eq!(link(&gw, &code, "alice").await, 201, "{device}");
+    }
+    let (status, body) = gw.get(AUTHN, Some(DEMO_KEY)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// Runs `statements`, one by one, on the server of `url` as its superuser.
 async fn run_sql(url: &str, statements: &[&str]) {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)

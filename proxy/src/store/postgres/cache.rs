@@ -97,7 +97,7 @@ pub async fn follow(
 /// again (what is cached keeps answering meanwhile). Each look also tells `metrics` whether
 /// the database answered, and from which server: another than before is a failover.
 pub async fn keep_following(
-    pool: deadpool_postgres::Pool,
+    pool: super::connect::Pool,
     links: Arc<Links>,
     since: i64,
     metrics: Arc<Metrics>,

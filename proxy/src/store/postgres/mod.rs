@@ -8,6 +8,7 @@
 //! The SQL keeps to what both engines run, as the schema's does (`linkgate-database`).
 
 mod cache;
+mod connect;
 mod device;
 mod receipt;
 mod sql;
@@ -19,9 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool::Runtime;
 use tokio::runtime::Handle;
-use tokio_postgres::NoTls;
 
 use super::rules::{self, DeviceChange};
 use super::{Counts, LinkKey, Result, Store, StoreError, Versioned, new_version};
@@ -43,7 +43,7 @@ const IMPORT_BATCH: usize = 10_000;
 
 /// Codes and links in a PostgreSQL-protocol database.
 pub struct PgStore {
-    pool: Pool,
+    pool: connect::Pool,
     metrics: Arc<Metrics>,
     /// The pool's connections and every transaction run here.
     handle: Handle,
@@ -61,21 +61,14 @@ impl PgStore {
         cached: u64,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
-        let config = linkgate_database::config(url)?;
+        let primary = connect::Primary::new(url)?;
         // Every host may be tried, each for its connect timeout, before the next.
-        let connect_timeout = linkgate_database::connect_timeout(&config);
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
+        let create_timeout = primary.create_timeout();
+        let pool = connect::Pool::builder(primary)
             .max_size(connections)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(WAIT_TIMEOUT))
-            .create_timeout(Some(connect_timeout))
+            .create_timeout(Some(create_timeout))
             .build()?;
         let handle = crate::io_runtime::start("database")?;
         let links = Arc::new(cache::links(cached));
@@ -131,7 +124,7 @@ impl PgStore {
     async fn with_client<T, F, Fut>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(deadpool_postgres::Client) -> Fut + Send + 'static,
+        F: FnOnce(connect::Client) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
         let pool = self.pool.clone();
@@ -140,7 +133,7 @@ impl PgStore {
     }
 
     async fn code_by(&self, by: CodeBy, hash: CodeHash) -> Result<Option<CodeRecord>> {
-        let read = move |client: deadpool_postgres::Client| async move {
+        let read = move |client: connect::Client| async move {
             device::code(Sql::of(&client), by, &hash)
                 .await
                 .map_err(failed)

@@ -16,7 +16,7 @@ pub struct Sql<'a> {
 }
 
 impl<'a> Sql<'a> {
-    pub fn of(client: &'a deadpool_postgres::Client) -> Self {
+    pub fn of(client: &'a deadpool_postgres::ClientWrapper) -> Self {
         Self {
             client,
             cache: &client.statement_cache,

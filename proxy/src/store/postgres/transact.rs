@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::{Client, Pool};
+use super::connect::{Client, Pool, PoolError};
 use futures::future::BoxFuture;
 use tokio_postgres::IsolationLevel;
 use tokio_postgres::error::SqlState;
@@ -182,7 +182,7 @@ async fn claim(pool: &Pool, receipt: Receipt) -> Option<(Settled, Client)> {
 
 /// Closes a connection whose state is in doubt, instead of giving it back to the pool.
 fn discard(client: Client) {
-    drop(deadpool_postgres::Object::take(client));
+    drop(deadpool::managed::Object::take(client));
 }
 
 /// Aborted for a concurrent transaction: deciding again may succeed.
@@ -219,6 +219,6 @@ pub fn failed(e: tokio_postgres::Error) -> StoreError {
     StoreError::Backend(format!("database: {e}"))
 }
 
-pub fn unavailable(e: deadpool_postgres::PoolError) -> StoreError {
+pub fn unavailable(e: PoolError) -> StoreError {
     StoreError::Backend(format!("no database connection: {e}"))
 }
