@@ -65,14 +65,12 @@ mod tests {
             "postgres://u:p%40ss@db-a:5432,[::1]:5433,db-c/links?target_session_attrs=read-write"
                 .into(),
         );
-        let each: Vec<String> = url
-            .each_host()
-            .unwrap()
-            .iter()
-            .map(|u| u.expose().to_owned())
-            .collect();
+        let each = |url: &DatabaseUrl| -> Vec<String> {
+            let hosts = url.each_host().unwrap();
+            hosts.iter().map(|u| u.expose().to_owned()).collect()
+        };
         assert_eq!(
-            each,
+            each(&url),
             [
                 "postgres://u:p%40ss@db-a:5432/links?target_session_attrs=read-write",
                 "postgres://u:p%40ss@[::1]:5433/links?target_session_attrs=read-write",
@@ -80,14 +78,8 @@ mod tests {
             ]
         );
         let bare = DatabaseUrl::new("postgresql://a,b?dbname=links".into());
-        let each: Vec<String> = bare
-            .each_host()
-            .unwrap()
-            .iter()
-            .map(|u| u.expose().to_owned())
-            .collect();
         assert_eq!(
-            each,
+            each(&bare),
             ["postgresql://a?dbname=links", "postgresql://b?dbname=links"]
         );
         assert!(

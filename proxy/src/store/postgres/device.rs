@@ -159,12 +159,12 @@ pub async fn write(
     let mut statements: Vec<BoxFuture<'_, std::result::Result<Option<i64>, _>>> = Vec::new();
     match &code {
         Slot::Keep => {}
-        Slot::Clear => statements.push(Box::pin(async move {
-            let statement = "DELETE FROM codes WHERE requestor = $1 AND device = $2";
-            sql.execute(statement, &[&requestor, &id])
-                .await
-                .map(|_| None)
-        })),
+        Slot::Clear => statements.push(Box::pin(delete_of_device(
+            sql,
+            "DELETE FROM codes WHERE requestor = $1 AND device = $2",
+            requestor,
+            id,
+        ))),
         Slot::Put(code) => {
             // A device shows one code, and a hash names one code: the device's previous
             // code goes, and so does an expired one of another device with this hash
@@ -198,12 +198,12 @@ pub async fn write(
     }
     match &link {
         Slot::Keep => {}
-        Slot::Clear => statements.push(Box::pin(async move {
-            let statement = "DELETE FROM links WHERE requestor = $1 AND device = $2";
-            sql.execute(statement, &[&requestor, &id])
-                .await
-                .map(|_| None)
-        })),
+        Slot::Clear => statements.push(Box::pin(delete_of_device(
+            sql,
+            "DELETE FROM links WHERE requestor = $1 AND device = $2",
+            requestor,
+            id,
+        ))),
         Slot::Put(link) => statements.push(Box::pin(async move {
             let expires_at = link.expires_at().map(Timestamp::unix_millis);
             let row = match stored_version {
@@ -263,6 +263,18 @@ pub async fn import(
         )
         .await
         .map(drop)
+}
+
+/// Runs `statement`, a deletion of the device's rows of one table.
+async fn delete_of_device(
+    sql: Sql<'_>,
+    statement: &'static str,
+    requestor: &str,
+    device: &str,
+) -> std::result::Result<Option<i64>, tokio_postgres::Error> {
+    sql.execute(statement, &[&requestor, &device])
+        .await
+        .map(|_| None)
 }
 
 /// Records that the device's link changed, for the other proxies' caches (`cache.rs`).
