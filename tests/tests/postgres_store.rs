@@ -210,6 +210,26 @@ async fn a_host_that_accepts_and_never_answers_is_passed_over() {
     assert_eq!(status, 200, "{body}");
 }
 
+/// A link a proxy wrote stays in its cache when the change feed shows the proxy its own
+/// write (again on every look for the feed's overlap): a while after the link was made,
+/// with the database gone, the proxy still answers by it, as by any link it holds.
+#[tokio::test]
+async fn a_link_a_proxy_wrote_stays_cached_when_it_reads_its_own_change() {
+    let name = linkgate_tests::kube::namespace("own");
+    let url = start(&name, Some(std::process::id()));
+    let gw = gateway(&url).await;
+    let code = gw.issue_code("demo", "tv").await;
+    assert_eq!(link(&gw, &code, "alice").await, 201);
+    assert_eq!(gw.get(AUTHN, Some(DEMO_KEY)).await.0, 200, "now cached");
+    // Several looks at the feed (one each 0.5 s), each finding the proxy's own change.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    control("kill", &name);
+    let (status, body) = gw.get(AUTHN, Some(DEMO_KEY)).await;
+    assert_eq!(status, 200, "answered from the cache: {body}");
+    assert_eq!(body["users"][0]["userId"], "alice");
+    control("stop", &name);
+}
+
 /// Runs `statements`, one by one, on the server of `url` as its superuser.
 async fn run_sql(url: &str, statements: &[&str]) {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)

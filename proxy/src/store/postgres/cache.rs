@@ -1,10 +1,12 @@
 //! What a proxy remembers of the database's links: a bounded cache (the proxy's memory
 //! follows its size, never the number of links), kept true by following `link_changes`.
 //!
-//! Every link write records the link's key there in the same transaction. Each proxy reads
+//! Every link write records the link's key there (and the version it put) in the same
+//! transaction. Each proxy reads
 //! the rows changed since its last look, by the database's clock and with an overlap
 //! (a transaction may commit a little after the time it records), every `FOLLOW_EVERY`;
-//! what a change names is dropped from the cache and read again on its next use. So a link
+//! what a change names is dropped from the cache, unless the cached link is at least as new
+//! as the change (the proxy wrote it), and read again on its next use. So a link
 //! revoked through one proxy is refused by every other within `FOLLOW_EVERY` plus a query.
 //! While the database cannot be read, what is cached keeps answering; a proxy that missed
 //! more than the changes kept drops everything. A link is forgotten once it has ended.
@@ -78,19 +80,33 @@ pub async fn follow(
         Some(since) => {
             let rows = client
                 .query(
-                    "SELECT requestor, device FROM link_changes WHERE changed_at >= $1",
+                    "SELECT requestor, device, version FROM link_changes WHERE changed_at >= $1",
                     &[&(since - OVERLAP_MS)],
                 )
                 .await?;
             for row in rows {
                 let (requestor, device): (&str, &str) = (row.get(0), row.get(1));
                 if let Ok(device) = linkgate_domain::ids::DeviceId::parse(device) {
-                    links.invalidate(&LinkKey::new(requestor, &device)).await;
+                    let put: Option<i64> = row.get(2);
+                    forget_older(links, LinkKey::new(requestor, &device), put).await;
                 }
             }
         }
     }
     Ok((now, server))
+}
+
+/// Drops the cached link of `key` unless it is at least as new as the version a change
+/// `put` (`None`: the link was removed): a link this proxy wrote and read again is kept,
+/// though the change is read again for the overlap's length.
+async fn forget_older(links: &Links, key: LinkKey, put: Option<i64>) {
+    let current = match (put, links.get(&key).await) {
+        (Some(put), Some(Some(cached))) => i64::try_from(cached.version).is_ok_and(|v| v >= put),
+        _ => false,
+    };
+    if !current {
+        links.invalidate(&key).await;
+    }
 }
 
 /// Follows changes from `since` for as long as the cache is used; a failed look is tried

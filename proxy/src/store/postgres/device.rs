@@ -231,7 +231,8 @@ pub async fn write(
         })),
     }
     if !matches!(link, Slot::Keep) {
-        statements.push(Box::pin(changed(sql, requestor, id)));
+        let put = matches!(link, Slot::Put(_));
+        statements.push(Box::pin(changed(sql, requestor, id, put)));
     }
     let answers = futures::future::try_join_all(statements).await?;
     Ok(answers.into_iter().flatten().next().map(version))
@@ -277,19 +278,29 @@ async fn delete_of_device(
         .map(|_| None)
 }
 
-/// Records that the device's link changed, for the other proxies' caches (`cache.rs`).
+/// Records that the device's link changed, for the other proxies' caches (`cache.rs`):
+/// with the version it `put` (the sequence's value this transaction drew last, the link
+/// statement sent before this one), or none for a link removed.
 async fn changed(
     sql: Sql<'_>,
     requestor: &str,
     device: &str,
+    put: bool,
 ) -> std::result::Result<Option<i64>, tokio_postgres::Error> {
-    sql.execute(
-        "INSERT INTO link_changes (requestor, device, changed_at) \
-         VALUES ($1, $2, (extract(epoch FROM now()) * 1000)::BIGINT)",
-        &[&requestor, &device],
-    )
-    .await
-    .map(|_| None)
+    let statement = match put {
+        true => {
+            "INSERT INTO link_changes (requestor, device, changed_at, version) \
+             VALUES ($1, $2, (extract(epoch FROM now()) * 1000)::BIGINT, \
+             currval('link_versions'))"
+        }
+        false => {
+            "INSERT INTO link_changes (requestor, device, changed_at) \
+             VALUES ($1, $2, (extract(epoch FROM now()) * 1000)::BIGINT)"
+        }
+    };
+    sql.execute(statement, &[&requestor, &device])
+        .await
+        .map(|_| None)
 }
 
 /// The column a code is found by.
