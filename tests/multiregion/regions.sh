@@ -63,7 +63,7 @@ say() { echo "regions.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 usage() {
-	sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
