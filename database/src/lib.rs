@@ -5,10 +5,12 @@
 //! subquery rather than `LIMIT`.
 
 mod collect;
+mod hosts;
 mod schema;
 mod url;
 
 pub use collect::{KEEP_CHANGES_MS, collect_expired};
+pub use hosts::{ConnectError, Hosts};
 pub use schema::migrate;
 pub use url::DatabaseUrl;
 

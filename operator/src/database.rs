@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use linkgate_database::DatabaseUrl;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use crate::metrics::Metrics;
 
@@ -57,7 +57,9 @@ async fn collect(url: &DatabaseUrl, client: &mut Option<Client>) -> anyhow::Resu
 }
 
 async fn connect(url: &DatabaseUrl) -> anyhow::Result<Client> {
-    let (mut client, connection) = linkgate_database::config(url)?.connect(NoTls).await?;
+    // Host by host, each bounded whole, as the proxies connect: a host that never answers
+    // does not hold the leader's keeping.
+    let (mut client, connection) = linkgate_database::Hosts::new(url)?.connect().await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "database connection closed");

@@ -1,6 +1,6 @@
 //! The operator keeps the postgres store's database: its leader brings an empty database's
 //! schema up to date and collects expired links, leaving live ones; a standby leaves the
-//! database alone.
+//! database alone; a host that never answers is passed over.
 
 use linkgate_database::DatabaseUrl;
 use linkgate_domain::time::{Clock, SystemClock, Timestamp};
@@ -89,4 +89,34 @@ async fn the_leader_migrates_the_database_and_collects_its_expired_links() {
             .contains("database_collections_total{"),
         "a standby does not even look"
     );
+}
+
+/// Given several hosts, the first of which accepts connections and never answers (a frozen
+/// server; a lost region behind a proxy that still accepts), the leader passes over it to
+/// the next, as the proxies do, and keeps the database there.
+#[tokio::test]
+async fn the_leader_passes_over_a_host_that_never_answers() {
+    let client = linkgate_tests::kube::client().await;
+    linkgate_tests::kube::install_crds(&client).await;
+    let namespace = linkgate_tests::kube::create_namespace(&client, "op-silent").await;
+    // Never accepted: the kernel completes each handshake and takes the data, and nothing
+    // ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = fresh_database("operator_silent").await;
+    let multi = format!(
+        "{}?target_session_attrs=read-write",
+        url.replacen('@', &format!("@{},", silent.local_addr().unwrap()), 1)
+    );
+    let args = ["--database-url", &multi, "--database-collect-seconds", "1"];
+    let leader = Operator::start_with(&namespace, "leader", &args).await;
+    eventually("the leader leads", async || {
+        leader.leads().await.then_some(())
+    })
+    .await;
+    let db = connect(&url).await;
+    eventually("the schema made by the operator", async || {
+        let row = db.query_one("SELECT to_regclass('links') IS NOT NULL", &[]);
+        row.await.unwrap().get::<_, bool>(0).then_some(())
+    })
+    .await;
 }

@@ -61,10 +61,10 @@ impl PgStore {
         cached: u64,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
-        let primary = connect::Primary::new(url)?;
+        let hosts = linkgate_database::Hosts::new(url)?;
         // Every host may be tried, each for its connect timeout, before the next.
-        let create_timeout = primary.create_timeout();
-        let pool = connect::Pool::builder(primary)
+        let create_timeout = hosts.connect_timeout();
+        let pool = connect::Pool::builder(connect::Primary(hosts))
             .max_size(connections)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(WAIT_TIMEOUT))
