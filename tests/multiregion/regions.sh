@@ -264,14 +264,14 @@ sql() {
 		-U "$USER_NAME" -d postgres -c "$2"
 }
 
-# primary_region: the region whose Patroni holds the leader lock with PostgreSQL running
-# as primary (REST GET /primary answers 200 there alone); killed regions are skipped.
-primary_region() {
+# region_answering ENDPOINT: the live region whose Patroni REST API answers 200 on
+# ENDPOINT (killed regions are skipped).
+region_answering() {
 	local r
 	for r in "${REGIONS[@]}"; do
 		[[ ! -e $DIR/region-$r/killed ]] || continue
 		if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-			"http://$(direct "$r"):${REST[$r]}/primary" 2>/dev/null) == 200 ]]; then
+			"http://$(direct "$r"):${REST[$r]}/$1" 2>/dev/null) == 200 ]]; then
 			echo "$r"
 			return 0
 		fi
@@ -279,20 +279,13 @@ primary_region() {
 	return 1
 }
 
-# sync_region: the region Patroni records as holding the synchronous standby (REST GET
-# /sync answers 200 there alone): the only one it would promote.
-sync_region() {
-	local r
-	for r in "${REGIONS[@]}"; do
-		[[ ! -e $DIR/region-$r/killed ]] || continue
-		if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-			"http://$(direct "$r"):${REST[$r]}/sync" 2>/dev/null) == 200 ]]; then
-			echo "$r"
-			return 0
-		fi
-	done
-	return 1
-}
+# primary_region: the region whose Patroni holds the leader lock with PostgreSQL running
+# as primary (GET /primary answers 200 there alone).
+primary_region() { region_answering primary; }
+
+# sync_region: the region Patroni records as holding the synchronous standby (GET /sync
+# answers 200 there alone): the only one it would promote.
+sync_region() { region_answering sync; }
 
 # replicated: a primary with one synchronous standby streaming and the other streaming too,
 # and Patroni's record of the synchronous standby written, so a region can be lost at once.
