@@ -11,6 +11,13 @@ use serde::{Deserialize, Serialize};
 /// The longest device or user ID accepted.
 pub const MAX_ID_LEN: usize = 128;
 
+/// The IDs `UserId` accepts (and the Matchmaker dialect's device IDs), as a regular
+/// expression for the API's description.
+pub const USER_ID_PATTERN: &str = "^[A-Za-z0-9_=-]{1,128}$";
+
+/// The IDs `DeviceId` accepts, likewise.
+pub const DEVICE_ID_PATTERN: &str = "^[A-Za-z0-9_=+/-]{1,128}$";
+
 fn is_valid_id(s: &str, base64: bool) -> bool {
     !s.is_empty()
         && s.len() <= MAX_ID_LEN
@@ -101,6 +108,24 @@ pub fn is_valid_requestor_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The patterns the API's description gives are the rules themselves.
+        #[test]
+        fn the_described_patterns_are_the_rules(id in "[A-Za-z0-9_=+/ .-]{0,130}") {
+            let user = regex::Regex::new(USER_ID_PATTERN).unwrap();
+            let device = regex::Regex::new(DEVICE_ID_PATTERN).unwrap();
+            proptest::prop_assert_eq!(user.is_match(&id), is_valid_id(&id, false));
+            proptest::prop_assert_eq!(device.is_match(&id), is_valid_id(&id, true));
+        }
+    }
+
+    #[test]
+    fn the_described_patterns_bound_the_length() {
+        let device = regex::Regex::new(DEVICE_ID_PATTERN).unwrap();
+        assert!(device.is_match(&"a".repeat(MAX_ID_LEN)));
+        assert!(!device.is_match(&"a".repeat(MAX_ID_LEN + 1)));
+    }
 
     #[test]
     fn ids_accept_the_matchmaker_alphabet() {

@@ -1,5 +1,6 @@
-//! The admin listener: liveness, readiness and Prometheus metrics, apart from the API port
-//! so that probes and scrapes are never throttled or exposed with it.
+//! The admin listener: liveness, readiness, Prometheus metrics and the API's OpenAPI
+//! description, apart from the API port so that probes and scrapes are never throttled or
+//! exposed with it.
 
 use std::sync::Arc;
 
@@ -16,6 +17,8 @@ pub struct Admin {
     metrics: Arc<Metrics>,
     store: Arc<dyn Store>,
     live: Arc<Live>,
+    /// Made once: the route table does not change while the process runs.
+    openapi: String,
 }
 
 impl Admin {
@@ -24,6 +27,7 @@ impl Admin {
             metrics,
             store,
             live,
+            openapi: crate::api::openapi_json(),
         }
     }
 }
@@ -35,6 +39,11 @@ impl ServeHttp for Admin {
             "/healthz" => (StatusCode::OK, "text/plain", b"ok\n".to_vec()),
             // The store is loaded before the listeners open, so serving means ready.
             "/readyz" => (StatusCode::OK, "text/plain", b"ready\n".to_vec()),
+            "/openapi.json" => (
+                StatusCode::OK,
+                "application/json",
+                self.openapi.as_bytes().to_vec(),
+            ),
             "/metrics" => {
                 self.metrics
                     .set_throttle_keys(self.live.load().edge.throttle_keys());

@@ -30,6 +30,9 @@ enum Command {
     /// Signs a software statement (RFC 7591) with which a requestor's backend registers a
     /// client; prints it.
     SoftwareStatement(SoftwareStatement),
+    /// Prints the OpenAPI 3.1 description of every route, as `docs/openapi.json` holds it
+    /// and the admin listener serves it (`/openapi.json`).
+    Openapi,
 }
 
 #[derive(Args, Debug)]
@@ -126,6 +129,10 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::VerifyToken(args)) => verify_token(&args),
         Some(Command::SoftwareStatement(args)) => software_statement(&args),
+        Some(Command::Openapi) => {
+            print!("{}", linkgate_proxy::api::openapi_json());
+            ExitCode::SUCCESS
+        }
         None => serve(cli.serve),
     }
 }

@@ -257,3 +257,30 @@ async fn the_pages_wear_the_requestor_s_logo_and_colour_and_the_providers_logos(
         assert!(err.contains("branding"), "{bad}: {err}");
     }
 }
+
+/// Found by the contract run: a form post missing a field was answered with the API's JSON
+/// error, which a browser shows as raw text. Once the page's requestor is known, every
+/// refusal is a page; a requestor that does not exist has no page to wear.
+#[tokio::test]
+async fn a_form_refused_before_its_handler_ran_is_answered_with_a_page() {
+    let gw = Gateway::demo().await;
+    let response = browser()
+        .post(gw.url("/activate/demo/signin"))
+        .form(&[("mvpd", "test-mvpd")])
+        .send()
+        .await
+        .expect("the page answers");
+    assert_eq!(response.status(), 400);
+    let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<html") && page.contains("code"), "{page}");
+    let response = browser()
+        .get(gw.url("/activate/no-such-requestor"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 404);
+    let body: serde_json::Value = response.json().await.expect("the API's error");
+    assert_eq!(body["code"], "unknown_requestor");
+}

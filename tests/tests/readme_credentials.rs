@@ -1,5 +1,6 @@
-//! The README's table of who may call each route is the route table itself: a route added,
-//! or its protection changed, without the table following fails here.
+//! The README's table of the routes, what each does and who may call it, is the route table
+//! itself, as the OpenAPI document is: a route added, or its protection or purpose changed,
+//! without the table following fails here.
 
 use linkgate_proxy::api::{Credential, route_table};
 
@@ -9,7 +10,7 @@ const END: &str = "<!-- credentials:end -->";
 
 fn expected() -> String {
     let mut out = String::from(
-        "| method | path | who may call | the device is named by |\n|---|---|---|---|\n",
+        "| method | path | what it does | who may call | the device is named by |\n|---|---|---|---|---|\n",
     );
     for route in route_table() {
         let who = match route.credential {
@@ -34,8 +35,8 @@ fn expected() -> String {
             _ => "—".to_owned(),
         };
         out.push_str(&format!(
-            "| {} | `{}` | {who} | {named_by} |\n",
-            route.method, route.path
+            "| {} | `{}` | {} | {who} | {named_by} |\n",
+            route.method, route.path, route.summary
         ));
     }
     out

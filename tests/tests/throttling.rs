@@ -201,3 +201,29 @@ async fn ipv6_clients_are_limited_by_their_slash_64() {
     // ...another network has its own.
     assert_eq!(mvpds("2001:db8:1:3::1").await.unwrap().status(), 200);
 }
+
+/// Found by the contract run: a refusal made before the handler (here a rate limit) was
+/// written in the native shape on every route, so a Matchmaker client missed its
+/// `error_message`, an OAuth client its `error`, and a v2 app its `action`.
+#[tokio::test]
+async fn a_refusal_before_the_handler_speaks_the_route_s_dialect() {
+    let gw = Gateway::builtin_demo().await;
+    for _ in 0..10 {
+        gw.get("/v1/requestors/demo/mvpds", None).await;
+    }
+    let (status, matchmaker) = gw
+        .post_form("/matchmaker/demo/get_auth_code", &[("device_id", "tv")], None)
+        .await;
+    assert_eq!(status, 429, "{matchmaker}");
+    assert_eq!(matchmaker["code"], "too_many_requests");
+    assert!(matchmaker["error_message"].is_string(), "{matchmaker}");
+    let (status, oauth) = gw
+        .post_form("/oauth/demo/token", &[("grant_type", "refresh_token")], None)
+        .await;
+    assert_eq!(status, 429);
+    assert_eq!(oauth["error"], "too_many_requests", "{oauth}");
+    let (status, v2) = gw.get("/api/v2/demo/configuration", None).await;
+    assert_eq!(status, 429);
+    assert_eq!(v2["action"], "retry", "{v2}");
+    assert!(v2["trace"].is_string(), "{v2}");
+}

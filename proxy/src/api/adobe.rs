@@ -3,7 +3,12 @@
 
 use http::StatusCode;
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::contract::{
+    Body, Contract, Kind, SAME_REQUESTOR, contract, gives, leads_to, of, optional, refusal,
+    required,
+};
 use super::response::{ApiResponse, answer, json, no_content};
 use super::{ApiError, Call};
 use linkgate_domain::code::CodeRecord;
@@ -11,11 +16,12 @@ use linkgate_domain::code::CodeRecord;
 /// The namespace of v1's `<regcode>` in XML.
 const REGCODE_NAMESPACE: &str = "model.mvc.reggie.pass.adobe.com";
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Regcode<'a> {
     /// In XML only: the root is `ns2:regcode` in v1's namespace.
     #[serde(rename = "@xmlns:ns2", skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     namespace: Option<&'static str>,
     id: &'a str,
     code: &'a str,
@@ -30,8 +36,9 @@ struct Regcode<'a> {
     device_secret: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = RegcodeInfo)]
 struct Info<'a> {
     device_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -96,7 +103,9 @@ pub(super) async fn signed_in_with_code(call: Call<'_>) -> Result<ApiResponse, A
     match call.linking.code_outcome(call.requestor, code).await? {
         Some(_) => Ok(json(
             StatusCode::OK,
-            &serde_json::json!({"authenticated": true}),
+            &SignedIn {
+                authenticated: true,
+            },
         )),
         None => Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -105,3 +114,91 @@ pub(super) async fn signed_in_with_code(call: Call<'_>) -> Result<ApiResponse, A
         )),
     }
 }
+
+/// A user signed in with the code.
+#[derive(Serialize, ToSchema)]
+struct SignedIn {
+    /// Always `true`.
+    authenticated: bool,
+}
+
+const REGCODE_ANSWER: &str = "The registration code, its times in epoch milliseconds.";
+
+const THE_CODE: &[(&str, &str)] = &[SAME_REQUESTOR, ("path.code", "$response.body#/code")];
+
+pub(super) const CREATE_REGCODE: Contract = Contract {
+    links: &[
+        leads_to("ReadTheCode", "get_adobe_regcode_record", THE_CODE, &[]),
+        leads_to("DropTheCode", "delete_adobe_regcode_record", THE_CODE, &[]),
+        leads_to(
+            "SignedInWithIt",
+            "get_adobe_checkauthn_code",
+            &[
+                ("path.code", "$response.body#/code"),
+                ("query.requestor", "$response.body#/requestor"),
+            ],
+            &[],
+        ),
+    ],
+    ..contract!(
+        "A registration code for a device to show; a new one retires its previous code.",
+        [
+            required("deviceId", "The device's ID.").of(Kind::DeviceId),
+            optional(
+                "mvpd",
+                "The MVPD the person will sign in with, when already chosen."
+            ),
+            optional("deviceType", "What kind of device it is."),
+            optional("ttl", "How long the code lives, in seconds.").of(Kind::Seconds),
+        ],
+        [
+            gives(201, REGCODE_ANSWER, Body::Json(of::<Regcode<'static>>)),
+            refusal(
+                401,
+                "The device is linked: a code only with its own token or the backend's (`device_credential_required`)."
+            ),
+            refusal(
+                503,
+                "No code could be found free (`code_space_exhausted`) or the store cannot answer."
+            ),
+        ]
+    )
+};
+
+pub(super) const REGCODE: Contract = contract!(
+    "A registration code's record (never the device's secret).",
+    [],
+    [
+        gives(200, REGCODE_ANSWER, Body::Json(of::<Regcode<'static>>)),
+        refusal(
+            404,
+            "No such code (`code_not_found`), or no such requestor."
+        ),
+    ]
+);
+
+pub(super) const DELETE_REGCODE: Contract = contract!(
+    "Takes a registration code out of use.",
+    [],
+    [
+        gives(204, "The code is gone.", Body::Empty),
+        refusal(
+            404,
+            "No such code (`code_not_found`), or no such requestor."
+        ),
+    ]
+);
+
+pub(super) const SIGNED_IN_WITH_CODE: Contract = contract!(
+    "Whether someone signed in with the code (the second screen polls this).",
+    [],
+    [
+        gives(
+            200,
+            "Someone signed in with it.",
+            Body::Json(of::<SignedIn>)
+        ),
+        refusal(403, "No one has yet (`authenticated_profile_missing`)."),
+        refusal(404, "No such code, or it expired."),
+    ]
+);

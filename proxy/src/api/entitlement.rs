@@ -2,11 +2,14 @@
 //! metadata, in the native dialect (device in the path, RFC 3339 times) and the Adobe
 //! Pass dialect (`deviceId` and `requestor` parameters, epoch-millisecond times).
 
+use std::collections::BTreeMap;
+
 use http::StatusCode;
 use serde::Serialize;
-use serde_json::{Value, json};
+use utoipa::ToSchema;
 
-use super::response::{ApiResponse, answer, json, no_content, rfc3339};
+use super::contract::{Body, Contract, Kind, Param, contract, gives, of, refusal, required};
+use super::response::{ApiResponse, answer, json, no_content, rfc3339, xml};
 use super::{ApiError, Call};
 use crate::service::Error;
 use linkgate_domain::link::{LinkError, Unlink};
@@ -20,13 +23,6 @@ pub(super) enum Dialect {
 }
 
 impl Dialect {
-    fn time(self, t: Timestamp) -> Value {
-        match self {
-            Dialect::Native => Value::String(rfc3339(t)),
-            Dialect::Adobe => Value::from(t.unix_millis()),
-        }
-    }
-
     fn expiry(self, t: Timestamp) -> Expiry {
         match self {
             Dialect::Native => Expiry {
@@ -51,8 +47,9 @@ struct Expiry {
 
 /// The answers of the calls a device makes most (every start, every play), written
 /// straight from borrowed fields rather than through a `serde_json::Value`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Authentication)]
 struct AuthnBody<'a> {
     requestor: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,8 +62,9 @@ struct AuthnBody<'a> {
     expires: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Authorization)]
 struct AuthzBody<'a> {
     resource: &'a str,
     requestor: &'a str,
@@ -185,22 +183,71 @@ pub(super) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, ApiError
         .entitlements
         .preauthorize(call.requestor, &device, &resources, None)
         .await?;
-    let resources: Vec<Value> = answers
+    let resources = answers
         .iter()
-        .map(|a| {
-            let mut r = json!({"id": a.resource, "authorized": a.authorized});
-            if let Some(error) = a.error {
-                r["error"] = Value::from(error);
-            }
-            r
+        .map(|a| Preauthorized {
+            id: &a.resource,
+            authorized: a.authorized,
+            error: a.error,
         })
         .collect();
-    // In XML, v1 lists `<resource>` elements under `<resources>`.
-    let body = match call.as_xml {
-        true => json!({ "resource": resources }),
-        false => json!({ "resources": resources }),
-    };
-    Ok(answer(call.as_xml, "resources", StatusCode::OK, &body))
+    let body = Preauthorization { resources };
+    Ok(match call.as_xml {
+        true => {
+            let elements = ResourceElements {
+                resource: &body.resources,
+            };
+            xml(StatusCode::OK, "resources", &elements)
+        }
+        false => json(StatusCode::OK, &body),
+    })
+}
+
+/// Preauthorization's answer in XML: `<resource>` elements under `<resources>`.
+#[derive(Serialize)]
+struct ResourceElements<'a> {
+    resource: &'a [Preauthorized<'a>],
+}
+
+/// Preauthorization's answer; in XML, `<resource>` elements under `<resources>`.
+#[derive(Serialize, ToSchema)]
+struct Preauthorization<'a> {
+    resources: Vec<Preauthorized<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Preauthorized<'a> {
+    id: &'a str,
+    authorized: bool,
+    /// Why it is not authorized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+/// A media token, as the native API writes it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct NativeMediaToken {
+    /// The signed token (a JWT) the edge checks.
+    token: String,
+    resource: String,
+    requestor: String,
+    user_id: String,
+    mvpd: Option<String>,
+    expires_at: String,
+}
+
+/// A media token, as Adobe v1 writes it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AdobeMediaToken {
+    resource: String,
+    requestor: String,
+    /// Epoch milliseconds.
+    expires: i64,
+    serialized_token: String,
+    user_id: String,
+    mvpd_id: Option<String>,
 }
 
 pub(super) async fn media_token(call: Call<'_>, d: Dialect) -> Result<ApiResponse, ApiError> {
@@ -211,25 +258,30 @@ pub(super) async fn media_token(call: Call<'_>, d: Dialect) -> Result<ApiRespons
         .media_token(call.requestor, &device, &resource, None)
         .await?;
     let expires = Timestamp::from_unix_millis(claims.exp * 1000);
-    let body = match d {
-        Dialect::Native => json!({
-            "token": token,
-            "resource": claims.res,
-            "requestor": claims.aud,
-            "userId": claims.sub,
-            "mvpd": claims.mvpd,
-            "expiresAt": d.time(expires),
-        }),
-        Dialect::Adobe => json!({
-            "resource": claims.res,
-            "requestor": claims.aud,
-            "expires": d.time(expires),
-            "serializedToken": token,
-            "userId": claims.sub,
-            "mvpdId": claims.mvpd,
-        }),
-    };
-    Ok(answer(call.as_xml, "play", StatusCode::OK, &body))
+    Ok(match d {
+        Dialect::Native => {
+            let body = NativeMediaToken {
+                token,
+                resource: claims.res,
+                requestor: claims.aud,
+                user_id: claims.sub,
+                mvpd: claims.mvpd,
+                expires_at: rfc3339(expires),
+            };
+            answer(call.as_xml, "play", StatusCode::OK, &body)
+        }
+        Dialect::Adobe => {
+            let body = AdobeMediaToken {
+                resource: claims.res,
+                requestor: claims.aud,
+                expires: expires.unix_millis(),
+                serialized_token: token,
+                user_id: claims.sub,
+                mvpd_id: claims.mvpd,
+            };
+            answer(call.as_xml, "play", StatusCode::OK, &body)
+        }
+    })
 }
 
 /// Removes the device's authentication; logging out twice is not an error.
@@ -248,34 +300,223 @@ pub(super) async fn logout(call: Call<'_>) -> Result<ApiResponse, ApiError> {
 pub(super) async fn user_metadata(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let device = call.device()?;
     let user = call.entitlements.authn(call.requestor, &device).await?;
-    Ok(json(
-        StatusCode::OK,
-        &json!({
-            "userId": user.user.as_str(),
-            "mvpd": user.mvpd,
-            "data": user.metadata,
-        }),
-    ))
+    let body = UserMetadata {
+        user_id: user.user.as_str(),
+        mvpd: user.mvpd.as_deref(),
+        data: &user.metadata,
+    };
+    Ok(json(StatusCode::OK, &body))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct UserMetadata<'a> {
+    user_id: &'a str,
+    mvpd: Option<&'a str>,
+    /// What the backend kept with the user's link.
+    data: &'a BTreeMap<String, String>,
+}
+
+/// The MVPDs a device may offer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Mvpds<'a> {
+    requestor: &'a str,
+    display_name: &'a str,
+    mvpds: Vec<Mvpd<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Mvpd<'a> {
+    id: &'a str,
+    display_name: &'a str,
 }
 
 /// The MVPDs a device may offer for sign-in.
 pub(super) fn mvpds(call: Call<'_>) -> Result<ApiResponse, ApiError> {
-    let mvpds: Vec<Value> = call
+    let mvpds = call
         .requestor
         .allowed_mvpds()
-        .map(|m| json!({"id": m.id, "displayName": m.display_name}))
+        .map(|m| Mvpd {
+            id: &m.id,
+            display_name: &m.display_name,
+        })
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({
-            "requestor": call.requestor.name,
-            "displayName": call.requestor.display_name,
-            "mvpds": mvpds,
-        }),
-    ))
+    let body = Mvpds {
+        requestor: &call.requestor.name,
+        display_name: &call.requestor.display_name,
+        mvpds,
+    };
+    Ok(json(StatusCode::OK, &body))
 }
 
 /// The public keys media tokens verify with, as a JWK set.
 pub(super) fn media_keys(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     Ok(json(StatusCode::OK, &call.requestor.media_keys.jwks()))
 }
+
+const DEVICE_ID: Param = required("deviceId", "The device's ID.").of(Kind::DeviceId);
+const RESOURCE: Param = required(
+    "resource",
+    "The resource: its ID, or an MRSS document naming it.",
+)
+.of(Kind::Resource);
+const RESOURCES: Param = required("resource", "Resource IDs, comma-separated.");
+
+const AUTHENTICATION: Body = Body::Json(of::<AuthnBody<'static>>);
+const AUTHORIZATION: Body = Body::Json(of::<AuthzBody<'static>>);
+
+const NOT_AUTHENTICATED: &str = "Not authenticated (`authenticated_profile_missing`, `authenticated_profile_expired`), or a credential was refused.";
+const DECISION_POINT_FAILED: &str = "The MVPD's decision point failed or answered something else.";
+const DECISION_POINT_SLOW: &str = "The MVPD's decision point did not answer in time.";
+
+/// The authentication token: 404 none, 410 expired.
+macro_rules! authn_token {
+    ($summary:expr, [$($param:expr),*]) => {
+        contract!($summary, [$($param),*], [
+            gives(200, "Who the device is authenticated as, until when.", AUTHENTICATION),
+            refusal(404, "Not authenticated (`authenticated_profile_missing`)."),
+            refusal(410, "The authentication expired (`authenticated_profile_expired`)."),
+        ])
+    };
+}
+
+macro_rules! authorize {
+    ($summary:expr, [$($param:expr),*]) => {
+        contract!($summary, [$($param),*], [
+            gives(200, "Authorized, until when.", AUTHORIZATION),
+            refusal(403, "Denied by the MVPD (`authorization_denied_by_mvpd`) or a degradation rule; not authenticated; or a credential was refused."),
+            refusal(502, DECISION_POINT_FAILED),
+            refusal(504, DECISION_POINT_SLOW),
+        ])
+    };
+}
+
+macro_rules! authz_token {
+    ($summary:expr, [$($param:expr),*]) => {
+        contract!($summary, [$($param),*], [
+            gives(200, "The cached decision.", AUTHORIZATION),
+            refusal(404, "No decision cached (`authorization_missing`)."),
+            refusal(410, "The decision expired (`authorization_expired`)."),
+            refusal(412, "The device is not authenticated."),
+        ])
+    };
+}
+
+macro_rules! preauthorize {
+    ($summary:expr, [$($param:expr),*]) => {
+        contract!($summary, [$($param),*], [
+            gives(200, "A decision per resource.", Body::Json(of::<Preauthorization<'static>>)),
+            refusal(403, NOT_AUTHENTICATED),
+            refusal(502, DECISION_POINT_FAILED),
+            refusal(504, DECISION_POINT_SLOW),
+        ])
+    };
+}
+
+macro_rules! media_token {
+    ($summary:expr, [$($param:expr),*], $body:ty) => {
+        contract!($summary, [$($param),*], [
+            gives(200, "A media token for the resource.", Body::Json(of::<$body>)),
+            refusal(403, "Not authorized, not authenticated, or a credential was refused."),
+            refusal(502, DECISION_POINT_FAILED),
+            refusal(503, "No media signing key, or the store cannot answer."),
+            refusal(504, DECISION_POINT_SLOW),
+        ])
+    };
+}
+
+macro_rules! user_metadata {
+    ($summary:expr, [$($param:expr),*]) => {
+        contract!($summary, [$($param),*], [
+            gives(200, "The user and what the backend kept with the link.", Body::Json(of::<UserMetadata<'static>>)),
+            refusal(403, NOT_AUTHENTICATED),
+        ])
+    };
+}
+
+macro_rules! logout {
+    ($summary:expr, [$($param:expr),*]) => {
+        contract!($summary, [$($param),*], [
+            gives(204, "Logged out (also when it was not signed in); its tokens are revoked.", Body::Empty),
+        ])
+    };
+}
+
+pub(super) const NATIVE_AUTHN_TOKEN: Contract =
+    authn_token!("The device's authentication token.", []);
+pub(super) const ADOBE_AUTHN_TOKEN: Contract =
+    authn_token!("The device's authentication token.", [DEVICE_ID]);
+pub(super) const ADOBE_AUTHN_BY_CODE: Contract = authn_token!(
+    "The authentication token of the device the signed-in code was for.",
+    []
+);
+pub(super) const ADOBE_CHECK_AUTHN: Contract = contract!(
+    "Whether the device is authenticated.",
+    [DEVICE_ID],
+    [
+        gives(200, "Authenticated.", AUTHENTICATION),
+        refusal(403, NOT_AUTHENTICATED),
+    ]
+);
+pub(super) const NATIVE_AUTHORIZE: Contract = authorize!(
+    "Asks the MVPD whether the device's user may play the resource.",
+    [RESOURCE]
+);
+pub(super) const ADOBE_AUTHORIZE: Contract = authorize!(
+    "Asks the MVPD whether the device's user may play the resource.",
+    [DEVICE_ID, RESOURCE]
+);
+pub(super) const NATIVE_AUTHZ_TOKEN: Contract =
+    authz_token!("The cached authorization for the resource.", [RESOURCE]);
+pub(super) const ADOBE_AUTHZ_TOKEN: Contract = authz_token!(
+    "The cached authorization for the resource.",
+    [DEVICE_ID, RESOURCE]
+);
+pub(super) const NATIVE_PREAUTHORIZE: Contract = preauthorize!(
+    "Which of the resources the device's user may play.",
+    [RESOURCES]
+);
+pub(super) const ADOBE_PREAUTHORIZE: Contract = preauthorize!(
+    "Which of the resources the device's user may play.",
+    [DEVICE_ID, RESOURCES]
+);
+pub(super) const NATIVE_MEDIA_TOKEN: Contract = media_token!(
+    "A short-lived signed token to play the resource.",
+    [RESOURCE],
+    NativeMediaToken
+);
+pub(super) const ADOBE_MEDIA_TOKEN: Contract = media_token!(
+    "A short-lived signed token to play the resource.",
+    [DEVICE_ID, RESOURCE],
+    AdobeMediaToken
+);
+pub(super) const NATIVE_USER_METADATA: Contract =
+    user_metadata!("The device's user and their metadata.", []);
+pub(super) const ADOBE_USER_METADATA: Contract =
+    user_metadata!("The device's user and their metadata.", [DEVICE_ID]);
+pub(super) const NATIVE_LOGOUT: Contract =
+    logout!("Logs the device out: its users are unlinked.", []);
+pub(super) const ADOBE_LOGOUT: Contract =
+    logout!("Logs the device out: its users are unlinked.", [DEVICE_ID]);
+
+pub(super) const MVPDS: Contract = contract!(
+    "The MVPDs a device may offer (allowed, not blocked).",
+    [],
+    [gives(
+        200,
+        "The requestor and its MVPDs.",
+        Body::Json(of::<Mvpds<'static>>)
+    ),]
+);
+pub(super) const ADOBE_CONFIG: Contract = MVPDS;
+pub(super) const MEDIA_KEYS: Contract = contract!(
+    "The public keys media tokens verify with.",
+    [],
+    [gives(
+        200,
+        "A JWK set.",
+        Body::Json(of::<linkgate_domain::media_token::JwkSet>)
+    ),]
+);

@@ -20,7 +20,9 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
 }
 
-#[derive(Serialize)]
+/// The error of every dialect but Adobe v2's (v1's XML `<error>` too).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub(super) struct ErrorBody<'a> {
     pub status: u16,
     pub code: &'a str,

@@ -7,6 +7,7 @@ mod activation;
 mod adobe;
 mod adobe_v2;
 mod caller;
+mod contract;
 mod entitlement;
 mod error;
 mod input;
@@ -34,7 +35,7 @@ pub fn error_response(e: &ApiError) -> ApiResponse {
 }
 
 /// A refusal made before the route's handler runs (rate limits, allow-lists): a page on
-/// the pages people read, the native error elsewhere.
+/// the pages people read, the error of the route's dialect elsewhere.
 pub fn refusal_response(
     route: Route,
     requestor: &RequestorPolicy,
@@ -44,9 +45,10 @@ pub fn refusal_response(
     if route.is_page() {
         activation::refusal(requestor, headers, e)
     } else {
-        error_response(e)
+        response::error(e, route.error_fields())
     }
 }
+pub use contract::{document as openapi, document_json as openapi_json};
 pub use input::query_param;
 pub use routes::{Credential, Route, RouteInfo, table as route_table};
 
@@ -277,6 +279,9 @@ impl Api {
         let route = target.route;
         let as_xml = route.dialect() == DeviceDialect::Adobe
             && wants_xml(target.query.get("format"), request.headers);
+        // A person's browser is shown a page for any refusal once the requestor is known.
+        let page_of = requestor.as_ref().ok().copied().filter(|_| route.is_page());
+        let headers = request.headers;
         match self.dispatch(requestor, target, request, as_xml).await {
             Ok(response) => response,
             Err(e) => {
@@ -284,7 +289,10 @@ impl Api {
                     true => ErrorFields::Xml,
                     false => route.error_fields(),
                 };
-                let mut response = response::error(&e, fields);
+                let mut response = match page_of {
+                    Some(requestor) => activation::refusal(requestor, headers, &e),
+                    None => response::error(&e, fields),
+                };
                 if e.status == StatusCode::METHOD_NOT_ALLOWED {
                     let allow = route.methods().join(", ");
                     if let Ok(value) = HeaderValue::from_str(&allow) {

@@ -2,7 +2,12 @@
 
 use http::StatusCode;
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::contract::{
+    Body, Contract, Kind, Link, SAME_REQUESTOR, contract, gives, leads_to, of, optional, refusal,
+    required,
+};
 use super::response::{ApiResponse, json, no_content, rfc3339};
 use super::{ApiError, Call};
 use crate::service::{IssueCode, IssuedCode, Linked};
@@ -10,8 +15,9 @@ use linkgate_domain::code::{Code, CodeRecord};
 use linkgate_domain::ids::{DeviceId, UserId};
 use linkgate_domain::link::{LinkedUser, Unlink};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Code)]
 struct CodeView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'a str>,
@@ -30,8 +36,9 @@ struct CodeView<'a> {
     device_secret: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = LinkedUser)]
 struct UserView<'a> {
     user_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,8 +49,9 @@ struct UserView<'a> {
     metadata: &'a std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Device)]
 struct DeviceView<'a> {
     requestor: &'a str,
     device_id: &'a str,
@@ -158,6 +166,17 @@ pub(super) async fn approve(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     Ok(linked_view(linked))
 }
 
+/// A link the account webhook held until the backend approves it.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PendingApproval {
+    /// Always `pending_approval`.
+    status: &'static str,
+}
+
+pub(super) const PENDING_APPROVAL: PendingApproval = PendingApproval {
+    status: "pending_approval",
+};
+
 /// 201 with the device's users, or 202 while the requestor's backend has yet to approve.
 fn linked_view(linked: Linked) -> ApiResponse {
     match linked {
@@ -165,10 +184,7 @@ fn linked_view(linked: Linked) -> ApiResponse {
             StatusCode::CREATED,
             &device_view(&link.requestor, &link.device, &link.users),
         ),
-        Linked::AwaitingApproval => json(
-            StatusCode::ACCEPTED,
-            &serde_json::json!({"status": "pending_approval"}),
-        ),
+        Linked::AwaitingApproval => json(StatusCode::ACCEPTED, &PENDING_APPROVAL),
     }
 }
 
@@ -236,3 +252,220 @@ pub(super) async fn unlink_user(call: Call<'_>) -> Result<ApiResponse, ApiError>
         .await?;
     Ok(no_content())
 }
+
+const DEVICE_ID: &str = "The device's ID: letters, digits, `_`, `-` and `=`, at most 128.";
+
+/// A device-side call about the device an answer names.
+const fn about_device(name: &'static str, operation: &'static str) -> Link {
+    leads_to(
+        name,
+        operation,
+        &[SAME_REQUESTOR, ("path.device", "$response.body#/deviceId")],
+        &[],
+    )
+}
+
+pub(super) const ISSUE_CODE: Contract = Contract {
+    links: &[
+        leads_to(
+            "LinkTheCode",
+            "post_native_links",
+            &[SAME_REQUESTOR],
+            &[("code", "$response.body#/code")],
+        ),
+        leads_to(
+            "ReadTheCode",
+            "get_native_code",
+            &[SAME_REQUESTOR, ("path.code", "$response.body#/code")],
+            &[],
+        ),
+        leads_to(
+            "DropTheCode",
+            "delete_native_code",
+            &[SAME_REQUESTOR, ("path.code", "$response.body#/code")],
+            &[],
+        ),
+    ],
+    ..contract!(
+        "A code for a device to show; a new one retires the device's previous code.",
+        [
+            required("deviceId", DEVICE_ID).of(Kind::DeviceId),
+            optional(
+                "mvpd",
+                "The MVPD the person will sign in with, when already chosen."
+            ),
+            optional(
+                "deviceType",
+                "What kind of device it is, kept with the code."
+            ),
+            optional(
+                "ttlSeconds",
+                "How long the code lives, within the requestor's bounds."
+            )
+            .of(Kind::Seconds),
+        ],
+        [
+            gives(
+                201,
+                "The code, its display form and the device's secret.",
+                Body::Json(of::<CodeView<'static>>)
+            ),
+            refusal(
+                401,
+                "The device is linked: a code only with its own token or the backend's (`device_credential_required`)."
+            ),
+            refusal(
+                503,
+                "No code could be found free (`code_space_exhausted`) or the store cannot answer."
+            ),
+        ]
+    )
+};
+
+pub(super) const CODE: Contract = contract!(
+    "A code's record (never the device's secret).",
+    [],
+    [
+        gives(
+            200,
+            "The code's record.",
+            Body::Json(of::<CodeView<'static>>)
+        ),
+        refusal(
+            404,
+            "No such code (`code_not_found`), or no such requestor."
+        ),
+    ]
+);
+
+pub(super) const DELETE_CODE: Contract = contract!(
+    "Takes a code out of use.",
+    [],
+    [
+        gives(204, "The code is gone.", Body::Empty),
+        refusal(
+            404,
+            "No such code (`code_not_found`), or no such requestor."
+        ),
+    ]
+);
+
+const LINKED: &str = "The device and its users.";
+
+pub(super) const LINK: Contract = Contract {
+    links: &[
+        about_device("DeviceAuthentication", "get_native_authn"),
+        about_device("DeviceAuthenticationToken", "get_native_authn_token"),
+        about_device("DeviceAuthorization", "get_native_authorize"),
+        about_device("DeviceMediaToken", "get_native_media_token"),
+        about_device("DeviceMetadata", "get_native_metadata"),
+        about_device("DeviceLogout", "delete_native_authn"),
+        about_device("DeviceUnlink", "delete_native_device_users"),
+    ],
+    ..contract!(
+        "Links the device that shows `code` to a user.",
+        [
+            required("code", "The code the device shows, as typed."),
+            required("userId", "The user's ID.").of(Kind::UserId),
+            optional("mvpd", "The MVPD the user signed in with."),
+            optional("metadata", "Strings kept with the user's link.").of(Kind::Strings),
+        ],
+        [
+            gives(201, LINKED, Body::Json(of::<DeviceView<'static>>)),
+            gives(
+                202,
+                "The account webhook holds the link until the backend approves it.",
+                Body::Json(of::<PendingApproval>)
+            ),
+            refusal(
+                403,
+                "The account webhook refused the user (`account_unauthorized`), or a credential was refused."
+            ),
+            refusal(
+                404,
+                "No such code (`code_not_found`), or no such requestor."
+            ),
+            refusal(
+                409,
+                "The device is linked to this user already, or to another user."
+            ),
+            refusal(
+                502,
+                "The account webhook failed or answered something else."
+            ),
+            refusal(504, "The account webhook did not answer in time."),
+        ]
+    )
+};
+
+pub(super) const APPROVE: Contract = contract!(
+    "Decides a link the account webhook held: a user ID, `0` (a new user) or `-1`.",
+    [required(
+        "answer",
+        "A user ID, `0` for a new user, or `-1` to refuse."
+    )],
+    [
+        gives(201, LINKED, Body::Json(of::<DeviceView<'static>>)),
+        refusal(
+            403,
+            "Refused with `-1` (`account_unauthorized`), or a credential was refused."
+        ),
+        refusal(404, "No link waits on this code (`approval_not_found`)."),
+        refusal(
+            409,
+            "The device is linked to this user already, or to another user."
+        ),
+    ]
+);
+
+pub(super) const USERS: Contract = contract!(
+    "The device's authenticated users (possibly none).",
+    [],
+    [gives(200, LINKED, Body::Json(of::<DeviceView<'static>>))]
+);
+
+pub(super) const AUTHN: Contract = contract!(
+    "Whether the device is authenticated, with its users.",
+    [],
+    [
+        gives(200, LINKED, Body::Json(of::<DeviceView<'static>>)),
+        refusal(
+            403,
+            "Not authenticated (`authenticated_profile_missing`), or a credential was refused."
+        ),
+    ]
+);
+
+pub(super) const UNLINK_ALL: Contract = contract!(
+    "Unlinks every user of the device.",
+    [],
+    [
+        gives(
+            204,
+            "Unlinked; the device's tokens are revoked.",
+            Body::Empty
+        ),
+        refusal(404, "The device has no user (`no_user_on_device`)."),
+    ]
+);
+
+pub(super) const UNLINK_USER: Contract = contract!(
+    "Unlinks one user of the device.",
+    [],
+    [
+        gives(204, "Unlinked.", Body::Empty),
+        refusal(404, "The user is not on the device (`no_user_on_device`)."),
+    ]
+);
+
+pub(super) const RESET_TEMP_PASS: Contract = contract!(
+    "Forgets the device's TempPass window at the MVPD, so it may open another.",
+    [],
+    [
+        gives(204, "Forgotten.", Body::Empty),
+        refusal(
+            404,
+            "The device has no window at that MVPD (`temp_pass_not_found`)."
+        ),
+    ]
+);

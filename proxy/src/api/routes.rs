@@ -3,6 +3,7 @@
 use http::Method;
 use linkgate_crds::DeviceDialect;
 
+use super::contract::Contract;
 use super::entitlement::{self, Dialect};
 use super::error::ErrorFields;
 use super::{
@@ -266,33 +267,70 @@ pub struct RouteInfo {
     pub credential: Credential,
     /// The query or body parameter naming the device, when the path does not.
     pub device_param: Option<&'static str>,
+    /// What the call does, as its handler declares it.
+    pub summary: &'static str,
 }
 
 /// Every method of every route: what the README's credential table and the tests that call
 /// each route as a stranger are made from.
 pub fn table() -> impl Iterator<Item = RouteInfo> {
+    TABLE.iter().flat_map(methods_of)
+}
+
+fn methods_of(e: &'static Entry) -> impl Iterator<Item = RouteInfo> {
+    e.methods.iter().map(move |&method| {
+        let check = Route(e).check(&method.parse().expect("table methods parse"));
+        let (credential, device_param) = match check {
+            Check::Anyone => (Credential::None, None),
+            Check::CodeIssuer => (Credential::WhenLinked, None),
+            Check::Backend => (Credential::Backend, None),
+            Check::Device(DeviceFrom::Path) => (Credential::DeviceOrBackend, None),
+            Check::Device(DeviceFrom::Param(p)) => (Credential::DeviceOrBackend, Some(p)),
+            Check::Device(DeviceFrom::Code) => (Credential::DeviceOrBackend, Some("{code}")),
+            Check::App => (Credential::App, None),
+            Check::AppDevice => (
+                Credential::AppForDevice,
+                Some(super::adobe_v2::device::HEADER),
+            ),
+        };
+        RouteInfo {
+            path: e.path,
+            method,
+            name: e.name,
+            credential,
+            device_param,
+            summary: e.handler.contract(method).summary,
+        }
+    })
+}
+
+/// One method of one route with what its handler declares: what the OpenAPI document is
+/// made from.
+pub(super) struct Described {
+    pub info: RouteInfo,
+    pub contract: &'static Contract,
+    pub errors: ErrorFields,
+    /// Refusals are pages.
+    pub page: bool,
+    /// An Adobe v1 route: XML on request, apps' signed calls.
+    pub adobe_v1: bool,
+    /// The body names the requestor (`Route::names_requestor_in_body`).
+    pub requestor_in_body: bool,
+}
+
+pub(super) fn described() -> impl Iterator<Item = Described> {
     TABLE.iter().flat_map(|e| {
-        e.methods.iter().map(move |&method| {
-            let check = Route(e).check(&method.parse().expect("table methods parse"));
-            let (credential, device_param) = match check {
-                Check::Anyone => (Credential::None, None),
-                Check::CodeIssuer => (Credential::WhenLinked, None),
-                Check::Backend => (Credential::Backend, None),
-                Check::Device(DeviceFrom::Path) => (Credential::DeviceOrBackend, None),
-                Check::Device(DeviceFrom::Param(p)) => (Credential::DeviceOrBackend, Some(p)),
-                Check::Device(DeviceFrom::Code) => (Credential::DeviceOrBackend, Some("{code}")),
-                Check::App => (Credential::App, None),
-                Check::AppDevice => (
-                    Credential::AppForDevice,
-                    Some(super::adobe_v2::device::HEADER),
-                ),
-            };
-            RouteInfo {
-                path: e.path,
-                method,
-                name: e.name,
-                credential,
-                device_param,
+        methods_of(e).map(move |info| {
+            let route = Route(e);
+            Described {
+                contract: e.handler.contract(info.method),
+                errors: route.error_fields(),
+                page: route.is_page(),
+                adobe_v1: route.dialect() == DeviceDialect::Adobe
+                    && !e.name.starts_with("adobe_v2_")
+                    && !route.is_page(),
+                requestor_in_body: route.names_requestor_in_body(),
+                info,
             }
         })
     })
@@ -502,6 +540,74 @@ impl Route {
             Handler::ActivationCallback => activation::callback(call).await,
             Handler::SamlMetadata => activation::saml_metadata(call),
             Handler::SamlAcs => activation::saml_acs(call).await,
+        }
+    }
+}
+
+impl Handler {
+    /// What the handler `handle` dispatches `method` to takes and answers.
+    fn contract(self, method: &str) -> &'static Contract {
+        let delete = method == "DELETE";
+        match self {
+            Handler::NativeCodes => &native::ISSUE_CODE,
+            Handler::NativeCode if delete => &native::DELETE_CODE,
+            Handler::NativeCode => &native::CODE,
+            Handler::NativeLinks => &native::LINK,
+            Handler::NativeApproval => &native::APPROVE,
+            Handler::NativeDeviceUsers if delete => &native::UNLINK_ALL,
+            Handler::NativeDeviceUsers => &native::USERS,
+            Handler::NativeDeviceUser => &native::UNLINK_USER,
+            Handler::NativeTempPass => &native::RESET_TEMP_PASS,
+            Handler::NativeAuthn if delete => &entitlement::NATIVE_LOGOUT,
+            Handler::NativeAuthn => &native::AUTHN,
+            Handler::NativeAuthnToken => &entitlement::NATIVE_AUTHN_TOKEN,
+            Handler::NativeAuthorize => &entitlement::NATIVE_AUTHORIZE,
+            Handler::NativeAuthzToken => &entitlement::NATIVE_AUTHZ_TOKEN,
+            Handler::NativePreauthorize => &entitlement::NATIVE_PREAUTHORIZE,
+            Handler::NativeMediaToken => &entitlement::NATIVE_MEDIA_TOKEN,
+            Handler::NativeMetadata => &entitlement::NATIVE_USER_METADATA,
+            Handler::NativeMvpds => &entitlement::MVPDS,
+            Handler::NativeMediaKeys => &entitlement::MEDIA_KEYS,
+            Handler::MatchmakerGetAuthCode => &matchmaker::GET_AUTH_CODE,
+            Handler::MatchmakerLinkDevice => &matchmaker::LINK_DEVICE,
+            Handler::MatchmakerGetUser => &matchmaker::GET_USER,
+            Handler::MatchmakerUnlinkDevice => &matchmaker::UNLINK_DEVICE,
+            Handler::AdobeRegcode => &adobe::CREATE_REGCODE,
+            Handler::AdobeRegcodeRecord if delete => &adobe::DELETE_REGCODE,
+            Handler::AdobeRegcodeRecord => &adobe::REGCODE,
+            Handler::AdobeConfig => &entitlement::ADOBE_CONFIG,
+            Handler::AdobeCheckAuthn => &entitlement::ADOBE_CHECK_AUTHN,
+            Handler::AdobeCheckAuthnByCode => &adobe::SIGNED_IN_WITH_CODE,
+            Handler::AdobeSecondScreen => &activation::SECOND_SCREEN,
+            Handler::AdobeAuthnByCode => &entitlement::ADOBE_AUTHN_BY_CODE,
+            Handler::AdobeAuthnToken => &entitlement::ADOBE_AUTHN_TOKEN,
+            Handler::AdobeAuthorize => &entitlement::ADOBE_AUTHORIZE,
+            Handler::AdobeAuthzToken => &entitlement::ADOBE_AUTHZ_TOKEN,
+            Handler::AdobeMediaToken => &entitlement::ADOBE_MEDIA_TOKEN,
+            Handler::AdobePreauthorize => &entitlement::ADOBE_PREAUTHORIZE,
+            Handler::AdobeLogout => &entitlement::ADOBE_LOGOUT,
+            Handler::AdobeUserMetadata => &entitlement::ADOBE_USER_METADATA,
+            Handler::AdobeV2Register => &adobe_v2::REGISTER,
+            Handler::AdobeV2Token => &adobe_v2::TOKEN,
+            Handler::AdobeV2Configuration => &adobe_v2::CONFIGURATION,
+            Handler::AdobeV2Sessions => &adobe_v2::CREATE_SESSION,
+            Handler::AdobeV2Session if method == "POST" => &adobe_v2::RESUME_SESSION,
+            Handler::AdobeV2Session => &adobe_v2::SESSION,
+            Handler::AdobeV2Authenticate => &activation::V2_AUTHENTICATE,
+            Handler::AdobeV2Profiles => &adobe_v2::PROFILES,
+            Handler::AdobeV2ProfilesByCode => &adobe_v2::PROFILES_BY_CODE,
+            Handler::AdobeV2Authorize => &adobe_v2::AUTHORIZE,
+            Handler::AdobeV2Preauthorize => &adobe_v2::PREAUTHORIZE,
+            Handler::AdobeV2Logout => &adobe_v2::LOGOUT,
+            Handler::OAuthDeviceAuthorization => &oauth::DEVICE_AUTHORIZATION,
+            Handler::OAuthToken => &oauth::TOKEN,
+            Handler::OAuthRegister => &oauth::REGISTER,
+            Handler::VerificationQr => &verification::QR,
+            Handler::ActivationEntry => &activation::ENTRY,
+            Handler::ActivationSignIn => &activation::SIGN_IN,
+            Handler::ActivationCallback => &activation::CALLBACK,
+            Handler::SamlMetadata => &activation::SAML_METADATA,
+            Handler::SamlAcs => &activation::SAML_ACS,
         }
     }
 }

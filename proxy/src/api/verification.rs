@@ -69,3 +69,13 @@ pub(super) fn qr(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
+
+pub(super) const QR: super::contract::Contract = super::contract::contract!(
+    "The verification URI with the code, as a QR code a TV shows.",
+    [super::contract::required("user_code", "The code.")],
+    [super::contract::gives(
+        200,
+        "The QR code.",
+        super::contract::Body::Svg
+    )]
+);

@@ -2,6 +2,7 @@
 //! it, from `verification_uri_complete`), pick a TV provider, sign in there, and the device
 //! is linked. Every answer is a page; what goes wrong is said on it.
 
+mod contracts;
 mod language;
 mod pages;
 mod text;
@@ -13,6 +14,9 @@ use super::response::ApiResponse;
 use super::{ApiError, Call};
 use crate::html::escape;
 use crate::service::{ActivationError, Confirmation, Error, Here, Linked, Returned, Started};
+pub(super) use contracts::{
+    CALLBACK, ENTRY, SAML_ACS, SAML_METADATA, SECOND_SCREEN, SIGN_IN, V2_AUTHENTICATE,
+};
 use language::Language;
 use linkgate_domain::code::CodeRecord;
 use linkgate_domain::ids::UserId;
@@ -606,8 +610,8 @@ fn outcome(call: &Call<'_>, device: &str, linked: Result<Linked, Error>) -> ApiR
     }
 }
 
-/// A refusal before the page's handler ran: too many attempts (the wait is said, and sent
-/// as `Retry-After`), or any other reason in its own words.
+/// A refusal of a page's request: too many attempts (the wait is said, and sent as
+/// `Retry-After`), or any other reason in its own words.
 pub(crate) fn refusal(
     requestor: &RequestorPolicy,
     headers: &http::HeaderMap,
@@ -620,7 +624,10 @@ pub(crate) fn refusal(
         switch: Switch::Off,
     };
     let t = page.language.text();
-    let (title, message) = match e.retry_after {
+    let too_many = e
+        .retry_after
+        .filter(|_| e.status == StatusCode::TOO_MANY_REQUESTS);
+    let (title, message) = match too_many {
         Some(seconds) => (
             t.too_many_title,
             (t.too_many)(&escape(&requestor.display_name), &seconds.to_string()),

@@ -2,11 +2,16 @@
 //! point (or recalled); an authorized decision carries the media token the edge checks.
 
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 
+use super::super::contract::{Body, Contract, Schemas, contract, gives, of, refusal};
 use super::super::response::{ApiResponse, json};
 use super::super::{ApiError, Call};
-use super::error::error_body;
+use super::error::{V2Error, error_body};
 use super::{device, service_provider, v2_error};
 use crate::service::{Error, Source};
 use linkgate_domain::ids::DeviceId;
@@ -65,22 +70,63 @@ fn source_name(source: Source) -> &'static str {
     }
 }
 
+/// The decisions, one per resource asked about.
+#[derive(Serialize, ToSchema)]
+struct Decisions<'a> {
+    decisions: Vec<Decision<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Decision<'a> {
+    resource: &'a str,
+    service_provider: &'a str,
+    mvpd: &'a str,
+    /// Who decided: `mvpd`, `degradation` or `temppass`.
+    source: &'static str,
+    authorized: bool,
+    /// An authorized decision's media token (authorize, not preauthorize).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<DecisionToken>,
+    /// Why it is not authorized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<V2Error>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DecisionToken {
+    /// Epoch milliseconds.
+    not_before: i64,
+    not_after: i64,
+    /// The signed media token the edge checks.
+    serialized_token: String,
+}
+
 /// One decision, as v2 writes it.
-fn decision(call: &Call<'_>, resource: &str, authorized: bool, source: Source) -> Value {
-    json!({
-        "resource": resource,
-        "serviceProvider": service_provider(call.requestor),
-        "mvpd": call.path.mvpd.unwrap_or_default(),
-        "source": source_name(source),
-        "authorized": authorized,
-    })
+fn decision<'a>(
+    call: &'a Call<'_>,
+    resource: &'a str,
+    authorized: bool,
+    source: Source,
+) -> Decision<'a> {
+    Decision {
+        resource,
+        service_provider: service_provider(call.requestor),
+        mvpd: call.path.mvpd.unwrap_or_default(),
+        source: source_name(source),
+        authorized,
+        token: None,
+        error: None,
+    }
 }
 
 /// A refused decision: `authorized: false` with its error, inside a 200.
-fn denied(call: &Call<'_>, resource: &str, source: Source, e: &ApiError) -> Value {
-    let mut d = decision(call, resource, false, source);
-    d["error"] = error_body(e);
-    d
+fn denied<'a>(call: &'a Call<'_>, resource: &'a str, source: Source, e: &ApiError) -> Decision<'a> {
+    Decision {
+        error: Some(error_body(e)),
+        ..decision(call, resource, false, source)
+    }
 }
 
 /// The device's decisions at `{mvpd}`, or, when its TempPass window there has ended, every
@@ -91,14 +137,11 @@ async fn deciding(
 ) -> Result<Result<DeviceId, ApiResponse>, ApiError> {
     match authenticated_at(call).await {
         Err(e) if e.code == Error::TempPassSpent.code() => {
-            let decisions: Vec<Value> = asked
+            let decisions = asked
                 .iter()
                 .map(|resource| denied(call, resource, Source::TempPass, &e))
                 .collect();
-            Ok(Err(json(
-                StatusCode::OK,
-                &json!({ "decisions": decisions }),
-            )))
+            Ok(Err(json(StatusCode::OK, &Decisions { decisions })))
         }
         decided => decided.map(Ok),
     }
@@ -131,13 +174,15 @@ pub(in crate::api) async fn authorize(call: Call<'_>) -> Result<ApiResponse, Api
             .await
         {
             Ok((token, claims)) => {
-                let mut d = decision(&call, id, true, source);
-                d["token"] = json!({
-                    "notBefore": claims.iat * 1000,
-                    "notAfter": claims.exp * 1000,
-                    "serializedToken": token,
+                let token = DecisionToken {
+                    not_before: claims.iat * 1000,
+                    not_after: claims.exp * 1000,
+                    serialized_token: token,
+                };
+                decisions.push(Decision {
+                    token: Some(token),
+                    ..decision(&call, id, true, source)
                 });
-                decisions.push(d);
             }
             Err(
                 e @ (Error::AuthzDenied { .. } | Error::Resource(_) | Error::DeniedByDegradation),
@@ -147,7 +192,7 @@ pub(in crate::api) async fn authorize(call: Call<'_>) -> Result<ApiResponse, Api
             Err(e) => return Err(v2_error(e)),
         }
     }
-    Ok(json(StatusCode::OK, &json!({ "decisions": decisions })))
+    Ok(json(StatusCode::OK, &Decisions { decisions }))
 }
 
 /// `POST /api/v2/{sp}/decisions/preauthorize/{mvpd}`: decisions without tokens, for
@@ -163,7 +208,7 @@ pub(in crate::api) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, 
         .preauthorize(call.requestor, &device, &asked, call.path.mvpd)
         .await
         .map_err(v2_error)?;
-    let decisions: Vec<Value> = answers
+    let decisions = answers
         .iter()
         .map(|a| match (a.authorized, a.source) {
             (true, source) => decision(&call, &a.resource, true, source),
@@ -182,5 +227,52 @@ pub(in crate::api) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, 
             }
         })
         .collect();
-    Ok(json(StatusCode::OK, &json!({ "decisions": decisions })))
+    Ok(json(StatusCode::OK, &Decisions { decisions }))
 }
+
+/// The body `resources` reads.
+fn asked(_: &mut Schemas) -> RefOr<Schema> {
+    let names = ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String))
+        .min_items(Some(1));
+    ObjectBuilder::new()
+        .property("resources", names)
+        .required("resources")
+        .into()
+}
+
+const DECISIONS: Body = Body::Json(of::<Decisions<'static>>);
+
+pub(in crate::api) const AUTHORIZE: Contract = Contract {
+    body: Some(asked),
+    ..contract!(
+        "A decision per resource; each authorized one carries its media token.",
+        [],
+        [
+            gives(
+                200,
+                "The decisions (refusals among them, each with its error).",
+                DECISIONS
+            ),
+            refusal(
+                403,
+                "Not authenticated at the MVPD, too many resources, or the decision point failed."
+            ),
+        ]
+    )
+};
+
+pub(in crate::api) const PREAUTHORIZE: Contract = Contract {
+    body: Some(asked),
+    ..contract!(
+        "A decision per resource, without tokens: what the user may watch.",
+        [],
+        [
+            gives(200, "The decisions.", DECISIONS),
+            refusal(
+                403,
+                "Not authenticated at the MVPD, too many resources, or the decision point failed."
+            ),
+        ]
+    )
+};

@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::super::contract::{Body, Contract, contract, gives, of, required};
 use super::super::response::{ApiResponse, json};
 use super::super::{ApiError, Call};
 use super::{device, v2_error};
@@ -20,35 +22,87 @@ const OWN_ISSUER: &str = "linkgate";
 /// The device's profile at its MVPD, as v2 writes it: its window, issuer and attributes
 /// (the user's ID and the metadata kept with the link), in plain text; a profile nobody
 /// signed in for has no user, and says why it exists.
-fn profile(entitled: &Entitled) -> Value {
+fn profile(entitled: &Entitled) -> Profile {
     let user = &entitled.user;
     let (kind, issuer) = match entitled.standing {
-        Standing::SignedIn => ("regular", user.mvpd.as_deref().unwrap_or_default()),
-        Standing::Degraded => ("degraded", OWN_ISSUER),
-        Standing::TempPass => ("temporary", OWN_ISSUER),
+        Standing::SignedIn => ("regular", user.mvpd.clone().unwrap_or_default()),
+        Standing::Degraded => ("degraded", OWN_ISSUER.to_owned()),
+        Standing::TempPass => ("temporary", OWN_ISSUER.to_owned()),
     };
     let mut attributes = BTreeMap::new();
-    let plain = |value: String| json!({"value": value, "state": "plain"});
     match entitled.standing {
         Standing::SignedIn => {
-            attributes.insert("userID".to_owned(), plain(user.user.to_string()));
+            attributes.insert("userID".to_owned(), Attribute::plain(user.user.to_string()));
         }
         Standing::TempPass => {
             let ends = user.authn_expires_at.unix_millis().to_string();
-            attributes.insert("expiration_date".to_owned(), plain(ends));
+            attributes.insert("expiration_date".to_owned(), Attribute::plain(ends));
         }
         Standing::Degraded => {}
     }
     for (name, value) in &user.metadata {
-        attributes.insert(name.clone(), json!({"value": value, "state": "plain"}));
+        attributes.insert(name.clone(), Attribute::plain(value.clone()));
     }
-    json!({
-        "notBefore": user.linked_at.unix_millis(),
-        "notAfter": user.authn_expires_at.unix_millis(),
-        "issuer": issuer,
-        "type": kind,
-        "attributes": attributes,
-    })
+    Profile {
+        not_before: user.linked_at.unix_millis(),
+        not_after: user.authn_expires_at.unix_millis(),
+        issuer,
+        kind,
+        attributes,
+    }
+}
+
+/// The device's profiles, by MVPD.
+#[derive(Serialize, ToSchema)]
+struct Profiles {
+    profiles: BTreeMap<String, Profile>,
+}
+
+/// Who the device is authenticated as at one MVPD, until when.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    /// Epoch milliseconds.
+    not_before: i64,
+    not_after: i64,
+    /// The MVPD, or `linkgate` for a profile nobody signed in for.
+    issuer: String,
+    /// `regular`, `degraded` or `temporary`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    attributes: BTreeMap<String, Attribute>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Attribute {
+    value: String,
+    /// Always `plain`.
+    state: &'static str,
+}
+
+impl Attribute {
+    fn plain(value: String) -> Self {
+        Self {
+            value,
+            state: "plain",
+        }
+    }
+}
+
+/// What a logout left to do, by MVPD.
+#[derive(Serialize, ToSchema)]
+struct Logouts<'a> {
+    logouts: BTreeMap<&'a str, LogoutAction<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct LogoutAction<'a> {
+    /// `complete`, or `invalid` when the device was not authenticated there.
+    action_name: &'static str,
+    /// Always `none`: nothing is left to do at the MVPD.
+    action_type: &'static str,
+    mvpd: &'a str,
 }
 
 /// The device's profiles, that at `only` when given: the one it signed in for, one at each
@@ -60,7 +114,7 @@ async fn profiles_of(
     device: &DeviceId,
     only: Option<&str>,
 ) -> Result<ApiResponse, ApiError> {
-    let mut profiles = serde_json::Map::new();
+    let mut profiles = BTreeMap::new();
     match call.entitlements.authn(call.requestor, device).await {
         Ok(user) if only.is_none_or(|m| user.mvpd.as_deref() == Some(m)) => {
             let mvpd = user.mvpd.clone().unwrap_or_default();
@@ -106,7 +160,7 @@ async fn profiles_of(
             profiles.insert(mvpd, profile(&Entitled { user, standing }));
         }
     }
-    Ok(json(StatusCode::OK, &json!({ "profiles": profiles })))
+    Ok(json(StatusCode::OK, &Profiles { profiles }))
 }
 
 /// `GET /api/v2/{sp}/profiles` and `/profiles/{mvpd}`: the device's own.
@@ -122,7 +176,8 @@ pub(in crate::api) async fn of_code(call: Call<'_>) -> Result<ApiResponse, ApiEr
     let record = match call.linking.signed_in_code(call.requestor, code).await {
         Ok(record) => record,
         Err(Error::CodeNotFound) => {
-            return Ok(json(StatusCode::OK, &json!({"profiles": {}})));
+            let profiles = BTreeMap::new();
+            return Ok(json(StatusCode::OK, &Profiles { profiles }));
         }
         Err(e) => return Err(v2_error(e)),
     };
@@ -171,9 +226,49 @@ pub(in crate::api) async fn logout(call: Call<'_>) -> Result<ApiResponse, ApiErr
     Ok(logged_out(mvpd, action))
 }
 
-fn logged_out(mvpd: &str, action: &str) -> ApiResponse {
-    json(
-        StatusCode::OK,
-        &json!({"logouts": {mvpd: {"actionName": action, "actionType": "none", "mvpd": mvpd}}}),
-    )
+fn logged_out(mvpd: &str, action: &'static str) -> ApiResponse {
+    let done = LogoutAction {
+        action_name: action,
+        action_type: "none",
+        mvpd,
+    };
+    let body = Logouts {
+        logouts: BTreeMap::from([(mvpd, done)]),
+    };
+    json(StatusCode::OK, &body)
 }
+
+const PROFILES_ANSWER: Body = Body::Json(of::<Profiles>);
+
+pub(in crate::api) const OF_DEVICE: Contract = contract!(
+    "The device's profiles (at `{mvpd}` only, when given): signed in, degraded, TempPass.",
+    [],
+    [gives(
+        200,
+        "The profiles by MVPD (none: an empty map).",
+        PROFILES_ANSWER
+    )]
+);
+
+pub(in crate::api) const OF_CODE: Contract = contract!(
+    "The profile a sign-in with the code made, for the second screen that drove it.",
+    [],
+    [gives(
+        200,
+        "The profiles by MVPD (none yet: an empty map).",
+        PROFILES_ANSWER
+    )]
+);
+
+pub(in crate::api) const LOGOUT: Contract = contract!(
+    "Ends the device's authentication at the MVPD (a TempPass window: spent).",
+    [required(
+        "redirectUrl",
+        "Where the app goes next: on one of the service provider's domains."
+    )],
+    [gives(
+        200,
+        "What the logout left to do.",
+        Body::Json(of::<Logouts<'static>>)
+    )]
+);

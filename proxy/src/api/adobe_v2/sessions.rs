@@ -3,8 +3,12 @@
 //! supply what is missing, or go straight to decisions when the device is authenticated.
 
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::super::contract::{
+    Body, Contract, Param, SAME_REQUESTOR, contract, gives, leads_to, of, optional, refusal,
+};
 use super::super::response::{ApiResponse, json};
 use super::super::{ApiError, Call};
 use super::{device, service_provider, v2_error};
@@ -91,32 +95,75 @@ fn authenticate_url(call: &Call<'_>, code: &str, given: &Given) -> String {
     }
 }
 
+/// What a session tells the app to do next.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(in crate::api) struct SessionAction<'a> {
+    /// `authenticate`, `resume`, `retry` or `authorize`.
+    action_name: &'static str,
+    /// `interactive` (a person signs in at `url`) or `direct`.
+    action_type: &'static str,
+    /// `none`; when authorizing straight away, `authenticated`, `degraded` or `temporary`.
+    reason_type: &'static str,
+    url: String,
+    session_id: String,
+    service_provider: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mvpd: Option<&'a str>,
+    /// The code a second screen signs in with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+    /// Epoch milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_before: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_after: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing_parameters: Option<&'a [&'static str]>,
+    /// Under `deviceAuth.adobeV2: device`: what the device exchanges, once signed in, for
+    /// its token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_secret: Option<&'a str>,
+}
+
 /// The answer for a session over `record` (its `code` as shown): sign in, or supply what
 /// is missing (`next` names that step: `resume` when creating, `retry` when resuming).
-fn session(call: &Call<'_>, record: &CodeRecord, code: &str, given: &Given, next: &str) -> Value {
+fn session<'a>(
+    call: &'a Call<'_>,
+    record: &CodeRecord,
+    code: &'a str,
+    given: &'a Given,
+    next: &'static str,
+) -> SessionAction<'a> {
     let sp = service_provider(call.requestor);
-    let mut answer = json!({
-        "actionType": "direct",
-        "reasonType": "none",
-        "code": code,
-        "sessionId": record.id,
-        "serviceProvider": sp,
-        "notBefore": record.issued_at.unix_millis(),
-        "notAfter": record.expires_at.unix_millis(),
-    });
-    if let Some(mvpd) = &given.mvpd {
-        answer["mvpd"] = json!(mvpd);
+    let (action_name, action_type, url, missing_parameters) = match given.missing.is_empty() {
+        true => (
+            "authenticate",
+            "interactive",
+            authenticate_url(call, code, given),
+            None,
+        ),
+        false => (
+            next,
+            "direct",
+            format!("/api/v2/{sp}/sessions/{code}"),
+            Some(&given.missing[..]),
+        ),
+    };
+    SessionAction {
+        action_name,
+        action_type,
+        reason_type: "none",
+        url,
+        session_id: record.id.clone(),
+        service_provider: sp,
+        mvpd: given.mvpd.as_deref(),
+        code: Some(code),
+        not_before: Some(record.issued_at.unix_millis()),
+        not_after: Some(record.expires_at.unix_millis()),
+        missing_parameters,
+        device_secret: None,
     }
-    if given.missing.is_empty() {
-        answer["actionName"] = json!("authenticate");
-        answer["actionType"] = json!("interactive");
-        answer["url"] = json!(authenticate_url(call, code, given));
-    } else {
-        answer["actionName"] = json!(next);
-        answer["missingParameters"] = json!(given.missing);
-        answer["url"] = json!(format!("/api/v2/{sp}/sessions/{code}"));
-    }
-    answer
 }
 
 /// The answer sending a device that is let in at `mvpd` straight to its decisions.
@@ -127,18 +174,21 @@ fn authorize_now(call: &Call<'_>, mvpd: &str, standing: Standing) -> ApiResponse
         Standing::Degraded => "degraded",
         Standing::TempPass => "temporary",
     };
-    json(
-        StatusCode::OK,
-        &json!({
-            "actionName": "authorize",
-            "actionType": "direct",
-            "reasonType": reason,
-            "url": format!("/api/v2/{sp}/decisions/authorize/{mvpd}"),
-            "sessionId": uuid::Uuid::new_v4().to_string(),
-            "mvpd": mvpd,
-            "serviceProvider": sp,
-        }),
-    )
+    let body = SessionAction {
+        action_name: "authorize",
+        action_type: "direct",
+        reason_type: reason,
+        url: format!("/api/v2/{sp}/decisions/authorize/{mvpd}"),
+        session_id: uuid::Uuid::new_v4().to_string(),
+        service_provider: sp,
+        mvpd: Some(mvpd),
+        code: None,
+        not_before: None,
+        not_after: None,
+        missing_parameters: None,
+        device_secret: None,
+    };
+    json(StatusCode::OK, &body)
 }
 
 /// `POST /api/v2/{sp}/sessions`: for a device already authenticated, straight to the
@@ -188,11 +238,11 @@ pub(in crate::api) async fn create(call: Call<'_>) -> Result<ApiResponse, ApiErr
         .await
         .map_err(v2_error)?;
     let code = issued.code.display();
-    let mut answer = session(&call, &issued.record, &code, &given, "resume");
-    if call.requestor.adobe_v2_callers == AdobeV2Callers::Device {
-        // What the device exchanges, once signed in, for the token its calls need.
-        answer["deviceSecret"] = json!(issued.device_secret);
-    }
+    let answer = SessionAction {
+        device_secret: (call.requestor.adobe_v2_callers == AdobeV2Callers::Device)
+            .then_some(&*issued.device_secret),
+        ..session(&call, &issued.record, &code, &given, "resume")
+    };
     Ok(json(StatusCode::OK, &answer))
 }
 
@@ -223,27 +273,128 @@ pub(in crate::api) async fn resume(call: Call<'_>) -> Result<ApiResponse, ApiErr
 pub(in crate::api) async fn status(call: Call<'_>) -> Result<ApiResponse, ApiError> {
     let record = live_code(&call).await?;
     let kept = record.session.as_deref().cloned().unwrap_or_default();
-    let sp = service_provider(call.requestor);
-    let mut existing = json!({"serviceProvider": sp});
-    let mut missing = Vec::new();
-    for (name, value) in [
-        ("mvpd", record.mvpd.clone()),
-        ("domain", kept.domain),
-        ("redirectUrl", kept.redirect_url),
-    ] {
-        match value {
-            Some(value) => existing[name] = json!(value),
-            None => missing.push(name),
-        }
-    }
-    let mut answer = json!({
-        "existingParameters": existing,
-        "device": {"type": record.device_type, "id": record.device.as_str()},
-        "notBefore": record.issued_at.unix_millis(),
-        "notAfter": record.expires_at.unix_millis(),
-    });
-    if !missing.is_empty() {
-        answer["missingParameters"] = json!(missing);
-    }
+    let existing = ExistingParameters {
+        service_provider: service_provider(call.requestor),
+        mvpd: record.mvpd.as_deref(),
+        domain: kept.domain.as_deref(),
+        redirect_url: kept.redirect_url.as_deref(),
+    };
+    let missing: Vec<&str> = PARAMETERS
+        .iter()
+        .zip([&existing.mvpd, &existing.domain, &existing.redirect_url])
+        .filter(|(_, value)| value.is_none())
+        .map(|(name, _)| *name)
+        .collect();
+    let answer = SessionStatus {
+        existing_parameters: existing,
+        device: SessionDevice {
+            kind: record.device_type.as_deref(),
+            id: record.device.as_str(),
+        },
+        not_before: record.issued_at.unix_millis(),
+        not_after: record.expires_at.unix_millis(),
+        missing_parameters: (!missing.is_empty()).then_some(missing),
+    };
     Ok(json(StatusCode::OK, &answer))
 }
+
+/// What a session holds, and the device it is for.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SessionStatus<'a> {
+    existing_parameters: ExistingParameters<'a>,
+    device: SessionDevice<'a>,
+    /// Epoch milliseconds.
+    not_before: i64,
+    not_after: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing_parameters: Option<Vec<&'a str>>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ExistingParameters<'a> {
+    service_provider: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mvpd: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirect_url: Option<&'a str>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SessionDevice<'a> {
+    #[serde(rename = "type")]
+    kind: Option<&'a str>,
+    id: &'a str,
+}
+
+const SESSION_PARAMS: [Param; 3] = [
+    optional("mvpd", "The MVPD the person signs in with."),
+    optional("domainName", "The app's domain."),
+    optional(
+        "redirectUrl",
+        "Where the browser returns: on one of the service provider's domains.",
+    ),
+];
+
+const ACTION: Body = Body::Json(of::<SessionAction<'static>>);
+
+const NO_SESSION: &str = "No session has this code: mistyped, used or expired (`invalid_authentication_session`), or a parameter is invalid.";
+
+const THE_CODE: &[(&str, &str)] = &[SAME_REQUESTOR, ("path.code", "$response.body#/code")];
+
+pub(in crate::api) const CREATE: Contract = Contract {
+    params: &SESSION_PARAMS,
+    links: &[
+        leads_to("TheSession", "get_adobe_v2_session", THE_CODE, &[]),
+        leads_to("ResumeTheSession", "post_adobe_v2_session", THE_CODE, &[]),
+        leads_to(
+            "ProfileOfTheCode",
+            "get_adobe_v2_profiles_code",
+            THE_CODE,
+            &[],
+        ),
+    ],
+    ..contract!(
+        "Starts authenticating the device: a code and where to sign in, or straight to decisions.",
+        [],
+        [
+            gives(200, "What comes next.", ACTION),
+            refusal(
+                400,
+                "`invalid_parameter_mvpd`, `invalid_parameter_redirect_url`, or `AP-Device-Identifier` is malformed."
+            ),
+            refusal(
+                403,
+                "The device's TempPass window is spent, or a credential was refused."
+            ),
+        ]
+    )
+};
+
+pub(in crate::api) const RESUME: Contract = Contract {
+    params: &SESSION_PARAMS,
+    ..contract!(
+        "Supplies what the session lacks.",
+        [],
+        [
+            gives(200, "What comes next.", ACTION),
+            refusal(400, NO_SESSION)
+        ]
+    )
+};
+
+pub(in crate::api) const STATUS: Contract = contract!(
+    "What the session holds, and the device it is for.",
+    [],
+    [
+        gives(
+            200,
+            "The session.",
+            Body::Json(of::<SessionStatus<'static>>)
+        ),
+        refusal(400, NO_SESSION),
+    ]
+);
