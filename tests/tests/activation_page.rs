@@ -271,7 +271,10 @@ async fn a_form_refused_before_its_handler_ran_is_answered_with_a_page() {
         .await
         .expect("the page answers");
     assert_eq!(response.status(), 400);
-    let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
+    let kind = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(kind.starts_with("text/html"), "{kind}");
     let page = response.text().await.unwrap();
     assert!(page.contains("<html") && page.contains("code"), "{page}");

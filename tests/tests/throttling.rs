@@ -212,13 +212,21 @@ async fn a_refusal_before_the_handler_speaks_the_route_s_dialect() {
         gw.get("/v1/requestors/demo/mvpds", None).await;
     }
     let (status, matchmaker) = gw
-        .post_form("/matchmaker/demo/get_auth_code", &[("device_id", "tv")], None)
+        .post_form(
+            "/matchmaker/demo/get_auth_code",
+            &[("device_id", "tv")],
+            None,
+        )
         .await;
     assert_eq!(status, 429, "{matchmaker}");
     assert_eq!(matchmaker["code"], "too_many_requests");
     assert!(matchmaker["error_message"].is_string(), "{matchmaker}");
     let (status, oauth) = gw
-        .post_form("/oauth/demo/token", &[("grant_type", "refresh_token")], None)
+        .post_form(
+            "/oauth/demo/token",
+            &[("grant_type", "refresh_token")],
+            None,
+        )
         .await;
     assert_eq!(status, 429);
     assert_eq!(oauth["error"], "too_many_requests", "{oauth}");

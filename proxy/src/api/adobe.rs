@@ -5,6 +5,9 @@ use http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::contract::answers::{
+    CODE_DROPPED, LINKED_DEVICE_NEEDS_ITS_TOKEN, NO_FREE_CODE, NO_SUCH_CODE,
+};
 use super::contract::{
     Body, Contract, Kind, SAME_REQUESTOR, contract, gives, leads_to, of, optional, refusal,
     required,
@@ -153,14 +156,8 @@ pub(super) const CREATE_REGCODE: Contract = Contract {
         ],
         [
             gives(201, REGCODE_ANSWER, Body::Json(of::<Regcode<'static>>)),
-            refusal(
-                401,
-                "The device is linked: a code only with its own token or the backend's (`device_credential_required`)."
-            ),
-            refusal(
-                503,
-                "No code could be found free (`code_space_exhausted`) or the store cannot answer."
-            ),
+            LINKED_DEVICE_NEEDS_ITS_TOKEN,
+            NO_FREE_CODE,
         ]
     )
 };
@@ -170,23 +167,14 @@ pub(super) const REGCODE: Contract = contract!(
     [],
     [
         gives(200, REGCODE_ANSWER, Body::Json(of::<Regcode<'static>>)),
-        refusal(
-            404,
-            "No such code (`code_not_found`), or no such requestor."
-        ),
+        NO_SUCH_CODE,
     ]
 );
 
 pub(super) const DELETE_REGCODE: Contract = contract!(
     "Takes a registration code out of use.",
     [],
-    [
-        gives(204, "The code is gone.", Body::Empty),
-        refusal(
-            404,
-            "No such code (`code_not_found`), or no such requestor."
-        ),
-    ]
+    [CODE_DROPPED, NO_SUCH_CODE,]
 );
 
 pub(super) const SIGNED_IN_WITH_CODE: Contract = contract!(

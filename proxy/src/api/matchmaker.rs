@@ -5,6 +5,10 @@ use http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::contract::answers::{
+    ACCOUNT_REFUSED, ACCOUNT_WEBHOOK_FAILED, ACCOUNT_WEBHOOK_SLOW, ALREADY_LINKED,
+    LINKED_DEVICE_NEEDS_ITS_TOKEN, NO_SUCH_CODE, PENDING_ABOUT,
+};
 use super::contract::{
     Body, Contract, Kind, SAME_REQUESTOR, contract, gives, leads_to, of, optional, refusal,
     required,
@@ -136,10 +140,7 @@ pub(super) const GET_AUTH_CODE: Contract = Contract {
                 "The code and the device's secret.",
                 Body::Json(of::<AuthCode<'static>>)
             ),
-            refusal(
-                401,
-                "The device is linked: a code only with its own token or the backend's (`device_credential_required`)."
-            ),
+            LINKED_DEVICE_NEEDS_ITS_TOKEN,
         ]
     )
 };
@@ -169,25 +170,12 @@ pub(super) const LINK_DEVICE: Contract = Contract {
         ],
         [
             gives(200, "Linked.", Body::Json(of::<LinkedUser<'static>>)),
-            gives(
-                202,
-                "The account webhook holds the link until the backend approves it.",
-                Body::Json(of::<PendingApproval>)
-            ),
-            refusal(
-                403,
-                "The account webhook refused the user, or a credential was refused."
-            ),
-            refusal(404, "No such code, or no such requestor."),
-            refusal(
-                409,
-                "The device is linked to this user already, or to another user."
-            ),
-            refusal(
-                502,
-                "The account webhook failed or answered something else."
-            ),
-            refusal(504, "The account webhook did not answer in time."),
+            gives(202, PENDING_ABOUT, Body::Json(of::<PendingApproval>)),
+            ACCOUNT_REFUSED,
+            NO_SUCH_CODE,
+            ALREADY_LINKED,
+            ACCOUNT_WEBHOOK_FAILED,
+            ACCOUNT_WEBHOOK_SLOW,
         ]
     )
 };

@@ -4,6 +4,10 @@ use http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::contract::answers::{
+    ACCOUNT_REFUSED, ACCOUNT_WEBHOOK_FAILED, ACCOUNT_WEBHOOK_SLOW, ALREADY_LINKED, CODE_DROPPED,
+    LINKED_DEVICE_NEEDS_ITS_TOKEN, NO_FREE_CODE, NO_SUCH_CODE, PENDING_ABOUT,
+};
 use super::contract::{
     Body, Contract, Kind, Link, SAME_REQUESTOR, contract, gives, leads_to, of, optional, refusal,
     required,
@@ -310,14 +314,8 @@ pub(super) const ISSUE_CODE: Contract = Contract {
                 "The code, its display form and the device's secret.",
                 Body::Json(of::<CodeView<'static>>)
             ),
-            refusal(
-                401,
-                "The device is linked: a code only with its own token or the backend's (`device_credential_required`)."
-            ),
-            refusal(
-                503,
-                "No code could be found free (`code_space_exhausted`) or the store cannot answer."
-            ),
+            LINKED_DEVICE_NEEDS_ITS_TOKEN,
+            NO_FREE_CODE,
         ]
     )
 };
@@ -331,23 +329,14 @@ pub(super) const CODE: Contract = contract!(
             "The code's record.",
             Body::Json(of::<CodeView<'static>>)
         ),
-        refusal(
-            404,
-            "No such code (`code_not_found`), or no such requestor."
-        ),
+        NO_SUCH_CODE,
     ]
 );
 
 pub(super) const DELETE_CODE: Contract = contract!(
     "Takes a code out of use.",
     [],
-    [
-        gives(204, "The code is gone.", Body::Empty),
-        refusal(
-            404,
-            "No such code (`code_not_found`), or no such requestor."
-        ),
-    ]
+    [CODE_DROPPED, NO_SUCH_CODE,]
 );
 
 const LINKED: &str = "The device and its users.";
@@ -372,28 +361,12 @@ pub(super) const LINK: Contract = Contract {
         ],
         [
             gives(201, LINKED, Body::Json(of::<DeviceView<'static>>)),
-            gives(
-                202,
-                "The account webhook holds the link until the backend approves it.",
-                Body::Json(of::<PendingApproval>)
-            ),
-            refusal(
-                403,
-                "The account webhook refused the user (`account_unauthorized`), or a credential was refused."
-            ),
-            refusal(
-                404,
-                "No such code (`code_not_found`), or no such requestor."
-            ),
-            refusal(
-                409,
-                "The device is linked to this user already, or to another user."
-            ),
-            refusal(
-                502,
-                "The account webhook failed or answered something else."
-            ),
-            refusal(504, "The account webhook did not answer in time."),
+            gives(202, PENDING_ABOUT, Body::Json(of::<PendingApproval>)),
+            ACCOUNT_REFUSED,
+            NO_SUCH_CODE,
+            ALREADY_LINKED,
+            ACCOUNT_WEBHOOK_FAILED,
+            ACCOUNT_WEBHOOK_SLOW,
         ]
     )
 };
@@ -411,10 +384,7 @@ pub(super) const APPROVE: Contract = contract!(
             "Refused with `-1` (`account_unauthorized`), or a credential was refused."
         ),
         refusal(404, "No link waits on this code (`approval_not_found`)."),
-        refusal(
-            409,
-            "The device is linked to this user already, or to another user."
-        ),
+        ALREADY_LINKED,
     ]
 );
 

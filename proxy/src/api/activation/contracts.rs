@@ -1,7 +1,7 @@
 //! What the pages' routes take and answer: pages, redirects to identity providers and
 //! back, and the SAML service provider's endpoints.
 
-use super::super::contract::{Body, Contract, contract, gives, optional, required};
+use super::super::contract::{Answer, Body, Contract, contract, gives, optional, required};
 
 const LANG: super::super::contract::Param = optional(
     "lang",
@@ -70,41 +70,47 @@ pub(in crate::api) const SIGN_IN: Contract = contract!(
     ]
 );
 
-pub(in crate::api) const CALLBACK: Contract = contract!(
-    "Where an OpenID Connect provider returns the browser after sign-in.",
-    [
-        optional("code", "The authorization code."),
-        optional("state", "The sign-in's state."),
-        optional("iss", "The issuer (RFC 9207)."),
-        optional("error", "The provider's refusal."),
-    ],
-    [
-        gives(200, "The outcome: the device is linked.", Body::Page),
-        gives(
-            202,
-            "The outcome: the requestor's backend has yet to approve.",
-            Body::Page
-        ),
-        gives(
-            303,
-            "Back to where the app asked, once linked.",
-            Body::Redirect
-        ),
-        gives(
-            400,
-            "The provider refused, or the sign-in is unknown or expired.",
-            Body::Page
-        ),
-        gives(403, "The requestor's backend refused the user.", Body::Page),
-        gives(404, "The code is gone.", Body::Page),
-        gives(502, "The provider's answer could not be used.", Body::Page),
-        gives(
-            504,
-            "The requestor's backend did not answer in time.",
-            Body::Page
-        ),
-    ]
-);
+/// What a browser coming back from its identity provider is shown, OpenID Connect or SAML.
+const RETURNS: &[Answer] = &[
+    gives(200, "The outcome: the device is linked.", Body::Page),
+    gives(
+        202,
+        "The outcome: the requestor's backend has yet to approve.",
+        Body::Page,
+    ),
+    gives(
+        303,
+        "Back to where the app asked, once linked.",
+        Body::Redirect,
+    ),
+    gives(
+        400,
+        "The provider refused, its answer did not hold, or the sign-in is unknown or expired.",
+        Body::Page,
+    ),
+    gives(403, "The requestor's backend refused the user.", Body::Page),
+    gives(404, "The code is gone.", Body::Page),
+    gives(502, "The provider's answer could not be used.", Body::Page),
+    gives(
+        504,
+        "The requestor's backend did not answer in time.",
+        Body::Page,
+    ),
+];
+
+pub(in crate::api) const CALLBACK: Contract = Contract {
+    answers: RETURNS,
+    ..contract!(
+        "Where an OpenID Connect provider returns the browser after sign-in.",
+        [
+            optional("code", "The authorization code."),
+            optional("state", "The sign-in's state."),
+            optional("iss", "The issuer (RFC 9207)."),
+            optional("error", "The provider's refusal."),
+        ],
+        []
+    )
+};
 
 pub(in crate::api) const SAML_METADATA: Contract = contract!(
     "The SAML service provider's metadata for the MVPD.",
@@ -116,43 +122,17 @@ pub(in crate::api) const SAML_METADATA: Contract = contract!(
     ]
 );
 
-pub(in crate::api) const SAML_ACS: Contract = contract!(
-    "The SAML assertion consumer service: where the identity provider posts its answer.",
-    [
-        required("SAMLResponse", "The signed response, base64."),
-        required("RelayState", "The sign-in's state."),
-    ],
-    [
-        gives(200, "The outcome: the device is linked.", Body::Page),
-        gives(
-            202,
-            "The outcome: the requestor's backend has yet to approve.",
-            Body::Page
-        ),
-        gives(
-            303,
-            "Back to where the app asked, once linked.",
-            Body::Redirect
-        ),
-        gives(
-            400,
-            "The answer was refused, or the sign-in is unknown or expired.",
-            Body::Page
-        ),
-        gives(403, "The requestor's backend refused the user.", Body::Page),
-        gives(404, "The code is gone.", Body::Page),
-        gives(
-            502,
-            "The identity provider's answer could not be used.",
-            Body::Page
-        ),
-        gives(
-            504,
-            "The requestor's backend did not answer in time.",
-            Body::Page
-        ),
-    ]
-);
+pub(in crate::api) const SAML_ACS: Contract = Contract {
+    answers: RETURNS,
+    ..contract!(
+        "The SAML assertion consumer service: where the identity provider posts its answer.",
+        [
+            required("SAMLResponse", "The signed response, base64."),
+            required("RelayState", "The sign-in's state."),
+        ],
+        []
+    )
+};
 
 pub(in crate::api) const SECOND_SCREEN: Contract = contract!(
     "Adobe v1's second screen: the confirmation page for `reg_code` at `mso_id`.",

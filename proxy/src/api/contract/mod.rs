@@ -2,6 +2,7 @@
 //! table; `document` makes the OpenAPI 3.1 description of the whole API from it.
 
 mod admin;
+pub(super) mod answers;
 mod document;
 
 pub use document::{document, document_json};
