@@ -210,3 +210,27 @@ fn every_link_leads_to_an_operation_of_the_document() {
         "$response.body#/code"
     );
 }
+
+/// XML is described only where v1 writes it, under the root its clients read.
+#[test]
+fn xml_is_described_where_adobe_v1_answers_with_it() {
+    let doc = document();
+    let content = |path: &str| doc["paths"][path]["get"]["responses"]["200"]["content"].clone();
+    let authn = content("/api/v1/tokens/authn");
+    assert_eq!(
+        authn["application/xml"]["schema"]["$ref"],
+        "#/components/schemas/Authentication"
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["Authentication"]["xml"]["name"],
+        "authentication"
+    );
+    // The configuration is JSON whatever the caller asks for; its errors are not.
+    let config = content("/api/v1/config/{requestor}");
+    assert!(config.get("application/xml").is_none(), "{config}");
+    let refused = &doc["paths"]["/api/v1/config/{requestor}"]["get"]["responses"]["404"]["content"];
+    assert!(refused.get("application/xml").is_some(), "{refused}");
+    // The native API never answers XML.
+    let native = content("/v1/requestors/{requestor}/devices/{device}/authn/token");
+    assert!(native.get("application/xml").is_none(), "{native}");
+}

@@ -18,9 +18,16 @@ use linkgate_domain::code::CodeRecord;
 
 /// The namespace of v1's `<regcode>` in XML.
 const REGCODE_NAMESPACE: &str = "model.mvc.reggie.pass.adobe.com";
+/// Its root element, as its schema names it too (tested below).
+const REGCODE_ROOT: &str = "ns2:regcode";
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(xml(
+    name = "regcode",
+    prefix = "ns2",
+    namespace = "model.mvc.reggie.pass.adobe.com"
+))]
 struct Regcode<'a> {
     /// In XML only: the root is `ns2:regcode` in v1's namespace.
     #[serde(rename = "@xmlns:ns2", skip_serializing_if = "Option::is_none")]
@@ -74,7 +81,7 @@ pub(super) async fn create_regcode(call: Call<'_>) -> Result<ApiResponse, ApiErr
     };
     Ok(answer(
         call.as_xml,
-        "ns2:regcode",
+        REGCODE_ROOT,
         StatusCode::CREATED,
         &view,
     ))
@@ -89,7 +96,7 @@ pub(super) async fn regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
         .normalise(input)
         .ok_or(crate::service::Error::CodeNotFound)?;
     let view = regcode_view(&record, code.as_str(), call.as_xml);
-    Ok(answer(call.as_xml, "ns2:regcode", StatusCode::OK, &view))
+    Ok(answer(call.as_xml, REGCODE_ROOT, StatusCode::OK, &view))
 }
 
 pub(super) async fn delete_regcode(call: Call<'_>) -> Result<ApiResponse, ApiError> {
@@ -155,7 +162,7 @@ pub(super) const CREATE_REGCODE: Contract = Contract {
             optional("ttl", "How long the code lives, in seconds.").of(Kind::Seconds),
         ],
         [
-            gives(201, REGCODE_ANSWER, Body::Json(of::<Regcode<'static>>)),
+            gives(201, REGCODE_ANSWER, Body::JsonOrXml(of::<Regcode<'static>>)),
             LINKED_DEVICE_NEEDS_ITS_TOKEN,
             NO_FREE_CODE,
         ]
@@ -166,7 +173,7 @@ pub(super) const REGCODE: Contract = contract!(
     "A registration code's record (never the device's secret).",
     [],
     [
-        gives(200, REGCODE_ANSWER, Body::Json(of::<Regcode<'static>>)),
+        gives(200, REGCODE_ANSWER, Body::JsonOrXml(of::<Regcode<'static>>)),
         NO_SUCH_CODE,
     ]
 );
@@ -190,3 +197,21 @@ pub(super) const SIGNED_IN_WITH_CODE: Contract = contract!(
         refusal(404, "No such code, or it expired."),
     ]
 );
+
+#[cfg(test)]
+mod tests {
+    use super::super::contract::xml_root;
+    use super::*;
+    use utoipa::openapi::{RefOr, schema::Schema};
+
+    #[test]
+    fn the_regcode_s_xml_root_is_the_one_its_schema_names() {
+        assert_eq!(xml_root::<Regcode<'_>>(), REGCODE_ROOT);
+        let RefOr::T(Schema::Object(object)) = <Regcode<'_> as utoipa::PartialSchema>::schema()
+        else {
+            panic!("an object");
+        };
+        let namespace = object.xml.and_then(|x| x.namespace).expect("a namespace");
+        assert_eq!(namespace, REGCODE_NAMESPACE);
+    }
+}

@@ -49,7 +49,7 @@ struct Expiry {
 /// straight from borrowed fields rather than through a `serde_json::Value`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(as = Authentication)]
+#[schema(as = Authentication, xml(name = "authentication"))]
 struct AuthnBody<'a> {
     requestor: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,7 +64,7 @@ struct AuthnBody<'a> {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(as = Authorization)]
+#[schema(as = Authorization, xml(name = "authorization"))]
 struct AuthzBody<'a> {
     resource: &'a str,
     requestor: &'a str,
@@ -74,6 +74,13 @@ struct AuthzBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     expires: Option<i64>,
 }
+
+/// The root elements of the answers Adobe v1 callers may ask for as XML; their schemas name
+/// the same (tested below).
+const AUTHENTICATION_ROOT: &str = "authentication";
+const AUTHORIZATION_ROOT: &str = "authorization";
+const RESOURCES_ROOT: &str = "resources";
+const PLAY_ROOT: &str = "play";
 
 fn with_status(e: Error, status: StatusCode) -> ApiError {
     ApiError { status, ..e.into() }
@@ -94,7 +101,12 @@ pub(super) async fn check_authn(call: Call<'_>, d: Dialect) -> Result<ApiRespons
         expires_at,
         expires,
     };
-    Ok(answer(call.as_xml, "authentication", StatusCode::OK, &body))
+    Ok(answer(
+        call.as_xml,
+        AUTHENTICATION_ROOT,
+        StatusCode::OK,
+        &body,
+    ))
 }
 
 /// The authentication token: 404 when there is none, 410 when it has expired.
@@ -114,7 +126,12 @@ pub(super) async fn authn_token(call: Call<'_>, d: Dialect) -> Result<ApiRespons
                 expires_at,
                 expires,
             };
-            Ok(answer(call.as_xml, "authentication", StatusCode::OK, &body))
+            Ok(answer(
+                call.as_xml,
+                AUTHENTICATION_ROOT,
+                StatusCode::OK,
+                &body,
+            ))
         }
         Err(e @ Error::AuthnExpired) => Err(with_status(e, StatusCode::GONE)),
         Err(e @ Error::AuthnMissing) => Err(with_status(e, StatusCode::NOT_FOUND)),
@@ -154,7 +171,12 @@ pub(super) async fn authorize(call: Call<'_>, d: Dialect) -> Result<ApiResponse,
         .authorize(call.requestor, &device, &resource)
         .await?;
     let body = authz_body(&call, d, &authz);
-    Ok(answer(call.as_xml, "authorization", StatusCode::OK, &body))
+    Ok(answer(
+        call.as_xml,
+        AUTHORIZATION_ROOT,
+        StatusCode::OK,
+        &body,
+    ))
 }
 
 /// The cached authorization: 412 without authentication, 404 none, 410 expired.
@@ -166,7 +188,12 @@ pub(super) async fn authz_token(call: Call<'_>, d: Dialect) -> Result<ApiRespons
         .authz_token(call.requestor, &device, &resource.id)
         .await?;
     let body = authz_body(&call, d, &authz);
-    Ok(answer(call.as_xml, "authorization", StatusCode::OK, &body))
+    Ok(answer(
+        call.as_xml,
+        AUTHORIZATION_ROOT,
+        StatusCode::OK,
+        &body,
+    ))
 }
 
 pub(super) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, ApiError> {
@@ -197,7 +224,7 @@ pub(super) async fn preauthorize(call: Call<'_>) -> Result<ApiResponse, ApiError
             let elements = ResourceElements {
                 resource: &body.resources,
             };
-            xml(StatusCode::OK, "resources", &elements)
+            xml(StatusCode::OK, RESOURCES_ROOT, &elements)
         }
         false => json(StatusCode::OK, &body),
     })
@@ -211,6 +238,7 @@ struct ResourceElements<'a> {
 
 /// Preauthorization's answer; in XML, `<resource>` elements under `<resources>`.
 #[derive(Serialize, ToSchema)]
+#[schema(xml(name = "resources"))]
 struct Preauthorization<'a> {
     resources: Vec<Preauthorized<'a>>,
 }
@@ -227,6 +255,7 @@ struct Preauthorized<'a> {
 /// A media token, as the native API writes it.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(xml(name = "play"))]
 struct NativeMediaToken {
     /// The signed token (a JWT) the edge checks.
     token: String,
@@ -240,6 +269,7 @@ struct NativeMediaToken {
 /// A media token, as Adobe v1 writes it.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(xml(name = "play"))]
 struct AdobeMediaToken {
     resource: String,
     requestor: String,
@@ -268,7 +298,7 @@ pub(super) async fn media_token(call: Call<'_>, d: Dialect) -> Result<ApiRespons
                 mvpd: claims.mvpd,
                 expires_at: rfc3339(expires),
             };
-            answer(call.as_xml, "play", StatusCode::OK, &body)
+            answer(call.as_xml, PLAY_ROOT, StatusCode::OK, &body)
         }
         Dialect::Adobe => {
             let body = AdobeMediaToken {
@@ -279,7 +309,7 @@ pub(super) async fn media_token(call: Call<'_>, d: Dialect) -> Result<ApiRespons
                 user_id: claims.sub,
                 mvpd_id: claims.mvpd,
             };
-            answer(call.as_xml, "play", StatusCode::OK, &body)
+            answer(call.as_xml, PLAY_ROOT, StatusCode::OK, &body)
         }
     })
 }
@@ -364,8 +394,8 @@ const RESOURCE: Param = required(
 .of(Kind::Resource);
 const RESOURCES: Param = required("resource", "Resource IDs, comma-separated.");
 
-const AUTHENTICATION: Body = Body::Json(of::<AuthnBody<'static>>);
-const AUTHORIZATION: Body = Body::Json(of::<AuthzBody<'static>>);
+const AUTHENTICATION: Body = Body::JsonOrXml(of::<AuthnBody<'static>>);
+const AUTHORIZATION: Body = Body::JsonOrXml(of::<AuthzBody<'static>>);
 
 const NOT_AUTHENTICATED: &str = "Not authenticated (`authenticated_profile_missing`, `authenticated_profile_expired`), or a credential was refused.";
 const DECISION_POINT_FAILED: &str = "The MVPD's decision point failed or answered something else.";
@@ -407,7 +437,7 @@ macro_rules! authz_token {
 macro_rules! preauthorize {
     ($summary:expr, [$($param:expr),*]) => {
         contract!($summary, [$($param),*], [
-            gives(200, "A decision per resource.", Body::Json(of::<Preauthorization<'static>>)),
+            gives(200, "A decision per resource.", Body::JsonOrXml(of::<Preauthorization<'static>>)),
             refusal(403, NOT_AUTHENTICATED),
             refusal(502, DECISION_POINT_FAILED),
             refusal(504, DECISION_POINT_SLOW),
@@ -418,7 +448,7 @@ macro_rules! preauthorize {
 macro_rules! media_token {
     ($summary:expr, [$($param:expr),*], $body:ty) => {
         contract!($summary, [$($param),*], [
-            gives(200, "A media token for the resource.", Body::Json(of::<$body>)),
+            gives(200, "A media token for the resource.", Body::JsonOrXml(of::<$body>)),
             refusal(403, "Not authorized, not authenticated, or a credential was refused."),
             refusal(502, DECISION_POINT_FAILED),
             refusal(503, "No media signing key, or the store cannot answer."),
@@ -520,3 +550,18 @@ pub(super) const MEDIA_KEYS: Contract = contract!(
         Body::Json(of::<linkgate_domain::media_token::JwkSet>)
     ),]
 );
+
+#[cfg(test)]
+mod tests {
+    use super::super::contract::xml_root;
+    use super::*;
+
+    #[test]
+    fn xml_answers_have_the_roots_their_schemas_name() {
+        assert_eq!(xml_root::<AuthnBody<'_>>(), AUTHENTICATION_ROOT);
+        assert_eq!(xml_root::<AuthzBody<'_>>(), AUTHORIZATION_ROOT);
+        assert_eq!(xml_root::<Preauthorization<'_>>(), RESOURCES_ROOT);
+        assert_eq!(xml_root::<NativeMediaToken>(), PLAY_ROOT);
+        assert_eq!(xml_root::<AdobeMediaToken>(), PLAY_ROOT);
+    }
+}

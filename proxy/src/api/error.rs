@@ -22,7 +22,7 @@ pub struct ApiError {
 
 /// The error of every dialect but Adobe v2's (v1's XML `<error>` too).
 #[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = Error)]
+#[schema(as = Error, xml(name = "error"))]
 pub(super) struct ErrorBody<'a> {
     pub status: u16,
     pub code: &'a str,

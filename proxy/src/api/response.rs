@@ -9,6 +9,9 @@ use linkgate_domain::time::Timestamp;
 
 pub type ApiResponse = Response<Bytes>;
 
+/// v1's XML error element, as `ErrorBody`'s schema names it too (tested below).
+const ERROR_ROOT: &str = "error";
+
 pub fn json(status: StatusCode, body: &impl Serialize) -> ApiResponse {
     let bytes = serde_json::to_vec(body).expect("response bodies serialise");
     let mut response = Response::new(Bytes::from(bytes));
@@ -63,7 +66,7 @@ pub fn error(e: &ApiError, fields: ErrorFields) -> ApiResponse {
         error: oauth.then_some(e.code),
         error_description: oauth.then_some(&*e.message),
     };
-    let response = answer(fields == ErrorFields::Xml, "error", e.status, &body);
+    let response = answer(fields == ErrorFields::Xml, ERROR_ROOT, e.status, &body);
     with_error_headers(e, response)
 }
 
@@ -93,4 +96,15 @@ pub fn rfc3339(t: Timestamp) -> String {
     jiff::Timestamp::from_millisecond(t.unix_millis())
         .map(|t| t.to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::contract::xml_root;
+    use super::*;
+
+    #[test]
+    fn the_xml_error_s_root_is_the_one_its_schema_names() {
+        assert_eq!(xml_root::<ErrorBody<'_>>(), ERROR_ROOT);
+    }
 }

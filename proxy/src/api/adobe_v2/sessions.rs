@@ -347,6 +347,10 @@ const THE_CODE: &[(&str, &str)] = &[SAME_REQUESTOR, ("path.code", "$response.bod
 
 pub(in crate::api) const CREATE: Contract = Contract {
     params: &SESSION_PARAMS,
+    headers: &[optional(
+        "X-Device-Info",
+        "Base64 of a JSON object describing the device (`manufacturer`, `model`, `primaryHardwareType`), at most 4 KiB.",
+    )],
     links: &[
         leads_to("TheSession", "get_adobe_v2_session", THE_CODE, &[]),
         leads_to("ResumeTheSession", "post_adobe_v2_session", THE_CODE, &[]),

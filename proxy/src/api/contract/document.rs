@@ -344,6 +344,20 @@ fn operation(
                 )),
         );
     }
+    for header in contract.headers {
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name(header.name)
+                .parameter_in(ParameterIn::Header)
+                .required(if header.required {
+                    Required::True
+                } else {
+                    Required::False
+                })
+                .description(Some(header.about))
+                .schema(Some(param_schema(header))),
+        );
+    }
     if route.adobe_v1 {
         op = op.parameter(
             ParameterBuilder::new()
@@ -550,7 +564,8 @@ fn body_content(
 ) -> Vec<(&'static str, Content)> {
     match body {
         Body::Empty | Body::Redirect => Vec::new(),
-        Body::Json(schema) => {
+        Body::Json(schema) => vec![("application/json", Content::new(Some(schema(schemas))))],
+        Body::JsonOrXml(schema) => {
             let schema = schema(schemas);
             let mut content = vec![("application/json", Content::new(Some(schema.clone())))];
             if route.adobe_v1 {

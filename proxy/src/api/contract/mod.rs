@@ -30,12 +30,28 @@ macro_rules! contract {
             summary: $summary,
             params: &[$($param),*],
             body: None,
+            headers: &[],
             answers: &[$($answer),*],
             links: &[],
         }
     };
 }
 pub(super) use contract;
+
+/// The root element `T`'s schema names for XML, as `prefix:name`.
+#[cfg(test)]
+pub(super) fn xml_root<T: ToSchema>() -> String {
+    use utoipa::openapi::schema::Schema;
+    let RefOr::T(Schema::Object(object)) = T::schema() else {
+        panic!("{} is an object", T::name());
+    };
+    let xml = object.xml.expect("an XML name");
+    let name = xml.name.expect("a root name");
+    match xml.prefix {
+        Some(prefix) => format!("{prefix}:{name}"),
+        None => name.into_owned(),
+    }
+}
 
 /// One method of one route: what it reads and every answer it gives besides those every
 /// route of its kind gives (credentials refused, limits, the store unavailable).
@@ -46,6 +62,8 @@ pub(super) struct Contract {
     pub params: &'static [Param],
     /// A JSON body of this type instead of `params`' fields.
     pub body: Option<SchemaOf>,
+    /// Request headers it reads, besides credentials and the device's.
+    pub headers: &'static [Param],
     pub answers: &'static [Answer],
     /// Where the first answer leads: the calls its values feed.
     pub links: &'static [Link],
@@ -137,8 +155,11 @@ pub(super) struct Answer {
 #[derive(Clone, Copy)]
 pub(super) enum Body {
     Empty,
-    /// JSON of this type; on Adobe v1 routes, XML too for callers that ask for it.
+    /// JSON of this type.
     Json(SchemaOf),
+    /// JSON of this type; on Adobe v1 routes, XML too for callers that ask for it (under
+    /// the root element its schema names).
+    JsonOrXml(SchemaOf),
     /// JSON of one of these types.
     OneOf(&'static [SchemaOf]),
     /// The route's error shape (its dialect's fields, or a page on the pages' routes).
