@@ -2,7 +2,7 @@
 //! description, apart from the API port so that probes and scrapes are never throttled or
 //! exposed with it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use http::{Response, StatusCode, header};
@@ -17,8 +17,9 @@ pub struct Admin {
     metrics: Arc<Metrics>,
     store: Arc<dyn Store>,
     live: Arc<Live>,
-    /// Made once: the route table does not change while the process runs.
-    openapi: String,
+    /// Made on first asking, then kept: the route table does not change while the process
+    /// runs, and most processes are never asked.
+    openapi: OnceLock<String>,
 }
 
 impl Admin {
@@ -27,7 +28,7 @@ impl Admin {
             metrics,
             store,
             live,
-            openapi: crate::api::openapi_json(),
+            openapi: OnceLock::new(),
         }
     }
 }
@@ -42,7 +43,10 @@ impl ServeHttp for Admin {
             "/openapi.json" => (
                 StatusCode::OK,
                 "application/json",
-                self.openapi.as_bytes().to_vec(),
+                self.openapi
+                    .get_or_init(crate::api::openapi_json)
+                    .as_bytes()
+                    .to_vec(),
             ),
             "/metrics" => {
                 self.metrics

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{
-    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+    HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, PathItem,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
@@ -19,7 +19,9 @@ use utoipa::openapi::security::{
 };
 use utoipa::openapi::server::Server;
 use utoipa::openapi::tag::TagBuilder;
-use utoipa::openapi::{Content, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Required};
+use utoipa::openapi::{
+    Content, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required,
+};
 
 use super::{Body, Kind, Param, Schemas, of};
 use crate::api::error::{ErrorBody, ErrorFields};
@@ -307,72 +309,51 @@ fn operation(
         .tag(tag(info.name))
         .securities(security(route));
     for name in path_parameters(info.path) {
-        op = op.parameter(
-            ParameterBuilder::new()
-                .name(name)
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .description(Some(path_parameter(name)))
-                .schema(Some(path_schema(name))),
-        );
+        let about = path_parameter(name);
+        op = op.parameter(parameter(
+            name,
+            ParameterIn::Path,
+            true,
+            about,
+            path_schema(name),
+        ));
     }
     if !info.path.contains("{requestor}") && !route.requestor_in_body {
-        op = op.parameter(
-            ParameterBuilder::new()
-                .name("requestor")
-                .parameter_in(ParameterIn::Query)
-                .required(Required::True)
-                .description(Some("The requestor (its name or declared ID)."))
-                .schema(Some(
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .min_length(Some(1)),
-                )),
-        );
+        let about = "The requestor (its name or declared ID).";
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1));
+        op = op.parameter(parameter(
+            "requestor",
+            ParameterIn::Query,
+            true,
+            about,
+            schema,
+        ));
     }
     if info.credential == Credential::AppForDevice {
-        op = op.parameter(
-            ParameterBuilder::new()
-                .name(crate::api::adobe_v2::device::HEADER)
-                .parameter_in(ParameterIn::Header)
-                .required(Required::True)
-                .description(Some("`fingerprint <base64 of the device's ID>`"))
-                .schema(Some(
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .pattern(Some("^fingerprint [A-Za-z0-9+/]+=*$")),
-                )),
-        );
+        let about = "`fingerprint <base64 of the device's ID>`";
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^fingerprint [A-Za-z0-9+/]+=*$"));
+        let name = crate::api::adobe_v2::device::HEADER;
+        op = op.parameter(parameter(name, ParameterIn::Header, true, about, schema));
     }
     for header in contract.headers {
-        op = op.parameter(
-            ParameterBuilder::new()
-                .name(header.name)
-                .parameter_in(ParameterIn::Header)
-                .required(if header.required {
-                    Required::True
-                } else {
-                    Required::False
-                })
-                .description(Some(header.about))
-                .schema(Some(param_schema(header))),
-        );
+        op = op.parameter(declared(header, ParameterIn::Header));
     }
     if route.adobe_v1 {
-        op = op.parameter(
-            ParameterBuilder::new()
-                .name("format")
-                .parameter_in(ParameterIn::Query)
-                .required(Required::False)
-                .description(Some(
-                    "`xml` for XML answers (as `Accept: application/xml`).",
-                ))
-                .schema(Some(
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .enum_values(Some(["json", "xml"])),
-                )),
-        );
+        let about = "`xml` for XML answers (as `Accept: application/xml`).";
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["json", "xml"]));
+        op = op.parameter(parameter(
+            "format",
+            ParameterIn::Query,
+            false,
+            about,
+            schema,
+        ));
     }
     let posts = info.method == "POST";
     if posts {
@@ -390,32 +371,51 @@ fn operation(
             }
         };
         let needed = contract.body.is_some() || contract.params.iter().any(|p| p.required);
-        let mut body = RequestBodyBuilder::new().required(Some(if needed {
-            Required::True
-        } else {
-            Required::False
-        }));
+        let mut body = RequestBodyBuilder::new().required(Some(required(needed)));
         for (media, content) in content {
             body = body.content(media, content);
         }
         op = op.request_body(Some(body.build()));
     } else {
         for param in contract.params {
-            op = op.parameter(
-                ParameterBuilder::new()
-                    .name(param.name)
-                    .parameter_in(ParameterIn::Query)
-                    .required(if param.required {
-                        Required::True
-                    } else {
-                        Required::False
-                    })
-                    .description(Some(param.about))
-                    .schema(Some(param_schema(param))),
-            );
+            op = op.parameter(declared(param, ParameterIn::Query));
         }
     }
     op.responses(responses(route, schemas)).build()
+}
+
+fn required(required: bool) -> Required {
+    match required {
+        true => Required::True,
+        false => Required::False,
+    }
+}
+
+fn parameter(
+    name: &str,
+    place: ParameterIn,
+    needed: bool,
+    about: &str,
+    schema: impl Into<RefOr<Schema>>,
+) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(place)
+        .required(required(needed))
+        .description(Some(about))
+        .schema(Some(schema))
+        .build()
+}
+
+/// A parameter a handler declares, in the query or a header.
+fn declared(param: &Param, place: ParameterIn) -> Parameter {
+    parameter(
+        param.name,
+        place,
+        param.required,
+        param.about,
+        param_schema(param),
+    )
 }
 
 /// The OpenAPI link to the call `link` describes.
